@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh clone:  make study  (the default study)  and  make test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= default
+CORES ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: install study models test lint lab bench paper clean-outputs
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned: the CPU wheel on local disk; a loose pin pulls a multi-GB CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+models: install
+	$(BIN)/study models prepare --profile $(PROFILE)
+
+study: install
+	$(BIN)/snakemake --snakefile Snakefile --cores $(CORES) --configfile config/$(PROFILE).yaml --rerun-triggers mtime --printshellcmds
+
+test: install
+	$(BIN)/ruff check study tests bench Snakefile
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check study tests bench
+
+lab: install
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "study (.venv)"
+	$(BIN)/jupyter lab notebooks
+
+bench: install
+	$(BIN)/python -m bench.run_all

@@ -1,0 +1,112 @@
+"""Profiles (config/*.yaml) and notebook parameters: load, validate, fail with one clear line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .datasets import MTEB_PREFIX, list_collections
+from .errors import ParameterError
+from .models import MODELS
+from .paths import REPO_ROOT
+
+CONFIG_DIR = REPO_ROOT / "config"
+SELF = "self"
+
+
+def list_profiles() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def load_profile(name_or_path: str | Path) -> dict[str, Any]:
+    path = Path(name_or_path)
+    if not path.exists():
+        path = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        raise ParameterError("profile", str(name_or_path), list_profiles())
+    return yaml.safe_load(path.read_text())
+
+
+def as_list(name: str, value: Any) -> list:
+    """Accept a list, or a JSON/YAML list given as a string (papermill ``-p x '[...]'``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                raise ParameterError(name, value, "a JSON list such as '[\"scifact\", \"nfcorpus\"]'") from None
+        else:
+            value = [text]
+    if not isinstance(value, list | tuple) or not value:
+        raise ParameterError(name, value, "a non-empty list")
+    return list(value)
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
+    if value not in allowed:
+        raise ParameterError(name, value, allowed)
+    return value
+
+
+def check_choices(name: str, values: Any, allowed: Sequence[Any]) -> list:
+    values = as_list(name, values)
+    for v in values:
+        if v not in allowed:
+            raise ParameterError(name, v, allowed)
+    return values
+
+
+def check_model(value: Any) -> str:
+    return check_choice("model", value, sorted(MODELS))
+
+
+def check_models(values: Any) -> list[str]:
+    return check_choices("models", values, sorted(MODELS))
+
+
+def _dataset_allowed(value: str, known: Iterable[str]) -> bool:
+    return value in known or value.startswith(MTEB_PREFIX) or Path(value).is_dir()
+
+
+def check_datasets(values: Any, name: str = "datasets") -> list[str]:
+    values = as_list(name, values)
+    known = list_collections()
+    for v in values:
+        if not isinstance(v, str) or not _dataset_allowed(v, known):
+            raise ParameterError(name, v, known + ["mteb:<Task>", "<path to a BEIR folder>"])
+    return values
+
+
+def check_reference_set(name: str, value: Any) -> str:
+    """A collection to calibrate or fit on, or ``self`` (the evaluated corpus)."""
+    known = list_collections()
+    if value == SELF or (isinstance(value, str) and _dataset_allowed(value, known)):
+        return value
+    raise ParameterError(name, value, [SELF, *known])
+
+
+def check_fraction(value: Any, name: str = "fraction") -> float:
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(name, value, "a number in (0, 1]") from None
+    if not 0 < fraction <= 1:
+        raise ParameterError(name, value, "a number in (0, 1]")
+    return fraction
+
+
+def check_profile_name(value: Any) -> str:
+    if not isinstance(value, str) or not value or "/" in value:
+        raise ParameterError("profile", value, "a folder name such as 'default', 'full' or 'tiny'")
+    return value
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ParameterError(name, value, "a positive integer")
+    return value

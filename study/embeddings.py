@@ -1,0 +1,202 @@
+"""On-disk embedding cache: each (model, collection, role) is encoded once.
+
+Layout: ``<cache>/embeddings/<model>/<collection>-<checksum12>/<role>/`` holding
+``chunk-NNNNN.npy`` files while encoding (so an interrupted run resumes), then one
+``vectors.npy`` (memory-mapped on read) and ``manifest.json`` with the model id, collection
+checksum, count, dims and the file's sha256. Every write is atomic; nothing is pickled.
+Texts are encoded longest-first (less padding) in fixed chunks, so a resumed encode equals
+an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .datasets import Collection
+from .errors import CacheError, ParameterError
+from .io import atomic_path, sha256_file, write_json_atomic
+from .models import Encoder, get_spec, load_encoder
+from .paths import cache_root
+
+log = logging.getLogger(__name__)
+
+ROLES = ("docs", "queries")
+CHUNK_SIZE = 256
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Embeddings:
+    """Cached vectors with their ids, in collection order."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    manifest: dict
+
+    def rows(self, ids: list[str]) -> np.ndarray:
+        index = {i: n for n, i in enumerate(self.ids)}
+        return np.asarray(self.vectors[[index[i] for i in ids]], dtype=np.float32)
+
+
+def role_texts(collection: Collection, role: str) -> tuple[list[str], list[str]]:
+    if role == "docs":
+        return collection.doc_ids, collection.doc_texts
+    if role == "queries":
+        ids = list(collection.queries)
+        return ids, [collection.queries[i] for i in ids]
+    raise ParameterError("role", role, ROLES)
+
+
+def cache_dir(model: str, collection: Collection, role: str) -> Path:
+    return cache_root() / "embeddings" / model / f"{collection.name}-{collection.checksum[:12]}" / role
+
+
+def texts_digest(texts: list[str]) -> str:
+    digest = hashlib.sha256()
+    for t in texts:
+        digest.update(t.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _expected_manifest(model: str, collection: Collection, role: str, texts: list[str]) -> dict:
+    spec = get_spec(model)
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": model,
+        "model_source": spec.source,
+        "collection": collection.name,
+        "collection_checksum": collection.checksum,
+        "role": role,
+        "count": len(texts),
+        "dims": spec.dims,
+        "texts_sha256": texts_digest(texts),
+        "chunk_size": CHUNK_SIZE,
+        "dtype": "float32",
+    }
+
+
+_KEYS_THAT_MUST_MATCH = ("format_version", "model", "collection_checksum", "role", "count", "dims", "texts_sha256")
+
+
+def check_cache(folder: Path, expected: dict, verify_checksum: bool = True) -> dict:
+    """Return the manifest of a complete, intact cache entry, or raise CacheError saying why not."""
+    manifest_path, vectors_path = folder / "manifest.json", folder / "vectors.npy"
+    if not manifest_path.exists() or not vectors_path.exists():
+        raise CacheError(f"{folder}: no complete cache entry")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise CacheError(f"{manifest_path}: unreadable manifest ({exc.msg})") from None
+    stale = [k for k in _KEYS_THAT_MUST_MATCH if manifest.get(k) != expected[k]]
+    if stale:
+        raise CacheError(f"{folder}: stale cache (differs in {', '.join(stale)})")
+    if vectors_path.stat().st_size != manifest.get("file_bytes"):
+        raise CacheError(f"{vectors_path}: truncated (size {vectors_path.stat().st_size} != {manifest.get('file_bytes')})")
+    if verify_checksum and sha256_file(vectors_path) != manifest.get("sha256"):
+        raise CacheError(f"{vectors_path}: checksum mismatch (corrupt file)")
+    return manifest
+
+
+def load_embeddings(
+    model: str,
+    collection: Collection,
+    role: str,
+    encoder: Encoder | Callable[[], Encoder] | None = None,
+    verify_checksum: bool = True,
+) -> Embeddings:
+    """Return cached embeddings, encoding (or resuming) first if the cache is missing or bad."""
+    ids, texts = role_texts(collection, role)
+    folder = cache_dir(model, collection, role)
+    expected = _expected_manifest(model, collection, role, texts)
+    try:
+        manifest = check_cache(folder, expected, verify_checksum)
+    except CacheError as why:
+        if (folder / "manifest.json").exists():
+            log.warning("rebuilding embedding cache: %s", why)
+            _discard_final(folder)
+        manifest = _encode_into(folder, expected, texts, encoder or (lambda: load_encoder(model)))
+    vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+    if vectors.shape != (manifest["count"], manifest["dims"]):
+        raise CacheError(f"{folder}: shape {vectors.shape} != manifest")
+    return Embeddings(ids=ids, vectors=vectors, manifest=manifest)
+
+
+def _discard_final(folder: Path) -> None:
+    for name in ("manifest.json", "vectors.npy"):
+        (folder / name).unlink(missing_ok=True)
+
+
+def _length_order(texts: list[str]) -> np.ndarray:
+    """Longest text first (stable), so batches hold texts of similar length."""
+    return np.argsort(-np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable")
+
+
+def _chunk_is_valid(path: Path, rows: int, dims: int) -> bool:
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        return False
+    return arr.shape == (rows, dims) and arr.dtype == np.float32 and bool(np.isfinite(arr).all())
+
+
+def _encode_into(
+    folder: Path, expected: dict, texts: list[str], encoder: Encoder | Callable[[], Encoder]
+) -> dict:
+    """Encode in chunks (resuming valid ones), then assemble ``vectors.npy`` and the manifest."""
+    chunks_dir = folder / "chunks"
+    chunks_dir.mkdir(parents=True, exist_ok=True)
+    spec_file = chunks_dir / "spec.json"
+    spec = {k: expected[k] for k in _KEYS_THAT_MUST_MATCH} | {"chunk_size": CHUNK_SIZE}
+    if not spec_file.exists() or json.loads(spec_file.read_text()) != spec:
+        shutil.rmtree(chunks_dir)
+        chunks_dir.mkdir(parents=True)
+        write_json_atomic(spec_file, spec)
+    order = _length_order(texts)
+    starts = range(0, len(texts), CHUNK_SIZE)
+    dims = expected["dims"]
+    todo = [s for s in starts if not _chunk_is_valid(_chunk_path(chunks_dir, s), min(CHUNK_SIZE, len(texts) - s), dims)]
+    if todo:
+        enc = encoder if isinstance(encoder, Encoder) else encoder()
+        label = f"{expected['model']} · {expected['collection']} · {expected['role']}"
+        done = len(texts) - sum(min(CHUNK_SIZE, len(texts) - s) for s in todo)
+        with tqdm(total=len(texts), initial=done, desc=label, unit="text") as bar:
+            for start in todo:
+                idx = order[start : start + CHUNK_SIZE]
+                vectors = enc.encode([texts[i] for i in idx], expected["role"])
+                if vectors.shape != (len(idx), dims):
+                    raise CacheError(f"encoder returned shape {vectors.shape}, expected {(len(idx), dims)}")
+                with atomic_path(_chunk_path(chunks_dir, start)) as tmp:
+                    with open(tmp, "wb") as fh:
+                        np.save(fh, vectors, allow_pickle=False)
+                bar.update(len(idx))
+    return _assemble(folder, chunks_dir, expected, order)
+
+
+def _chunk_path(chunks_dir: Path, start: int) -> Path:
+    return chunks_dir / f"chunk-{start:09d}.npy"
+
+
+def _assemble(folder: Path, chunks_dir: Path, expected: dict, order: np.ndarray) -> dict:
+    sorted_vectors = np.concatenate(
+        [np.load(_chunk_path(chunks_dir, s)) for s in range(0, len(order), CHUNK_SIZE)], axis=0
+    )
+    vectors = np.empty_like(sorted_vectors)
+    vectors[order] = sorted_vectors
+    target = folder / "vectors.npy"
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, vectors, allow_pickle=False)
+    manifest = expected | {"file_bytes": target.stat().st_size, "sha256": sha256_file(target)}
+    write_json_atomic(folder / "manifest.json", manifest)
+    shutil.rmtree(chunks_dir, ignore_errors=True)
+    return manifest

@@ -1,0 +1,64 @@
+"""Per-query ranking metrics, defined as trec_eval (pytrec_eval, used by MTEB) defines them.
+
+* nDCG@10: gain = the judged relevance (linear, trec_eval's default), discount log2(rank + 1),
+  ideal DCG from all judged relevant documents of the query;
+* recall@100: relevant documents in the top 100 / all relevant documents;
+* MRR@10: 1 / rank of the first relevant document within the top 10, else 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+METRICS = ("ndcg_at_10", "recall_at_100", "mrr_at_10")
+DEPTH = 100  # deepest cut-off any metric needs
+
+
+def relevance_matrix(ranked_doc_ids: list[list[str]], qrels_rows: list[dict[str, int]]) -> np.ndarray:
+    """rel[q, j] = judged relevance of the j-th ranked document of query q (0 if unjudged)."""
+    depth = max((len(r) for r in ranked_doc_ids), default=0)
+    rel = np.zeros((len(ranked_doc_ids), depth), dtype=np.float64)
+    for q, (docs, judged) in enumerate(zip(ranked_doc_ids, qrels_rows, strict=True)):
+        rel[q, : len(docs)] = [judged.get(d, 0) for d in docs]
+    return rel
+
+
+def ndcg_at(rel: np.ndarray, qrels_rows: list[dict[str, int]], k: int = 10) -> np.ndarray:
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    top = rel[:, :k]
+    dcg = (top * discounts[: top.shape[1]]).sum(axis=1)
+    idcg = np.array([_ideal_dcg(row, discounts) for row in qrels_rows])
+    return np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
+
+
+def _ideal_dcg(judged: dict[str, int], discounts: np.ndarray) -> float:
+    gains = np.sort(np.fromiter((g for g in judged.values() if g > 0), dtype=np.float64))[::-1][: len(discounts)]
+    return float((gains * discounts[: len(gains)]).sum())
+
+
+def recall_at(rel: np.ndarray, qrels_rows: list[dict[str, int]], k: int = 100) -> np.ndarray:
+    found = (rel[:, :k] > 0).sum(axis=1)
+    total = np.array([sum(1 for g in judged.values() if g > 0) for judged in qrels_rows], dtype=np.float64)
+    return np.divide(found, total, out=np.zeros(len(total)), where=total > 0)
+
+
+def mrr_at(rel: np.ndarray, k: int = 10) -> np.ndarray:
+    hits = rel[:, :k] > 0
+    first = hits.argmax(axis=1)
+    return np.where(hits.any(axis=1), 1.0 / (first + 1), 0.0)
+
+
+def per_query_metrics(
+    query_ids: list[str], ranked_doc_ids: list[list[str]], qrels_rows: list[dict[str, int]]
+) -> pd.DataFrame:
+    """One row per query with every metric of ``METRICS``."""
+    rel = relevance_matrix(ranked_doc_ids, qrels_rows)
+    return pd.DataFrame(
+        {
+            "query_id": query_ids,
+            "ndcg_at_10": ndcg_at(rel, qrels_rows, 10),
+            "recall_at_100": recall_at(rel, qrels_rows, 100),
+            "mrr_at_10": mrr_at(rel, 10),
+        }
+    )
