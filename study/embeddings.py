@@ -101,7 +101,8 @@ def check_cache(folder: Path, expected: dict, verify_checksum: bool = True) -> d
     if stale:
         raise CacheError(f"{folder}: stale cache (differs in {', '.join(stale)})")
     if vectors_path.stat().st_size != manifest.get("file_bytes"):
-        raise CacheError(f"{vectors_path}: truncated (size {vectors_path.stat().st_size} != {manifest.get('file_bytes')})")
+        size = vectors_path.stat().st_size
+        raise CacheError(f"{vectors_path}: truncated (size {size} != {manifest.get('file_bytes')})")
     if verify_checksum and sha256_file(vectors_path) != manifest.get("sha256"):
         raise CacheError(f"{vectors_path}: checksum mismatch (corrupt file)")
     return manifest
@@ -175,9 +176,8 @@ def _encode_into(
                 vectors = enc.encode([texts[i] for i in idx], expected["role"])
                 if vectors.shape != (len(idx), dims):
                     raise CacheError(f"encoder returned shape {vectors.shape}, expected {(len(idx), dims)}")
-                with atomic_path(_chunk_path(chunks_dir, start)) as tmp:
-                    with open(tmp, "wb") as fh:
-                        np.save(fh, vectors, allow_pickle=False)
+                with atomic_path(_chunk_path(chunks_dir, start)) as tmp, open(tmp, "wb") as fh:
+                    np.save(fh, vectors, allow_pickle=False)
                 bar.update(len(idx))
     return _assemble(folder, chunks_dir, expected, order)
 
@@ -193,9 +193,8 @@ def _assemble(folder: Path, chunks_dir: Path, expected: dict, order: np.ndarray)
     vectors = np.empty_like(sorted_vectors)
     vectors[order] = sorted_vectors
     target = folder / "vectors.npy"
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, vectors, allow_pickle=False)
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, vectors, allow_pickle=False)
     manifest = expected | {"file_bytes": target.stat().st_size, "sha256": sha256_file(target)}
     write_json_atomic(folder / "manifest.json", manifest)
     shutil.rmtree(chunks_dir, ignore_errors=True)

@@ -126,5 +126,6 @@ def describe_format_changes(summary: pd.DataFrame) -> list[str]:
         if frame.empty:
             continue
         parts = ", ".join(f"{r.format} {r.change_pct:+.2f} % ({r.compression_ratio:.0f}×)" for r in frame.itertuples())
-        lines.append(f"{model} (float32 nDCG@10 = {frame.baseline.iloc[0]:.4f}, {frame.weighting.iloc[0]}-weighted): {parts}.")
+        base, weighting = frame.baseline.iloc[0], frame.weighting.iloc[0]
+        lines.append(f"{model} (float32 nDCG@10 = {base:.4f}, {weighting}-weighted): {parts}.")
     return lines
