@@ -110,3 +110,17 @@ def check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ParameterError(name, value, "a positive integer")
     return value
+
+
+def check_datasets_per_model(value: Any, models: list[str]) -> dict[str, list[str]]:
+    """Optional per-model collection lists: ``{model: [collections]}`` (empty = all for every model)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except json.JSONDecodeError:
+            raise ParameterError("datasets_per_model", value, "a JSON object {model: [collections]}") from None
+    if not isinstance(value, dict):
+        raise ParameterError("datasets_per_model", value, "an object {model: [collections]}")
+    for model in value:
+        check_choice("datasets_per_model", model, models)
+    return {m: check_datasets(v, "datasets_per_model") for m, v in value.items()}

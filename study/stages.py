@@ -56,10 +56,17 @@ class StageOutput:
 
 
 def run_quantization_stage(
-    models: list[str], datasets: list[str], formats: list[str], calibrate_on: str, weighting: str, profile: str
+    models: list[str],
+    datasets: list[str],
+    formats: list[str],
+    calibrate_on: str,
+    weighting: str,
+    profile: str,
+    datasets_per_model: dict[str, list[str]] | None = None,
 ) -> StageOutput:
     """Stage 02: every format on every collection; results, figure (paper Fig. 3), tables."""
-    parts = [run_quantization(m, datasets, formats, calibrate_on) for m in models]
+    per_model = datasets_per_model or {}
+    parts = [run_quantization(m, per_model.get(m, datasets), formats, calibrate_on) for m in models]
     tidy = pd.concat([p[0] for p in parts], ignore_index=True)
     per_query = pd.concat([p[1] for p in parts], ignore_index=True)
     files = report.save_results(tidy, per_query, "02-quantization", profile)

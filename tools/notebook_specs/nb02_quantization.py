@@ -20,6 +20,7 @@ weighted by number of texts (the paper's choice) unless `weighting="none"`."""),
     ("parameters", """\
 models = ["minilm-l6"]
 datasets = ["scifact"]
+datasets_per_model = {}        # optional: {model: [collections]} where a model is run on fewer
 formats = ["float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary"]
 calibrate_on = "mlquestions"   # a collection name, or "self" (the evaluated corpus)
 weighting = "texts"            # "texts" (the paper) or "none"
@@ -31,11 +32,14 @@ from study.stages import run_quantization_stage
 
 models = config.check_models(models)
 datasets = config.check_datasets(datasets)
+datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
 formats = config.check_choices("formats", formats, list(FORMATS))
 calibrate_on = config.check_reference_set("calibrate_on", calibrate_on)
 weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
 profile = config.check_profile_name(profile)"""),
-    ("code", "out = run_quantization_stage(models, datasets, formats, calibrate_on, weighting, profile)\nout.summary"),
+    ("code", """\
+out = run_quantization_stage(models, datasets, formats, calibrate_on, weighting, profile, datasets_per_model)
+out.summary"""),
     ("md", "## Figure: nDCG@10 change per format (the paper's Fig. 3)"),
     ("code", "from IPython.display import Image\nImage(str(out.figure['png']))"),
     ("md", "## Our relative changes beside the paper's Table 1 (100 % of dimensions)"),

@@ -1,0 +1,91 @@
+"""The ``study`` command: thin wrappers around the modules (errors print as one line, exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .errors import StudyError
+
+
+def _cmd_models_prepare(args: argparse.Namespace) -> int:
+    from .config import load_profile
+    from .models import prepare_model
+
+    names = list(args.names)
+    if args.profile:
+        names += load_profile(args.profile)["models"]
+    if not names:
+        raise StudyError("models prepare: name at least one model, or --profile")
+    for name in dict.fromkeys(names):
+        path = prepare_model(name)
+        print(f"{name}: {'ready in ' + str(path) if path else 'nothing to prepare'}")
+    return 0
+
+
+def _cmd_models_list(args: argparse.Namespace) -> int:
+    from .models import MODELS
+
+    for spec in MODELS.values():
+        where = "offline" if spec.offline else "online (Hugging Face)"
+        print(f"{spec.name:14s} {spec.dims:5d}-d  {where:22s} {spec.source}")
+    return 0
+
+
+def _cmd_datasets_list(args: argparse.Namespace) -> int:
+    from .datasets import list_collections
+    from .paths import data_root
+
+    print(f"data root: {data_root()}")
+    for name in list_collections():
+        print(name)
+    return 0
+
+
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from .config import check_datasets, check_model
+    from .stages import embed_collections
+
+    summary = embed_collections(check_model(args.model), check_datasets(args.datasets), args.profile)
+    print(summary.to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="study", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    models = sub.add_parser("models", help="the model registry").add_subparsers(dest="action", required=True)
+    prep = models.add_parser("prepare", help="one-off preparation (e.g. reassemble mpnet-base)")
+    prep.add_argument("names", nargs="*")
+    prep.add_argument("--profile", help="prepare every model of a profile")
+    prep.set_defaults(func=_cmd_models_prepare)
+    models.add_parser("list", help="registered models").set_defaults(func=_cmd_models_list)
+
+    datasets = sub.add_parser("datasets", help="the collections").add_subparsers(dest="action", required=True)
+    datasets.add_parser("list", help="collections under the data root").set_defaults(func=_cmd_datasets_list)
+
+    embed = sub.add_parser("embed", help="fill the embedding cache")
+    embed.add_argument("--model", required=True)
+    embed.add_argument("--datasets", nargs="+", required=True)
+    embed.add_argument("--profile", default="default")
+    embed.set_defaults(func=_cmd_embed)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return args.func(args)
+    except StudyError as exc:
+        print(f"study: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+# Stage 01: prepare a model once, then encode one (model, collection) per job.
+
+rule prepare_model:
+    output:
+        f"build/models/{{model}}.ready",
+    shell:
+        "{PY} -m study.cli models prepare {wildcards.model} && touch {output}"
+
+
+rule embed:
+    input:
+        "build/models/{model}.ready",
+    output:
+        f"{RESULTS}/embeddings/{{model}}--{{dataset}}.json",
+    threads: workflow.cores
+    params:
+        cmd=lambda wc: papermill(
+            "01-embed.ipynb", f"01-embed--{wc.model}--{wc.dataset}.ipynb",
+            {"model": wc.model, "datasets": [wc.dataset], "profile": PROFILE},
+        ),
+    shell:
+        "{params.cmd}"
