@@ -1,0 +1,57 @@
+"""Shared fixtures: a session-wide embedding cache of two tiny real collections (adi, time).
+
+Tests never touch the repo's own cache or outputs: STUDY_CACHE_DIR and STUDY_OUTPUT_DIR point
+into pytest's temporary folders. Encoding adi + time with MiniLM takes ~15 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["adi", "time"]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """A session cache; reuse an existing one with STUDY_TEST_CACHE to skip re-encoding locally."""
+    path = Path(os.environ.get("STUDY_TEST_CACHE") or tmp_path_factory.mktemp("cache"))
+    os.environ["STUDY_CACHE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_embeddings(cache_dir):
+    """MiniLM embeddings of adi and time: {name: (collection, docs Embeddings, queries Embeddings)}."""
+    from study.datasets import load_collection
+    from study.embeddings import ROLES, load_embeddings
+    from study.models import load_encoder
+
+    lazy_encoder = functools.cache(lambda: load_encoder("minilm-l6"))
+    out = {}
+    for name in TINY:
+        collection = load_collection(name)
+        docs, queries = (load_embeddings("minilm-l6", collection, role, encoder=lazy_encoder) for role in ROLES)
+        out[name] = (collection, docs, queries)
+    return out
+
+
+@pytest.fixture()
+def output_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("STUDY_OUTPUT_DIR", str(tmp_path / "out"))
+    return tmp_path / "out"
+
+
+@pytest.fixture()
+def unit_vectors() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 384)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
