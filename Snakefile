@@ -4,13 +4,25 @@
 
 Encoding one (model, collection) is its own job (the expensive unit); the stages fan in.
 Stage rules live in workflow/rules/*.smk, one file per stage.
+
+Outputs go under the working directory: the repo by default, else ``STUDY_OUTPUT_DIR`` if set, or
+``--directory DIR`` (which wins); every job is told the same root, so notebooks write where Snakemake
+looks. Notebooks and rules are always read from this Snakefile's folder. On a cluster:
+    snakemake --workflow-profile profiles/slurm --configfile config/paper.yaml
 """
 
 import json
+import os
 import shlex
 import sys
 
-configfile: "config/default.yaml"
+configfile: os.path.join(workflow.basedir, "config/default.yaml")
+
+if os.environ.get("STUDY_OUTPUT_DIR"):
+    workdir: os.environ["STUDY_OUTPUT_DIR"]
+
+OUTPUT_ROOT = os.getcwd()  # Snakemake's working directory, set by now
+REPO = workflow.basedir
 
 PROFILE = config["profile"]
 MODELS = config["models"]
@@ -43,7 +55,8 @@ def embed_markers(models=None):
 
 def papermill(notebook, executed, params):
     """Shell command running one notebook with parameters given as YAML (JSON is YAML)."""
-    return (f"{shlex.quote(PY)} -m papermill --log-output --no-progress-bar notebooks/{notebook} "
+    return (f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m papermill --log-output "
+            f"--no-progress-bar {shlex.quote(os.path.join(REPO, 'notebooks', notebook))} "
             f"{NB_OUT}/{executed} -y {shlex.quote(json.dumps(params))}")
 
 
