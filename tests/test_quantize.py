@@ -96,8 +96,8 @@ def test_int8_wraps_around_outside_the_calibration_range():
     params = calibrate("int8", calibration)
     codes = quantize(np.array([[-0.01], [0.5], [1.01]], dtype=np.float32), "int8", params).packed[:, 0]
     assert codes[1] == 127  # trunc(0.5 * 255)
-    assert codes[0] == 255  # -2.55 -> -2 -> wraps to 254? no: trunc(-2.55) = -2 -> 254
-    assert codes[2] == 1  # 257.55 -> 257 -> wraps to 1
+    assert codes[0] == 254  # trunc(-2.55) = -2 wraps to 254 instead of clipping to 0
+    assert codes[2] == 1  # trunc(257.55) = 257 wraps to 1 instead of clipping to 255
 
 
 def test_int8_needs_calibration(unit_vectors):
