@@ -5,16 +5,28 @@ Layout: ``<cache>/embeddings/<model>/<collection>-<checksum12>/<role>/`` holding
 ``vectors.npy`` (memory-mapped on read) and ``manifest.json`` with the model id, collection
 checksum, count, dims and the file's sha256. Every write is atomic; nothing is pickled.
 Texts are encoded longest-first (less padding) in fixed chunks, so a resumed encode equals
-an uninterrupted one.
+an uninterrupted one. Each chunk has a sha256 sidecar, so a damaged chunk is re-encoded, never used.
+
+Several processes may share one cache (parallel Snakemake jobs, cluster nodes on a shared file
+system): encoding and assembling an entry happen under an exclusive ``fcntl.flock`` on
+``<entry>/.lock``, so a second process waits, then reads the finished entry instead of encoding it
+again. The kernel releases the lock when its holder dies (even by ``kill -9``), so a crashed job
+never blocks the next one, which resumes from the completed chunks.
+
+``STUDY_CHUNK_SIZE`` (texts per chunk, default 256) is read once at import; it is part of the
+chunk spec, so changing it discards unfinished chunks but never a finished entry.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,15 +35,26 @@ from tqdm import tqdm
 
 from .datasets import Collection
 from .errors import CacheError, ParameterError
-from .io import atomic_path, sha256_file, write_json_atomic
+from .io import atomic_path, sha256_file, write_json_atomic, write_text_atomic
 from .models import Encoder, get_spec, load_encoder
 from .paths import cache_root
 
 log = logging.getLogger(__name__)
 
 ROLES = ("docs", "queries")
-CHUNK_SIZE = 256
 FORMAT_VERSION = 1
+
+
+def _chunk_size_from_env(default: int = 256) -> int:
+    value = os.environ.get("STUDY_CHUNK_SIZE", "")
+    if not value:
+        return default
+    if not value.isdigit() or int(value) <= 0:
+        raise ParameterError("STUDY_CHUNK_SIZE", value, "a positive integer (texts per chunk)")
+    return int(value)
+
+
+CHUNK_SIZE = _chunk_size_from_env()
 
 
 @dataclass
@@ -121,15 +144,35 @@ def load_embeddings(
     expected = _expected_manifest(model, collection, role, texts)
     try:
         manifest = check_cache(folder, expected, verify_checksum)
-    except CacheError as why:
-        if (folder / "manifest.json").exists():
-            log.warning("rebuilding embedding cache: %s", why)
-            _discard_final(folder)
-        manifest = _encode_into(folder, expected, texts, encoder or (lambda: load_encoder(model)))
+    except CacheError:
+        with entry_lock(folder):  # another process may be encoding this entry: wait, then look again
+            try:
+                manifest = check_cache(folder, expected, verify_checksum)
+            except CacheError as why:
+                if (folder / "manifest.json").exists():
+                    log.warning("rebuilding embedding cache: %s", why)
+                    _discard_final(folder)
+                manifest = _encode_into(folder, expected, texts, encoder or (lambda: load_encoder(model)))
     vectors = np.load(folder / "vectors.npy", mmap_mode="r")
     if vectors.shape != (manifest["count"], manifest["dims"]):
         raise CacheError(f"{folder}: shape {vectors.shape} != manifest")
     return Embeddings(ids=ids, vectors=vectors, manifest=manifest)
+
+
+@contextmanager
+def entry_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder/.lock`` (blocking); released on exit or process death."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("%s: another process holds the lock; waiting for it", folder)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _discard_final(folder: Path) -> None:
@@ -143,11 +186,19 @@ def _length_order(texts: list[str]) -> np.ndarray:
 
 
 def _chunk_is_valid(path: Path, rows: int, dims: int) -> bool:
-    try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError):
+    """A chunk is reused only if its sha256 sidecar matches and it holds finite float32 of the right shape."""
+    if not path.exists():
         return False
-    return arr.shape == (rows, dims) and arr.dtype == np.float32 and bool(np.isfinite(arr).all())
+    sidecar = path.with_name(path.name + ".sha256")
+    try:
+        intact = sidecar.read_text().strip() == sha256_file(path)
+        arr = np.load(path, mmap_mode="r", allow_pickle=False) if intact else None
+    except (ValueError, OSError, EOFError):
+        arr = None
+    valid = arr is not None and arr.shape == (rows, dims) and arr.dtype == np.float32 and bool(np.isfinite(arr).all())
+    if not valid:
+        log.warning("%s: damaged or unfinished chunk; encoding it again", path)
+    return valid
 
 
 def _encode_into(
@@ -158,7 +209,7 @@ def _encode_into(
     chunks_dir.mkdir(parents=True, exist_ok=True)
     spec_file = chunks_dir / "spec.json"
     spec = {k: expected[k] for k in _KEYS_THAT_MUST_MATCH} | {"chunk_size": CHUNK_SIZE}
-    if not spec_file.exists() or json.loads(spec_file.read_text()) != spec:
+    if _read_json(spec_file) != spec:
         shutil.rmtree(chunks_dir)
         chunks_dir.mkdir(parents=True)
         write_json_atomic(spec_file, spec)
@@ -176,10 +227,20 @@ def _encode_into(
                 vectors = enc.encode([texts[i] for i in idx], expected["role"])
                 if vectors.shape != (len(idx), dims):
                     raise CacheError(f"encoder returned shape {vectors.shape}, expected {(len(idx), dims)}")
-                with atomic_path(_chunk_path(chunks_dir, start)) as tmp, open(tmp, "wb") as fh:
+                chunk = _chunk_path(chunks_dir, start)
+                with atomic_path(chunk) as tmp, open(tmp, "wb") as fh:
                     np.save(fh, vectors, allow_pickle=False)
+                write_text_atomic(chunk.with_name(chunk.name + ".sha256"), sha256_file(chunk) + "\n")
                 bar.update(len(idx))
     return _assemble(folder, chunks_dir, expected, order)
+
+
+def _read_json(path: Path) -> object:
+    """The parsed file, or None if it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
 
 
 def _chunk_path(chunks_dir: Path, start: int) -> Path:
@@ -187,9 +248,8 @@ def _chunk_path(chunks_dir: Path, start: int) -> Path:
 
 
 def _assemble(folder: Path, chunks_dir: Path, expected: dict, order: np.ndarray) -> dict:
-    sorted_vectors = np.concatenate(
-        [np.load(_chunk_path(chunks_dir, s)) for s in range(0, len(order), CHUNK_SIZE)], axis=0
-    )
+    chunks = [np.load(_chunk_path(chunks_dir, s)) for s in range(0, len(order), CHUNK_SIZE)]
+    sorted_vectors = np.concatenate(chunks) if chunks else np.empty((0, expected["dims"]), np.float32)
     vectors = np.empty_like(sorted_vectors)
     vectors[order] = sorted_vectors
     target = folder / "vectors.npy"
