@@ -5,6 +5,7 @@ A configuration is one value object with a stable string id, the key of every re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -12,14 +13,17 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .config import SELF
+from .config import SELF, check_choice
 from .datasets import Collection, load_collection
 from .embeddings import load_embeddings
+from .hamming import hamming_search
 from .metrics import METRICS
-from .quantize import calibrate, get_format, quantize
-from .retrieval import evaluate
+from .quantize import Params, Quantized, calibrate, get_format, quantize
+from .retrieval import evaluate, search
 
 NONE = "none"
+QUERY_FORMATS = ("same", "float32")
+"""``same``: queries stored like the documents; ``float32``: asymmetric search, queries not quantized."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,23 @@ def tidy_rows(
     return pd.DataFrame([base | {"metric": m, "value": float(per_query[m].mean())} for m in METRICS])
 
 
+def search_inputs(
+    cfg: Config, packed_docs: Quantized, queries: np.ndarray, params: Params
+) -> tuple[np.ndarray, np.ndarray, Callable]:
+    """What the search compares for ``cfg``: (queries, documents, search function).
+
+    ``query_format='same'``: queries quantized like the documents, scored by the format's
+    similarity (cosine on decoded vectors, or Hamming on packed bits); ``'float32'``: float32
+    queries against the decoded documents (asymmetric search, cosine)."""
+    check_choice("query_format", cfg.query_format, QUERY_FORMATS)
+    if cfg.query_format == "float32":
+        return np.asarray(queries, dtype=np.float32), packed_docs.decode(), search
+    packed_queries = quantize(queries, cfg.format, params)
+    if packed_docs.format.similarity == "hamming":
+        return packed_queries.packed, packed_docs.packed, hamming_search
+    return packed_queries.decode(), packed_docs.decode(), search
+
+
 def evaluate_format(
     cfg: Config,
     data: EvalData,
@@ -137,11 +158,18 @@ def evaluate_format(
     calibration: np.ndarray | None,
     stage: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Quantize (already reduced) docs and queries in ``cfg.format``, search, and score."""
+    """Quantize (already reduced) docs and queries in ``cfg.format``, search, and score.
+
+    Queries follow ``cfg.query_format``; a ``cfg.rescore`` other than ``none`` runs the two-stage
+    search of ``study.rescore``."""
+    if cfg.rescore != NONE:
+        from .rescore import evaluate_rescored  # rescore builds on this module
+
+        return evaluate_rescored(cfg, data, docs, queries, calibration, stage)
     params = calibrate(cfg.format, calibration) if calibration is not None else {}
     packed_docs = quantize(docs, cfg.format, params)
-    packed_queries = quantize(queries, cfg.format, params)
-    per_query, _ = evaluate(packed_queries.decode(), data.query_ids, packed_docs.decode(), data.doc_ids, data.qrels)
+    q, d, search_fn = search_inputs(cfg, packed_docs, queries, params)
+    per_query, _ = evaluate(q, data.query_ids, d, data.doc_ids, data.qrels, search_fn=search_fn)
     per_query.insert(0, "config_id", cfg.id)
     per_query.insert(1, "dataset", data.dataset)
     per_query.insert(2, "split", data.split)

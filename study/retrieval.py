@@ -8,6 +8,7 @@ pytrec_eval's even when a lossy format produces many tied scores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +79,12 @@ def evaluate(
     docs: np.ndarray,
     doc_ids: list[str],
     qrels: dict[str, dict[str, int]],
+    search_fn: Callable[..., SearchResult] | None = None,
 ) -> tuple[pd.DataFrame, SearchResult]:
-    """Search and score every query of ``query_ids`` against ``qrels``; one row per query."""
-    result = search(queries, docs, doc_ids)
+    """Search and score every query of ``query_ids`` against ``qrels``; one row per query.
+
+    ``search_fn(queries, docs, doc_ids)`` replaces the cosine ``search`` (e.g. Hamming search on
+    packed bits, ``study.hamming.hamming_search``); it must order ties the same way."""
+    result = (search_fn or search)(queries, docs, doc_ids)
     ranked = [[doc_ids[i] for i in row] for row in result.indices]
     return per_query_metrics(query_ids, ranked, [qrels[qid] for qid in query_ids]), result
