@@ -188,6 +188,7 @@ def prepare_mpnet(dest: Path | None = None) -> Path:
     dest = dest or mpnet_dir()
     if (dest / "modules.json").exists():
         return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mpnet-") as tmp:
         tmp_path = Path(tmp)
         subprocess.run(
@@ -200,11 +201,10 @@ def prepare_mpnet(dest: Path | None = None) -> Path:
             bad = zf.testzip()
             if bad is not None:
                 raise StudyError(f"mpnet-base archive is corrupt (first bad member: {bad})")
-            staging = Path(tempfile.mkdtemp(prefix=".mpnet-", dir=dest.parent if dest.parent.exists() else None))
+            staging = Path(tempfile.mkdtemp(prefix=".mpnet-", dir=dest.parent))
             zf.extractall(staging)
         root = next(p.parent for p in staging.rglob("modules.json"))
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(root), str(dest))
+        os.replace(root, dest)
         shutil.rmtree(staging, ignore_errors=True)
     log.info("prepared mpnet-base in %s", dest)
     return dest
