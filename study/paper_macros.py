@@ -1,0 +1,417 @@
+"""The paper's generated inputs and its build: numeric macros, the scorecard table, README material.
+
+Every number the paper's text quotes is a macro in ``paper/generated/<profile>/macros.tex``,
+written here from the results (never typed). The same set of macro names is written for every
+profile — a value whose stage has not run reads *not run* — so ``paper/main.tex`` compiles for
+any profile. ``build_paper`` runs latexmk with the profile passed as ``\\studyprofile``.
+
+    python -m study.paper_macros --profile default      (what ``make paper`` runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParameterError, StudyError
+from .io import write_text_atomic
+from .models import MODELS
+from .paper_reference import paper_table1
+from .paths import REPO_ROOT, output_root
+from .report import output_dirs
+
+NOT_RUN = r"\textit{not run}"
+FRACTIONS = (1.0, 0.9, 0.75, 0.5, 0.25)
+PAPER_FORMATS = ("float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary")
+COMMITTED_PROFILE = "full"  # the profile whose outputs are committed (README material goes to paper/ too)
+LATEX_INSTALL_HINT = ("latexmk not found: install LaTeX to build the paper, e.g. `sudo apt-get install -y "
+                      "--no-install-recommends latexmk texlive-latex-recommended texlive-latex-extra "
+                      "texlive-fonts-recommended` (or run .ci/install-latex.sh), then `make paper`")
+
+_ONES = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
+         "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"]
+_TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"]
+
+
+def number_word(n: int) -> str:
+    """0–999 in CamelCase words (``32`` → ``ThirtyTwo``): LaTeX macro names cannot hold digits."""
+    if not 0 <= n < 1000:
+        raise ValueError(f"number_word handles 0..999, got {n}")
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + (_ONES[n % 10] if n % 10 else "")
+    return _ONES[n // 100] + "Hundred" + (number_word(n % 100) if n % 100 else "")
+
+
+def macro_name(*parts: object) -> str:
+    """A LaTeX macro name from parts: ``("change", "float8_e4m3", "minilm-l6")`` →
+    ``changeFloatEightEFourMThreeMinilmLSix`` (letters only, numbers spelled out)."""
+    words = []
+    for part in parts:
+        if isinstance(part, float):
+            part = f"{round(part * 100)}" if part < 1 else ""
+        for token in re.findall(r"[A-Za-z]+|[0-9]+", str(part)):
+            words.append(number_word(int(token)) if token.isdigit() else token[0].upper() + token[1:].lower())
+    name = "".join(words)
+    name = name[0].lower() + name[1:]
+    if not re.fullmatch(r"[A-Za-z]+", name):
+        raise ValueError(f"not a valid macro name: {name!r}")
+    return name
+
+
+def latex_escape(text: object) -> str:
+    """Escape LaTeX's special characters (Unicode symbols are declared in main.tex's preamble)."""
+    specials = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    return "".join(specials.get(ch, ch) for ch in str(text))
+
+
+def num(value: float | None, digits: int = 2, signed: bool = False) -> str:
+    """A number for the text (``\\ensuremath{-0.69}``), or *not run* when missing."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return NOT_RUN
+    return rf"\ensuremath{{{value:+.{digits}f}}}" if signed else rf"\ensuremath{{{value:.{digits}f}}}"
+
+
+def _lookup(configs: pd.DataFrame | None, model: str, fmt: str, fraction: float, column: str) -> float | None:
+    if configs is None or configs.empty:
+        return None
+    reducer = "none" if fraction == 1.0 else "pca"
+    hit = configs[(configs.model == model) & (configs.format == fmt) & (configs.reducer == reducer)
+                  & np.isclose(configs.fraction, fraction) & (configs.rescore == "none")]
+    return None if hit.empty else float(hit[column].iloc[0])
+
+
+def result_macros(configs: pd.DataFrame | None) -> dict[str, str]:
+    """Per registered model: baseline nDCG@10, and the % change and bytes/vector of every paper format
+    at every kept fraction (PCA below 100 %)."""
+    macros = {}
+    for model in MODELS:
+        base = _lookup(configs, model, "float32", 1.0, "value")
+        macros[macro_name("baseline", model)] = num(base, 3)
+        n = None if configs is None or configs.empty else configs[configs.model == model].n_datasets.max()
+        macros[macro_name("collections", model)] = NOT_RUN if n is None or pd.isna(n) else str(int(n))
+        for fmt in PAPER_FORMATS:
+            for fraction in FRACTIONS:
+                macros[macro_name("change", fmt, fraction, model)] = num(
+                    _lookup(configs, model, fmt, fraction, "change_pct"), 2, signed=True)
+            bpv = _lookup(configs, model, fmt, 1.0, "bytes_per_vector")
+            macros[macro_name("bytes", fmt, model)] = NOT_RUN if bpv is None else f"{bpv:g}"
+    return macros
+
+
+def paper_number_macros() -> dict[str, str]:
+    """The paper's own Table 1 numbers quoted in our text (computed from ``paper_reference``)."""
+    table = paper_table1()
+    macros = {}
+    for row in table.itertuples():
+        macros[macro_name("paper", "change", row.format, row.fraction, row.model)] = num(row.change_pct, 2, True)
+    for model, frame in table.groupby("model"):
+        macros[macro_name("paper", "baseline", model)] = num(
+            float(frame[(frame.format == "float32") & (frame.fraction == 1.0)].ndcg_at_10.iloc[0]), 3)
+    return macros
+
+
+def claim_macros(claims: list | None) -> dict[str, str]:
+    """Verdict and checks of each claim, and how many claims got each verdict."""
+    from .scorecard import CLAIMS, VERDICTS
+
+    macros = {}
+    by_number = {c.number: c for c in claims or []}
+    for number in CLAIMS:
+        c = by_number.get(number)
+        macros[macro_name("claim", number, "verdict")] = c.verdict if c else "not run"
+        macros[macro_name("claim", number, "checks")] = latex_escape(c.checked) if c else "no check ran"
+    for v in VERDICTS:
+        macros[macro_name("claims", v.replace(" ", "-"))] = str(sum(c.verdict == v for c in claims or []))
+    return macros
+
+
+def selection_sentence(table: pd.DataFrame | None, model: str) -> str:
+    """One generated sentence: the recommendation per budget at the largest corpus size."""
+    if table is None or table.empty or model not in set(table.model):
+        return NOT_RUN
+    rows = table[table.model == model]
+    n = int(rows.n_vectors.max())
+    parts = []
+    for r in rows[rows.n_vectors == n].itertuples():
+        what = (f"{latex_escape(r.configuration)} ({num(r.change_pct, 2, True)}\\,\\%)"
+                if isinstance(r.configuration, str) else "nothing fits")
+        parts.append(f"{latex_escape(r.budget)} ({latex_escape(r.budget_size)}): {what}")
+    return f"for {n:,} vectors of {latex_escape(model)}, " + "; ".join(parts)
+
+
+def frontier_sentence(configs: pd.DataFrame | None, model: str) -> str:
+    if configs is None or configs.empty or model not in set(configs.model):
+        return NOT_RUN
+    front = configs[(configs.model == model) & configs.on_frontier].sort_values("compression_ratio")
+    return ", ".join(f"{latex_escape(r.label)} ({r.compression_ratio:.3g}$\\times$, {num(r.change_pct, 2, True)}\\,\\%)"
+                     for r in front.itertuples())
+
+
+def all_macros(
+    profile: str,
+    configs: pd.DataFrame | None = None,
+    claims: list | None = None,
+    selection: pd.DataFrame | None = None,
+    models: list[str] | None = None,
+    provenance: dict | None = None,
+    stage_files: list[Path] | None = None,
+    datasets: list[str] | None = None,
+) -> dict[str, str]:
+    """Every macro the paper uses, for one profile (missing stages read *not run*)."""
+    models = models or []
+    primary = models[0] if models else "minilm-l6"
+    have = configs is not None and not configs.empty
+    datasets = sorted(set(datasets or []))
+    git = (provenance or {}).get("git", {})
+    macros = {
+        "studyProfile": latex_escape(profile),
+        "primaryModel": latex_escape(primary),
+        "modelList": latex_escape(", ".join(models)) or NOT_RUN,
+        "nModels": str(len(models)),
+        "nCollections": str(len(datasets)) if datasets else NOT_RUN,
+        "collectionList": latex_escape(", ".join(datasets)) or NOT_RUN,
+        "nConfigurations": str(len(configs)) if have else NOT_RUN,
+        "stageList": latex_escape(", ".join(p.name for p in stage_files or [])) or NOT_RUN,
+        "provCommit": latex_escape((git.get("commit") or "unknown")[:10]),
+        "provDirty": "with uncommitted changes" if git.get("dirty") else "clean",
+        "provDate": latex_escape((provenance or {}).get("created_utc", "unknown")[:10]),
+        "provMachine": latex_escape((provenance or {}).get("machine", {}).get("cpu_model") or "unknown CPU"),
+        "selectionSentence": selection_sentence(selection, primary),
+    }
+    for model in MODELS:
+        macros[macro_name("frontier", model)] = frontier_sentence(configs, model)
+    macros |= result_macros(configs) | paper_number_macros() | claim_macros(claims)
+    return macros
+
+
+def write_macros(macros: dict[str, str], profile: str) -> Path:
+    """``paper/generated/<profile>/macros.tex``: one ``\\newcommand`` per macro, sorted."""
+    lines = [f"% Generated by study.paper_macros for profile {profile}; do not edit (rerun notebook 05)."]
+    for name in sorted(macros):
+        if not re.fullmatch(r"[A-Za-z]+", name):
+            raise ValueError(f"invalid macro name {name!r}")
+        lines.append(rf"\newcommand{{\{name}}}{{{macros[name]}}}")
+    return write_text_atomic(output_dirs(profile)["tables"] / "macros.tex", "\n".join(lines) + "\n")
+
+
+# --- the scorecard and rules as LaTeX ------------------------------------------------------------------
+
+
+def scorecard_latex(table: pd.DataFrame) -> str:
+    """The scorecard as a full-width ``tabularx`` table (the claim, the paper's and our numbers, verdict)."""
+    ours = [c for c in table.columns if c.startswith("ours: ")]
+    left = ">{\\raggedright}X"
+    spec = "r" + left * (2 + len(ours)) + ">{\\raggedright\\arraybackslash}p{1.6cm}"
+    head = ["\\#", "claim", "paper (bge-small/nomic)", *[f"ours: {latex_escape(c[6:])}" for c in ours], "verdict"]
+    lines = [
+        "\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
+        "\\caption{Reproduction scorecard: the paper's five claims, its numbers, ours (nDCG@10 change vs float32, "
+        "\\%), and the verdict from the rules of Section~\\ref{sec:scorecard-rules}.}",
+        "\\label{tab:scorecard}",
+        f"\\begin{{tabularx}}{{\\textwidth}}{{{spec}}}", "\\toprule",
+        " & ".join(f"\\textbf{{{h}}}" for h in head) + " \\\\", "\\midrule",
+    ]
+    for row in table.to_dict("records"):
+        cells = [str(row["claim"]), latex_escape(row["statement"]), latex_escape(row["paper"]),
+                 *[latex_escape(row[c]) for c in ours],
+                 f"\\textbf{{{latex_escape(row['verdict'])}}}\\newline {{\\tiny {latex_escape(row['checks'])}}}"]
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
+    return "\n".join(lines) + "\n"
+
+
+def rules_latex() -> str:
+    from .scorecard import RULES, TOLERANCE_POINTS
+
+    items = "\n".join(f"\\item[Claim {n}.] {latex_escape(text)}" for n, text in RULES.items())
+    return (f"% Generated from study.scorecard.RULES; do not edit.\n\\begin{{description}}\n{items}\n"
+            f"\\end{{description}}\n% tolerance on stated ranges: {TOLERANCE_POINTS:g} point\n")
+
+
+def write_scorecard(table: pd.DataFrame, checks: pd.DataFrame, profile: str) -> dict[str, Path]:
+    dirs = output_dirs(profile)
+    from .io import atomic_write
+
+    return {
+        "csv": atomic_write(dirs["results"] / "tables" / "table-tradeoff-scorecard.csv",
+                            lambda p: table.to_csv(p, index=False)),
+        "checks_csv": atomic_write(dirs["results"] / "tables" / "tradeoff-scorecard-checks.csv",
+                                   lambda p: checks.to_csv(p, index=False)),
+        "tex": write_text_atomic(dirs["tables"] / "table-tradeoff-scorecard.tex", scorecard_latex(table)),
+        "rules_tex": write_text_atomic(dirs["tables"] / "scorecard-rules.tex", rules_latex()),
+    }
+
+
+# --- README material ----------------------------------------------------------------------------------------
+
+
+def notebook_outputs(profile: str) -> pd.DataFrame:
+    """Which notebook wrote which figure / table / result file of a profile.
+
+    A file belongs to notebook ``NN-topic.ipynb`` when its name contains ``topic`` or starts with
+    ``NN-`` (the study's naming rule); files matching no notebook are listed as ``?``.
+    """
+    root = output_root()
+    dirs = output_dirs(profile)
+    notebooks = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    topics = {nb.name: (nb.stem[:2], nb.stem[3:]) for nb in notebooks}
+    files = [*sorted(dirs["figures"].glob("*.png")), *sorted(dirs["tables"].glob("*.tex")),
+             *sorted(dirs["results"].glob("0*-*.csv"))]
+    rows = []
+    for path in files:
+        owner = next((nb for nb, (number, topic) in topics.items()
+                      if topic in path.stem or path.stem.startswith(number + "-")), "?")
+        if path.name in ("macros.tex", "scorecard-rules.tex"):
+            owner = next((nb for nb in topics if "tradeoff" in nb), owner)
+        kind = {".png": "figure", ".tex": "LaTeX table", ".csv": "results"}[path.suffix]
+        rows.append({"notebook": owner, "kind": kind, "file": str(path.relative_to(root))})
+    return pd.DataFrame(rows, columns=["notebook", "kind", "file"])
+
+
+def _markdown_table(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "_(nothing yet)_\n"
+    return df.to_markdown(index=False) + "\n"
+
+
+def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: dict | None = None) -> str:
+    """The README's results section, regenerated from a profile's outputs."""
+    dirs = output_dirs(profile)
+    root = output_root()
+    fig = dirs["figures"] / "fig7-tradeoff.png"
+    parts = [
+        f"<!-- Generated by study.paper_macros.readme_results for profile '{profile}'; do not edit. -->",
+        f"## Results (profile `{profile}`)", "",
+    ]
+    if fig.exists():
+        rel = Path("..") / fig.relative_to(root)
+        parts += ["nDCG@10 loss against compression for every configuration, with the Pareto frontier "
+                  "(notebook `05-tradeoff.ipynb`):", "", f"![Trade-off]({rel.as_posix()})", ""]
+    else:
+        parts += [f"_The `{profile}` profile has not been run yet: `make study PROFILE={profile}` writes the "
+                  "figures, tables and this section._", ""]
+    parts += ["### Reproduction scorecard", ""]
+    if scorecard_table is not None and not scorecard_table.empty:
+        cols = [c for c in scorecard_table.columns if c not in ("statement",)]
+        parts.append(_markdown_table(scorecard_table[cols]))
+        parts.append("Verdict rules: `study/scorecard.py` (`RULES`); the paper's numbers come from its Table 1.\n")
+    else:
+        parts.append("_Not run yet._\n")
+    pdf = dirs["results"] / "paper.pdf"
+    if pdf.exists():
+        parts.append(f"The paper built from these results: [{pdf.relative_to(root)}](../{pdf.relative_to(root)}).\n")
+    parts += ["### Which notebook makes which figure and table", "", _markdown_table(notebook_outputs(profile))]
+    example = params or {"profile": profile}
+    parts += [
+        "### Rerun one notebook", "",
+        "Every stage is a notebook run by papermill with the profile's parameters (`config/<profile>.yaml`). "
+        "Snakemake reruns one stage and what depends on it:", "",
+        "```bash",
+        f".venv/bin/snakemake --cores 2 --configfile config/{profile}.yaml --forcerun tradeoff   # e.g. stage 05",
+        "```", "",
+        "or run a notebook directly (its parameters: `.venv/bin/papermill --help-notebook notebooks/NN-topic.ipynb`):",
+        "", "```bash",
+        f".venv/bin/papermill notebooks/05-tradeoff.ipynb build/notebooks/{profile}/05-tradeoff.ipynb \\",
+        f"    -y '{json.dumps(example)}'",
+        "```", "",
+        f"then `make paper PROFILE={profile}` rebuilds the PDF from the regenerated macros, tables and figures.", "",
+    ]
+    return "\n".join(parts)
+
+
+def write_readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: dict | None = None) -> list[Path]:
+    """``paper/generated/<profile>/README-results.md``; for the committed profile also ``paper/README-results.md``."""
+    text = readme_results(profile, scorecard_table, params)
+    paths = [write_text_atomic(output_dirs(profile)["tables"] / "README-results.md", text)]
+    if profile == COMMITTED_PROFILE:
+        paths.append(write_text_atomic(output_root() / "paper" / "README-results.md", text))
+    return paths
+
+
+# --- the build ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PaperBuild:
+    pdf: Path
+    log: Path
+    problems: list[str]
+
+
+_PROBLEMS = re.compile(r"(undefined|Undefined control sequence|Missing character|multiply defined|! )")
+
+
+def latex_problems(log_text: str) -> list[str]:
+    """Lines of a LaTeX log that report undefined references/citations/macros or errors."""
+    return [ln.strip() for ln in log_text.splitlines() if _PROBLEMS.search(ln)]
+
+
+def build_paper(profile: str, latexmk: str = "latexmk", timeout: int = 600) -> PaperBuild:
+    """Build ``paper/build/main.pdf`` (under the output root) from a profile's generated files with latexmk,
+    and copy it to ``results/<profile>/paper.pdf``. Raises ``StudyError`` when latexmk is missing, the
+    profile has no generated macros, or LaTeX fails."""
+    from .config import check_profile_name
+
+    profile = check_profile_name(profile)
+    exe = shutil.which(latexmk)
+    if exe is None:
+        raise StudyError(LATEX_INSTALL_HINT)
+    root = output_root()
+    macros = output_dirs(profile)["tables"] / "macros.tex"
+    if not macros.exists():
+        raise StudyError(f"no {macros}: run notebook 05 for profile {profile!r} first (make study PROFILE={profile})")
+    if re.search(r"[\s%#{}\\]", str(root)):
+        raise ParameterError("STUDY_OUTPUT_DIR", str(root), "a path without spaces or LaTeX special characters")
+    outdir = root / "paper" / "build"
+    outdir.mkdir(parents=True, exist_ok=True)
+    pretex = rf"\def\studyprofile{{{profile}}}\def\studyroot{{{root.as_posix()}/}}"
+    cmd = [exe, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", f"-outdir={outdir}",
+           f"-usepretex={pretex}", "-g", "main.tex"]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT / "paper", capture_output=True, text=True, timeout=timeout)
+    log = outdir / "main.log"
+    log_text = log.read_text(errors="replace") if log.exists() else ""
+    if proc.returncode != 0:
+        errors = [ln for ln in log_text.splitlines() if ln.startswith(("!", "./", "/"))][:10]
+        detail = " | ".join(errors) or proc.stderr[-500:]
+        raise StudyError(f"latexmk failed ({proc.returncode}) for profile {profile!r}: {detail}; see {log}")
+    pdf = outdir / "main.pdf"
+    copy = output_dirs(profile)["results"] / "paper.pdf"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pdf, copy)
+    return PaperBuild(pdf, log, latex_problems(log_text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m study.paper_macros", description="Build the paper of a profile.")
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--if-available", action="store_true",
+                        help="without latexmk, print how to install it and succeed (the Snakemake rule)")
+    args = parser.parse_args(argv)
+    if args.if_available and shutil.which("latexmk") is None:
+        print(LATEX_INSTALL_HINT)
+        return 0
+    try:
+        build = build_paper(args.profile)
+    except StudyError as exc:
+        print(f"study: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {build.pdf} (copy: {output_dirs(args.profile)['results'] / 'paper.pdf'})")
+    for line in build.problems:
+        print(f"warning: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
