@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots, report
+from . import plots, report, stats
 from .datasets import load_collection
 from .embeddings import load_embeddings
 from .experiment import run_quantization
@@ -72,6 +72,7 @@ def run_quantization_stage(
     files = report.save_results(tidy, per_query, "02-quantization", profile)
 
     summary = report.summarise(tidy, ["format"], weighting=weighting)
+    summary = stats.add_significance(summary, tidy, per_query, ["format"], weighting)  # CIs, Holm-tested
     per_dataset = report.per_dataset_change(tidy)
     fig = plots.plot_change_by_format(
         summary, per_dataset, formats, f"Quantization ({weighting}-weighted mean of {len(datasets)} collections)"
