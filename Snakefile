@@ -44,10 +44,23 @@ def reference_sets():
     return sorted(r for r in refs if r not in ("self", "none"))
 
 
+def collection_name(dataset):
+    """The name the study gives a collection (and its marker): 'mteb:SciFact' -> 'SciFact', a path -> its folder."""
+    if dataset.startswith("mteb:"):
+        return dataset[len("mteb:"):]
+    return os.path.basename(os.path.normpath(dataset))
+
+
+def dataset_arg(name):
+    """The dataset argument (name, 'mteb:<Task>' or path) behind a marker's collection name."""
+    every = [d for m in MODELS for d in datasets_for(m)] + reference_sets()
+    return {collection_name(d): d for d in every}.get(name, name)
+
+
 def embed_markers(models=None):
     models = models or MODELS
     return sorted({
-        f"{RESULTS}/embeddings/{m}--{d}.json"
+        f"{RESULTS}/embeddings/{m}--{collection_name(d)}.json"
         for m in models
         for d in list(datasets_for(m)) + reference_sets()
     })
@@ -55,16 +68,21 @@ def embed_markers(models=None):
 
 def papermill(notebook, executed, params):
     """Shell command running one notebook with parameters given as YAML (JSON is YAML)."""
-    return (f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m papermill --log-output "
+    return (f"mkdir -p {NB_OUT} && "
+            f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m papermill --log-output "
             f"--no-progress-bar {shlex.quote(os.path.join(REPO, 'notebooks', notebook))} "
             f"{NB_OUT}/{executed} -y {shlex.quote(json.dumps(params))}")
 
 
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/quantization.smk"
+include: "workflow/rules/indexes.smk"
+include: "workflow/rules/paper.smk"  # last: stage 05 reads every stage table defined above
 
 
 rule all:
     default_target: True
     input:
         f"{RESULTS}/02-quantization.csv",
+        *([f"{RESULTS}/07-indexes.csv"] if INDEX_STAGE else []),
+        rules.paper.output,  # stage 05 (trade-off, scorecard, macros) and the PDF when latexmk is installed

@@ -16,7 +16,7 @@ rule embed:
     params:
         cmd=lambda wc: papermill(
             "01-embed.ipynb", f"01-embed--{wc.model}--{wc.dataset}.ipynb",
-            {"model": wc.model, "datasets": [wc.dataset], "profile": PROFILE},
+            {"model": wc.model, "datasets": [dataset_arg(wc.dataset)], "profile": PROFILE},
         ),
     shell:
         "{params.cmd}"
