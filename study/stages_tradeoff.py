@@ -139,6 +139,7 @@ def selection_table(selection: pd.DataFrame) -> pd.DataFrame:
     out["budget"] = out.budget + " (" + out.budget_size + ")"
     out["storage"] = [format_bytes(b) if pd.notna(b) else "" for b in out.total_bytes]
     out["configuration"] = out.configuration.fillna("nothing fits")
+    out["change_pct"] = [f"{c:+.2f}" if pd.notna(c) else "" for c in out.change_pct]
     return out[["model", "N", "budget", "configuration", "storage", "change_pct"]].rename(
         columns={"change_pct": "change (%)"})
 
@@ -193,6 +194,7 @@ def run_tradeoff_stage(
     macros = paper_macros.all_macros(profile, configs, claims, selection, present, provenance, used,
                                      sorted(set(tidy.dataset)))
     files["macros"] = paper_macros.write_macros(macros, profile)
+    files["other_results"] = paper_macros.write_other_results(profile)
     for i, path in enumerate(paper_macros.write_readme_results(profile, card, params)):
         files[f"readme_{i}"] = path
     conclusions = tradeoff_conclusions(configs, selection, claims, used, [m for m in models if m not in present])
