@@ -41,3 +41,7 @@ lab: install
 
 bench: install
 	$(BIN)/python -m bench.run_all
+
+# The paper of a profile (after `make study`): paper/build/main.pdf, copied to results/$(PROFILE)/paper.pdf
+paper: install
+	$(BIN)/python -m study.paper_macros --profile $(PROFILE)

@@ -53,6 +53,19 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_select(args: argparse.Namespace) -> int:
+    from .config import check_model, check_profile_name
+    from .tradeoff import check_n_vectors, load_tidy, parse_budget, select
+
+    budget = parse_budget(args.budget)
+    n_vectors = check_n_vectors(args.vectors, "vectors")
+    tidy, _ = load_tidy(check_profile_name(args.profile))
+    selection = select(budget, n_vectors, tidy, model=check_model(args.model), weighting=args.weighting,
+                       runners_up=args.top)
+    print(selection.describe())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="study", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -73,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--datasets", nargs="+", required=True)
     embed.add_argument("--profile", default="default")
     embed.set_defaults(func=_cmd_embed)
+
+    sel = sub.add_parser("select", help="best configuration inside a memory budget, from a profile's results")
+    sel.add_argument("--budget", required=True, help="memory for the vectors, e.g. 512MiB, 2GB (kB/MB/GB = 1000^n)")
+    sel.add_argument("--vectors", required=True, help="corpus size N, e.g. 10000000 or 1e7")
+    sel.add_argument("--model", required=True)
+    sel.add_argument("--profile", default="default", help="whose results: results/<profile>/")
+    sel.add_argument("--weighting", default="texts", choices=["texts", "none"])
+    sel.add_argument("--top", type=int, default=5, help="runners-up to list")
+    sel.set_defaults(func=_cmd_select)
     return parser
 
 

@@ -34,8 +34,8 @@ FRACTIONS = (1.0, 0.9, 0.75, 0.5, 0.25)
 PAPER_FORMATS = ("float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary")
 COMMITTED_PROFILE = "full"  # the profile whose outputs are committed (README material goes to paper/ too)
 LATEX_INSTALL_HINT = ("latexmk not found: install LaTeX to build the paper, e.g. `sudo apt-get install -y "
-                      "--no-install-recommends latexmk texlive-latex-recommended texlive-latex-extra "
-                      "texlive-fonts-recommended` (or run .ci/install-latex.sh), then `make paper`")
+                      "--no-install-recommends latexmk texlive-latex-recommended` on Debian/Ubuntu (or run "
+                      ".ci/install-latex.sh), then `make paper`")
 
 _ONES = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
          "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"]
