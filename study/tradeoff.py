@@ -79,11 +79,13 @@ def format_bytes(n: float) -> str:
 
 def format_budget(n: int) -> str:
     """A budget as it was most likely written: ``64 MiB`` or ``2 GB`` when exact, else ``format_bytes``."""
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10),
-                       ("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= size and n % size == 0:
-            return f"{n // size} {unit}"
-    return format_bytes(n)
+    exact = [(n // size, unit) for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10),
+                                                  ("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3))
+             if n >= size and n % size == 0]
+    if not exact:
+        return format_bytes(n)
+    count, unit = min(exact)
+    return f"{count} {unit}"
 
 
 def parse_budgets(budgets: dict[str, str | int]) -> dict[str, int]:

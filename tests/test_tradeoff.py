@@ -1,0 +1,272 @@
+"""The trade-off: Pareto frontier, budgets, configurations from tidy results, ``select`` and ``study select``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from study import report, tradeoff
+from study.cli import main as cli
+from study.errors import ParameterError, StudyError
+
+# --- helpers: hand-built tidy results -----------------------------------------------------------------------
+
+# bytes per vector and overhead of a 384-d model, as stage 02/03 measure them
+BYTES = {"float32": 1536, "float16": 768, "float8_e4m3": 384, "int8": 384, "binary": 48}
+
+
+def tidy(rows: list[dict], datasets=(("d1", 100), ("d2", 300)), model: str = "minilm-l6") -> pd.DataFrame:
+    """Tidy rows (metric ndcg_at_10) from {format, reducer, fraction, values: {dataset: ndcg}, ...}."""
+    out = []
+    for r in rows:
+        for dataset, n_texts in datasets:
+            if dataset not in r["values"]:
+                continue
+            fraction = r.get("fraction", 1.0)
+            bpv = r.get("bytes", BYTES[r["format"]] * fraction)
+            out.append({
+                "model": r.get("model", model), "dataset": dataset, "split": "test", "stage": r.get("stage", "02"),
+                "reducer": r.get("reducer", "none"), "fraction": fraction, "dims": int(384 * fraction),
+                "fit_on": "none", "format": r["format"], "calibrate_on": r.get("calibrate_on", "none"),
+                "rescore": "none", "query_format": "same", "metric": "ndcg_at_10", "value": r["values"][dataset],
+                "bytes_per_vector": bpv, "overhead_bytes": r.get("overhead", 0),
+                "compression_ratio": 1536 / bpv, "n_queries": 10, "n_docs": n_texts - 10, "n_texts": n_texts,
+                "config_id": f"{r['format']}|{r.get('reducer', 'none')}|{fraction}|{dataset}",
+            })
+    return pd.DataFrame(out)
+
+
+BASE = [
+    {"format": "float32", "values": {"d1": 0.50, "d2": 0.70}},
+    {"format": "float16", "values": {"d1": 0.50, "d2": 0.70}},
+    {"format": "float8_e4m3", "values": {"d1": 0.49, "d2": 0.69}},
+    {"format": "int8", "values": {"d1": 0.45, "d2": 0.66}, "overhead": 3072},
+    {"format": "binary", "values": {"d1": 0.40, "d2": 0.60}},
+]
+
+
+# --- Pareto frontier ----------------------------------------------------------------------------------------
+
+
+def test_pareto_mask_on_hand_built_points():
+    cost = [1, 1, 2, 2, 3, 4, 4, 0.5]
+    quality = [0.5, 0.5, 0.7, 0.6, 0.7, 0.9, np.nan, 0.1]
+    mask = tradeoff.pareto_mask(cost, quality)
+    # exact ties (1, 0.5) both stay; (2, 0.6) loses to (2, 0.7) at the same cost; (3, 0.7) costs more for
+    # the same quality; NaN never; the cheapest point is on the frontier however bad.
+    assert mask.tolist() == [True, True, True, False, False, True, False, True]
+
+
+def naive_frontier(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    keep = []
+    for i in range(len(cost)):
+        if np.isnan(quality[i]):
+            keep.append(False)
+            continue
+        dominated = any(cost[j] <= cost[i] and quality[j] >= quality[i]
+                        and (cost[j] < cost[i] or quality[j] > quality[i])
+                        for j in range(len(cost)) if not np.isnan(quality[j]))
+        keep.append(not dominated)
+    return np.array(keep)
+
+
+def test_pareto_mask_matches_the_definition_on_random_points_with_ties():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(1, 30))
+        cost = rng.integers(0, 6, n).astype(float)  # a coarse grid makes many ties
+        quality = rng.integers(0, 6, n).astype(float)
+        quality[rng.random(n) < 0.1] = np.nan
+        np.testing.assert_array_equal(tradeoff.pareto_mask(cost, quality), naive_frontier(cost, quality))
+
+
+def test_pareto_mask_by_keeps_one_frontier_per_model():
+    frame = pd.DataFrame({"model": ["a", "a", "b", "b"], "c": [1, 2, 5, 6], "q": [0.5, 0.4, 0.1, 0.2]})
+    assert tradeoff.pareto_mask_by(frame, "c", "q").tolist() == [True, False, True, True]
+
+
+# --- budgets ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("512MiB", 512 * 2**20), ("2GB", 2 * 10**9), ("1.5 GiB", int(1.5 * 2**30)), ("64kB", 64_000),
+    ("64KB", 64_000), ("3KiB", 3072), ("100", 100), ("100B", 100), ("1TiB", 2**40), ("2e3MB", 2 * 10**9),
+    (4096, 4096), (1.9, 1),
+])
+def test_parse_budget_binary_and_decimal_units(text, expected):
+    assert tradeoff.parse_budget(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "-1GB", "0", "0.5", "5Gb", "512mb", "1.5XB", "GB", "1 2GB", True,
+                                 float("nan"), float("inf"), 0, -3])
+def test_parse_budget_rejects_bad_values_naming_budget(bad):
+    with pytest.raises(ParameterError) as err:
+        tradeoff.parse_budget(bad)
+    assert err.value.name == "budget"
+    assert "'budget'" in str(err.value)
+
+
+def test_bits_are_refused_with_a_hint():
+    with pytest.raises(ParameterError, match="bits"):
+        tradeoff.parse_budget("2Gb")
+
+
+def test_named_budgets_and_corpus_sizes():
+    assert tradeoff.parse_budgets({"phone": "512MiB", "box": 10**6}) == {"phone": 512 * 2**20, "box": 10**6}
+    with pytest.raises(ParameterError, match="budgets\\['phone'\\]"):
+        tradeoff.parse_budgets({"phone": "lots"})
+    with pytest.raises(ParameterError):
+        tradeoff.parse_budgets({})
+    assert tradeoff.check_n_vectors("1e7") == 10_000_000
+    assert tradeoff.check_n_vectors("10_000_000") == 10_000_000
+    for bad in (0, 1.5, "many", -2, True):
+        with pytest.raises(ParameterError):
+            tradeoff.check_n_vectors(bad)
+    assert tradeoff.format_budget(512 * 2**20) == "512 MiB"
+    assert tradeoff.format_budget(2 * 10**9) == "2 GB"
+    assert tradeoff.format_bytes(3_840_000_000) == "3.84 GB (3.58 GiB)"
+
+
+# --- configurations -----------------------------------------------------------------------------------------
+
+
+def test_configurations_weighted_change_and_measured_storage():
+    configs = tradeoff.configurations(tidy(BASE)).set_index("label")
+    # texts-weighted: d1 has 100 texts, d2 300
+    assert configs.loc["float32", "value"] == pytest.approx((0.5 * 100 + 0.7 * 300) / 400)
+    int8 = (0.45 * 100 + 0.66 * 300) / 400
+    assert configs.loc["int8", "change_pct"] == pytest.approx(100 * (int8 / 0.65 - 1))
+    assert configs.loc["int8", "overhead_bytes"] == 3072
+    assert configs.loc["binary", "compression_ratio"] == pytest.approx(32)
+    unweighted = tradeoff.configurations(tidy(BASE), weighting="none").set_index("label")
+    assert unweighted.loc["float32", "value"] == pytest.approx(0.6)
+    # float16 ties float32 in quality at half the bytes: float32 is dominated; int8 is dominated by float8
+    assert configs.on_frontier.to_dict() == {"binary": True, "float8_e4m3": True, "int8": False,
+                                             "float16": True, "float32": False}
+
+
+def test_configurations_compare_on_the_collections_each_configuration_ran_on():
+    rows = BASE + [{"format": "float32", "reducer": "pca", "fraction": 0.5, "stage": "03", "values": {"d2": 0.63},
+                    "overhead": 384 * 192 * 4 + 384 * 4}]
+    configs = tradeoff.configurations(tidy(rows)).set_index("label")
+    pca = configs.loc["float32 + pca 50%"]
+    assert pca.n_datasets == 1
+    assert pca.change_pct == pytest.approx(-10.0)  # against float32 on d2 only (0.70), not the 2-collection mean
+    assert pca.expected == pytest.approx(0.65 * 0.9)
+
+
+def test_configurations_count_a_configuration_once_across_stage_files():
+    rows = BASE + [{"format": "float16", "stage": "04", "values": {"d1": 0.1, "d2": 0.1}}]
+    configs = tradeoff.configurations(tidy(rows))
+    assert (configs.label == "float16").sum() == 1
+    assert configs.set_index("label").loc["float16", "value"] == pytest.approx(0.65)
+
+
+def test_configurations_need_a_baseline_and_a_known_metric():
+    with pytest.raises(StudyError, match="baseline"):
+        tradeoff.configurations(tidy(BASE[1:]))
+    with pytest.raises(ParameterError):
+        tradeoff.configurations(tidy(BASE), metric="map")
+
+
+# --- select -------------------------------------------------------------------------------------------------
+
+
+def test_select_exactly_at_the_budget_and_one_byte_below():
+    data = tidy(BASE)
+    n = 1000
+    at = tradeoff.select(768 * n, n, data)  # float16 needs exactly 768,000 bytes: it fits
+    assert at.best.label == "float16"
+    assert at.best.total_bytes == 768 * n
+    assert at.expected_loss_pct == pytest.approx(0.0)
+    below = tradeoff.select(768 * n - 1, n, data)  # one byte short: the next best, float8
+    assert below.best.label == "float8_e4m3"
+    assert below.runners_up.label.tolist() == ["int8", "binary"]
+    assert below.n_fitting == 3
+
+
+def test_select_counts_what_is_stored_once():
+    rows = BASE + [{"format": "float16", "reducer": "pca", "fraction": 0.25, "stage": "03",
+                    "values": {"d1": 0.499, "d2": 0.699}, "overhead": 10_000_000}]
+    data = tidy(rows)
+    # at N = 1000, PCA's 10 MB of matrix make it far bigger than float8; at N = 10^7 its 192 B/vector win
+    assert tradeoff.select(500_000, 1000, data).best.label == "float8_e4m3"
+    big = tradeoff.select(192 * 10**7 + 10_000_000, 10**7, data)
+    assert big.best.label == "float16 + pca 25%"
+    assert big.best.amortised_bytes_per_vector == pytest.approx(193)
+
+
+def test_select_impossible_budget_names_the_smallest_configuration():
+    with pytest.raises(StudyError) as err:
+        tradeoff.select("47999B", 1000, tidy(BASE))
+    assert "binary" in str(err.value) and "48 kB" in str(err.value)
+
+
+def test_select_needs_a_model_when_results_hold_several():
+    data = pd.concat([tidy(BASE), tidy(BASE, model="mpnet-base")])
+    with pytest.raises(ParameterError, match="'model'"):
+        tradeoff.select("1GB", 10, data)
+    assert tradeoff.select("1GB", 10, data, model="mpnet-base").model == "mpnet-base"
+
+
+def test_selections_table_marks_budgets_nothing_fits():
+    configs = tradeoff.configurations(tidy(BASE))
+    table = tradeoff.selections(configs, [1000], {"tiny": 10, "big": 10**9})
+    picks = table.set_index("budget")
+    assert pd.isna(picks.configuration["tiny"]) and np.isnan(picks.change_pct["tiny"])
+    assert picks.configuration["big"] == "float16"
+    assert picks.budget_size.to_dict() == {"tiny": "10 B", "big": "1 GB"}
+
+
+# --- result files and the CLI -------------------------------------------------------------------------------
+
+
+def write_profile(rows: list[dict], profile: str = "unit") -> None:
+    empty = pd.DataFrame({"config_id": pd.Series(dtype=str), "query_id": pd.Series(dtype=str)})
+    report.save_results(tidy(rows), empty, "02-quantization", profile)
+
+
+def test_load_tidy_skips_non_tidy_tables(output_dir):
+    with pytest.raises(StudyError, match="no tidy results"):
+        tradeoff.load_tidy("unit")
+    write_profile(BASE)
+    folder = report.output_dirs("unit")["results"]
+    pd.DataFrame({"index": ["x"], "qps": [1.0]}).to_csv(folder / "07-indexes.csv", index=False)
+    frame, used = tradeoff.load_tidy("unit")
+    assert [p.name for p in used] == ["02-quantization.csv"]
+    assert len(frame) == len(tidy(BASE))
+
+
+def test_cli_select_prints_the_recommendation_and_runners_up(output_dir, capsys):
+    write_profile(BASE)
+    code = cli(["select", "--budget", "1MB", "--vectors", "1000", "--model", "minilm-l6", "--profile", "unit"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Recommended: float16" in out
+    assert "Runners-up:" in out and "float8_e4m3" in out and "(dominated)" in out
+
+
+@pytest.mark.parametrize("budget, message", [("lots", "'budget'"), ("5Gb", "bits"), ("1kB", "smallest is binary")])
+def test_cli_select_exit_code_2_on_bad_or_impossible_budget(output_dir, capsys, budget, message):
+    write_profile(BASE)
+    code = cli(["select", "--budget", budget, "--vectors", "1000", "--model", "minilm-l6", "--profile", "unit"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1
+
+
+def test_cli_select_unknown_model_or_missing_results(output_dir, capsys):
+    assert cli(["select", "--budget", "1GB", "--vectors", "10", "--model", "minilm-l6", "--profile", "unit"]) == 2
+    assert "no tidy results" in capsys.readouterr().err
+    write_profile(BASE)
+    assert cli(["select", "--budget", "1GB", "--vectors", "10", "--model", "nope", "--profile", "unit"]) == 2
+    assert "'model'" in capsys.readouterr().err
+
+
+def test_labels_are_unique_per_configuration():
+    rows = [dict(r) for r in BASE] + [{"format": "int8", "calibrate_on": "mlquestions", "stage": "06",
+                                       "values": {"d1": 0.4, "d2": 0.6}}]
+    configs = tradeoff.configurations(tidy(rows))
+    assert configs.label.is_unique
+    assert "int8 [cal mlquestions]" in set(configs.label)
