@@ -1,0 +1,79 @@
+"""Notebooks: committed clean and equal to their specs; stages 01/02 run under papermill."""
+
+import json
+import sys
+
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO))
+from tools.make_notebooks import load_specs, notebook  # noqa: E402
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
+                "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",
+                "overhead_bytes", "compression_ratio", "n_queries", "n_docs", "config_id"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebooks_have_no_outputs_and_a_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert not any(c.outputs or c.execution_count for c in code)
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+    assert nb.cells[0].cell_type == "markdown" and "Question" in nb.cells[0].source
+
+
+def test_committed_notebooks_equal_their_specs():
+    specs = load_specs()
+    assert sorted(specs) == [p.name for p in NOTEBOOKS]
+    for name, cells in specs.items():
+        committed = json.loads((REPO / "notebooks" / name).read_text())
+        generated = json.loads(nbformat.writes(notebook(cells)))
+        assert committed == generated, f"{name} differs from tools/notebook_specs: run python -m tools.make_notebooks"
+
+
+def run(name, tmp_path, **params):
+    return pm.execute_notebook(
+        str(REPO / "notebooks" / name), str(tmp_path / f"executed-{name}"), parameters=params,
+        cwd=str(REPO), progress_bar=False, kernel_name="python3",
+    )
+
+
+def test_embed_then_quantization_stages_run_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
+    run("01-embed.ipynb", tmp_path, model="minilm-l6", datasets=["adi", "time"], profile="tiny")
+    assert (output_dir / "results/tiny/embeddings/minilm-l6--adi.json").exists()
+
+    run("02-quantization.ipynb", tmp_path, datasets=["adi", "time"], calibrate_on="time", profile="tiny")
+    tidy = pd.read_csv(output_dir / "results/tiny/02-quantization.csv")
+    assert TIDY_COLUMNS <= set(tidy.columns)
+    assert set(tidy.format) == {"float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1",
+                                "int8", "binary"}
+    bpv = tidy.groupby("format").bytes_per_vector.first()
+    assert bpv["float32"] == 1536 and bpv["float4_e2m1"] == 192 and bpv["binary"] == 48
+    per_query = pd.read_parquet(output_dir / "results/tiny/02-quantization-per-query.parquet")
+    assert set(per_query.config_id) == set(tidy.config_id)
+    for path in ["figures/tiny/fig3-quantization.png", "figures/tiny/fig3-quantization.pdf",
+                 "paper/generated/tiny/table-quantization.tex", "paper/generated/tiny/table-quantization-vs-paper.tex"]:
+        assert (output_dir / path).stat().st_size > 0, path
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"formats": ["float7"]}, "parameter 'formats': invalid value 'float7'"),
+        ({"models": ["gpt-embed"]}, "parameter 'models': invalid value 'gpt-embed'"),
+        ({"datasets": ["nope"]}, "parameter 'datasets': invalid value 'nope'"),
+        ({"calibrate_on": "nowhere"}, "parameter 'calibrate_on'"),
+        ({"datasets": "[broken"}, "parameter 'datasets'"),
+    ],
+)
+def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(params, message, output_dir, tmp_path, cache_dir):
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        run("02-quantization.ipynb", tmp_path, **({"datasets": ["adi"], "profile": "tiny"} | params))
+    assert message in str(err.value)
+    assert not (output_dir / "results").exists()
