@@ -76,6 +76,10 @@ class Check:
     result: bool | None  # None: not run
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        if self.result is not None:
+            self.result = bool(self.result)  # numpy booleans from comparisons
+
 
 @dataclass
 class ClaimResult:

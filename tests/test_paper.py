@@ -1,0 +1,212 @@
+"""The scorecard rules, the paper's generated macros, notebook 05 on a tiny profile, and the PDF build."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from study import paper_macros, scorecard
+from study.paths import REPO_ROOT
+
+MAIN_TEX = (REPO_ROOT / "paper" / "main.tex").read_text()
+PER_DIM = {"float32": 4, "float16": 2, "bfloat16": 2, "float8_e4m3": 1, "float8_e5m2": 1, "int8": 1,
+           "float4_e2m1": 0.5, "binary": 0.125}
+
+
+def tidy(rows: list[tuple], model: str = "minilm-l6", dims: int = 384) -> pd.DataFrame:
+    """Tidy nDCG@10 rows on one collection from (format, reducer, fraction, value)."""
+    out = []
+    for fmt, reducer, fraction, value in rows:
+        kept = round(dims * fraction)
+        bpv = kept * PER_DIM[fmt]
+        out.append({"model": model, "dataset": "d1", "split": "test", "stage": "02" if reducer == "none" else "04",
+                    "reducer": reducer, "fraction": fraction, "dims": kept, "fit_on": "none", "format": fmt,
+                    "calibrate_on": "none", "rescore": "none", "query_format": "same", "metric": "ndcg_at_10",
+                    "value": value, "bytes_per_vector": bpv, "overhead_bytes": 0, "compression_ratio": 4 * dims / bpv,
+                    "n_queries": 10, "n_docs": 90, "n_texts": 100, "config_id": f"{model}{fmt}{reducer}{fraction}"})
+    return pd.DataFrame(out)
+
+
+QUANT = [("float32", "none", 1.0, 0.600), ("float16", "none", 1.0, 0.600), ("bfloat16", "none", 1.0, 0.600),
+         ("float8_e4m3", "none", 1.0, 0.599), ("float8_e5m2", "none", 1.0, 0.5985), ("int8", "none", 1.0, 0.590),
+         ("binary", "none", 1.0, 0.550), ("float4_e2m1", "none", 1.0, 0.100)]
+REDUCE = [("float32", "pca", 0.5, 0.570), ("float32", "pca", 0.25, 0.500), ("float32", "random_projection", 0.5, 0.50),
+          ("float8_e4m3", "pca", 0.5, 0.569), ("float8_e5m2", "pca", 0.5, 0.568)]
+
+
+def verdicts(frame: pd.DataFrame) -> dict[int, str]:
+    return {c.number: c.verdict for c in scorecard.scorecard(frame)}
+
+
+def test_verdict_rule():
+    assert scorecard.verdict([True, True, None]) == "holds"
+    assert scorecard.verdict([False, None]) == "does not hold"
+    assert scorecard.verdict([True, False]) == "partly"
+    assert scorecard.verdict([None, None]) == "not run"
+    assert scorecard.verdict([]) == "not run"
+
+
+def test_claims_without_reduction_results_are_not_run():
+    claims = {c.number: c for c in scorecard.scorecard(tidy(QUANT))}
+    assert claims[1].verdict == "holds"
+    assert claims[2].verdict == claims[3].verdict == claims[5].verdict == "not run"
+    four = {k.what: k.result for k in claims[4].checks}
+    assert four == {"frontier up to 4×": True, "frontier 4–32×": None, "frontier 32×": True,
+                    "frontier beyond 32×": None}
+
+
+def test_claims_on_hand_built_results():
+    claims = {c.number: c for c in scorecard.scorecard(tidy(QUANT + REDUCE))}
+    assert claims[1].verdict == "holds"
+    assert claims[2].verdict == "holds"  # PCA beats random projection; loses more than f16 at 2x, float8 at 4x
+    assert claims[3].verdict == "does not hold"  # PCA 50 % + float8 (-5.2 %) loses more than int8 (-1.7 %)
+    assert claims[4].verdict == "holds"  # 16-bit/float8, then float8 + PCA at 8x, then binary at 32x
+    assert claims[4].checked == "3/3 checks hold, 1 not run"
+    assert "float8_e4m3 + pca 50%" in claims[4].ours["minilm-l6"]
+
+
+def test_each_claim_can_fail():
+    worse = [(f, r, k, {"float8_e4m3": 0.58, "binary": 0.45, "float4_e2m1": 0.5}.get(f, v) if r == "none" else v)
+             for f, r, k, v in QUANT]
+    claims = {c.number: c for c in scorecard.scorecard(tidy(worse))}
+    one = {k.what: k.result for k in claims[1].checks}
+    assert one["float8 loses < 0.3 %"] is False and one["float8 loses less than int8"] is False
+    assert one["binary loses 6–12 %"] is False and one["float4 loses > 50 %"] is False
+    assert claims[1].verdict == "partly"  # float16/bfloat16 are still lossless
+    better_rp = [(f, r, k, 0.59 if r == "random_projection" else v) for f, r, k, v in QUANT + REDUCE]
+    two = {k.what: k.result for k in scorecard.scorecard(tidy(better_rp))[1].checks}
+    assert two["PCA best reducer at 50%"] is False
+
+
+def test_claim5_compares_models_of_different_width():
+    narrow = tidy(QUANT + REDUCE)
+    halved = [(f, r, k, 0.6 - (0.6 - v) / 2) for f, r, k, v in QUANT + REDUCE]
+    wide = tidy(halved, model="mpnet-base", dims=768)
+    claim = scorecard.scorecard(pd.concat([narrow, wide]))[4]
+    assert claim.verdict == "holds"
+    doubled = tidy([(f, r, k, 0.6 - (0.6 - v) * 1.5) for f, r, k, v in QUANT + REDUCE], model="mpnet-base", dims=768)
+    assert scorecard.scorecard(pd.concat([narrow, doubled]))[4].verdict == "does not hold"
+
+
+def test_scorecard_table_and_latex():
+    claims = scorecard.scorecard(tidy(QUANT + REDUCE))
+    table = scorecard.as_table(claims)
+    assert list(table.claim) == [1, 2, 3, 4, 5]
+    assert set(table.verdict) <= set(scorecard.VERDICTS)
+    assert "ours: minilm-l6" in table.columns
+    latex = paper_macros.scorecard_latex(table)
+    assert latex.count("\\\\") == 6 and "tabularx" in latex and "\\_" in latex
+    checks = scorecard.checks_table(claims)
+    assert set(checks.result) <= {"holds", "does not hold", "not run"}
+
+
+# --- macros -------------------------------------------------------------------------------------------------
+
+
+def test_macro_names_are_letters_and_unique():
+    name = paper_macros.macro_name("change", "float8_e4m3", 0.5, "minilm-l6")
+    assert name == "changeFloatEightEFourMThreeFiftyMinilmLSix"
+    assert paper_macros.number_word(32) == "ThirtyTwo" and paper_macros.number_word(105) == "OneHundredFive"
+    macros = paper_macros.all_macros("tiny")
+    assert all(re.fullmatch(r"[A-Za-z]+", name) for name in macros)
+    assert macros["changeIntEightMinilmLSix"] == paper_macros.NOT_RUN
+
+
+def test_every_macro_main_tex_uses_is_generated():
+    generated = set(paper_macros.all_macros("tiny"))
+    used = set(re.findall(r"\\([A-Za-z]+)", MAIN_TEX))
+    prefixes = ("change", "paper", "claim", "claims", "frontier", "baseline", "bytes", "collections", "prov",
+                "study", "primary", "model", "stage", "selection", "nC", "nM")
+    ours = {u for u in used if u.startswith(prefixes) and u not in ("studyprofile", "studyroot", "providecommand")}
+    assert ours, "main.tex quotes no generated number"
+    assert ours <= generated, f"main.tex uses macros nobody generates: {sorted(ours - generated)}"
+
+
+def test_main_tex_figures_and_tables_name_their_notebook():
+    figures = re.findall(r"\\includegraphics(?:\[[^]]*\])?\{\\figdir ([\w-]+)\}\s*% written by notebooks/([\w.-]+)",
+                         MAIN_TEX)
+    assert dict(figures) == paper_macros.MAIN_FIGURES
+    assert len(re.findall(r"\\includegraphics", MAIN_TEX)) == len(figures)
+    tables = re.findall(r"\\(?:gentable\{|input\{\\gendir )([\w-]+)\.tex\}\s*% written by notebooks/([\w.-]+)",
+                        MAIN_TEX)
+    for stem, notebook in tables:
+        assert paper_macros.MAIN_TABLES[stem] == notebook
+    assert {s for s, _ in tables} | {"macros"} == set(paper_macros.MAIN_TABLES)
+    for notebook in set(paper_macros.MAIN_FIGURES.values()) | set(paper_macros.MAIN_TABLES.values()):
+        assert (REPO_ROOT / "notebooks" / notebook).exists()
+
+
+# --- notebook 05 on the tiny profile, then the PDF -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_embeddings, tmp_path_factory):
+    """Stage 01 markers and stage 02 on adi/time into a temporary output root, then notebook 05 by papermill."""
+    import papermill
+
+    from study.quantize import PAPER_FORMATS
+    from study.stages import embed_collections, run_quantization_stage
+
+    root = tmp_path_factory.mktemp("out")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STUDY_OUTPUT_DIR", str(root))
+        embed_collections("minilm-l6", ["adi", "time"], "tiny")
+        run_quantization_stage(["minilm-l6"], ["adi", "time"], list(PAPER_FORMATS), "self", "texts", "tiny")
+        executed = root / "05-tradeoff.ipynb"
+        papermill.execute_notebook(
+            str(REPO_ROOT / "notebooks" / "05-tradeoff.ipynb"), str(executed), progress_bar=False,
+            parameters={"models": ["minilm-l6"], "profile": "tiny", "n_vectors": [1000, 10000000],
+                        "budgets": {"small": "100kB", "laptop": "4GiB"}},
+        )
+        yield root, executed, mp
+
+
+def test_notebook05_writes_figures_tables_macros_and_provenance(tiny_run):
+    root, executed, _ = tiny_run
+    for path in ("figures/tiny/fig7-tradeoff.png", "figures/tiny/fig8-tradeoff-storage.pdf",
+                 "paper/generated/tiny/table-tradeoff-scorecard.tex",
+                 "paper/generated/tiny/table-tradeoff-frontier.tex",
+                 "paper/generated/tiny/scorecard-rules.tex", "paper/generated/tiny/other-results.tex",
+                 "paper/generated/tiny/README-results.md", "results/tiny/tables/tradeoff-configurations.csv"):
+        assert (root / path).is_file(), path
+    macros = (root / "paper/generated/tiny/macros.tex").read_text()
+    assert re.search(r"\\newcommand\{\\changeBinaryMinilmLSix\}\{\\ensuremath\{-\d+\.\d\d\}\}", macros)
+    assert "\\newcommand{\\claimTwoVerdict}{not run}" in macros  # no reduction stage in this run
+    provenance = json.loads((root / "results/tiny/provenance.json").read_text())
+    assert provenance["profile"] == "tiny" and provenance["git"]["commit"]
+    assert set(provenance["datasets"]) == {"minilm-l6--adi", "minilm-l6--time"}
+    assert "02-quantization.csv" in provenance["results"]
+    readme = (root / "paper/generated/tiny/README-results.md").read_text()
+    assert "fig7-tradeoff.png" in readme and "papermill" in readme and "| 05-tradeoff.ipynb" in readme
+    text = json.dumps(json.loads(executed.read_text())["cells"][-1]["outputs"])
+    assert "Pareto frontier" in text and "Claim 1" in text
+    card = pd.read_csv(root / "results/tiny/tables/table-tradeoff-scorecard.csv")
+    assert card.set_index("claim").verdict[2] == "not run"
+
+
+@pytest.mark.skipif(shutil.which("latexmk") is None,
+                    reason="latexmk is not installed (run .ci/install-latex.sh; CI installs it)")
+def test_paper_compiles_from_a_tiny_run_without_undefined_references(tiny_run):
+    root, _, _ = tiny_run
+    build = paper_macros.build_paper("tiny")
+    assert build.pdf.is_file() and build.pdf.stat().st_size > 10_000
+    assert (root / "results/tiny/paper.pdf").is_file()
+    log = build.log.read_text(errors="replace")
+    assert "undefined" not in log.lower(), [ln for ln in log.splitlines() if "undefined" in ln.lower()]
+    assert build.problems == []
+
+
+def test_build_paper_explains_what_is_missing(output_dir, monkeypatch):
+    from study.errors import StudyError
+
+    if shutil.which("latexmk"):
+        with pytest.raises(StudyError, match="run notebook 05"):
+            paper_macros.build_paper("tiny")
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(StudyError, match="apt-get install"):
+        paper_macros.build_paper("tiny")
+    assert paper_macros.main(["--profile", "tiny", "--if-available"]) == 0
