@@ -1,0 +1,152 @@
+"""Scale-out: the Snakefile runs through an executor other than the local one, and plans the paper's run.
+
+* The tiny profile (adi, time; stages 01 + 02) is run twice into temporary folders: with the local
+  executor, and with Snakemake's generic cluster executor submitting every job through
+  ``profiles/local-cluster/submit.sh`` (a pretend scheduler: job scripts run in the background, polled
+  by ``status.sh``). The result tables must be byte-identical.
+* A dry run of ``config/paper.yaml`` on the SLURM profile plans 2 models x 67 MTEB tasks with the
+  network blocked (it must not download anything to plan).
+
+Both runs share the session's temporary embedding cache (filled once by ``tiny_embeddings``), so these
+tests measure orchestration, not encoding (encoding determinism is tested in test_faults.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TARGET = "results/tiny/02-quantization.csv"
+# Everything the stages write that a reader compares: tidy CSV, per-query parquet, tables, markers.
+TABLE_DIRS = ("results", "paper")
+_LOCAL_RUNS: dict[str, Path] = {}
+
+
+def workflow_env(cache: Path, **extra: str) -> dict[str, str]:
+    """The environment of a workflow run: temp cache, no output override (``--directory`` decides)."""
+    env = {k: v for k, v in os.environ.items() if k != "STUDY_OUTPUT_DIR"}
+    return env | {"STUDY_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                  "PYTHONHASHSEED": "0"} | extra
+
+
+def run_tiny_workflow(workdir: Path, cache: Path, *options: str) -> subprocess.CompletedProcess:
+    """Snakemake on the tiny profile up to stage 02, with outputs under ``workdir``."""
+    cmd = [*SNAKEMAKE, TARGET, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           *options, "--configfile", str(REPO / "config/tiny.yaml")]
+    done = subprocess.run(cmd, env=workflow_env(cache), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def local_tiny_run(tmp_path_factory, cache: Path) -> Path:
+    """One local-executor run of the tiny profile per test session (shared with test_determinism)."""
+    if str(cache) not in _LOCAL_RUNS:
+        workdir = tmp_path_factory.mktemp("local-run")
+        run_tiny_workflow(workdir, cache, "--cores", "2")
+        _LOCAL_RUNS[str(cache)] = workdir
+    return _LOCAL_RUNS[str(cache)]
+
+
+def table_files(root: Path) -> dict[str, bytes]:
+    """Relative path -> bytes of every result table under ``root`` (figures and notebooks excluded)."""
+    return {str(p.relative_to(root)): p.read_bytes()
+            for d in TABLE_DIRS for p in sorted((root / d).rglob("*")) if p.is_file()}
+
+
+def test_cluster_executor_gives_the_same_tables_as_the_local_run(tiny_embeddings, cache_dir, tmp_path_factory):
+    local = local_tiny_run(tmp_path_factory, cache_dir)
+    cluster = tmp_path_factory.mktemp("cluster-run")
+    done = run_tiny_workflow(cluster, cache_dir, "--profile", str(REPO / "profiles/local-cluster"))
+
+    # Every job went through submit.sh (4 = prepare_model, embed adi, embed time, quantization) ...
+    log = done.stdout + done.stderr
+    assert log.count("Submitted job") == 4 and "localrule" not in log
+    rcs = sorted((cluster / ".snakemake/local-cluster").glob("job-*.rc"))
+    assert len(rcs) == 4 and {p.read_text().strip() for p in rcs} == {"0"}
+    # ... and produced exactly the local run's tables, byte for byte.
+    ours, theirs = table_files(local), table_files(cluster)
+    assert "results/tiny/02-quantization.csv" in ours and "results/tiny/02-quantization-per-query.parquet" in ours
+    assert sorted(theirs) == sorted(ours)
+    assert [k for k in ours if ours[k] != theirs[k]] == []
+
+
+def test_outputs_follow_study_output_dir_without_directory_flag(tmp_path):
+    """STUDY_OUTPUT_DIR alone moves Snakemake's working directory (the notebooks write there too)."""
+    out = tmp_path / "out"
+    cmd = [*SNAKEMAKE, TARGET, "-n", "-p", "--snakefile", str(REPO / "Snakefile"), "--cores", "1",
+           "--configfile", str(REPO / "config/tiny.yaml")]
+    done = subprocess.run(cmd, env=workflow_env(tmp_path / "cache", STUDY_OUTPUT_DIR=str(out)), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = done.stdout + done.stderr
+    assert f"STUDY_OUTPUT_DIR={out}" in log and (out / ".snakemake").is_dir()
+    assert str(REPO / "notebooks/02-quantization.ipynb") in log
+
+
+BLOCK_NETWORK = '''
+import socket
+
+def _refuse(*args, **kwargs):
+    raise OSError("network access is blocked in this test")
+
+socket.socket.connect = _refuse
+socket.socket.connect_ex = _refuse
+socket.create_connection = _refuse
+socket.getaddrinfo = _refuse
+'''
+
+
+@pytest.fixture()
+def no_network_env(tmp_path) -> dict[str, str]:
+    """Environment whose Python processes cannot open a network connection (sitecustomize)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_NETWORK)
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+
+
+def test_paper_profile_dry_run_plans_every_job_offline(tmp_path, no_network_env):
+    paper = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    tasks = [d for d in paper["datasets"] if d.startswith("mteb:")]
+    assert len(tasks) == len(paper["datasets"]) == len(set(tasks)) == 67
+    assert paper["models"] == ["bge-small", "nomic-v1.5"]
+
+    cmd = [*SNAKEMAKE, "-n", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path / "run"),
+           "--profile", str(REPO / "profiles/slurm"), "--configfile", str(REPO / "config/paper.yaml")]
+    done = subprocess.run(cmd, env=workflow_env(tmp_path / "cache", **no_network_env), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    log = done.stdout + done.stderr
+    stats = dict(line.split()[:2] for line in log.splitlines()
+                 if line.split()[:1] in (["embed"], ["prepare_model"], ["quantization"]))
+    # one embed job per (model, task); MLQuestions, the calibration set, is one of the 67 tasks
+    assert stats == {"prepare_model": "2", "embed": str(2 * 67), "quantization": "1"}
+    for model in paper["models"]:
+        assert f"results/paper/embeddings/{model}--Touche2020Retrieval.v3.json" in log
+    assert "slurm_partition=gpu" in log and "gpu=1" in log  # embed jobs ask for a GPU
+    assert not (tmp_path / "cache").exists()  # planning touched no cache and downloaded nothing
+
+
+def test_slurm_profile_asks_a_gpu_for_embed_only():
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    assert profile["set-resources"]["embed"]["gpu"] == 1
+    assert "gpu" not in profile["default-resources"]
+
+
+def test_executor_plugins_are_installed_and_declared():
+    import tomllib
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    for plugin in ("snakemake-executor-plugin-slurm", "snakemake-executor-plugin-cluster-generic"):
+        assert any(d.startswith(plugin) for d in deps)
+        module = plugin.replace("-", "_")
+        assert subprocess.run([sys.executable, "-c", f"import {module}"]).returncode == 0
