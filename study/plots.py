@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -75,3 +76,94 @@ def _add_error_bars(ax: plt.Axes, summary: pd.DataFrame, formats: list[str], mod
         handles, labels = ax.get_legend_handles_labels()
         handles.append(plt.Line2D([], [], marker="D", ms=5, mfc="white", mec="black", ls="none"))
         ax.legend(handles, [*labels, "loss not significant (Holm)"], title="model", fontsize="small")
+
+
+def _interval_marker(ax: plt.Axes, x: float, y: float, lo: float, hi: float, color, filled: bool,
+                     horizontal: bool) -> None:
+    err = [[x - lo], [hi - x]] if horizontal else [[y - lo], [hi - y]]
+    kwargs = {"xerr": err} if horizontal else {"yerr": err}
+    ax.errorbar(x, y, fmt="o", color=color, mfc=color if filled else "white", mec=color, ms=5, capsize=2,
+                elinewidth=1, **kwargs)
+
+
+def plot_change_intervals(
+    summary: pd.DataFrame, order: list[str], label: str, hue: str, title: str, xlabel: str | None = None
+) -> plt.Figure:
+    """Dots and CI whiskers of the % change vs float32 (x) per configuration ``label`` (y, in
+    ``order``), one colour per ``hue`` level, one panel per model. Open dots: not significant
+    after Holm (``significant`` False); columns ``change_pct, ci_low, ci_high`` as from
+    ``study.stats.add_significance``."""
+    models = list(dict.fromkeys(summary.model))
+    levels = list(dict.fromkeys(summary[hue]))
+    colors = dict(zip(levels, sns.color_palette(n_colors=max(1, len(levels))), strict=False))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 0.32 * len(order) + 1.6), sharey=True,
+                             squeeze=False)
+    offsets = {lvl: (i - (len(levels) - 1) / 2) * 0.25 for i, lvl in enumerate(levels)}
+    for ax, model in zip(axes[0], models, strict=True):
+        rows = summary[summary.model == model]
+        for row in rows.itertuples(index=False):
+            rec = row._asdict()
+            if rec[label] not in order:
+                continue
+            y = order.index(rec[label]) + offsets[rec[hue]]
+            lo = rec["ci_low"] if pd.notna(rec["ci_low"]) else rec["change_pct"]
+            hi = rec["ci_high"] if pd.notna(rec["ci_high"]) else rec["change_pct"]
+            sig = rec.get("significant")
+            _interval_marker(ax, rec["change_pct"], y, lo, hi, colors[rec[hue]],
+                             filled=pd.isna(sig) or bool(sig), horizontal=True)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xscale("symlog", linthresh=1.0)
+        low = np.nanmin([rows.change_pct.min(), rows.ci_low.min(), -1.0])
+        high = np.nanmax([rows.change_pct.max(), rows.ci_high.max(), 1.0])
+        ax.set_xlim(low * 1.4, high * 1.4)
+        ax.set_yticks(range(len(order)), order)
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.set_xlabel(xlabel or "nDCG@10 change vs float32 (%)")
+        ax.set_title(model)
+    handles = [plt.Line2D([], [], marker="o", color=colors[lvl], ls="none") for lvl in levels]
+    handles.append(plt.Line2D([], [], marker="o", mfc="white", mec="gray", color="gray", ls="none"))
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.legend(handles, [*map(str, levels), "open: not significant (Holm)"], fontsize="small",
+               loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=min(3, len(handles)))
+    return fig
+
+
+def plot_rescoring_curves(curves: pd.DataFrame, flat: pd.DataFrame, title: str) -> plt.Figure:
+    """% change vs float32 against the oversampling m (log x) of two-stage search: one line and CI
+    band per first-stage ``format``, one panel per (model, ``rescore_format``); dashed: the same
+    first stage without rescoring (``flat``: model, format, change_pct)."""
+    models = list(dict.fromkeys(curves.model))
+    tiers = list(dict.fromkeys(curves.rescore_format))
+    firsts = list(dict.fromkeys(curves.format))
+    colors = dict(zip(firsts, sns.color_palette(n_colors=max(1, len(firsts))), strict=False))
+    fig, axes = plt.subplots(len(models), len(tiers), figsize=(4.6 * len(tiers), 3.6 * len(models)),
+                             sharex=True, sharey=True, squeeze=False)
+    ms = sorted(int(m) for m in curves.oversample.unique())
+    for r, model in enumerate(models):
+        for c, tier in enumerate(tiers):
+            ax = axes[r, c]
+            for first in firsts:
+                rows = curves[(curves.model == model) & (curves.rescore_format == tier) & (curves.format == first)]
+                rows = rows.sort_values("oversample")
+                if rows.empty:
+                    continue
+                ax.plot(rows.oversample, rows.change_pct, marker="o", color=colors[first], label=first)
+                ax.fill_between(rows.oversample, rows.ci_low, rows.ci_high, color=colors[first], alpha=0.12, lw=0)
+                base = flat[(flat.model == model) & (flat.format == first)]
+                if not base.empty:
+                    ax.axhline(base.change_pct.iloc[0], color=colors[first], ls="--", lw=0.9)
+            ax.axhline(0, color="black", lw=0.8)
+            ax.set_xscale("log")
+            ax.set_xticks(ms, [str(m) for m in ms])
+            ax.minorticks_off()
+            ax.set_title(f"{model} · rescored with {tier}")
+            ax.set_xlabel("oversampling m (k·m candidates re-ranked)")
+            if c == 0:
+                ax.set_ylabel("nDCG@10 change vs float32 (%)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="first stage (dashed: without rescoring)", fontsize="small",
+               loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig

@@ -92,12 +92,14 @@ def stratified_paired(
             flips[rows, groups] += signs @ scaled_diff
     diff = obs_x - obs_y
     tail = (1 - level) / 2 * 100
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct_draws = 100 * (boot_x / boot_y - 1)
-        change = 100 * (obs_x / obs_y - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a baseline of 0 has no % change
+        pct_draws = np.where(boot_y > 0, 100 * (boot_x / boot_y - 1), np.nan)
+        change = np.where(obs_y > 0, 100 * (obs_x / obs_y - 1), np.nan)
     d_lo, d_hi = np.percentile(boot_x - boot_y, [tail, 100 - tail], axis=0)
-    p_lo, p_hi = np.nanpercentile(pct_draws, [tail, 100 - tail], axis=0) if np.isfinite(pct_draws).any() \
-        else (np.full(n_groups, np.nan),) * 2
+    p_lo, p_hi = np.full(n_groups, np.nan), np.full(n_groups, np.nan)
+    defined = ~np.isnan(pct_draws).any(axis=0)
+    if defined.any():
+        p_lo[defined], p_hi[defined] = np.percentile(pct_draws[:, defined], [tail, 100 - tail], axis=0)
     extreme = (np.abs(flips) >= np.abs(diff) - 1e-12).sum(axis=0)
     return pd.DataFrame({
         "value": obs_x, "baseline": obs_y, "diff": diff, "diff_ci_low": d_lo, "diff_ci_high": d_hi,
@@ -276,6 +278,31 @@ def add_significance(
     return merged
 
 
+def paired_differences(
+    per_query: pd.DataFrame,
+    tidy: pd.DataFrame,
+    comparisons: list[tuple[list[str], list[str]]],
+    weighting: str = "texts",
+    metric: str = "ndcg_at_10",
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+) -> pd.DataFrame:
+    """Configuration A against configuration B, for each ``(A ids, B ids)`` pair (one config_id per
+    collection each, same collections in the same order; e.g. int8_clipped vs float8_e4m3 at 4×):
+    aggregated difference, its CI and p-value (uncorrected), one row per comparison, in one pass."""
+    rows = tidy[tidy.metric == metric].drop_duplicates("config_id").set_index("config_id")
+    pairs = []
+    for group, (config_ids, other_ids) in enumerate(comparisons):
+        frame, other = rows.loc[config_ids], rows.loc[other_ids]
+        if list(frame.dataset) != list(other.dataset):
+            raise ValueError("the two configurations must be given on the same collections, in the same order")
+        pairs.append(pd.DataFrame({"group": group, "dataset": frame.dataset.to_numpy(), "config_id": config_ids,
+                                   "baseline_id": other_ids, "weight": _weights(frame, weighting)}))
+    if not pairs:
+        return pd.DataFrame()
+    return compare(pd.concat(pairs, ignore_index=True), per_query, metric, n_resamples, seed)
+
+
 def paired_difference(
     per_query: pd.DataFrame,
     tidy: pd.DataFrame,
@@ -286,13 +313,6 @@ def paired_difference(
     n_resamples: int = N_RESAMPLES,
     seed: int = SEED,
 ) -> dict[str, float]:
-    """One configuration (one config_id per collection) against another: aggregated difference,
-    its CI and p-value (e.g. int8_clipped vs float8_e4m3 at the same 4×)."""
-    rows = tidy[tidy.metric == metric].drop_duplicates("config_id").set_index("config_id")
-    frame = rows.loc[config_ids]
-    other = rows.loc[other_ids]
-    if list(frame.dataset) != list(other.dataset):
-        raise ValueError("the two configurations must be given on the same collections, in the same order")
-    pairs = pd.DataFrame({"group": 0, "dataset": frame.dataset.to_numpy(), "config_id": config_ids,
-                          "baseline_id": other_ids, "weight": _weights(frame, weighting)})
-    return compare(pairs, per_query, metric, n_resamples, seed).iloc[0].to_dict()
+    """One comparison of ``paired_differences``, as a dict."""
+    return paired_differences(per_query, tidy, [(config_ids, other_ids)], weighting, metric, n_resamples,
+                              seed).iloc[0].to_dict()
