@@ -227,7 +227,8 @@ def tradeoff_conclusions(configs: pd.DataFrame, selection: pd.DataFrame, claims:
         lines.append(f"Claim {c.number} ({c.claim[:60]}...): {c.verdict} — {c.checked}.")
     not_run = [c.number for c in claims if c.verdict == "not run"]
     if not_run:
-        lines.append(f"Claims {', '.join(map(str, not_run))} need stages that have not run for this profile "
+        lines.append(f"Claim{'s' if len(not_run) > 1 else ''} {', '.join(map(str, not_run))} "
+                     f"need{'' if len(not_run) > 1 else 's'} stages that have not run for this profile "
                      "(reduction, combined, or a second model).")
     changes = configs.change_pct.to_numpy()
     lines.append(f"Across all configurations nDCG@10 changes from {np.nanmin(changes):+.2f} % to "

@@ -80,6 +80,11 @@ def test_each_claim_can_fail():
     better_rp = [(f, r, k, 0.59 if r == "random_projection" else v) for f, r, k, v in QUANT + REDUCE]
     two = {k.what: k.result for k in scorecard.scorecard(tidy(better_rp))[1].checks}
     assert two["PCA best reducer at 50%"] is False
+    # float8 + PCA 90 % (4.4x) better than float32: every configuration up to 4x is dominated by it
+    dominating = tidy(QUANT + REDUCE + [("float8_e4m3", "pca", 0.9, 0.601)])
+    four = {k.what: k for k in scorecard.scorecard(dominating)[3].checks}
+    assert four["frontier up to 4×"].result is False and "more compressed" in four["frontier up to 4×"].detail
+    assert scorecard.scorecard(dominating)[3].verdict == "partly"
 
 
 def test_claim5_compares_models_of_different_width():
