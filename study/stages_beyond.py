@@ -17,11 +17,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import plots, report, stats
-from .config import SELF
+from .config import SELF, as_list, check_choices
 from .errors import ParameterError
 from .experiment import NONE, Config, EvalData, evaluate_format, load_eval_data, reference_vectors
 from .io import atomic_write
-from .quantize import get_format
+from .quantize import FORMATS, get_format
 from .rescore import RESCORE_K, rescore_sweep
 
 STAGE = "06"
@@ -38,6 +38,21 @@ class BeyondOutput:
     figures: dict[str, dict[str, Path]]
     files: dict[str, Path] = field(default_factory=dict)
     conclusions: str = ""
+
+
+def check_format_list(name: str, value: object, every: list[str]) -> list[str]:
+    """A list of registered format names; ``"all"`` = ``every``; ``[]`` or ``"none"`` = none."""
+    if value == "all":
+        return list(every)
+    if value in ("none", [], ()):
+        return []
+    return check_choices(name, as_list(name, value), list(FORMATS))
+
+
+def check_seed(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParameterError("seed", value, "a non-negative integer")
+    return value
 
 
 def _calibration_sets(fmt: str, calibrate_on: list[str], paper_calibrate_on: str) -> list[str]:
