@@ -49,11 +49,36 @@ def mrr_at(rel: np.ndarray, k: int = 10) -> np.ndarray:
     return np.where(hits.any(axis=1), 1.0 / (first + 1), 0.0)
 
 
+def relevance_of_indices(indices: np.ndarray, doc_ids: list[str], qrels_rows: list[dict[str, int]]) -> np.ndarray:
+    """rel[q, j] for ranked document *indices*, vectorised: judged (query, doc) pairs become sorted
+    integer keys ``q * n_docs + doc``, looked up with ``searchsorted`` (no Python loop over ranks)."""
+    n_docs = len(doc_ids)
+    position = {d: i for i, d in enumerate(doc_ids)}
+    keys, gains = [], []
+    for q, judged in enumerate(qrels_rows):
+        for d, g in judged.items():
+            if d in position:
+                keys.append(q * n_docs + position[d])
+                gains.append(g)
+    order = np.argsort(np.asarray(keys, dtype=np.int64))
+    keys_sorted = np.asarray(keys, dtype=np.int64)[order]
+    gains_sorted = np.asarray(gains, dtype=np.float64)[order]
+    wanted = np.arange(indices.shape[0], dtype=np.int64)[:, None] * n_docs + indices
+    at = np.clip(np.searchsorted(keys_sorted, wanted), 0, max(len(keys_sorted) - 1, 0))
+    if not len(keys_sorted):
+        return np.zeros(indices.shape)
+    return np.where(keys_sorted[at] == wanted, gains_sorted[at], 0.0)
+
+
 def per_query_metrics(
     query_ids: list[str], ranked_doc_ids: list[list[str]], qrels_rows: list[dict[str, int]]
 ) -> pd.DataFrame:
-    """One row per query with every metric of ``METRICS``."""
-    rel = relevance_matrix(ranked_doc_ids, qrels_rows)
+    """One row per query with every metric of ``METRICS``, from ranked document ids."""
+    return metrics_from_relevance(query_ids, relevance_matrix(ranked_doc_ids, qrels_rows), qrels_rows)
+
+
+def metrics_from_relevance(query_ids: list[str], rel: np.ndarray, qrels_rows: list[dict[str, int]]) -> pd.DataFrame:
+    """One row per query with every metric of ``METRICS``, from the relevance of each rank."""
     return pd.DataFrame(
         {
             "query_id": query_ids,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .metrics import DEPTH, per_query_metrics
+from .metrics import DEPTH, metrics_from_relevance, relevance_of_indices
 from .models import normalise
 
 
@@ -64,7 +64,9 @@ def search(
     scores = np.empty((q.shape[0], k), dtype=np.float32)
     for start in range(0, q.shape[0], rows):
         block = q[start : start + rows] @ d.T
-        np.nan_to_num(block, copy=False, nan=-np.inf)
+        nan = np.isnan(block)
+        if nan.any():  # e.g. a format that overflowed: such a score ranks last
+            block[nan] = -np.inf
         top = _top_k_block(block, k, rank)
         indices[start : start + rows] = top
         scores[start : start + rows] = np.take_along_axis(block, top, axis=1)
@@ -86,5 +88,6 @@ def evaluate(
     ``search_fn(queries, docs, doc_ids)`` replaces the cosine ``search`` (e.g. Hamming search on
     packed bits, ``study.hamming.hamming_search``); it must order ties the same way."""
     result = (search_fn or search)(queries, docs, doc_ids)
-    ranked = [[doc_ids[i] for i in row] for row in result.indices]
-    return per_query_metrics(query_ids, ranked, [qrels[qid] for qid in query_ids]), result
+    qrels_rows = [qrels[qid] for qid in query_ids]
+    rel = relevance_of_indices(result.indices, doc_ids, qrels_rows)
+    return metrics_from_relevance(query_ids, rel, qrels_rows), result

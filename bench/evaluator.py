@@ -1,0 +1,83 @@
+"""Our evaluator against the paper's path (``mteb.evaluate`` on quantized vectors), on SciFact.
+
+    python -m bench.evaluator [--dataset scifact] [--formats float32 int8 binary]
+
+Scores each configuration from cached MiniLM embeddings both ways, prints both times, the
+speed-up and the largest |Δ nDCG@10|, and writes rows to results/bench.csv. Target: ≥ 20×
+faster with identical scores. The mteb time includes what a user of that path pays each run
+(building the task and its datasets, scoring); the import of mteb itself is timed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from bench.common import make_rows, write_rows
+from study.experiment import load_eval_data, reference_vectors
+from study.quantize import calibrate, round_trip
+from study.retrieval import evaluate
+
+
+def _median_seconds(fn, repeats: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="scifact")
+    parser.add_argument("--model", default="minilm-l6")
+    parser.add_argument("--formats", nargs="+", default=["float32", "float8_e4m3", "int8", "binary"])
+    parser.add_argument("--calibrate-on", default="mlquestions")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    import mteb  # noqa: F401  (timed: every run of the mteb path pays it once)
+
+    from study.mteb_bridge import mteb_ndcg_at_10
+
+    import_s = time.perf_counter() - start
+    data = load_eval_data(args.model, args.dataset)
+    calibration = None
+    rows, worst = [], 0.0
+    for fmt in args.formats:
+        if fmt == "int8" and calibration is None:
+            calibration = reference_vectors(args.model, args.calibrate_on, data)
+        params = calibrate(fmt, calibration) if fmt == "int8" else {}
+
+        def transform(x, fmt=fmt, params=params):
+            return round_trip(np.asarray(x), fmt, params)
+
+        def ours(transform=transform):
+            pq, _ = evaluate(transform(data.queries), data.query_ids, transform(data.docs), data.doc_ids, data.qrels)
+            return float(pq.ndcg_at_10.mean())
+
+        ours_s, ours_ndcg = _median_seconds(ours, args.repeats)
+        mteb_s, mteb_ndcg = _median_seconds(lambda transform=transform: mteb_ndcg_at_10(data, transform), 1)
+        delta = abs(ours_ndcg - mteb_ndcg)
+        worst = max(worst, delta)
+        print(f"{fmt:12s} ours {ours_ndcg:.6f} in {ours_s:7.3f} s | mteb {mteb_ndcg:.6f} in {mteb_s:7.2f} s"
+              f" | speed-up {mteb_s / ours_s:6.0f}x | |Δ| {delta:.2e}")
+        case = f"{args.model}/{args.dataset}/{fmt}"
+        rows += [
+            {"case": case, "metric": "ours_seconds", "value": ours_s, "unit": "s"},
+            {"case": case, "metric": "mteb_seconds", "value": mteb_s, "unit": "s"},
+            {"case": case, "metric": "speedup", "value": mteb_s / ours_s, "unit": "x"},
+            {"case": case, "metric": "abs_delta_ndcg_at_10", "value": delta, "unit": "nDCG"},
+        ]
+    rows.append({"case": "mteb", "metric": "import_seconds", "value": import_s, "unit": "s"})
+    print(f"import mteb: {import_s:.1f} s; max |Δ nDCG@10| over {len(args.formats)} formats: {worst:.2e}")
+    write_rows(make_rows("evaluator_vs_mteb", rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
