@@ -21,11 +21,19 @@ import pandas as pd
 
 from study.errors import ParameterError
 from study.io import atomic_write
+from study.paths import output_root
 
-REPO = Path(__file__).resolve().parents[1]
-BENCH_CSV = REPO / "results" / "bench.csv"
-FIGURES = REPO / "figures" / "bench"
 COLUMNS = ["benchmark", "case", "metric", "value", "unit", "machine", "date"]
+
+
+def bench_csv() -> Path:
+    """``results/bench.csv`` under the output root (``STUDY_OUTPUT_DIR``, default the repository)."""
+    return output_root() / "results" / "bench.csv"
+
+
+def figures_dir() -> Path:
+    """``figures/bench`` under the output root."""
+    return output_root() / "figures" / "bench"
 
 
 def cpu_model() -> str:
@@ -88,17 +96,18 @@ def _locked(target: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def read_rows(target: Path | str = BENCH_CSV) -> pd.DataFrame:
+def read_rows(target: Path | str | None = None) -> pd.DataFrame:
     """The bench table (empty with the right columns when absent)."""
-    target = Path(target)
+    target = Path(target or bench_csv())
     if not target.exists():
         return pd.DataFrame(columns=COLUMNS)
     return pd.read_csv(target, dtype={"benchmark": str, "case": str, "metric": str, "unit": str})
 
 
-def write_rows(rows: pd.DataFrame, target: Path | str = BENCH_CSV) -> Path:
-    """Replace the rows of the benchmark(s) in ``rows`` in ``target``, keeping every other benchmark's rows."""
-    target = Path(target)
+def write_rows(rows: pd.DataFrame, target: Path | str | None = None) -> Path:
+    """Replace the rows of the benchmark(s) in ``rows`` in ``target`` (default ``bench_csv()``), keeping
+    every other benchmark's rows."""
+    target = Path(target or bench_csv())
     missing = [c for c in COLUMNS if c not in rows.columns]
     if missing:
         raise ParameterError("rows", f"missing columns {missing}", COLUMNS)
