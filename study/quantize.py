@@ -304,21 +304,22 @@ def _minifloat_codes(dtype: np.dtype) -> tuple[Callable[[np.ndarray], np.ndarray
 
 
 def _vector_scaled_format(name: str, dtype: np.dtype, bits: int, description: str) -> Format:
-    """Per-vector absmax scaling: ``x / s`` with ``s = max|x| / max_finite`` (rounded to float16 and
-    stored after the codes, so ``bytes_per_vector`` counts it), clipped to the finite range, then cast."""
+    """Per-vector absmax scaling: ``x · max_finite / a`` with ``a = max|x|`` rounded to float16 and stored
+    after the codes (so ``bytes_per_vector`` counts it), clipped to the finite range, then cast.
+    Storing ``a`` rather than ``a / max_finite`` keeps the float16 in its normal range for unit vectors."""
     to_codes, from_codes, top = _minifloat_codes(dtype)
 
     def encode(x: np.ndarray, _: Params) -> np.ndarray:
-        scale = (np.abs(x).max(axis=1) / top).astype(SCALE_DTYPE)
-        scale = np.where(scale > 0, scale, SCALE_DTYPE(1))
-        y = np.clip(x / scale.astype(np.float32)[:, None], -top, top)
-        scale_bytes = np.ascontiguousarray(scale.reshape(-1, 1)).view(np.uint8)
+        absmax = np.abs(x).max(axis=1).astype(SCALE_DTYPE)
+        absmax = np.where(absmax > 0, absmax, SCALE_DTYPE(1))
+        y = np.clip(x * (top / absmax.astype(np.float32))[:, None], -top, top)
+        scale_bytes = np.ascontiguousarray(absmax.reshape(-1, 1)).view(np.uint8)
         return np.concatenate([to_codes(y), scale_bytes], axis=1)
 
     def decode(packed: np.ndarray, _: Params, dims: int) -> np.ndarray:
         width = SCALE_DTYPE().itemsize
-        scale = np.ascontiguousarray(packed[:, -width:]).view(SCALE_DTYPE).astype(np.float32)
-        return from_codes(packed[:, :-width], dims) * scale
+        absmax = np.ascontiguousarray(packed[:, -width:]).view(SCALE_DTYPE).astype(np.float32)
+        return from_codes(packed[:, :-width], dims) * (absmax / top)
 
     return Format(name, description, encode, decode, paper_faithful=False,
                   nominal_bits=bits)
