@@ -61,7 +61,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     n_vectors = check_n_vectors(args.vectors, "vectors")
     tidy, _ = load_tidy(check_profile_name(args.profile))
     selection = select(budget, n_vectors, tidy, model=check_model(args.model), weighting=args.weighting,
-                       runners_up=args.top)
+                       runners_up=args.top, second_tier=args.count_second_tier)
     print(selection.describe())
     return 0
 
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--profile", default="default", help="whose results: results/<profile>/")
     sel.add_argument("--weighting", default="texts", choices=["texts", "none"])
     sel.add_argument("--top", type=int, default=5, help="runners-up to list")
+    sel.add_argument("--count-second-tier", action="store_true",
+                     help="count the second copy that rescoring configurations keep (e.g. on disk) in the budget")
     sel.set_defaults(func=_cmd_select)
     return parser
 

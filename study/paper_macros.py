@@ -318,6 +318,19 @@ def notebook_outputs(profile: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["notebook", "kind", "file"])
 
 
+def notebook_titles() -> pd.DataFrame:
+    """Each stage notebook and the question its first heading asks."""
+    import nbformat
+
+    rows = []
+    for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        first = next((c.source for c in cells if c.cell_type == "markdown"), "")
+        title = first.splitlines()[0].lstrip("# ").strip() if first else ""
+        rows.append({"notebook": f"notebooks/{path.name}", "question": title})
+    return pd.DataFrame(rows, columns=["notebook", "question"])
+
+
 def _markdown_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "_(nothing yet)_\n"
@@ -350,7 +363,8 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
     pdf = dirs["results"] / "paper.pdf"
     if pdf.exists():
         parts.append(f"The paper built from these results: [{pdf.relative_to(root)}](../{pdf.relative_to(root)}).\n")
-    parts += ["### Which notebook makes which figure and table", "", _markdown_table(notebook_outputs(profile))]
+    parts += ["### The notebooks", "", _markdown_table(notebook_titles()),
+              "### Which notebook makes which figure and table", "", _markdown_table(notebook_outputs(profile))]
     example = params or {"profile": profile}
     parts += [
         "### Rerun one notebook", "",

@@ -206,10 +206,12 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     rows["baseline"] = [base.get((m, d), np.nan) for m, d in zip(rows.model, rows.dataset)]
     rows = rows[rows.baseline.notna()]
     rows["wv"], rows["wb"] = rows.weight * rows.value, rows.weight * rows.baseline
+    rows["second_tier"] = rows["rescore_bytes_per_vector"].fillna(0) if "rescore_bytes_per_vector" in rows else 0.0
     grouped = rows.groupby(["model", *keys], sort=False, dropna=False)
     out = grouped.agg(
         wv=("wv", "sum"), wb=("wb", "sum"), w=("weight", "sum"),
         bytes_per_vector=("bytes_per_vector", "max"), overhead_bytes=("overhead_bytes", "max"),
+        second_tier_bytes_per_vector=("second_tier", "max"),
         n_datasets=("dataset", "nunique"),
     ).reset_index()
     out["value"] = out.wv / out.w
@@ -271,18 +273,23 @@ def pareto_mask_by(frame: pd.DataFrame, cost: str, quality: str, group: str = "m
     return mask
 
 
-def total_bytes(configs: pd.DataFrame, n_vectors: int) -> pd.Series:
-    """Storage of ``n_vectors`` vectors: N × measured bytes per vector + what is stored once."""
-    return n_vectors * configs.bytes_per_vector + configs.overhead_bytes
+def total_bytes(configs: pd.DataFrame, n_vectors: int, second_tier: bool = False) -> pd.Series:
+    """Storage of ``n_vectors`` vectors: N × measured bytes per vector + what is stored once.
+
+    Rescoring configurations keep a second copy (``second_tier_bytes_per_vector``, e.g. float32 on
+    disk); it counts only with ``second_tier=True`` — a memory budget is about the first tier.
+    """
+    per_vector = configs.bytes_per_vector + (configs.second_tier_bytes_per_vector if second_tier else 0)
+    return n_vectors * per_vector + configs.overhead_bytes
 
 
-def at_scale(configs: pd.DataFrame, n_vectors: int) -> pd.DataFrame:
+def at_scale(configs: pd.DataFrame, n_vectors: int, second_tier: bool = False) -> pd.DataFrame:
     """Configurations with ``total_bytes`` and ``amortised_bytes_per_vector`` for a corpus of N vectors,
     and the frontier recomputed on total bytes (the overhead can move a point off it at small N)."""
     n_vectors = check_n_vectors(n_vectors)
     out = configs.copy()
     out["n_vectors"] = n_vectors
-    out["total_bytes"] = total_bytes(out, n_vectors)
+    out["total_bytes"] = total_bytes(out, n_vectors, second_tier)
     out["amortised_bytes_per_vector"] = out.total_bytes / n_vectors
     out["on_frontier"] = pareto_mask_by(out, "total_bytes", "change_pct")
     return out
@@ -302,6 +309,7 @@ class Selection:
     runners_up: pd.DataFrame
     n_fitting: int
     n_configurations: int
+    second_tier: bool = False
 
     @property
     def expected_loss_pct(self) -> float:
@@ -319,6 +327,10 @@ class Selection:
             f"  expected  nDCG@10 {b.expected:.4f} ({b.change_pct:+.2f} % vs float32; "
             f"{int(b.n_datasets)} collection(s), {b.weighting}-weighted)",
         ]
+        if b.second_tier_bytes_per_vector > 0:
+            counted = "counted in" if self.second_tier else "not counted in"
+            lines.append(f"  second tier {format_bytes(self.n_vectors * b.second_tier_bytes_per_vector)} (the vectors "
+                         f"it rescores with, e.g. on disk), {counted} the budget")
         if len(self.runners_up):
             lines.append("Runners-up:")
             for r in self.runners_up.itertuples():
@@ -339,6 +351,7 @@ def select(
     model: str | None = None,
     weighting: str = "texts",
     runners_up: int = 5,
+    second_tier: bool = False,
 ) -> Selection:
     """The best configuration whose ``total_bytes(n_vectors)`` is at most ``budget_bytes``.
 
@@ -355,7 +368,7 @@ def select(
         model = models[0]
     if model not in models:
         raise ParameterError("model", model, models)
-    configs = at_scale(configs[configs.model == model], n_vectors)
+    configs = at_scale(configs[configs.model == model], n_vectors, second_tier)
     fits = configs[configs.total_bytes <= budget]
     if fits.empty:
         smallest = configs.sort_values(["total_bytes", "label"]).iloc[0]
@@ -366,7 +379,7 @@ def select(
         )
     ordered = rank(fits)
     return Selection(model, budget, n_vectors, ordered.iloc[0], ordered.iloc[1 : 1 + runners_up],
-                     len(fits), len(configs))
+                     len(fits), len(configs), second_tier)
 
 
 def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int]) -> pd.DataFrame:

@@ -197,6 +197,17 @@ def test_select_counts_what_is_stored_once():
     assert big.best.amortised_bytes_per_vector == pytest.approx(193)
 
 
+def test_rescoring_second_tier_counts_only_when_asked():
+    data = tidy(BASE + [{"format": "binary", "stage": "06", "values": {"d1": 0.499, "d2": 0.699}}])
+    data.loc[data.stage == "06", "rescore"] = "float32"
+    data["rescore_bytes_per_vector"] = np.where(data.stage == "06", 1536.0, np.nan)
+    memory = tradeoff.select(100_000, 1000, data)  # 48 kB of binary codes fit; the float32 copy is elsewhere
+    assert memory.best.label == "binary → rescore float32"
+    assert "second tier 1.54 MB" in memory.describe() and "not counted" in memory.describe()
+    everything = tradeoff.select(10**6, 1000, data, second_tier=True)
+    assert everything.best.label == "float16"  # binary + its float32 copy = 1.58 MB no longer fits
+
+
 def test_select_impossible_budget_names_the_smallest_configuration():
     with pytest.raises(StudyError) as err:
         tradeoff.select("47999B", 1000, tidy(BASE))
