@@ -222,7 +222,7 @@ def annotate_tidy(
     res["config_id"] = pairs.config_id.to_numpy()
     res["p_holm"] = holm(res.p_value)
     res["significant"] = res.p_holm < alpha
-    res = res.rename(columns={"diff_ci_low": "ci_low", "diff_ci_high": "ci_high"})
+    res = res.drop(columns=["ci_low", "ci_high"]).rename(columns={"diff_ci_low": "ci_low", "diff_ci_high": "ci_high"})
     cols = ["diff", "ci_low", "ci_high", "p_value", "p_holm", "significant"]
     out = tidy.drop(columns=[c for c in cols if c in tidy], errors="ignore")
     stats = res.set_index("config_id")[cols]
