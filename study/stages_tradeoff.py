@@ -59,11 +59,11 @@ def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
     """nDCG@10 loss against measured compression ratio (log axis), one panel per model, frontier drawn."""
     models = list(dict.fromkeys(configs.model))
     fig, axes = plt.subplots(1, len(models), figsize=(6.2 * len(models) + 1.5, 4.6), squeeze=False, sharey=True)
-    formats = list(dict.fromkeys(configs.format))
+    kinds = list(dict.fromkeys(configs.sort_values("compression_ratio").kind))
     reducers = list(dict.fromkeys(configs.reducer))
     for i, (ax, model) in enumerate(zip(axes[0], models)):
         data = configs[configs.model == model]
-        sns.scatterplot(data=data, x="compression_ratio", y="loss_pct", hue="format", hue_order=formats,
+        sns.scatterplot(data=data, x="compression_ratio", y="loss_pct", hue="kind", hue_order=kinds,
                         style="reducer", style_order=reducers, s=45, ax=ax, legend=i == len(models) - 1, zorder=3)
         front = data[data.on_frontier].sort_values("compression_ratio")
         ax.plot(front.compression_ratio, front.loss_pct, color="black", lw=1, ls="--", zorder=2,
@@ -90,14 +90,14 @@ def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str,
     models = list(dict.fromkeys(configs.model))
     fig, axes = plt.subplots(len(models), len(n_vectors), figsize=(5.6 * len(n_vectors) + 1.5, 4.2 * len(models)),
                              squeeze=False)
-    formats = list(dict.fromkeys(configs.format))
+    kinds = list(dict.fromkeys(configs.sort_values("compression_ratio").kind))
     colours = sns.color_palette("dark", len(budgets))
     for i, model in enumerate(models):
         for j, n in enumerate(n_vectors):
             ax = axes[i][j]
             data = at_scale(configs[configs.model == model], n)
             shown = data[data.loss_pct <= SHOWN_LOSS_PCT]
-            sns.scatterplot(data=shown, x="expected", y="total_bytes", hue="format", hue_order=formats,
+            sns.scatterplot(data=shown, x="expected", y="total_bytes", hue="kind", hue_order=kinds,
                             style="reducer", s=40, ax=ax, legend=(i == 0 and j == len(n_vectors) - 1), zorder=3)
             front = shown[shown.on_frontier].sort_values("total_bytes")
             ax.plot(front.expected, front.total_bytes, color="black", lw=1, ls="--", zorder=2)

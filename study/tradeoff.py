@@ -166,14 +166,21 @@ def label(row: pd.Series | dict) -> str:
     return text
 
 
+KINDS = (("float32", "float32"), ("float16", "16-bit float"), ("bfloat16", "16-bit float"), ("float8", "float8"),
+         ("int8", "int8"), ("int4", "int4"), ("float4", "float4"), ("binary", "binary"))
+
+
+def kind(fmt: str) -> str:
+    """The number format a storage format belongs to (``float8_e4m3_scaled`` → ``float8``)."""
+    return next((name for prefix, name in KINDS if str(fmt).startswith(prefix)), str(fmt))
+
+
 def family(row: pd.Series | dict) -> str:
-    """The kind of configuration the paper's Pareto advice (claim 4) speaks of."""
-    fmt, reducer = row["format"], row["reducer"]
-    base = {"float16": "16-bit float", "bfloat16": "16-bit float", "float8_e4m3": "float8", "float8_e5m2": "float8",
-            "binary": "binary", "int8": "int8", "float32": "float32", "float4_e2m1": "float4"}.get(fmt, fmt)
+    """The kind of configuration the paper's Pareto advice (claim 4) speaks of: ``float8 + pca``, ``binary``..."""
+    base = kind(row["format"])
     if row.get("rescore", NONE) != NONE:
         return f"{base} + rescoring"
-    return base if reducer == NONE else f"{base} + {reducer}"
+    return base if row["reducer"] == NONE else f"{base} + {row['reducer']}"
 
 
 def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: str = "texts") -> pd.DataFrame:
@@ -226,6 +233,7 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     out["compression_ratio"] = float32_bytes / out.bytes_per_vector
     out["label"] = [label(r) for r in out.to_dict("records")]
     out["family"] = [family(r) for r in out.to_dict("records")]
+    out["kind"] = [kind(f) + (" + rescoring" if r != NONE else "") for f, r in zip(out.format, out.rescore)]
     out["weighting"] = weighting
     out = out.drop(columns=["wv", "wb", "w"])
     out["on_frontier"] = pareto_mask_by(out, "bytes_per_vector", "change_pct")
