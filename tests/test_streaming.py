@@ -1,0 +1,274 @@
+"""Streaming exact search: same rankings as one unblocked product, in bounded memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from study.errors import ParameterError
+from study.models import normalise
+from study.quantize import PAPER_FORMATS, calibrate, quantize
+from study.retrieval import search
+from study.streaming import (
+    key_ranks,
+    key_scores,
+    plan_blocks,
+    quantize_in_blocks,
+    score_keys,
+    stream_search,
+    stream_search_hamming,
+    transform_in_blocks,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _trec_top_k(scores: np.ndarray, doc_ids: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reference: sort every row fully by (score desc, doc id desc) with Python's own string order."""
+    by_id = sorted(range(len(doc_ids)), key=doc_ids.__getitem__)
+    rank = np.empty(len(doc_ids), np.int64)
+    rank[by_id] = np.arange(len(doc_ids))
+    top = np.stack([np.lexsort((-rank, -row))[:k] for row in scores])
+    return top, np.take_along_axis(scores, top, axis=1)
+
+
+def _unblocked(queries: np.ndarray, docs: np.ndarray, doc_ids: list[str], k: int):
+    scores = normalise(np.asarray(queries, np.float32)) @ normalise(np.asarray(docs, np.float32)).T
+    return _trec_top_k(scores, doc_ids, k)
+
+
+def _assert_same(result, reference) -> None:
+    np.testing.assert_array_equal(result.indices, reference[0])
+    np.testing.assert_array_equal(result.scores, reference[1])
+
+
+@pytest.fixture(scope="module")
+def cisi(cache_dir):
+    """The real CISI collection embedded with the static (fast, offline) WordLlama model: 1460 × 256."""
+    from study.datasets import load_collection
+    from study.embeddings import load_embeddings
+
+    collection = load_collection("cisi")
+    docs = load_embeddings("wordllama-256", collection, "docs")
+    queries = load_embeddings("wordllama-256", collection, "queries")
+    return docs, np.asarray(queries.vectors)
+
+
+@pytest.mark.parametrize("budget", [4 << 20, 8 << 20, 1 << 30])
+def test_streaming_equals_unblocked_search_on_cisi(cisi, budget):
+    docs, queries = cisi
+    plan = plan_blocks(len(queries), len(docs.ids), docs.vectors.shape[1], 100, budget)
+    if budget < 1 << 30:
+        assert plan.n_blocks > 1, "the budget must split the corpus"
+    result = stream_search(queries, docs.vectors, docs.ids, k=100, memory_budget=budget)
+    _assert_same(result, _unblocked(queries, docs.vectors, docs.ids, 100))
+
+
+@pytest.mark.parametrize("fmt", ["float8_e4m3", "int8", "binary"])
+def test_streaming_decodes_compressed_blocks_like_the_whole_array(cisi, fmt):
+    docs, queries = cisi
+    params = calibrate(fmt, np.asarray(docs.vectors))
+    codes = quantize(np.asarray(docs.vectors), fmt, params)
+    q = quantize(queries, fmt, params).decode()
+    assert plan_blocks(len(q), codes.n, codes.dims, 100, 4 << 20, raw_row_bytes=codes.packed.shape[1]).n_blocks > 1
+    result = stream_search(q, codes, docs.ids, k=100, memory_budget=4 << 20)
+    _assert_same(result, _unblocked(q, codes.decode(), docs.ids, 100))
+
+
+def test_streaming_equals_unblocked_on_minilm_time(tiny_embeddings):
+    _, docs, queries = tiny_embeddings["time"]
+    q = np.asarray(queries.vectors)
+    for budget in (4 << 20, 1 << 30):
+        _assert_same(stream_search(q, docs.vectors, docs.ids, 50, budget), _unblocked(q, docs.vectors, docs.ids, 50))
+
+
+def test_retrieval_search_delegates_to_streaming(cisi):
+    docs, queries = cisi
+    via_search = search(queries, docs.vectors, docs.ids, k=100)
+    _assert_same(via_search, _unblocked(queries, docs.vectors, docs.ids, 100))
+
+
+def test_many_ties_keep_trec_eval_order():
+    """1-bit codes scored by cosine tie constantly, duplicates tie exactly; ids are shuffled strings."""
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((3000, 64)).astype(np.float32)
+    docs = quantize(np.concatenate([base, base[:3000], base[:500]]), "binary").decode()  # exact duplicates
+    queries = quantize(rng.standard_normal((90, 64)).astype(np.float32), "binary").decode()
+    ids = [f"d{i}" for i in rng.permutation(len(docs))]  # string order ≠ numeric order ("d10" < "d9")
+    reference = _unblocked(queries, docs, ids, 100)
+    tied = (reference[1][:, :-1] == reference[1][:, 1:]).mean()
+    assert tied > 0.5, "the case must be dominated by ties"
+    for budget in (5 << 20, 12 << 20, 1 << 30):
+        assert plan_blocks(len(queries), len(docs), 64, 100, budget).n_blocks >= (1 if budget == 1 << 30 else 3)
+        _assert_same(stream_search(queries, docs, ids, 100, budget), reference)
+
+
+def test_all_equal_scores_return_the_largest_ids():
+    docs = np.ones((20_000, 64), np.float32)
+    ids = [f"x{i:05d}" for i in range(20_000)]
+    assert plan_blocks(64, 20_000, 64, 10, 6 << 20).n_blocks > 1
+    result = stream_search(np.ones((64, 64), np.float32), docs, ids, k=10, memory_budget=6 << 20)
+    expected = [f"x{i:05d}" for i in range(19_999, 19_989, -1)]
+    assert all([ids[i] for i in row] == expected for row in result.indices)
+
+
+def test_nan_and_zero_vectors_behave_as_before():
+    """Zero (and NaN, which ``normalise`` zeroes) vectors score 0; an inf component gives NaN, ranked last."""
+    docs = np.array([[1.0, 0], [0, 0], [np.inf, 1.0], [0.5, 0.5], [np.nan, 1.0]], np.float32)
+    with np.errstate(invalid="ignore"):
+        result = stream_search(np.array([[0.0, 0], [1.0, 0]], np.float32), docs, list("abcde"), k=5)
+    assert result.zero_queries == 1 and result.zero_docs == 2
+    assert list(result.indices[1]) == [0, 3, 4, 1, 2]
+    assert result.scores[1][-1] == -np.inf and np.isfinite(result.scores[1][:-1]).all()
+
+
+def test_keys_round_trip_scores_and_ranks():
+    scores = np.array([-np.inf, -1.5, -0.0, 0.0, 1e-30, 0.25, 3.0, np.inf], np.float32)
+    ranks = np.arange(len(scores))[::-1]
+    keys = score_keys(scores, ranks)
+    np.testing.assert_array_equal(key_scores(keys), scores + np.float32(0))
+    np.testing.assert_array_equal(key_ranks(keys), ranks)
+    assert np.all(np.diff(keys[[0, 1, 2, 4, 5, 6, 7]].astype(np.float64)) > 0)
+    assert keys[2] > keys[3]  # -0.0 and +0.0 tie on score, then the larger rank wins
+
+
+def _hamming_brute_force(q_bits: np.ndarray, d_bits: np.ndarray) -> np.ndarray:
+    """Distances from unpacked bits, without popcount."""
+    qu, du = np.unpackbits(q_bits, axis=1).astype(np.int32), np.unpackbits(d_bits, axis=1).astype(np.int32)
+    return (qu[:, None, :] != du[None, :, :]).sum(axis=2)
+
+
+@pytest.mark.parametrize("dims", [100, 384])
+def test_hamming_streaming_equals_brute_force(dims):
+    rng = np.random.default_rng(dims)
+    docs = quantize(rng.standard_normal((1500, dims)).astype(np.float32), "binary")
+    queries = quantize(rng.standard_normal((40, dims)).astype(np.float32), "binary")
+    ids = [f"{i}" for i in rng.permutation(1500)]
+    reference = _trec_top_k(-_hamming_brute_force(queries.packed, docs.packed).astype(np.float32), ids, 100)
+    for budget in (1 << 20, 1 << 30):
+        plan = plan_blocks(40, 1500, docs.packed.shape[1], 100, budget, hamming=True)
+        assert budget == 1 << 30 or plan.n_blocks > 1
+        _assert_same(stream_search_hamming(queries, docs, ids, 100, budget), reference)
+
+
+def _traced_peak(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("case", ["random", "all_tied"])
+def test_peak_memory_stays_within_the_budget(case):
+    rng = np.random.default_rng(0)
+    n_q, n_docs, dims = 200, 30_000, 64
+    if case == "random":
+        queries, docs = rng.standard_normal((n_q, dims)), rng.standard_normal((n_docs, dims))
+    else:
+        queries, docs = np.ones((n_q, dims)), np.ones((n_docs, dims))
+    queries, docs = queries.astype(np.float32), docs.astype(np.float32)
+    ids = [str(i) for i in range(n_docs)]
+    budget = 6 << 20
+    full_matrix = 4 * n_q * n_docs  # 24 MB: what an unblocked search would hold
+    peak = _traced_peak(lambda: stream_search(queries, docs, ids, 100, budget))
+    assert peak <= budget < full_matrix / 3
+    bits_q, bits_d = quantize(queries, "binary").packed, quantize(docs, "binary").packed
+    peak = _traced_peak(lambda: stream_search_hamming(bits_q, bits_d, ids, 100, 3 << 20))
+    assert peak <= 3 << 20
+
+
+def test_memory_mapped_corpus_is_streamed_not_loaded(tmp_path):
+    """Neither a copy (tracemalloc) nor the mapped pages (resident set) of the corpus accumulate."""
+    rng = np.random.default_rng(1)
+    n_docs, dims = 60_000, 256  # 61 MB of float32
+    path = tmp_path / "docs.npy"
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_docs, dims))
+    for start in range(0, n_docs, 15_000):
+        out[start : start + 15_000] = rng.standard_normal((15_000, dims), dtype=np.float32)
+    out.flush()
+    del out
+    docs = np.load(path, mmap_mode="r")
+    queries = rng.standard_normal((50, dims)).astype(np.float32)
+    rank = np.arange(n_docs)
+    before = _resident_bytes()
+    peak = _traced_peak(lambda: stream_search(queries, docs, k=10, memory_budget=12 << 20, rank=rank))
+    grown = _resident_bytes() - before
+    assert peak <= 12 << 20 and grown < docs.nbytes / 2
+    expected = _unblocked(queries, np.asarray(docs), [f"{i:06d}" for i in range(n_docs)], 10)
+    _assert_same(stream_search(queries, docs, k=10, memory_budget=12 << 20, rank=rank), expected)
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.parametrize("fmt", PAPER_FORMATS)
+def test_block_wise_quantization_is_byte_identical(tmp_path, fmt):
+    rng = np.random.default_rng(5)
+    x = normalise(rng.standard_normal((1003, 77)).astype(np.float32))
+    params = calibrate(fmt, x[:200])
+    whole = quantize(x, fmt, params)
+    in_memory = quantize_in_blocks(x, fmt, params, block_rows=128)
+    on_disk = quantize_in_blocks(x, fmt, params, block_rows=250, path=tmp_path / f"{fmt}.npy")
+    for blocked in (in_memory, on_disk):
+        assert blocked.packed.tobytes() == whole.packed.tobytes() and blocked.dims == whole.dims
+    assert isinstance(on_disk.packed, np.memmap)
+    np.testing.assert_array_equal(on_disk.decode(), whole.decode())
+
+
+def test_transform_in_blocks_equals_whole_transform(tmp_path):
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2000, 48)).astype(np.float32)
+    pca = PCA(16, random_state=0).fit(x[:500])
+    np.testing.assert_allclose(transform_in_blocks(pca.transform, x, 333), pca.transform(x), rtol=1e-5, atol=1e-5)
+
+    def truncate(v):
+        return normalise(v[:, :12])
+
+    blocked = transform_in_blocks(truncate, x, 97, path=tmp_path / "t.npy")
+    np.testing.assert_array_equal(blocked, truncate(x))
+
+
+@pytest.mark.parametrize("budget", [0, -5, 1.5, "4GiB", True, None, 100])
+def test_bad_budget_is_a_parameter_error(budget):
+    with pytest.raises(ParameterError, match="memory_budget"):
+        stream_search(np.ones((2, 4), np.float32), np.ones((10, 4), np.float32), list("abcdefghij"), 5, budget)
+
+
+def test_bad_block_rows_and_k_are_parameter_errors():
+    x = np.ones((10, 4), np.float32)
+    with pytest.raises(ParameterError, match="block_rows"):
+        quantize_in_blocks(x, "float16", block_rows=0)
+    with pytest.raises(ParameterError, match="'k'"):
+        stream_search(x, x, list("abcdefghij"), k=0)
+    with pytest.raises(ParameterError, match="format"):
+        quantize_in_blocks(x, "float7", block_rows=4)
+
+
+def test_scaling_benchmark_quick_mode_runs(output_dir):
+    env = os.environ | {"STUDY_OUTPUT_DIR": str(output_dir)}
+    cmd = [sys.executable, "-m", "bench.scaling", "--quick", "--dims", "384", "--queries", "200",
+           "--workdir", str(output_dir / "work")]
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from bench.common import read_rows
+
+    rows = read_rows(output_dir / "results" / "bench.csv")
+    assert set(rows.benchmark) == {"scaling"}
+    times = rows[rows.metric == "wall_time_s"]
+    assert len(times) == 5 and (times.value > 0).all()  # five formats at N = 10k
+    assert (rows[rows.metric == "peak_rss_within_budget"].value == 1).all()
+    recall = rows[rows.metric == "recall_at_10_planted"].set_index("case").value
+    assert recall["float32/d384/N10000"] > 0.9
+    assert (output_dir / "figures" / "bench" / "scaling.png").exists()
