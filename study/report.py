@@ -96,12 +96,21 @@ def per_dataset_change(tidy: pd.DataFrame, metric: str = "ndcg_at_10") -> pd.Dat
     return rows
 
 
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "%": r"\%", "_": r"\_", "&": r"\&", "#": r"\#",
+                   "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in plain text (pandas escapes cells, not captions)."""
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
+
+
 def write_table(df: pd.DataFrame, stem: str, profile: str, caption: str, label: str | None = None) -> dict[str, Path]:
     """Write a table as CSV (results/<profile>/tables) and LaTeX (paper/generated/<profile>)."""
     dirs = output_dirs(profile)
     csv_path = atomic_write(dirs["results"] / "tables" / f"{stem}.csv", lambda p: df.to_csv(p, index=False))
-    latex = df.to_latex(index=False, float_format="%.3f", caption=caption, label=label or f"tab:{stem}",
-                        escape=True, position="htbp")
+    latex = df.to_latex(index=False, float_format="%.3f", caption=latex_escape(caption),
+                        label=label or f"tab:{stem}", escape=True, position="htbp")
     tex_path = write_text_atomic(dirs["tables"] / f"{stem}.tex", latex)
     return {"csv": csv_path, "tex": tex_path}
 
