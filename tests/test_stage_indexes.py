@@ -1,0 +1,84 @@
+"""Stage 07 (real indexes): the notebook runs on adi/time and writes its table, per-query scores, figure and
+LaTeX table; its closing text is written from the numbers; bad parameters fail with one clear line."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+from conftest import REPO
+
+from study import index as ix
+from study.experiment import load_eval_data
+from study.stages_indexes import indexes_conclusions, largest_collection_rows
+
+sys.path.insert(0, str(REPO))
+from tools.make_notebooks import notebook  # noqa: E402
+from tools.notebook_specs import nb07_indexes  # noqa: E402
+
+NB = "07-indexes.ipynb"
+
+
+def run(tmp_path, **params):
+    return pm.execute_notebook(
+        str(REPO / "notebooks" / NB), str(tmp_path / f"executed-{NB}"), parameters=params,
+        cwd=str(REPO), progress_bar=False, kernel_name="python3",
+    )
+
+
+def test_committed_notebook_equals_its_spec():
+    committed = json.loads((REPO / "notebooks" / NB).read_text())
+    assert committed == json.loads(nbformat.writes(notebook(nb07_indexes.CELLS)))
+
+
+def test_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
+    nb = run(tmp_path, datasets=["adi", "time"], profile="tiny", repeats=1, batch1_queries=5)
+    table = pd.read_csv(output_dir / "results/tiny/07-indexes.csv")
+    assert len(table) == 2 * len(ix.KINDS)
+    assert set(table["index"]) == set(ix.KINDS)
+    assert (table.bytes_per_vector >= table.code_bytes).all()
+    per_query = pd.read_parquet(output_dir / "results/tiny/07-indexes-per-query.parquet")
+    assert set(per_query.config_id) == set(table.config_id)
+    for path in ["figures/tiny/fig-indexes.png", "figures/tiny/fig-indexes.pdf",
+                 "paper/generated/tiny/table-indexes.tex", "results/tiny/tables/table-indexes.csv"]:
+        assert (output_dir / path).stat().st_size > 0, path
+    latex_rows = pd.read_csv(output_dir / "results/tiny/tables/table-indexes.csv")
+    assert set(latex_rows.collection) == {"time"}  # the largest of the two
+    closing = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    time_f32 = table[(table.dataset == "time") & (table["index"] == "faiss-f32-exact")].iloc[0]
+    assert f"faiss-f32-exact: {time_f32.bytes_per_vector:.1f} B/vector" in closing
+    assert f"{time_f32.qps_b1:.0f} q/s at batch 1" in closing
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"indexes": ["faiss-pq-hnsw"]}, "parameter 'index': invalid value 'faiss-pq-hnsw'"),
+        ({"hnsw": {"M": 8}}, "parameter 'hnsw': invalid value 'M'"),
+    ],
+)
+def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(params, message, output_dir, tmp_path, cache_dir):
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        run(tmp_path, **({"datasets": ["adi"], "profile": "tiny"} | params))
+    assert message in str(err.value)
+    assert not (output_dir / "results").exists()
+
+
+def test_conclusions_are_written_from_the_numbers(tiny_embeddings):
+    names = ["usearch-f16-exact", "usearch-f16-hnsw", "faiss-sq4-exact"]
+    tables = [ix.evaluate_indexes(load_eval_data("minilm-l6", d), names, repeats=1, batch1_queries=2)[0]
+              for d in ("adi", "time")]
+    table = pd.concat(tables, ignore_index=True)
+    assert set(largest_collection_rows(table).dataset) == {"time"}
+    text = indexes_conclusions(table)
+    row = table[(table.dataset == "time") & (table["index"] == "usearch-f16-hnsw")].iloc[0]
+    assert f"usearch-f16-hnsw: {row.bytes_per_vector:.1f} B/vector" in text
+    assert f"recall@10 {row.recall_at_10:.3f}" in text
+    assert "faiss-sq4-exact:" in text and "different arithmetic" in text
+    changed = table.copy()
+    changed.loc[changed["index"] == "usearch-f16-hnsw", "bytes_per_vector"] += 1000
+    assert f"usearch-f16-hnsw: {row.bytes_per_vector + 1000:.1f} B/vector" in indexes_conclusions(changed)
