@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from .metrics import DEPTH, metrics_from_relevance, relevance_of_indices
-from .models import normalise
 
 
 @dataclass
@@ -54,25 +53,18 @@ def search(
     k: int = DEPTH,
     block_bytes: int = 256 << 20,
 ) -> SearchResult:
-    """Cosine top-k of every query over all documents, in blocks of queries bounded by ``block_bytes``."""
-    q = normalise(np.asarray(queries, dtype=np.float32))
-    d = normalise(np.asarray(docs, dtype=np.float32))
-    rank = tie_rank(doc_ids)
-    rows = max(1, block_bytes // max(1, 4 * d.shape[0]))
-    k = min(k, d.shape[0])
-    indices = np.empty((q.shape[0], k), dtype=np.int64)
-    scores = np.empty((q.shape[0], k), dtype=np.float32)
-    for start in range(0, q.shape[0], rows):
-        block = q[start : start + rows] @ d.T
-        nan = np.isnan(block)
-        if nan.any():  # e.g. a format that overflowed: such a score ranks last
-            block[nan] = -np.inf
-        top = _top_k_block(block, k, rank)
-        indices[start : start + rows] = top
-        scores[start : start + rows] = np.take_along_axis(block, top, axis=1)
-    zero_q = int((~q.any(axis=1)).sum())
-    zero_d = int((~d.any(axis=1)).sum())
-    return SearchResult(indices, scores, zero_q, zero_d)
+    """Cosine top-k of every query over all documents (ties in trec_eval order).
+
+    Delegates to ``study.streaming.stream_search``: documents are scored in blocks with a running
+    top-k, so memory stays within ``block_bytes`` (raised to the least this shape needs) instead
+    of queries × documents; a NaN score (e.g. a format that overflowed) ranks last.
+    """
+    from .streaming import least_budget, stream_search  # streaming imports this module
+
+    docs = docs if isinstance(docs, np.ndarray) else np.asarray(docs, dtype=np.float32)
+    n_q = len(queries)
+    budget = max(int(block_bytes), least_budget(n_q, docs.shape[0], docs.shape[1], k, raw_row_bytes=docs[:1].nbytes))
+    return stream_search(queries, docs, doc_ids, k=k, memory_budget=budget)
 
 
 def evaluate(

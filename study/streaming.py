@@ -154,7 +154,7 @@ def plan_blocks(
         return bytes_needed(n_queries, n_docs, dims, k, rows, chunk, hamming, raw_row_bytes)
 
     chunk = max(1, min(n_queries, QUERY_CHUNK))
-    if need(floor_rows, 1) > memory_budget:
+    if least_budget(n_queries, n_docs, dims, k, hamming, raw_row_bytes) > memory_budget:
         raise ParameterError(
             "memory_budget", int(memory_budget),
             f"at least {need(floor_rows, 1)} bytes for {n_queries} queries × {n_docs} documents × {dims} dims, k={k}",
@@ -164,6 +164,15 @@ def plan_blocks(
     rows = _largest(floor_rows, cap, lambda r: need(r, chunk) <= memory_budget)
     n_blocks = -(-n_docs // rows) if n_docs else 0
     return BlockPlan(rows, chunk, need(rows, chunk), n_blocks)
+
+
+def least_budget(
+    n_queries: int, n_docs: int, dims: int, k: int = DEPTH, hamming: bool = False, raw_row_bytes: int | None = None
+) -> int:
+    """The smallest ``memory_budget`` (bytes) a search of this shape accepts."""
+    k = min(k, n_docs)
+    floor_rows = min(max(n_docs, 1), min_block_rows(n_queries, dims, hamming))
+    return bytes_needed(n_queries, n_docs, dims, k, floor_rows, 1, hamming, raw_row_bytes)
 
 
 def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
@@ -212,6 +221,7 @@ def _doc_reader(docs: np.ndarray | Quantized) -> tuple[int, int, Callable[[np.nd
     """(n, dims, decode(rows) → float32, raw rows array) for float arrays and ``Quantized`` codes."""
     if isinstance(docs, Quantized):
         return docs.n, docs.dims, lambda rows: docs.format.decode(rows, docs.params, docs.dims), docs.packed
+    docs = docs if isinstance(docs, np.ndarray) else np.asarray(docs, dtype=np.float32)
     if docs.ndim != 2:
         raise ParameterError("docs", f"shape {docs.shape}", "a 2-D array (n_docs, dims) or Quantized codes")
     return docs.shape[0], docs.shape[1], lambda rows: np.asarray(rows, dtype=np.float32), docs
@@ -366,8 +376,8 @@ def stream_search(
         np.matmul(qp, block.T, out=product)
         del block
         s = product[:n_q, :n]
-        if not finite:  # as study.retrieval did: NaN ranks last
-            np.nan_to_num(s, copy=False, nan=-np.inf)
+        if not finite:  # e.g. a format that overflowed: a NaN score ranks last
+            s[np.isnan(s)] = -np.inf
         for c in range(0, n_q, plan.query_chunk):
             chunk = slice(c, min(n_q, c + plan.query_chunk))
             top.update(chunk, s[chunk], rank[start : start + n])
