@@ -76,6 +76,8 @@ def papermill(notebook, executed, params):
 
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/quantization.smk"
+include: "workflow/rules/reduction.smk"
+include: "workflow/rules/combined.smk"
 include: "workflow/rules/beyond.smk"
 include: "workflow/rules/indexes.smk"
 include: "workflow/rules/paper.smk"  # last: stage 05 reads every stage table defined above
@@ -85,6 +87,8 @@ rule all:
     default_target: True
     input:
         f"{RESULTS}/02-quantization.csv",
+        f"{RESULTS}/03-reduction.csv",
+        f"{RESULTS}/04-combined.csv",
         *([f"{RESULTS}/06-beyond.csv"] if BEYOND_STAGE else []),
         *([f"{RESULTS}/07-indexes.csv"] if INDEX_STAGE else []),
         rules.paper.output,  # stage 05 (trade-off, scorecard, macros) and the PDF when latexmk is installed

@@ -64,6 +64,14 @@ MODELS: dict[str, ModelSpec] = {
             doc_prompt="search_document: ",
             matryoshka=True,
         ),
+        ModelSpec(
+            "wordllama-256",
+            "pypi:wordllama (l2_supercat, 256-d)",
+            256,
+            offline=True,
+            kind="wordllama",
+            matryoshka=True,
+        ),
     ]
 }
 
@@ -161,11 +169,43 @@ def _load_online(name: str) -> Encoder:
         raise StudyError(f"model {name!r}: could not load {spec.source} from Hugging Face ({exc})") from None
 
 
+def _load_wordllama() -> Encoder:
+    """WordLlama's static 256-d model, fully offline from the files its PyPI wheel ships.
+
+    ``WordLlama.load`` looks for the tokenizer under ``wordllama/tokenizer/`` while the wheel ships it
+    under ``wordllama/tokenizers/``, so it would try Hugging Face; we load the shipped files directly.
+    """
+    try:
+        import wordllama
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+        from wordllama.inference import WordLlamaInference
+    except ImportError as exc:
+        raise StudyError("model 'wordllama-256' needs the PyPI package wordllama (pip install it)") from exc
+    root = Path(wordllama.__file__).parent
+    weights = root / "weights" / "l2_supercat_256.safetensors"
+    tokenizer = root / "tokenizers" / "l2_supercat_tokenizer_config.json"
+    for path in (weights, tokenizer):
+        if not path.exists():
+            raise StudyError(f"model 'wordllama-256': {path} is missing from the installed wordllama package")
+    with safe_open(str(weights), framework="np", device="cpu") as f:
+        embedding = f.get_tensor("embedding.weight")
+    model = WordLlamaInference(embedding, Tokenizer.from_file(str(tokenizer)))
+    logging.getLogger("wordllama").setLevel(logging.WARNING)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return model.embed(texts, norm=False, batch_size=64)
+
+    fingerprint = hashlib.sha256(f"{weights.stat().st_size}:{tokenizer.stat().st_size}".encode()).hexdigest()[:16]
+    return Encoder(MODELS["wordllama-256"], encode, model_id=f"wordllama-{wordllama.__version__}@{fingerprint}")
+
+
 _LOADERS: dict[str, Callable[[], Encoder]] = {
     "minilm-l6": _load_minilm,
     "mpnet-base": _load_mpnet,
     "bge-small": lambda: _load_online("bge-small"),
     "nomic-v1.5": lambda: _load_online("nomic-v1.5"),
+    "wordllama-256": _load_wordllama,
 }
 
 
