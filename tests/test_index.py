@@ -56,6 +56,10 @@ def test_every_kind_builds_and_searches_random_unit_vectors(name, unit_vectors):
     assert indices.shape == scores.shape == (8, 10)
     assert ((indices >= 0) & (indices < len(unit_vectors))).all()
     assert (np.diff(scores, axis=1) <= 1e-6).all(), "scores are ranked best first"
+    one_indices, one_scores = index.search(unit_vectors[3], 10)  # a single query (the batch-1 path)
+    np.testing.assert_array_equal(one_scores[0], scores[3])
+    if index.kind.search == "exact":
+        np.testing.assert_array_equal(one_indices[0], indices[3])
     if index.kind.format not in ("pq", "b1", "sq4"):
         assert (indices[:, 0] == np.arange(8)).all(), "a stored vector finds itself first"
     serialized = index.serialize()
