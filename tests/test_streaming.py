@@ -9,6 +9,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from study.errors import ParameterError
@@ -256,19 +257,39 @@ def test_bad_block_rows_and_k_are_parameter_errors():
         quantize_in_blocks(x, "float7", block_rows=4)
 
 
-def test_scaling_benchmark_quick_mode_runs(output_dir):
+def test_scaling_benchmark_quick_mode_and_its_notebook_run(output_dir, tmp_path):
+    import nbformat
+    import papermill as pm
+
     env = os.environ | {"STUDY_OUTPUT_DIR": str(output_dir)}
     cmd = [sys.executable, "-m", "bench.scaling", "--quick", "--dims", "384", "--queries", "200",
-           "--workdir", str(output_dir / "work")]
+           "--workdir", str(tmp_path / "work")]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    from bench.common import read_rows
-
-    rows = read_rows(output_dir / "results" / "bench.csv")
+    assert not (tmp_path / "work" / "d384").exists(), "generated corpora are removed without --keep"
+    rows = pd.read_csv(output_dir / "results" / "bench.csv")
     assert set(rows.benchmark) == {"scaling"}
     times = rows[rows.metric == "wall_time_s"]
     assert len(times) == 5 and (times.value > 0).all()  # five formats at N = 10k
     assert (rows[rows.metric == "peak_rss_within_budget"].value == 1).all()
     recall = rows[rows.metric == "recall_at_10_planted"].set_index("case").value
     assert recall["float32/d384/N10000"] > 0.9
-    assert (output_dir / "figures" / "bench" / "scaling.png").exists()
+    stored = rows[rows.metric == "stored_bytes"].set_index("case").value
+    assert stored["float32/d384/N10000"] == 10_000 * 384 * 4 and stored["binary/d384/N10000"] == 10_000 * 48
+
+    executed = tmp_path / "08.ipynb"
+    pm.execute_notebook(str(REPO / "notebooks" / "08-scaling.ipynb"), str(executed), parameters={"budget": "2GiB"},
+                        cwd=str(REPO), progress_bar=False, kernel_name="python3")
+    printed = "".join(o.get("text", "") for o in nbformat.read(executed, as_version=4).cells[-1].outputs)
+    assert "within the budget in 5 of 5 cases" in printed
+    assert (output_dir / "figures" / "bench" / "scaling.png").stat().st_size > 0
+
+
+def test_time_exponent_is_the_log_log_slope():
+    from study.scaling import fit_exponents
+
+    n = np.array([1e4, 1e5, 1e6])
+    table = pd.DataFrame({"format": "f", "dims": 8, "n_docs": n.astype(int), "wall_time_s": 3e-6 * n**1.2})
+    fitted = fit_exponents(table)
+    assert fitted.exponent.iloc[0] == pytest.approx(1.2) and fitted.points.iloc[0] == 3
+    assert fit_exponents(table.iloc[:1]).empty  # one size: nothing to fit
