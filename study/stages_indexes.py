@@ -101,6 +101,18 @@ TABLE_COLUMNS = {
 }
 
 
+TABLE_DIGITS = {"bytes_per_vector": 1, "build_s": 2, "qps_b1": 0, "qps_b100": 0, "recall_at_10": 3, "ndcg_at_10": 4,
+                "simulated_ndcg_at_10": 4, "agree_top10": 3}
+
+
+def display_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The LaTeX/CSV table: selected columns, each number printed with the digits it deserves."""
+    out = rows[list(TABLE_COLUMNS)].copy()
+    for column, digits in TABLE_DIGITS.items():
+        out[column] = [f"{v:.{digits}f}" for v in out[column]]
+    return out.rename(columns=TABLE_COLUMNS)
+
+
 def run_indexes_stage(
     models: list[str],
     datasets: list[str],
@@ -121,7 +133,7 @@ def run_indexes_stage(
     files = report.save_results(table, per_query, STEM, profile)
     largest = largest_collection_rows(table)
     figure = plots.save_figure(plot_indexes(largest), report.output_dirs(profile)["figures"] / FIGURE)
-    latex = largest[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+    latex = display_table(largest)
     files |= {f"table_{k}": v for k, v in report.write_table(
         latex, TABLE, profile,
         f"Real indexes on the largest collection: serialized bytes per vector, build time and queries per second "
@@ -162,8 +174,9 @@ def indexes_conclusions(table: pd.DataFrame) -> str:
                      f"recall@10 {fast.recall_at_10:.3f}).")
     graph = _hnsw_overhead(table)
     for library, rows in graph.groupby("library", sort=False):
-        lines.append(f"HNSW graph + keys cost {library} {rows.graph_bytes.min():.0f}-{rows.graph_bytes.max():.0f} "
-                     "B/vector over the exact index of the same format (all collections).")
+        lo, hi = f"{rows.graph_bytes.min():.0f}", f"{rows.graph_bytes.max():.0f}"
+        lines.append(f"HNSW graph + keys cost {library} {lo if lo == hi else f'{lo}-{hi}'} B/vector over the exact "
+                     "index of the same format (all collections).")
     exact = table[table.search == "exact"]
     lines.append("Exact indexes against their simulated counterpart (all collections; min top-10 agreement, "
                  "largest rank-wise score difference, nDCG@10 index - simulated):")
