@@ -151,7 +151,9 @@ class TruncationReducer(Reducer):
 class AutoencoderReducer(Reducer):
     """The paper's autoencoder (its released code: linear latent and output layers), trained with torch
     on CPU. Hand-written because no maintained library offers this exact small MLP; seeded through a
-    forked torch RNG so the global RNG state of the caller is untouched."""
+    forked torch RNG so the global RNG state of the caller is untouched. Trained on one thread: batches
+    of 64 are too small to gain from more, and on a busy 2-core machine two threads made training ~15×
+    slower (spin-waiting)."""
 
     name = "autoencoder"
     needs_rows = False
@@ -164,6 +166,14 @@ class AutoencoderReducer(Reducer):
         import torch
         from torch import nn
 
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            self._train(torch, nn, x)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _train(self, torch, nn, x: np.ndarray) -> None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             widths = [self.dims, *self.hidden, self.n_components]

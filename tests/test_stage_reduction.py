@@ -1,0 +1,172 @@
+"""Stages 03/04: the reduce-then-quantize grid on real tiny collections, the paper's claims read from
+numbers, and both notebooks under papermill (adi and time only)."""
+
+import numpy as np
+import pandas as pd
+import papermill as pm
+import pytest
+
+from conftest import REPO
+from study.errors import StudyError
+from study.experiment import load_eval_data, reference_vectors
+from study.quantize import calibrate, quantize
+from study.reduce import fit_reducer
+from study.retrieval import evaluate
+from study.stages_reduction import combined_conclusions, reduction_conclusions, run_reduction_grid
+
+TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
+                "calibrate_on", "metric", "value", "bytes_per_vector", "overhead_bytes", "compression_ratio",
+                "n_queries", "n_docs", "config_id", "fit_rows"}
+
+
+def ndcg(tidy: pd.DataFrame, **where) -> float:
+    rows = tidy[tidy.metric == "ndcg_at_10"]
+    for k, v in where.items():
+        rows = rows[rows[k] == v]
+    assert len(rows) == 1, where
+    return float(rows.value.iloc[0])
+
+
+def test_grid_reduces_then_quantizes_with_ranges_from_the_reduced_calibration_set(tiny_embeddings):
+    tidy, per_query, timings = run_reduction_grid(
+        "minilm-l6", ["adi", "time"], ["pca", "truncation"], [0.5], ["float32", "int8"], "time", "self",
+        stage="04")
+    assert TIDY_COLUMNS <= set(tidy.columns)
+    assert set(per_query.config_id) == set(tidy.config_id)
+    assert len(tidy) == 2 * 3 * (2 + 2 * 2)  # datasets × metrics × (baselines + reducers × formats)
+
+    pca = tidy[(tidy.reducer == "pca") & (tidy.metric == "ndcg_at_10")].set_index(["dataset", "format"])
+    pca_bytes = (192 * 384 + 384) * 4
+    assert (pca.dims == 192).all() and (pca.fit_on == "time").all() and (pca.fit_rows == 423 + 83).all()
+    assert pca.loc[("adi", "float32")].bytes_per_vector == 768 and pca.loc[("adi", "float32")].compression_ratio == 2
+    assert pca.loc[("adi", "int8")].bytes_per_vector == 192 and pca.loc[("adi", "int8")].compression_ratio == 8
+    assert pca.loc[("adi", "float32")].overhead_bytes == pca_bytes
+    assert pca.loc[("adi", "int8")].overhead_bytes > pca_bytes  # + the int8 ranges of 192 dimensions
+    trunc = tidy[tidy.reducer == "truncation"]
+    assert (trunc.fit_on == "none").all() and (trunc.overhead_bytes[trunc.format == "float32"] == 0).all()
+
+    # the same numbers by hand: PCA fit on time (corpus + queries), int8 ranges from the reduced adi corpus
+    data = load_eval_data("minilm-l6", "adi")
+    reducer = fit_reducer("pca", reference_vectors("minilm-l6", "time", data), 0.5)
+    docs, queries = reducer.transform(data.docs), reducer.transform(data.queries)
+    params = calibrate("int8", docs)
+    by_hand, _ = evaluate(quantize(queries, "int8", params).decode(), data.query_ids,
+                          quantize(docs, "int8", params).decode(), data.doc_ids, data.qrels)
+    assert ndcg(tidy, dataset="adi", reducer="pca", format="int8") == pytest.approx(by_hand.ndcg_at_10.mean(), abs=1e-12)
+    float_hand, _ = evaluate(queries, data.query_ids, docs, data.doc_ids, data.qrels)
+    assert ndcg(tidy, dataset="adi", reducer="pca", format="float32") == pytest.approx(
+        float_hand.ndcg_at_10.mean(), abs=1e-12)
+
+    assert list(timings.reducer) == ["pca", "truncation"]
+    assert (timings.vectors_transformed == 82 + 35 + 423 + 83).all()
+    assert (timings.transform_s_per_1k > 0).all()
+
+
+def test_fit_on_self_fits_one_reducer_per_collection(tiny_embeddings):
+    tidy, _, timings = run_reduction_grid(
+        "minilm-l6", ["adi", "time"], ["pca"], [0.1], ["float32"], "self", "self", stage="03")
+    assert sorted(timings.fit_rows) == [82, 423] and list(timings.fit_on) == ["self", "self"]
+    assert set(tidy[tidy.reducer == "pca"].fit_on) == {"self"}
+    with pytest.raises(StudyError, match="fit set has 82 vectors but 192 components"):
+        run_reduction_grid("minilm-l6", ["adi"], ["pca"], [0.5], ["float32"], "self", "self", stage="03")
+
+
+def summary_of(changes: dict[tuple[str, float, str], float]) -> pd.DataFrame:
+    rows = [{"model": "m", "reducer": "none", "fraction": 1.0, "format": f, "change_pct": c, "value": 0.5,
+             "compression_ratio": cr} for f, c, cr in [("float32", 0.0, 1), ("float8_e4m3", -0.2, 4), ("int8", -3.0, 4)]]
+    rows += [{"model": "m", "reducer": r, "fraction": f, "format": fmt, "change_pct": c, "value": 0.5 * (1 + c / 100),
+              "compression_ratio": 32 / (8 if fmt.startswith(("float8", "int8")) else 32) / f}
+             for (r, f, fmt), c in changes.items()]
+    return pd.DataFrame(rows)
+
+
+def test_conclusions_check_the_papers_ranking_from_the_numbers():
+    paperlike = {("pca", 0.5, "float32"): -1.0, ("kpca_rbf", 0.5, "float32"): -1.4,
+                 ("random_projection", 0.5, "float32"): -8.0, ("autoencoder", 0.5, "float32"): -30.0}
+    text = reduction_conclusions(summary_of(paperlike), pd.DataFrame(columns=["model"]))
+    assert "PCA ≈ kernel PCA (kpca_rbf) holds" in text
+    assert "PCA/kernel PCA ≫ random projection holds" in text
+    assert "random projection ≫ autoencoder holds" in text
+
+    reversed_ = paperlike | {("kpca_rbf", 0.5, "float32"): -6.0, ("autoencoder", 0.5, "float32"): -2.0}
+    text = reduction_conclusions(summary_of(reversed_), pd.DataFrame(columns=["model"]))
+    assert "PCA ≈ kernel PCA (kpca_rbf) does not hold" in text
+    assert "random projection ≫ autoencoder does not hold" in text
+
+
+def test_combined_conclusions_compare_pca_plus_float8_with_int8_alone():
+    good = summary_of({("pca", 0.5, "float8_e4m3"): -1.5, ("pca", 0.25, "float32"): -5.0})
+    assert "PCA 50 % + float8_e4m3 (8×) -1.50 % vs int8 alone (4×) -3.00 %" in combined_conclusions(good, pd.DataFrame())
+    assert "combination loses less holds" in combined_conclusions(good, pd.DataFrame())
+    assert "'PCA loses more than float8 at equal compression' holds" in combined_conclusions(good, pd.DataFrame())
+    bad = summary_of({("pca", 0.5, "float8_e4m3"): -4.5, ("pca", 0.25, "float32"): -0.1})
+    assert "combination loses less does not hold" in combined_conclusions(bad, pd.DataFrame())
+    assert "equal compression' does not hold" in combined_conclusions(bad, pd.DataFrame())
+
+
+def run(name, tmp_path, **params):
+    return pm.execute_notebook(
+        str(REPO / "notebooks" / name), str(tmp_path / f"executed-{name}"), parameters=params,
+        cwd=str(REPO), progress_bar=False, kernel_name="python3",
+    )
+
+
+def printed(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_reduction_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
+    nb = run("03-reduction.ipynb", tmp_path, datasets=["adi", "time"], fit_on="time", calibrate_on="self",
+             methods=["pca", "kpca_cosine", "random_projection", "truncation"], fractions=[0.5, 0.25],
+             fit_sample=200, profile="tiny")
+    tidy = pd.read_csv(output_dir / "results/tiny/03-reduction.csv")
+    assert TIDY_COLUMNS <= set(tidy.columns)
+    assert set(tidy.reducer) == {"none", "pca", "kpca_cosine", "random_projection", "truncation"}
+    assert set(tidy.format) == {"float32", "float8_e4m3"} and set(tidy.dims) == {384, 192, 96}
+    assert set(tidy[tidy.reducer == "kpca_cosine"].fit_rows) == {200}
+    per_query = pd.read_parquet(output_dir / "results/tiny/03-reduction-per-query.parquet")
+    assert set(per_query.config_id) == set(tidy.config_id)
+    timings = pd.read_csv(output_dir / "results/tiny/tables/table-reduction-timings.csv")
+    assert len(timings) == 4 * 2 and (timings.fit_s >= 0).all()
+    for path in ["figures/tiny/fig4-reduction.png", "figures/tiny/fig4-reduction.pdf",
+                 "paper/generated/tiny/table-reduction.tex", "paper/generated/tiny/table-reduction-timings.tex"]:
+        assert (output_dir / path).stat().st_size > 0, path
+    text = printed(nb)
+    assert "PCA ≈ kernel PCA (kpca_cosine)" in text and "≫ random projection" in text
+    assert "minilm-l6, float8_e4m3, 25% kept:" in text
+
+
+def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
+    nb = run("04-combined.ipynb", tmp_path, datasets=["adi", "time"], fit_on="time", calibrate_on="self",
+             fractions=[0.5, 0.25], profile="tiny")
+    tidy = pd.read_csv(output_dir / "results/tiny/04-combined.csv")
+    assert set(tidy.reducer) == {"none", "pca", "truncation"} and len(set(tidy.format)) == 8
+    table = pd.read_csv(output_dir / "results/tiny/tables/table1-pca.csv")
+    assert len(table) == 8 * 3  # formats × (100 %, 50 %, 25 %)
+    row = table[(table.format == "binary") & (table["kept (%)"] == 25)].iloc[0]
+    assert row["CR minilm-l6"] == pytest.approx(128)
+    comparison = pd.read_csv(output_dir / "results/tiny/tables/table1-vs-paper.csv")
+    assert {"ours minilm-l6 (%)", "paper bge-small (%)", "paper nomic-v1.5 (%)"} <= set(comparison.columns)
+    paper = comparison[(comparison.format == "int8") & (comparison["kept (%)"] == 50)]["paper bge-small (%)"]
+    assert paper.iloc[0] == pytest.approx(100 * (0.527 / 0.595 - 1))
+    for path in ["figures/tiny/fig6-combined.png", "paper/generated/tiny/table1-pca.tex",
+                 "paper/generated/tiny/table1-truncation.tex", "paper/generated/tiny/table1-vs-paper.tex"]:
+        assert (output_dir / path).stat().st_size > 0, path
+    assert "vs int8 alone (4×)" in printed(nb)
+    assert np.isfinite(tidy.value).all()
+
+
+@pytest.mark.parametrize(
+    ("notebook", "params", "message"),
+    [
+        ("03-reduction.ipynb", {"methods": ["pca", "tsne"]}, "parameter 'methods': invalid value 'tsne'"),
+        ("03-reduction.ipynb", {"fractions": [0.5, 1.0]}, "parameter 'fractions': invalid value 1.0"),
+        ("04-combined.ipynb", {"fit_on": "nowhere"}, "parameter 'fit_on': invalid value 'nowhere'"),
+    ],
+)
+def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(notebook, params, message, output_dir, tmp_path,
+                                                                   cache_dir):
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        run(notebook, tmp_path, **({"datasets": ["adi"], "profile": "tiny"} | params))
+    assert message in str(err.value)
+    assert not (output_dir / "results").exists()
