@@ -2,13 +2,13 @@
 batch 1 and batch 100 (pinned threads, median of repeats), recall@10 against exact float32 search.
 
     python -m bench.indexes                          # 20,000 random unit vectors of 384 dims
-    python -m bench.indexes --dataset scifact        # a collection's cached MiniLM embeddings (encoded if missing)
+    python -m bench.indexes --data random scifact    # and a collection's MiniLM embeddings (encoded if not cached)
     python -m bench.indexes --indexes usearch-f16-hnsw faiss-sq8-hnsw --threads 2
 
 Writes the rows of benchmark ``indexes`` into ``results/bench.csv``, replacing that benchmark's rows of an
 earlier run (the last run wins) and keeping every other benchmark's rows.
 Random vectors have no cluster structure: their neighbours are nearly equidistant, so recall there is a
-pessimistic bound; ``--dataset`` measures real embeddings. Timings depend on the machine and its load.
+pessimistic bound; a collection name measures real embeddings. Timings depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from study import index as ix
 from study.retrieval import search
 
 BENCHMARK = "indexes"
+RANDOM = "random"
 UNITS = {"bytes_per_vector": "bytes", "code_bytes": "bytes", "build_s": "s", "qps_b1": "queries/s",
          "qps_b100": "queries/s", "recall_at_10": "fraction"}
 
@@ -34,10 +35,10 @@ def random_unit_vectors(n: int, dims: int, seed: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def load_vectors(dataset: str | None, model: str, n: int, dims: int, n_queries: int, seed: int
+def load_vectors(dataset: str, model: str, n: int, dims: int, n_queries: int, seed: int
                  ) -> tuple[str, np.ndarray, np.ndarray]:
-    """(description, documents, queries): a collection's embeddings, or random unit vectors."""
-    if dataset:
+    """(description, documents, queries): random unit vectors (``dataset="random"``) or a collection's embeddings."""
+    if dataset != RANDOM:
         from study.experiment import load_eval_data
 
         data = load_eval_data(model, dataset)
@@ -75,7 +76,7 @@ def to_bench_rows(table: pd.DataFrame, case_suffix: str) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", help="a collection (its cached embeddings) instead of random vectors")
+    parser.add_argument("--data", nargs="+", default=[RANDOM], help="'random' and/or collection names")
     parser.add_argument("--model", default="minilm-l6")
     parser.add_argument("--n", type=int, default=20_000, help="random vectors: how many documents")
     parser.add_argument("--dims", type=int, default=384, help="random vectors: dimensions (a multiple of 8)")
@@ -89,11 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     names = ix.check_index_names("all" if args.indexes == ["all"] else args.indexes)
-    source, docs, queries = load_vectors(args.dataset, args.model, args.n, args.dims, args.queries, args.seed)
-    table = measure(names, docs, queries, args.threads, args.repeats, args.batch1_queries, ix.HNSWParams())
-    suffix = f"{source} n={len(docs)} d={docs.shape[1]} queries={len(queries)} threads={args.threads}"
-    path = write_rows(to_bench_rows(table, suffix), args.output)
-    print(f"wrote {len(table) * len(UNITS)} rows of benchmark {BENCHMARK!r} to {path}")
+    parts = []
+    for dataset in args.data:
+        source, docs, queries = load_vectors(dataset, args.model, args.n, args.dims, args.queries, args.seed)
+        print(f"== {source}: {len(docs)} documents, {len(queries)} queries", flush=True)
+        table = measure(names, docs, queries, args.threads, args.repeats, args.batch1_queries, ix.HNSWParams())
+        suffix = f"{source} n={len(docs)} d={docs.shape[1]} queries={len(queries)} threads={args.threads}"
+        parts.append(to_bench_rows(table, suffix))
+    rows = pd.concat(parts, ignore_index=True)
+    path = write_rows(rows, args.output)
+    print(f"wrote {len(rows)} rows of benchmark {BENCHMARK!r} to {path}")
     return 0
 
 

@@ -82,3 +82,22 @@ def test_conclusions_are_written_from_the_numbers(tiny_embeddings):
     changed = table.copy()
     changed.loc[changed["index"] == "usearch-f16-hnsw", "bytes_per_vector"] += 1000
     assert f"usearch-f16-hnsw: {row.bytes_per_vector + 1000:.1f} B/vector" in indexes_conclusions(changed)
+
+
+def test_bench_script_replaces_only_its_own_rows(tmp_path):
+    from bench import indexes as bench_indexes
+    from bench.common import make_rows, read_rows, write_rows
+
+    target = tmp_path / "bench.csv"
+    write_rows(make_rows("other", [{"case": "c", "metric": "m", "value": 1.0, "unit": "s"}]), target)
+    args = ["--n", "300", "--queries", "12", "--repeats", "1", "--batch1-queries", "3", "--output", str(target),
+            "--indexes", "usearch-i8-hnsw", "faiss-b1-exact"]
+    assert bench_indexes.main(args) == 0
+    assert bench_indexes.main(args) == 0  # a second run replaces the first one's rows
+    rows = read_rows(target)
+    assert set(rows.benchmark) == {"other", "indexes"}
+    mine = rows[rows.benchmark == "indexes"]
+    assert len(mine) == 2 * len(bench_indexes.UNITS)
+    assert set(mine.metric) == set(bench_indexes.UNITS)
+    bpv = mine[mine.metric == "bytes_per_vector"].set_index("case").value
+    assert bpv[bpv.index.str.startswith("faiss-b1-exact")].iloc[0] >= 48
