@@ -203,14 +203,9 @@ def plot_change_by_fraction(summary: pd.DataFrame, hue: str, col: str, title: st
     model × ``col``; the unreduced point (100 %) starts every line (the paper's Fig. 4-6)."""
     reduced = summary[summary.reducer != NONE]
     start = summary[summary.reducer == NONE]
-    frames = []
-    for value in reduced[hue].unique():
-        frames.append(reduced[reduced[hue] == value])
-        if hue != "reducer":
-            frames.append(start[start[hue] == value])
-    lines = pd.concat(frames, ignore_index=True)
-    if hue == "reducer":  # each reducer's line starts at the unreduced format
-        lines = pd.concat([lines] + [start.assign(reducer=r) for r in reduced.reducer.unique()], ignore_index=True)
+    # every reducer's line starts at the unreduced format (100 % kept)
+    lines = pd.concat([reduced] + [start.assign(reducer=r) for r in reduced.reducer.unique()], ignore_index=True)
+    hue_order = list(dict.fromkeys(lines[hue]))
     models, cols = list(summary.model.unique()), list(reduced[col].unique())
     fig, axes = plt.subplots(len(models), len(cols), figsize=(4.2 * len(cols), 3.3 * len(models)),
                              squeeze=False, sharex=True)
@@ -218,7 +213,7 @@ def plot_change_by_fraction(summary: pd.DataFrame, hue: str, col: str, title: st
         for j, value in enumerate(cols):
             ax = axes[i][j]
             panel = lines[(lines.model == model) & (lines[col] == value)].sort_values("fraction")
-            sns.lineplot(data=panel, x="fraction", y="change_pct", hue=hue, marker="o", ax=ax,
+            sns.lineplot(data=panel, x="fraction", y="change_pct", hue=hue, hue_order=hue_order, marker="o", ax=ax,
                          legend=(i == 0 and j == len(cols) - 1))
             ax.axhline(0, color="black", lw=0.8)
             ax.set_yscale("symlog", linthresh=1.0)
