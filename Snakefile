@@ -19,9 +19,10 @@ import sys
 configfile: os.path.join(workflow.basedir, "config/default.yaml")
 
 if os.environ.get("STUDY_OUTPUT_DIR"):
-    workdir: os.environ["STUDY_OUTPUT_DIR"]
+    workdir: os.path.abspath(os.environ["STUDY_OUTPUT_DIR"])
 
 OUTPUT_ROOT = os.getcwd()  # Snakemake's working directory, set by now
+os.environ["STUDY_OUTPUT_DIR"] = OUTPUT_ROOT  # absolute for every job (cluster jobs start in the working dir)
 REPO = workflow.basedir
 
 PROFILE = config["profile"]
