@@ -15,9 +15,12 @@ Each case (format × dims × N) runs in its own process, which memory-maps the s
 the budget left after its own start-up, and reports:
 
 * ``wall_time_s`` — the search alone (``time.perf_counter``), queries already encoded;
-* ``peak_rss_bytes`` — the process's peak resident set (``getrusage(RUSAGE_SELF).ru_maxrss``, read
-  in the process right after the search): interpreter, libraries, BLAS buffers, the memory-mapped
-  pages of the block being scored, and the search's own arrays; compared with ``--budget``;
+* ``peak_rss_bytes`` — the process's peak resident set, read in the process right after the search
+  from the kernel's high-water mark ``VmHWM`` in ``/proc/self/status``: interpreter, libraries, BLAS
+  buffers, the memory-mapped pages of the block being scored, and the search's own arrays; compared
+  with ``--budget``. (Not ``getrusage(...).ru_maxrss``: Linux carries the parent's peak over
+  fork + exec into it, so a child would report at least the parent's peak, here the corpus
+  generation's.) No swap is involved: the machine has none, so the peak is all in RAM;
 * ``fraction_of_gemm_peak`` — multiply-adds per second of the search (queries × N × dims; for
   ``binary`` one bit-operation per dimension) divided by the rate of a float32 GEMM of the search's
   block shape (queries × dims by dims × block rows, in memory, best of ``--gemm-repeats``), timed in
@@ -34,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -54,6 +56,7 @@ from study.streaming import (
     MIN_QUERY_ROWS,
     plan_blocks,
     quantize_in_blocks,
+    release_pages,
     stream_search,
     stream_search_hamming,
 )
@@ -93,6 +96,7 @@ def generate(folder: Path, spec: dict) -> None:
         rows = min(GEN_ROWS, n - start)
         out[start : start + rows] = normalise(
             np.random.default_rng([seed, dims, 3, start]).standard_normal((rows, dims), dtype=np.float32))
+        release_pages(out[start : start + rows])
     out[planted.ravel()] = relevant
     out.flush()
     del out
@@ -139,6 +143,13 @@ def _resident_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _peak_resident_bytes() -> int:
+    """High-water mark of this process's resident set (``VmHWM``, Linux), in bytes."""
+    with open("/proc/self/status") as fh:
+        line = next(line for line in fh if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
 def _gemm_rate(n_queries: int, dims: int, block_rows: int, repeats: int) -> float:
     """Multiply-adds per second of the best of ``repeats`` float32 GEMMs of the search's block shape."""
     rng = np.random.default_rng(0)
@@ -180,7 +191,7 @@ def run_case(case: dict) -> dict:
         start = time.perf_counter()
         result = stream_search(q, docs, k=100, memory_budget=search_budget, rank=rank)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    peak = _peak_resident_bytes()
     found = (result.indices[:, :10, None] == planted[:, None, :]).any(axis=1).mean()
     macs = len(queries) * n * dims
     gemm = _gemm_rate(len(queries), dims, plan.block_rows, case["gemm_repeats"])

@@ -32,7 +32,9 @@ resident set either.
 from __future__ import annotations
 
 import mmap
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,7 @@ MIN_QUERY_ROWS = 32
 MIN_GEMM_MACS = 1 << 23
 QUERY_CHUNK = 128  # queries per selection step: keeps the selection's temporaries small
 MAX_SCORE_BYTES = 64 << 20  # larger score blocks are no faster, only bigger (measured: bench/scaling.py)
+HAMMING_TILE = 512  # documents per XOR/popcount step: its temporaries stay in cache
 _SELECT_BYTES = 64  # worst-case selection bytes per (query, document) pair of a chunk (all tied)
 _SIGN = np.uint32(0x80000000)
 
@@ -124,8 +127,8 @@ def bytes_needed(
     gemm_rows = max(block_rows, min_block_rows(n_queries, dims, hamming))
     fixed = 12 * qp * dims + 32 * n_docs + 56 * n_queries * k
     raw = 4 * dims if raw_row_bytes is None else raw_row_bytes
-    if hamming:
-        per_block = block_rows * (15 * n_queries + 2 * dims)
+    if hamming:  # distances + scores per pair, the block's words twice, each thread's XOR/popcount tile
+        per_block = block_rows * (6 * n_queries + 2 * dims) + hamming_threads() * n_queries * HAMMING_TILE * 9
     else:
         per_block = gemm_rows * (4 * qp + 4 * dims) + block_rows * 24 * dims
     return fixed + per_block + block_rows * raw + _SELECT_BYTES * query_chunk * (block_rows + k)
@@ -225,6 +228,17 @@ def _doc_reader(docs: np.ndarray | Quantized) -> tuple[int, int, Callable[[np.nd
     if docs.ndim != 2:
         raise ParameterError("docs", f"shape {docs.shape}", "a 2-D array (n_docs, dims) or Quantized codes")
     return docs.shape[0], docs.shape[1], lambda rows: np.asarray(rows, dtype=np.float32), docs
+
+
+def normalise_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``study.models.normalise(x)`` written into ``out`` (same norms, same division: identical bits),
+    without its temporary zero array and final copy; all-zero and NaN rows become zero."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    positive = norms > 0
+    if positive.all():
+        return np.divide(x, norms, out=out, dtype=np.float32, casting="same_kind")
+    out[...] = 0
+    return np.divide(x, norms, out=out, where=positive, dtype=np.float32, casting="same_kind")
 
 
 # --- the running top-k ----------------------------------------------------------------------------
@@ -354,24 +368,23 @@ def stream_search(
     qp[:n_q] = q
     zero_q = int((~q.any(axis=1)).sum())
     del q
-    gemm_rows = max(plan.block_rows, min_block_rows(n_q, dims))
+    min_rows = min_block_rows(n_q, dims)
+    gemm_rows = max(plan.block_rows, min_rows)
     score_buffer = np.empty(qp.shape[0] * gemm_rows, dtype=np.float32)  # contiguous views: BLAS writes in place
-    padded = np.zeros((gemm_rows, dims), dtype=np.float32) if gemm_rows > plan.block_rows else None
+    normed = np.zeros((gemm_rows, dims), dtype=np.float32)  # tiny blocks are padded with zero rows
     top = _RunningTopK(n_q, k)
     zero_d = 0
     finite_queries = bool(np.isfinite(qp).all())
     blocks = tqdm(iter_row_blocks(raw, plan.block_rows), total=plan.n_blocks, desc="scoring", unit="block",
                   disable=not progress)
     for start, rows in blocks:
-        block = normalise(decode(rows))
-        n = block.shape[0]
-        zero_d += int((~block.any(axis=1)).sum())
-        finite = finite_queries and bool(np.isfinite(block).all())  # then |score| <= ~1: no NaN, no inf
-        if padded is not None:  # tiny block: pad to the regular-GEMM size, zero rows score 0 and are dropped
-            padded[:n] = block
-            padded[n:] = 0
-            block = padded
-        m = block.shape[0]
+        n = rows.shape[0]
+        m = max(n, min_rows)  # a block smaller than the regular-GEMM size is padded with zero rows, dropped below
+        block = normed[:m]
+        normalise_into(decode(rows), block[:n])
+        block[n:] = 0
+        zero_d += int((~block[:n].any(axis=1)).sum())
+        finite = finite_queries and bool(np.isfinite(block[:n]).all())  # then |score| <= ~1: no NaN, no inf
         product = score_buffer[: qp.shape[0] * m].reshape(qp.shape[0], m)
         np.matmul(qp, block.T, out=product)
         del block
@@ -386,6 +399,29 @@ def stream_search(
 
 
 # --- Hamming on packed bits -------------------------------------------------------------------
+
+
+def hamming_threads() -> int:
+    """Threads for the XOR/popcount steps (numpy releases the GIL in ufuncs): the usable CPUs."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _hamming_block(q_words: np.ndarray, doc_words: np.ndarray, out: np.ndarray, pool: ThreadPoolExecutor) -> None:
+    """``out[i, j]`` = Hamming distance between query i and document j, tiles of documents in parallel."""
+    words_major = np.ascontiguousarray(doc_words.T)  # (words, docs): each word a contiguous row
+
+    def tile(start: int) -> None:
+        stop = min(out.shape[1], start + HAMMING_TILE)
+        x = np.empty((q_words.shape[0], stop - start), np.uint64)
+        ones = np.empty(x.shape, np.uint8)
+        dist = out[:, start:stop]
+        dist[...] = 0
+        for w in range(q_words.shape[1]):  # one 64-bit word at a time
+            np.bitwise_xor(q_words[:, w, None], words_major[w, None, start:stop], out=x)
+            np.bitwise_count(x, out=ones)
+            dist += ones
+
+    list(pool.map(tile, range(0, out.shape[1], HAMMING_TILE)))
 
 
 def _words(packed: np.ndarray) -> np.ndarray:
@@ -424,24 +460,19 @@ def stream_search_hamming(
     top = _RunningTopK(n_q, k)
     scores = np.empty((n_q, plan.block_rows), dtype=np.float32)
     dist = np.empty((n_q, plan.block_rows), dtype=np.uint16)
-    xor = np.empty((n_q, plan.block_rows), dtype=np.uint64)
-    ones = np.empty((n_q, plan.block_rows), dtype=np.uint8)
+    pool = ThreadPoolExecutor(hamming_threads())
     blocks = tqdm(iter_row_blocks(db, plan.block_rows), total=plan.n_blocks, desc="hamming", unit="block",
                   disable=not progress)
-    for start, rows in blocks:
-        dw = _words(rows)
-        n = dw.shape[0]
-        d, x, o = dist[:, :n], xor[:, :n], ones[:, :n]
-        d[...] = 0
-        for w in range(n_words):  # one 64-bit word at a time: temporaries stay queries × block
-            np.bitwise_xor(qw[:, w, None], dw[None, :, w], out=x)
-            np.bitwise_count(x, out=o)
-            d += o
-        s = scores[:, :n]
-        np.negative(d, out=s, dtype=np.float32, casting="unsafe")
-        for c in range(0, n_q, plan.query_chunk):
-            chunk = slice(c, min(n_q, c + plan.query_chunk))
-            top.update(chunk, s[chunk], rank[start : start + n])
+    with pool:
+        for start, rows in blocks:
+            n = rows.shape[0]
+            d = dist[:, :n]
+            _hamming_block(qw, _words(rows), d, pool)
+            s = scores[:, :n]
+            np.negative(d, out=s, dtype=np.float32, casting="unsafe")
+            for c in range(0, n_q, plan.query_chunk):
+                chunk = slice(c, min(n_q, c + plan.query_chunk))
+                top.update(chunk, s[chunk], rank[start : start + n])
     indices, best = top.result(order)
     return SearchResult(indices, best, 0, 0)
 

@@ -19,7 +19,7 @@ the machine's own matrix-multiply speed — for every storage format?
 compresses them block by block (float16, float8 E4M3, the paper's int8, binary), and searches each
 case in its own process with a memory budget (default 4 GiB): documents are memory-mapped and scored
 in blocks against all queries with a running top-k (binary by Hamming distance on the packed bits).
-It records the search's wall time, the process's peak resident memory (`ru_maxrss`), and its
+It records the search's wall time, the process's peak resident memory (`VmHWM`), and its
 multiply-adds per second divided by the rate of a float32 GEMM of the same block shape timed in the
 same process — the physical limit. This notebook reads those rows from `results/bench.csv`, fits
 the exponent of time against N (least squares on log-log axes) and draws the figure. Timings depend
