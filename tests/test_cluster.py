@@ -36,11 +36,15 @@ def workflow_env(cache: Path, **extra: str) -> dict[str, str]:
                   "PYTHONHASHSEED": "0"} | extra
 
 
-def run_tiny_workflow(workdir: Path, cache: Path, *options: str) -> subprocess.CompletedProcess:
-    """Snakemake on the tiny profile up to stage 02, with outputs under ``workdir``."""
-    cmd = [*SNAKEMAKE, TARGET, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           *options, "--configfile", str(REPO / "config/tiny.yaml")]
-    done = subprocess.run(cmd, env=workflow_env(cache), capture_output=True, text=True, timeout=900)
+def run_tiny_workflow(workdir: Path, cache: Path, *options: str, relative: bool = False) -> subprocess.CompletedProcess:
+    """Snakemake on the tiny profile up to stage 02, with outputs under ``workdir``: given by
+    ``--directory``, or (``relative``) by a relative STUDY_OUTPUT_DIR from the parent folder."""
+    where = ["--directory", str(workdir)] if not relative else []
+    extra = {"STUDY_OUTPUT_DIR": workdir.name} if relative else {}
+    cmd = [*SNAKEMAKE, TARGET, "--snakefile", str(REPO / "Snakefile"), *where, *options,
+           "--configfile", str(REPO / "config/tiny.yaml")]
+    done = subprocess.run(cmd, env=workflow_env(cache, **extra), cwd=workdir.parent, capture_output=True, text=True,
+                          timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -62,8 +66,8 @@ def table_files(root: Path) -> dict[str, bytes]:
 
 def test_cluster_executor_gives_the_same_tables_as_the_local_run(tiny_embeddings, cache_dir, tmp_path_factory):
     local = local_tiny_run(tmp_path_factory, cache_dir)
-    cluster = tmp_path_factory.mktemp("cluster-run")
-    done = run_tiny_workflow(cluster, cache_dir, "--profile", str(REPO / "profiles/local-cluster"))
+    cluster = tmp_path_factory.mktemp("cluster-run") / "out"  # a relative STUDY_OUTPUT_DIR, resolved by every job
+    done = run_tiny_workflow(cluster, cache_dir, "--profile", str(REPO / "profiles/local-cluster"), relative=True)
 
     # Every job went through submit.sh (4 = prepare_model, embed adi, embed time, quantization) ...
     log = done.stdout + done.stderr
