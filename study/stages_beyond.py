@@ -239,10 +239,11 @@ def beyond_conclusions(
             fit = candidates[candidates.compression_ratio >= 0.95 * target]
             one = fit[fit.rescore == NONE]
             if not one.empty:
-                lines.append(f"Best at ≥ {target}× in one tier: {_row_text(one.loc[one.change_pct.idxmax()])}.")
+                lines.append(f"Best at ≥ {target}× (CR ≥ {0.95 * target:g}) in one tier: "
+                             f"{_row_text(one.loc[one.change_pct.idxmax()])}.")
             two = fit[fit.rescore != NONE]
             if not two.empty:
-                lines.append(f"Best at ≥ {target}× in the first tier, with rescoring: "
+                lines.append(f"Best at ≥ {target}× (CR ≥ {0.95 * target:g}) in the first tier, with rescoring: "
                              f"{_row_text(two.loc[two.change_pct.idxmax()])}.")
         wanted = _comparisons(rows, tidy, model, datasets, calibrate_on)
         tests = stats.paired_differences(per_query, tidy, list(wanted.values()), weighting,

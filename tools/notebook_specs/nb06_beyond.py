@@ -33,8 +33,8 @@ datasets_per_model = {}        # optional: {model: [collections]} where a model 
 formats = ["float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary",
            "int8_clipped", "int8_quantile", "int4", "int4_quantile", "float8_e4m3_scaled", "float4_e2m1_scaled",
            "float8_e4m3_dimscaled", "float4_e2m1_dimscaled", "binary_sign", "binary_median"]
-calibrate_on = ["self"]        # corrected formats: calibration set(s), "self" = the evaluated corpus; the
-                               # first one also serves the asymmetric and two-stage runs
+# corrected formats' calibration set(s), "self" = the evaluated corpus; the first also serves asymmetric/rescoring
+calibrate_on = ["self"]
 paper_calibrate_on = "mlquestions"   # the paper's int8 keeps the paper's calibration set
 asymmetric = "all"             # formats also run with float32 queries: "all", a list, or "none"
 rescore_first = ["binary_sign", "binary_median", "binary", "int4", "float4_e2m1_scaled"]
