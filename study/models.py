@@ -104,9 +104,13 @@ class Encoder:
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
-    """L2-normalise rows; all-zero rows stay zero."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0).astype(np.float32)
+    """L2-normalise rows. All-zero rows, and rows with a NaN or inf component (e.g. a format that
+    overflowed), become zero rows: cosine is undefined for them, so they score 0 and are counted."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    finite = np.isfinite(vectors).all(axis=1, keepdims=True)
+    safe = np.where(finite, vectors, 0.0).astype(np.float32)
+    norms = np.linalg.norm(safe, axis=1, keepdims=True)
+    return np.divide(safe, norms, out=np.zeros_like(safe), where=norms > 0)
 
 
 def _sentence_transformer_encoder(spec: ModelSpec, path_or_id: str, **kwargs) -> Encoder:
