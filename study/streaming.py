@@ -232,9 +232,10 @@ def _doc_reader(docs: np.ndarray | Quantized) -> tuple[int, int, Callable[[np.nd
 
 def normalise_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``study.models.normalise(x)`` written into ``out`` (same norms, same division: identical bits),
-    without its temporary zero array and final copy; all-zero and NaN rows become zero."""
+    without its temporary zero array and final copy; all-zero rows and rows with a NaN or inf
+    component (their norm is NaN or inf) become zero, as in ``normalise``."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    positive = norms > 0
+    positive = (norms > 0) & np.isfinite(norms)
     if positive.all():
         return np.divide(x, norms, out=out, dtype=np.float32, casting="same_kind")
     out[...] = 0
