@@ -231,15 +231,17 @@ def _doc_reader(docs: np.ndarray | Quantized) -> tuple[int, int, Callable[[np.nd
 
 
 def normalise_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``study.models.normalise(x)`` written into ``out`` (same norms, same division: identical bits),
-    without its temporary zero array and final copy; all-zero rows and rows with a NaN or inf
-    component (their norm is NaN or inf) become zero, as in ``normalise``."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    positive = (norms > 0) & np.isfinite(norms)
+    """``study.models.normalise(x)`` written into ``out``, bit for bit (same norms, same division; rows
+    with a NaN or inf component and all-zero rows become zero rows), without its temporary copies when
+    every row is finite. ``tests/test_streaming.py`` checks that the two agree."""
+    finite = np.isfinite(x).all(axis=1, keepdims=True)
+    safe = x if finite.all() else np.where(finite, x, 0.0).astype(np.float32)
+    norms = np.linalg.norm(safe, axis=1, keepdims=True)
+    positive = norms > 0
     if positive.all():
-        return np.divide(x, norms, out=out, dtype=np.float32, casting="same_kind")
+        return np.divide(safe, norms, out=out, dtype=np.float32, casting="same_kind")
     out[...] = 0
-    return np.divide(x, norms, out=out, where=positive, dtype=np.float32, casting="same_kind")
+    return np.divide(safe, norms, out=out, where=positive, dtype=np.float32, casting="same_kind")
 
 
 # --- the running top-k ----------------------------------------------------------------------------
@@ -375,7 +377,6 @@ def stream_search(
     normed = np.zeros((gemm_rows, dims), dtype=np.float32)  # tiny blocks are padded with zero rows
     top = _RunningTopK(n_q, k)
     zero_d = 0
-    finite_queries = bool(np.isfinite(qp).all())
     blocks = tqdm(iter_row_blocks(raw, plan.block_rows), total=plan.n_blocks, desc="scoring", unit="block",
                   disable=not progress)
     for start, rows in blocks:
@@ -385,13 +386,10 @@ def stream_search(
         normalise_into(decode(rows), block[:n])
         block[n:] = 0
         zero_d += int((~block[:n].any(axis=1)).sum())
-        finite = finite_queries and bool(np.isfinite(block[:n]).all())  # then |score| <= ~1: no NaN, no inf
         product = score_buffer[: qp.shape[0] * m].reshape(qp.shape[0], m)
         np.matmul(qp, block.T, out=product)
         del block
-        s = product[:n_q, :n]
-        if not finite:  # e.g. a format that overflowed: a NaN score ranks last
-            s[np.isnan(s)] = -np.inf
+        s = product[:n_q, :n]  # finite: normalised rows are finite (non-finite ones were zeroed)
         for c in range(0, n_q, plan.query_chunk):
             chunk = slice(c, min(n_q, c + plan.query_chunk))
             top.update(chunk, s[chunk], rank[start : start + n])

@@ -129,6 +129,18 @@ def test_zero_and_non_finite_vectors_score_zero_and_are_counted():
     assert np.isfinite(result.scores).all()
 
 
+def test_block_normalisation_is_bit_identical_to_models_normalise():
+    from study.streaming import normalise_into
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((300, 33)).astype(np.float32) * rng.uniform(1e-3, 1e3, (300, 1)).astype(np.float32)
+    for clean in (x, np.concatenate([x, np.zeros((2, 33), np.float32)])):
+        assert normalise_into(clean, np.empty_like(clean)).tobytes() == normalise(clean).tobytes()
+    x[5, 3], x[9, 0], x[11] = np.nan, -np.inf, 0.0
+    with np.errstate(invalid="ignore"):
+        assert normalise_into(x, np.full_like(x, 7.0)).tobytes() == normalise(x).tobytes()
+
+
 def test_keys_round_trip_scores_and_ranks():
     scores = np.array([-np.inf, -1.5, -0.0, 0.0, 1e-30, 0.25, 3.0, np.inf], np.float32)
     ranks = np.arange(len(scores))[::-1]
