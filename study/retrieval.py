@@ -57,7 +57,8 @@ def search(
 
     Delegates to ``study.streaming.stream_search``: documents are scored in blocks with a running
     top-k, so memory stays within ``block_bytes`` (raised to the least this shape needs) instead
-    of queries × documents; a NaN score (e.g. a format that overflowed) ranks last.
+    of queries × documents. A vector with a NaN or inf component (e.g. a format that overflowed)
+    is a zero vector, as ``study.models.normalise`` defines it: it scores 0 and is counted.
     """
     from .streaming import least_budget, stream_search  # streaming imports this module
 
