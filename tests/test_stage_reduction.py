@@ -72,6 +72,16 @@ def test_fit_on_self_fits_one_reducer_per_collection(tiny_embeddings):
         run_reduction_grid("minilm-l6", ["adi"], ["pca"], [0.5], ["float32"], "self", "self", stage="03")
 
 
+def test_wordllama_truncation_keeps_its_matryoshka_prefix(cache_dir):
+    tidy, _, timings = run_reduction_grid(
+        "wordllama-256", ["adi"], ["truncation", "pca"], [0.5], ["float32"], "time", "self", stage="03")
+    rows = tidy[tidy.metric == "ndcg_at_10"].set_index("reducer")
+    assert rows.loc["none"].dims == 256 and rows.loc["truncation"].dims == 128 and rows.loc["pca"].dims == 128
+    assert rows.loc["truncation"].bytes_per_vector == 512 and rows.loc["truncation"].fit_rows == 0
+    assert 0 < rows.loc["truncation"].value <= 1 and rows.loc["pca"].fit_rows == 423 + 83
+    assert list(timings.reducer) == ["truncation", "pca"]
+
+
 def summary_of(changes: dict[tuple[str, float, str], float]) -> pd.DataFrame:
     unreduced = [("float32", 0.0, 1), ("float8_e4m3", -0.2, 4), ("int8", -3.0, 4)]
     rows = [{"model": "m", "reducer": "none", "fraction": 1.0, "format": f, "change_pct": c, "value": 0.5,
