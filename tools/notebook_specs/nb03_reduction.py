@@ -39,7 +39,7 @@ fractions = [0.5, 0.25]        # kept fractions; the paper: [0.9, 0.75, 0.5, 0.2
 formats = ["float32", "float8_e4m3"]
 fit_on = "mlquestions"         # a collection name (the paper: MLQuestions), or "self" (each evaluated corpus)
 calibrate_on = "mlquestions"   # for calibrated formats (int8): ranges of the *reduced* calibration set
-fit_sample = 1000              # kernel PCA / UMAP fit on at most this many vectors (seeded); None = all
+fit_sample = 1000              # kernel PCA / UMAP: at most this many fit vectors (seeded), or None for all
 weighting = "texts"            # "texts" (the paper) or "none"
 profile = "default\""""),
     ("code", SETUP + """

@@ -33,7 +33,7 @@ fractions = [0.9, 0.75, 0.5, 0.25]
 formats = ["float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary"]
 fit_on = "mlquestions"         # a collection name (the paper: MLQuestions), or "self" (each evaluated corpus)
 calibrate_on = "mlquestions"   # int8 ranges: from this set after reduction (the paper: MLQuestions)
-fit_sample = 2000              # only used by kernel PCA / UMAP if listed in reducers; None = all
+fit_sample = 2000              # kernel PCA / UMAP, if listed in reducers: at most this many fit vectors, or None
 weighting = "texts"            # "texts" (the paper) or "none"
 profile = "default\""""),
     ("code", SETUP + """
