@@ -341,12 +341,12 @@ def run_combined_stage(
 
     tables = {r: table1(summary, r, formats) for r in reducers}
     for reducer, table in tables.items():
-        files |= _write(table, f"table1-{reducer}", profile,
+        files |= _write(table, f"table1-combined-{reducer}", profile,
                         f"nDCG@10 and compression ratio (CR) per format and kept fraction, {reducer} then the format "
                         f"(our models and collections; {weighting}-weighted).")
     comparison = table1_vs_paper(summary, "pca", formats) if "pca" in reducers else pd.DataFrame()
     if not comparison.empty:
-        files |= _write(comparison, "table1-vs-paper", profile,
+        files |= _write(comparison, "table1-combined-vs-paper", profile,
                         "Relative nDCG@10 change (%) vs float32 at 100 %: ours (PCA, then the format) beside the "
                         "paper's Table 1 (bge-small, nomic).")
     fig = plot_change_by_fraction(summary, hue="format", col="reducer", title=(

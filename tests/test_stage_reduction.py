@@ -154,16 +154,16 @@ def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir,
              fractions=[0.5, 0.25], profile="tiny")
     tidy = pd.read_csv(output_dir / "results/tiny/04-combined.csv")
     assert set(tidy.reducer) == {"none", "pca", "truncation"} and len(set(tidy.format)) == 8
-    table = pd.read_csv(output_dir / "results/tiny/tables/table1-pca.csv")
+    table = pd.read_csv(output_dir / "results/tiny/tables/table1-combined-pca.csv")
     assert len(table) == 8 * 3  # formats × (100 %, 50 %, 25 %)
     row = table[(table.format == "binary") & (table["kept (%)"] == 25)].iloc[0]
     assert row["CR minilm-l6"] == pytest.approx(128)
-    comparison = pd.read_csv(output_dir / "results/tiny/tables/table1-vs-paper.csv")
+    comparison = pd.read_csv(output_dir / "results/tiny/tables/table1-combined-vs-paper.csv")
     assert {"ours minilm-l6 (%)", "paper bge-small (%)", "paper nomic-v1.5 (%)"} <= set(comparison.columns)
     paper = comparison[(comparison.format == "int8") & (comparison["kept (%)"] == 50)]["paper bge-small (%)"]
     assert paper.iloc[0] == pytest.approx(100 * (0.527 / 0.595 - 1))
-    for path in ["figures/tiny/fig6-combined.png", "paper/generated/tiny/table1-pca.tex",
-                 "paper/generated/tiny/table1-truncation.tex", "paper/generated/tiny/table1-vs-paper.tex"]:
+    for path in ["figures/tiny/fig6-combined.png", "paper/generated/tiny/table1-combined-pca.tex",
+                 "paper/generated/tiny/table1-combined-truncation.tex", "paper/generated/tiny/table1-combined-vs-paper.tex"]:
         assert (output_dir / path).stat().st_size > 0, path
     assert "vs int8 alone (4×)" in printed(nb)
     assert np.isfinite(tidy.value).all()
