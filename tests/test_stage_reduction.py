@@ -163,7 +163,8 @@ def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir,
     paper = comparison[(comparison.format == "int8") & (comparison["kept (%)"] == 50)]["paper bge-small (%)"]
     assert paper.iloc[0] == pytest.approx(100 * (0.527 / 0.595 - 1))
     for path in ["figures/tiny/fig6-combined.png", "paper/generated/tiny/table1-combined-pca.tex",
-                 "paper/generated/tiny/table1-combined-truncation.tex", "paper/generated/tiny/table1-combined-vs-paper.tex"]:
+                 "paper/generated/tiny/table1-combined-truncation.tex",
+                 "paper/generated/tiny/table1-combined-vs-paper.tex"]:
         assert (output_dir / path).stat().st_size > 0, path
     assert "vs int8 alone (4×)" in printed(nb)
     assert np.isfinite(tidy.value).all()
