@@ -3,7 +3,8 @@
 ``results/bench.csv`` is one tidy table (benchmark, case, metric, value, unit, machine, date) that
 several benchmark scripts write. Each script owns the rows of its ``benchmark`` name: ``write_rows``
 reads the file, drops that benchmark's old rows, appends the new ones and renames a temporary file
-onto the target, under an exclusive ``fcntl`` lock so two scripts finishing at once cannot lose rows.
+onto the target, under an exclusive ``flock`` on its folder so two scripts finishing at once cannot
+lose rows.
 """
 
 from __future__ import annotations
@@ -87,13 +88,14 @@ def make_rows(benchmark: str, measurements: Iterable[Mapping], machine: str | No
 
 @contextmanager
 def _locked(target: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the target's folder (no lock file left behind)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.with_name(f".{target.name}.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def read_rows(target: Path | str | None = None) -> pd.DataFrame:
