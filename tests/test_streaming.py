@@ -274,13 +274,18 @@ def test_scaling_benchmark_quick_mode_and_its_notebook_run(output_dir, tmp_path)
     import papermill as pm
 
     env = os.environ | {"STUDY_OUTPUT_DIR": str(output_dir)}
+    (output_dir / "results").mkdir(parents=True)
+    other = "benchmark,case,metric,value,unit,machine,date\nother,c,m,1.5,s,here,today\nscaling,old,m,9,s,here,today\n"
+    (output_dir / "results" / "bench.csv").write_text(other)
     cmd = [sys.executable, "-m", "bench.scaling", "--quick", "--dims", "384", "--queries", "200",
            "--workdir", str(tmp_path / "work")]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert not (tmp_path / "work" / "d384").exists(), "generated corpora are removed without --keep"
     rows = pd.read_csv(output_dir / "results" / "bench.csv")
-    assert set(rows.benchmark) == {"scaling"}
+    assert rows[rows.benchmark == "other"].value.tolist() == [1.5]  # other benchmarks' rows are kept
+    assert "old" not in set(rows.case)  # this benchmark's earlier rows are replaced
+    rows = rows[rows.benchmark == "scaling"]
     times = rows[rows.metric == "wall_time_s"]
     assert len(times) == 5 and (times.value > 0).all()  # five formats at N = 10k
     assert (rows[rows.metric == "peak_rss_within_budget"].value == 1).all()
