@@ -1,8 +1,10 @@
-"""Scaling of exact search with corpus size: time, peak memory and the fraction of the machine's GEMM peak.
+"""Scaling of exact search with corpus size: time, peak memory and the fraction of the machine's GEMM peak,
+beside real HNSW indexes (usearch, faiss) on the same corpora.
 
-    python -m bench.scaling              # N = 10k, 100k, 1M; d = 384, 768; 1,000 queries; 5 formats; 4 GiB
-    python -m bench.scaling --quick      # N = 10k only (seconds)
+    python -m bench.scaling              # N = 10k, 100k, 1M; d = 384, 768; 1,000 queries; 5 formats; 3 HNSW; 4 GiB
+    python -m bench.scaling --quick      # N = 10k only (about a minute)
     python -m bench.scaling --sizes 10000 100000 --dims 384 --budget 1GiB --keep
+    python -m bench.scaling --indexes usearch-f16-hnsw --index-max-n 100000   # fewer, smaller HNSW cases
 
 Corpora are synthetic unit vectors (seeded) with planted relevant documents: each query has
 ``--planted`` documents at cosine ``--cosine`` to it, placed among the first ``min(sizes)`` rows, so
@@ -24,9 +26,25 @@ the budget left after its own start-up, and reports:
 * ``fraction_of_gemm_peak`` — multiply-adds per second of the search (queries × N × dims; for
   ``binary`` one bit-operation per dimension) divided by the rate of a float32 GEMM of the search's
   block shape (queries × dims by dims × block rows, in memory, best of ``--gemm-repeats``), timed in
-  the same process right after the search: the physical limit the blocked search runs against.
+  the same process right after the search: the physical limit the blocked search runs against;
+* ``recall_at_10`` — share of the exact float32 top-10 (saved by the ``float32`` case of the same N)
+  found in the case's top-10;
+* ``recall_at_10_planted`` — share of the planted relevant documents found in the top-10.
 
-Per format and dims, the exponent of time against N is fitted by least squares on log-log axes.
+Each HNSW case (``--indexes``, kinds of ``study.index``: index kind × dims × N, up to ``--index-max-n``)
+runs in its own process too. It memory-maps the float32 corpus and builds the index with
+``study.index.build_index`` (the study's HNSW parameters: connectivity 16, expansion_add 128,
+expansion_search 64; all cores), fed ``GEN_ROWS`` documents at a time whose pages are then released;
+faiss's scalar quantizer is trained on the first ``min(--sizes)`` documents (as int8 is calibrated).
+It reports ``build_s``; ``wall_time_s``, one search call with all queries at once, top-10 (the exact
+cases keep a top-100: exact search costs the same scan either way); ``peak_rss_bytes`` (build and
+search); ``bytes_per_vector`` (serialized index / N: codes, graph and keys) and ``stored_bytes``; the two
+recalls above (the exact float32 top-10 is computed there with ``stream_search`` if no float32 case
+left it). The fraction of the GEMM peak does not apply to a graph search and is not reported, and the
+index is not held to ``--budget``: its whole graph lives in memory (the peak is still compared with it).
+
+Per format (or index kind) and dims, the exponent of time against N is fitted by least squares on
+log-log axes (and, for indexes, that of the build time).
 Rows go to ``results/bench.csv`` (benchmark ``scaling``; other benchmarks' rows are kept) and the
 figure to ``figures/bench/scaling.{pdf,png}``. Timings depend on the machine and its load; the load
 average at the start and end of the run is recorded beside them.
@@ -47,12 +65,13 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.common import machine_description, make_rows, write_rows
-from study.io import write_json_atomic
+from study.io import atomic_path, write_json_atomic
 from study.models import normalise
 from study.paths import REPO_ROOT
 from study.quantize import Quantized, calibrate, get_format, quantize
-from study.scaling import BENCHMARK, case_name, scaling_report
+from study.scaling import BENCHMARK, case_name, is_index, scaling_report
 from study.streaming import (
+    DEFAULT_BUDGET,
     MIN_QUERY_ROWS,
     plan_blocks,
     quantize_in_blocks,
@@ -65,6 +84,9 @@ from study.tradeoff import format_bytes, parse_budget
 FORMATS = ["float32", "float16", "float8_e4m3", "int8", "binary"]
 SIZES = [10_000, 100_000, 1_000_000]
 DIMS = [384, 768]
+INDEXES = ["usearch-f16-hnsw", "usearch-i8-hnsw", "faiss-sq8-hnsw"]
+INDEX_MAX_N = 1_000_000
+TOP = 10  # recall@10: the top-10 compared with the exact float32 one
 GEN_ROWS = 1 << 16  # rows generated (and compressed) per block
 DATA_VERSION = 1
 
@@ -164,6 +186,33 @@ def _gemm_rate(n_queries: int, dims: int, block_rows: int, repeats: int) -> floa
     return n_queries * dims * block_rows / best
 
 
+def truth_path(folder: Path, n_docs: int) -> Path:
+    """Where the exact float32 top-10 of the first ``n_docs`` documents is kept."""
+    return folder / f"truth-N{n_docs}.npy"
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+
+
+def planted_recall(indices: np.ndarray, planted: np.ndarray) -> float:
+    """Share of the planted relevant documents found in each query's top-10."""
+    return float((indices[:, :TOP, None] == planted[:, None, :]).any(axis=1).mean())
+
+
+def neighbour_recall(indices: np.ndarray, truth: np.ndarray) -> float:
+    """Mean share of each query's true top-k (rows of ``truth``) among its found top-k (-1: none)."""
+    k = truth.shape[1]
+    return float((truth[:, :, None] == indices[:, None, :k]).any(axis=2).mean())
+
+
+def _recall_vs_float32(folder: Path, n_docs: int, indices: np.ndarray) -> dict:
+    """``{"recall_at_10": …}`` against the saved exact float32 top-10, or nothing when none was saved."""
+    path = truth_path(folder, n_docs)
+    return {"recall_at_10": neighbour_recall(indices, np.load(path))} if path.exists() else {}
+
+
 def run_case(case: dict) -> dict:
     """Search one stored corpus prefix; the measurements as a dict (called in a fresh process)."""
     folder, fmt, n, budget = Path(case["folder"]), case["format"], case["n_docs"], case["budget"]
@@ -192,7 +241,9 @@ def run_case(case: dict) -> dict:
         result = stream_search(q, docs, k=100, memory_budget=search_budget, rank=rank)
     seconds = time.perf_counter() - start
     peak = _peak_resident_bytes()
-    found = (result.indices[:, :10, None] == planted[:, None, :]).any(axis=1).mean()
+    found = planted_recall(result.indices, planted)
+    if fmt == "float32" and not truth_path(folder, n).exists():
+        save_npy(truth_path(folder, n), result.indices[:, :TOP])
     macs = len(queries) * n * dims
     gemm = _gemm_rate(len(queries), dims, plan.block_rows, case["gemm_repeats"])
     return {
@@ -201,8 +252,50 @@ def run_case(case: dict) -> dict:
         "peak_rss_within_budget": int(peak <= budget), "block_rows": plan.block_rows, "n_blocks": plan.n_blocks,
         "stored_bytes": packed.nbytes, "multiply_adds": macs, "achieved_macs_per_s": macs / seconds,
         "gemm_peak_macs_per_s": gemm, "fraction_of_gemm_peak": macs / seconds / gemm,
-        "recall_at_10_planted": float(found),
+        "recall_at_10_planted": found,
+    } | _recall_vs_float32(folder, n, result.indices)
+
+
+def _exact_truth(folder: Path, docs: np.ndarray, queries: np.ndarray, budget: int) -> np.ndarray:
+    """The exact float32 top-10 of ``docs``: the saved one, else computed now (streamed) and saved."""
+    path = truth_path(folder, docs.shape[0])
+    if not path.exists():
+        search_budget = max(DEFAULT_BUDGET, budget - _resident_bytes())
+        top = stream_search(queries, docs, k=TOP, memory_budget=search_budget, rank=np.arange(docs.shape[0]))
+        save_npy(path, top.indices)
+    return np.load(path)
+
+
+def run_index_case(case: dict) -> dict:
+    """Build one HNSW index over a stored corpus prefix and search it; the measurements (fresh process)."""
+    from study.index import HNSWParams, build_index, get_kind  # faiss and usearch: only in index workers
+
+    folder, name, n, budget = Path(case["folder"]), case["index"], case["n_docs"], case["budget"]
+    queries = np.load(folder / "queries.npy")
+    planted = np.load(folder / "planted.npy")
+    docs = np.load(folder / "docs.npy", mmap_mode="r")[:n]
+    train = None
+    if get_kind(name).library == "faiss":  # scalar-quantizer ranges, from the rows int8 is calibrated on
+        train = np.array(docs[: case["train_rows"]])
+        release_pages(docs[: case["train_rows"]])
+    threads = os.cpu_count() or 1
+    hnsw = HNSWParams()
+    baseline = _resident_bytes()
+    index = build_index(name, docs, train=train, threads=threads, hnsw=hnsw, block_rows=GEN_ROWS)
+    start = time.perf_counter()
+    indices, _ = index.search(queries, TOP)
+    seconds = time.perf_counter() - start
+    peak = _peak_resident_bytes()
+    stored = index.serialized_bytes()
+    result = {
+        "build_s": index.build_s, "wall_time_s": seconds, "peak_rss_bytes": peak, "baseline_rss_bytes": baseline,
+        "budget_bytes": budget, "peak_rss_within_budget": int(peak <= budget), "stored_bytes": stored,
+        "bytes_per_vector": stored / n, "code_bytes": index.code_bytes, "threads": threads,
+        "hnsw_connectivity": hnsw.connectivity, "hnsw_expansion_add": hnsw.expansion_add,
+        "hnsw_expansion_search": hnsw.expansion_search, "recall_at_10_planted": planted_recall(indices, planted),
     }
+    del index
+    return result | {"recall_at_10": neighbour_recall(indices, _exact_truth(folder, docs, queries, budget))}
 
 
 UNITS = {"wall_time_s": "s", "peak_rss_bytes": "bytes", "baseline_rss_bytes": "bytes", "budget_bytes": "bytes",
@@ -211,7 +304,9 @@ UNITS = {"wall_time_s": "s", "peak_rss_bytes": "bytes", "baseline_rss_bytes": "b
          "achieved_macs_per_s": "1/s", "gemm_peak_macs_per_s": "1/s", "fraction_of_gemm_peak": "fraction",
          "recall_at_10_planted": "fraction", "time_exponent": "exponent", "compress_s": "s",
          "compress_rows_per_s": "rows/s", "load_avg_start": "load", "load_avg_end": "load", "cpu_count": "count",
-         "n_queries": "count"}
+         "n_queries": "count", "recall_at_10": "fraction", "build_s": "s", "bytes_per_vector": "bytes",
+         "code_bytes": "bytes", "threads": "count", "hnsw_connectivity": "count", "hnsw_expansion_add": "count",
+         "hnsw_expansion_search": "count", "build_exponent": "exponent"}
 
 
 def _in_subprocess(case: dict) -> dict:
@@ -232,6 +327,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dims", type=int, nargs="+", default=DIMS)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--formats", nargs="+", default=FORMATS)
+    parser.add_argument("--indexes", nargs="*", default=INDEXES,
+                        help="HNSW index kinds of study.index (e.g. usearch-e4m3-hnsw); none: exact search only")
+    parser.add_argument("--index-max-n", type=int, default=INDEX_MAX_N,
+                        help="largest N an index is built for (larger cases are skipped)")
     parser.add_argument("--budget", default="4GiB", help="peak memory allowed to each case, e.g. 4GiB")
     parser.add_argument("--planted", type=int, default=3, help="relevant documents planted per query")
     parser.add_argument("--cosine", type=float, default=0.35, help="cosine of a planted document to its query")
@@ -247,21 +346,60 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for fmt in args.formats:
         get_format(fmt)
     args.sizes = sorted(set(args.sizes))
+    if not args.worker:  # study.index imports faiss and usearch, which the exact workers do without
+        check_indexes(args.indexes)
     args.budget = parse_budget(args.budget, "budget")
     return args
+
+
+def check_indexes(names: list[str]) -> None:
+    """Each name must be an HNSW kind of ``study.index``."""
+    from study.errors import ParameterError
+    from study.index import get_kind, index_kinds
+
+    for name in names:
+        if get_kind(name).search != "hnsw":
+            raise ParameterError("indexes", name, index_kinds(searches=["hnsw"]))
+
+
+def _report_line(name: str, result: dict) -> str:
+    """One progress line for a finished case."""
+    head = f"{name:>28}: {result['wall_time_s']:8.2f} s, peak {result['peak_rss_bytes'] / 2**30:.2f} GiB, "
+    recall = f"recall@10 {result.get('recall_at_10', float('nan')):.3f} (planted {result['recall_at_10_planted']:.3f})"
+    if "build_s" in result:
+        return head + f"build {result['build_s']:.1f} s, {result['bytes_per_vector']:.0f} B/vector, " + recall
+    return head + f"{result['fraction_of_gemm_peak']:.0%} of GEMM peak, " + recall
+
+
+def _cases(args: argparse.Namespace, folder: Path, dims: int) -> list[tuple[str, dict]]:
+    """(case name, worker input) of every case of one dims, exact ones first, float32 first per N."""
+    formats = sorted(args.formats, key=lambda f: f != "float32")  # its top-10 is the others' reference
+    cases = [(case_name(fmt, dims, n), {"folder": str(folder), "format": fmt, "n_docs": n, "budget": args.budget,
+                                        "gemm_repeats": args.gemm_repeats})
+             for n in args.sizes for fmt in formats]
+    for n in args.sizes:
+        if n > args.index_max_n and args.indexes:
+            print(f"skipped: HNSW indexes at d={dims} N={n:,} (above --index-max-n {args.index_max_n:,})")
+            continue
+        cases += [(case_name(name, dims, n), {"folder": str(folder), "index": name, "n_docs": n,
+                                               "budget": args.budget, "train_rows": min(args.sizes)})
+                  for name in args.indexes]
+    return cases
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
-        print(json.dumps(run_case(json.loads(args.worker))))
+        case = json.loads(args.worker)
+        print(json.dumps(run_index_case(case) if "index" in case else run_case(case)))
         return 0
     machine = machine_description()
     measurements = [{"case": "run", "metric": "load_avg_start", "value": os.getloadavg()[0], "unit": "load"},
                     {"case": "run", "metric": "cpu_count", "value": os.cpu_count(), "unit": "count"},
                     {"case": "run", "metric": "n_queries", "value": args.queries, "unit": "count"}]
     print(f"scaling: N {args.sizes}, d {args.dims}, {args.queries} queries, formats {args.formats}, "
-          f"budget {format_bytes(args.budget)} per case; {machine}")
+          f"indexes {args.indexes} up to N={args.index_max_n:,}, budget {format_bytes(args.budget)} per case; "
+          f"{machine}")
     for dims in args.dims:
         folder, compress_s = prepare(args, dims)
         for fmt in args.formats:
@@ -271,29 +409,25 @@ def main(argv: list[str] | None = None) -> int:
                     {"case": f"{fmt}/d{dims}", "metric": "compress_rows_per_s",
                      "value": max(args.sizes) / max(compress_s[fmt], 1e-9), "unit": "rows/s"},
                 ]
-        cases = [(fmt, n) for n in args.sizes for fmt in args.formats]
-        for fmt, n in tqdm(cases, desc=f"cases d={dims}", unit="case"):
-            case = {"folder": str(folder), "format": fmt, "n_docs": n, "budget": args.budget,
-                    "gemm_repeats": args.gemm_repeats}
+        for name, case in tqdm(_cases(args, folder, dims), desc=f"cases d={dims}", unit="case"):
             result = _in_subprocess(case)
-            tqdm.write(f"{case_name(fmt, dims, n):>24}: {result['wall_time_s']:8.2f} s, "
-                       f"peak {result['peak_rss_bytes'] / 2**30:.2f} GiB, "
-                       f"{result['fraction_of_gemm_peak']:.0%} of GEMM peak, "
-                       f"recall@10 {result['recall_at_10_planted']:.3f}")
-            measurements += [{"case": case_name(fmt, dims, n), "metric": m, "value": v, "unit": UNITS[m]}
-                             for m, v in result.items()]
+            tqdm.write(_report_line(name, result))
+            measurements += [{"case": name, "metric": m, "value": v, "unit": UNITS[m]} for m, v in result.items()]
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     measurements.append({"case": "run", "metric": "load_avg_end", "value": os.getloadavg()[0], "unit": "load"})
     rows = make_rows(BENCHMARK, measurements, machine)
     write_rows(rows)
     report = scaling_report()
-    exponents = [{"case": f"{r.format}/d{r.dims}", "metric": "time_exponent", "value": r.exponent, "unit": "exponent"}
-                 for r in report.exponents.itertuples()]
+    exponents = [{"case": f"{r.format}/d{r.dims}", "metric": metric, "value": value, "unit": "exponent"}
+                 for r in report.exponents.itertuples()
+                 for metric, value in (("time_exponent", r.exponent), ("build_exponent", r.build_exponent))
+                 if np.isfinite(value)]
     if exponents:
         write_rows(make_rows(BENCHMARK, measurements + exponents, machine))
     print(report.conclusions)
-    return 0 if report.table.peak_rss_within_budget.all() else 1
+    exact = report.table[~report.table.format.map(is_index)]  # the budget binds the streaming search only
+    return 0 if exact.peak_rss_within_budget.all() else 1
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ from .hamming import hamming_search
 from .metrics import per_query_metrics
 from .quantize import quantize, round_trip
 from .retrieval import SearchResult, search
+from .streaming import iter_row_blocks
 
 LIBRARIES = ("usearch", "faiss")
 SEARCHES = ("exact", "hnsw")
@@ -265,9 +266,13 @@ class BuiltIndex:
         """The float vectors the index holds, where only the library can decode them (faiss SQ/PQ)."""
         return None
 
+    def serialized_bytes(self) -> int:
+        """Length of ``serialize()`` (counted without building the bytes where the library allows)."""
+        return len(self.serialize())
+
     @property
     def bytes_per_vector(self) -> float:
-        return len(self.serialize()) / self.n
+        return self.serialized_bytes() / self.n
 
 
 def _usearch_arrays(matches, n_queries: int, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -308,7 +313,8 @@ class _UsearchExact(BuiltIndex):
 class _UsearchHNSW(BuiltIndex):
     """``usearch.index.Index`` (HNSW); usearch converts float32 vectors and queries to its dtype itself."""
 
-    def __init__(self, kind: IndexKind, docs: np.ndarray, threads: int, hnsw: HNSWParams) -> None:
+    def __init__(self, kind: IndexKind, docs: np.ndarray, threads: int, hnsw: HNSWParams,
+                 block_rows: int | None = None) -> None:
         self.kind, self.threads = kind, threads
         dtype, self.metric, bits, _ = USEARCH_FORMATS[kind.format]
         self.n, self.dims = docs.shape
@@ -317,7 +323,9 @@ class _UsearchHNSW(BuiltIndex):
         start = time.perf_counter()
         self.index = UsearchIndex(ndim=self.dims, metric=self.metric, dtype=dtype, connectivity=hnsw.connectivity,
                                   expansion_add=hnsw.expansion_add, expansion_search=hnsw.expansion_search)
-        self.index.add(np.arange(self.n, dtype=np.uint64), self._prepare(docs), threads=threads)
+        for first, rows in iter_row_blocks(docs, block_rows or self.n):
+            keys = np.arange(first, first + rows.shape[0], dtype=np.uint64)
+            self.index.add(keys, self._prepare(rows), threads=threads)
         self.build_s = time.perf_counter() - start
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
@@ -331,6 +339,9 @@ class _UsearchHNSW(BuiltIndex):
 
     def serialize(self) -> bytes:
         return bytes(self.index.save())
+
+    def serialized_bytes(self) -> int:
+        return int(self.index.serialized_length)
 
 
 @contextmanager
@@ -355,7 +366,8 @@ def pq_settings(dims: int, n_train: int) -> tuple[int, int]:
 class _Faiss(BuiltIndex):
     """A faiss index, trained (SQ ranges, PQ codebooks) on ``train`` when it needs training."""
 
-    def __init__(self, kind: IndexKind, docs: np.ndarray, train: np.ndarray, threads: int, hnsw: HNSWParams) -> None:
+    def __init__(self, kind: IndexKind, docs: np.ndarray, train: np.ndarray, threads: int, hnsw: HNSWParams,
+                 block_rows: int | None = None) -> None:
         self.kind, self.threads = kind, threads
         self.binary = kind.format == "b1"
         self.n, self.dims = docs.shape
@@ -364,7 +376,8 @@ class _Faiss(BuiltIndex):
             self.index = self._make(np.asarray(train, dtype=np.float32), hnsw)
             if not self.index.is_trained:
                 self.index.train(np.ascontiguousarray(train, dtype=np.float32))
-            self.index.add(self._prepare(docs))
+            for _, rows in iter_row_blocks(docs, block_rows or self.n):
+                self.index.add(self._prepare(rows))
             self.build_s = time.perf_counter() - start
         storage = faiss.downcast_index(self.index.storage) if kind.search == "hnsw" and not self.binary else self.index
         self.code_bytes = float(storage.code_size)
@@ -405,6 +418,17 @@ class _Faiss(BuiltIndex):
         writer = faiss.serialize_index_binary if self.binary else faiss.serialize_index
         return writer(self.index).tobytes()
 
+    def serialized_bytes(self) -> int:
+        total = 0
+
+        def count(chunk: bytes) -> int:
+            nonlocal total
+            total += len(chunk)
+            return len(chunk)
+
+        (faiss.write_index_binary if self.binary else faiss.write_index)(self.index, faiss.PyCallbackIOWriter(count))
+        return total
+
     def decoded_docs(self) -> np.ndarray | None:
         return None if self.binary else self.index.reconstruct_n(0, self.n)
 
@@ -416,17 +440,24 @@ def build_index(
     train: np.ndarray | None = None,
     threads: int = 1,
     hnsw: HNSWParams | None = None,
+    block_rows: int | None = None,
 ) -> BuiltIndex:
     """Build index kind ``name`` over unit-norm ``docs`` (float32); ``train`` (default: the docs) trains
-    faiss SQ ranges and PQ codebooks. Deterministic with ``threads=1`` (HNSW insertion is parallel otherwise)."""
+    faiss SQ ranges and PQ codebooks. Deterministic with ``threads=1`` (HNSW insertion is parallel otherwise).
+
+    HNSW and faiss indexes take the documents ``block_rows`` at a time (default: all at once); the pages
+    of a memory-mapped ``docs`` are released after each block, so the corpus itself does not stay resident."""
     kind = get_kind(name)
-    docs = np.ascontiguousarray(docs, dtype=np.float32)
+    if not (isinstance(docs, np.memmap) and docs.dtype == np.float32 and docs.flags.c_contiguous):
+        docs = np.ascontiguousarray(docs, dtype=np.float32)
     if docs.ndim != 2 or docs.shape[0] == 0:
         raise ParameterError("docs", f"array of shape {docs.shape}", "a non-empty 2-D array (n, dims)")
     hnsw = hnsw or HNSWParams()
     if kind.library == "usearch":
-        return _UsearchExact(kind, docs, threads) if kind.search == "exact" else _UsearchHNSW(kind, docs, threads, hnsw)
-    return _Faiss(kind, docs, docs if train is None else train, threads, hnsw)
+        if kind.search == "exact":
+            return _UsearchExact(kind, docs, threads)
+        return _UsearchHNSW(kind, docs, threads, hnsw, block_rows)
+    return _Faiss(kind, docs, docs if train is None else train, threads, hnsw, block_rows)
 
 
 # --- simulated counterpart, timing, evaluation --------------------------------------------------

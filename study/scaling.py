@@ -1,13 +1,17 @@
 """The scaling benchmark's analysis: its rows of ``results/bench.csv`` as a table, the exponent of
-time against corpus size, the figure, and conclusions computed from the numbers.
+time against corpus size, the figure, where HNSW starts to beat exact search, and conclusions
+computed from the numbers.
 
-The measurements come from ``python -m bench.scaling`` (streaming exact search over synthetic
-corpora of 10k to 1M unit vectors, one process per case). Cases are named ``format/d<dims>/N<docs>``.
+The measurements come from ``python -m bench.scaling`` (streaming exact search and real HNSW indexes
+over synthetic corpora of 10k to 1M unit vectors, one process per case). Cases are named
+``format/d<dims>/N<docs>``, where ``format`` is a storage format of ``study.quantize`` (exact search)
+or an index kind of ``study.index`` such as ``usearch-f16-hnsw``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +24,29 @@ from .tradeoff import format_bytes
 
 BENCHMARK = "scaling"
 _CASE = re.compile(r"^(?P<format>[^/]+)/d(?P<dims>\d+)/N(?P<n_docs>\d+)$")
+_INDEX = re.compile(r"^(usearch|faiss)-[^-/]+-(?P<search>exact|hnsw)$")  # study.index kind names
+EXACT = "exact"  # the ``method`` of the streaming exact-search cases
+METRICS = ["wall_time_s", "peak_rss_bytes", "budget_bytes", "peak_rss_within_budget", "stored_bytes",
+           "fraction_of_gemm_peak", "gemm_peak_macs_per_s", "recall_at_10_planted", "recall_at_10", "build_s",
+           "bytes_per_vector"]  # columns every case table has (NaN where a case does not measure it)
 
 
 def case_name(fmt: str, dims: int, n_docs: int) -> str:
     return f"{fmt}/d{dims}/N{n_docs}"
+
+
+def is_index(fmt: str) -> bool:
+    """Whether a case's ``format`` names a real index kind (``usearch-f16-hnsw``), not a storage format."""
+    return bool(_INDEX.match(fmt))
+
+
+def method(fmt: str) -> str:
+    """``"exact"`` for the streaming search of a storage format; ``"hnsw"`` (or ``"index-exact"``, a
+    library's own brute force) for an index kind."""
+    match = _INDEX.match(fmt)
+    if match is None:
+        return EXACT
+    return "index-exact" if match["search"] == EXACT else match["search"]
 
 
 def bench_rows(path: Path | str | None = None) -> pd.DataFrame:
@@ -39,7 +62,8 @@ def bench_rows(path: Path | str | None = None) -> pd.DataFrame:
 
 
 def case_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (format, dims, n_docs) case, one column per metric."""
+    """One row per (format, dims, n_docs) case, one column per metric, and the case's ``method``
+    (``exact`` or ``hnsw``)."""
     parts = rows.case.str.extract(_CASE)
     cases = rows[parts.notna().all(axis=1)].assign(**parts.dropna())
     wide = cases.pivot_table(index=["format", "dims", "n_docs"], columns="metric", values="value", aggfunc="first")
@@ -47,6 +71,10 @@ def case_table(rows: pd.DataFrame) -> pd.DataFrame:
     wide.columns.name = None
     wide["dims"] = wide.dims.astype(int)
     wide["n_docs"] = wide.n_docs.astype(int)
+    wide.insert(1, "method", wide.format.map(method))
+    for column in METRICS:
+        if column not in wide:
+            wide[column] = np.nan
     return wide.sort_values(["format", "dims", "n_docs"], ignore_index=True)
 
 
@@ -63,31 +91,105 @@ def fit_exponents(table: pd.DataFrame, metric: str = "wall_time_s") -> pd.DataFr
     return pd.DataFrame(out, columns=["format", "dims", "exponent", "points", "n_min", "n_max"])
 
 
+def exponent_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``fit_exponents`` of the search time of every series, with ``build_exponent`` (indexes; else NaN)."""
+    exponents = fit_exponents(table)
+    build = fit_exponents(table[table.method != EXACT], "build_s").set_index(["format", "dims"]).exponent
+    keys = pd.MultiIndex.from_frame(exponents[["format", "dims"]])
+    exponents["build_exponent"] = build.reindex(keys).to_numpy(dtype=float) if len(build) else np.nan
+    return exponents
+
+
+def comparable_format(index: str, exact_formats: Collection[str]) -> str | None:
+    """The exact-search format an index kind is compared with: its own storage format where measured
+    (``study.index``'s ``paper_format``), else the closest in bits per dimension (not fewer, integer
+    codes beside integer codes), else any measured one; ``None`` when none was measured."""
+    from .index import get_kind
+    from .quantize import FORMATS
+
+    kind = get_kind(index)
+    measured = [f for f in exact_formats if f in FORMATS]
+    if kind.paper_format in measured:
+        return kind.paper_format
+    integer = kind.format in ("i8", "sq8", "sq4")
+
+    def distance(fmt: str) -> tuple[bool, float, bool]:
+        bits = FORMATS[fmt].nominal_bits
+        return bits < kind.bits, abs(bits - kind.bits), fmt.startswith("int") != integer
+
+    return min(measured, key=distance) if measured else None
+
+
+CROSSOVER_COLUMNS = ["index", "dims", "exact_format", "faster_from_n", "n_docs", "index_time_s", "exact_time_s",
+                     "speedup", "recall_at_10", "exact_recall_at_10", "recall_at_10_planted", "build_s",
+                     "bytes_per_vector", "n_max"]
+
+
+def crossovers(table: pd.DataFrame) -> pd.DataFrame:
+    """Per index kind and dims: the exact format it is compared with, the smallest N from which its
+    query time stays below that exact search's at every larger measured N (``faster_from_n``, NaN if
+    never), and the measurements at that N (else at the largest N both measured)."""
+    exact = table[table.method == EXACT]
+    out = []
+    for (name, dims), group in table[table.method != EXACT].groupby(["format", "dims"]):
+        same_dims = exact[exact.dims == dims]
+        ref_format = comparable_format(name, same_dims.format.unique())
+        ref = same_dims[same_dims.format == ref_format].set_index("n_docs")[["wall_time_s", "recall_at_10"]]
+        both = group.set_index("n_docs").join(ref, rsuffix="_exact", how="inner").sort_index()
+        row = {"index": name, "dims": int(dims), "exact_format": ref_format, "faster_from_n": np.nan}
+        if both.empty:
+            out.append(row)
+            continue
+        stays = (both.wall_time_s < both.wall_time_s_exact)[::-1].cummin()[::-1]  # faster here and beyond
+        n = int(stays.idxmax()) if stays.any() else int(both.index.max())
+        at = both.loc[n]
+        out.append(row | {
+            "faster_from_n": n if stays.any() else np.nan, "n_docs": n, "index_time_s": at.wall_time_s,
+            "exact_time_s": at.wall_time_s_exact, "speedup": at.wall_time_s_exact / at.wall_time_s,
+            "recall_at_10": at.recall_at_10, "exact_recall_at_10": at.recall_at_10_exact,
+            "recall_at_10_planted": at.recall_at_10_planted, "build_s": at.build_s,
+            "bytes_per_vector": at.bytes_per_vector, "n_max": int(both.index.max()),
+        })
+    return pd.DataFrame(out, columns=CROSSOVER_COLUMNS)
+
+
 def plot_scaling(table: pd.DataFrame, budget_bytes: float | None = None):
-    """Three panels against corpus size: scoring time, peak resident memory (with the budget), and the
-    achieved multiply-add rate as a fraction of the same run's measured float32 GEMM rate."""
+    """Panels against corpus size: query time (exact search solid, HNSW indexes dashed), peak resident
+    memory (with the budget), the exact search's multiply-add rate as a fraction of the same run's
+    float32 GEMM rate (HNSW has none), and, when indexes were measured, their build time. Colour: format
+    or index kind; marker: dims."""
     import matplotlib.pyplot as plt
 
     from . import plots  # noqa: F401 - the study's seaborn style
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    formats = sorted(table.format.unique())
-    colours = dict(zip(formats, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    styles = dict(zip(sorted(table.dims.unique()), ["-", "--", ":", "-."], strict=False))
-    for (fmt, dims), g in table.groupby(["format", "dims"]):
-        kw = {"color": colours[fmt], "ls": styles[dims], "marker": "o", "ms": 3, "label": f"{fmt} d={dims}"}
+    indexes = table[table.method != EXACT]
+    fig, axes = plt.subplots(1, 4 if len(indexes) else 3, figsize=(17 if len(indexes) else 13, 4))
+    formats = sorted(table.format.unique(), key=lambda f: (is_index(f), f))
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {f: palette[i % len(palette)] for i, f in enumerate(formats)}
+    markers = dict(zip(sorted(table.dims.unique()), ["o", "s", "^", "D"], strict=False))
+    for (fmt, dims), g in sorted(table.groupby(["format", "dims"]), key=lambda item: (is_index(item[0][0]), item[0])):
+        kw = {"color": colours[fmt], "ls": "--" if is_index(fmt) else "-", "marker": markers.get(dims, "o"), "ms": 3,
+              "label": f"{fmt} d={dims}"}
         axes[0].plot(g.n_docs, g.wall_time_s, **kw)
         axes[1].plot(g.n_docs, g.peak_rss_bytes / 2**30, **kw)
-        axes[2].plot(g.n_docs, g.fraction_of_gemm_peak, **kw)
+        if is_index(fmt):
+            if len(axes) > 3:
+                axes[3].plot(g.n_docs, g.build_s, **kw)
+        else:
+            axes[2].plot(g.n_docs, g.fraction_of_gemm_peak, **kw)
     if budget_bytes:
-        axes[1].axhline(budget_bytes / 2**30, color="black", lw=1, ls="--", label="budget")
-    axes[0].set(xscale="log", yscale="log", ylabel="scoring time (s)", title="time")
+        axes[1].axhline(budget_bytes / 2**30, color="black", lw=1, ls=":", label="budget")
+    axes[0].set(xscale="log", yscale="log", ylabel="query time, all queries (s)",
+                title="time (solid: exact, dashed: HNSW)" if len(indexes) else "time")
     axes[1].set(xscale="log", ylabel="peak resident memory (GiB)", title="memory", ylim=(0, None))
-    axes[2].set(xscale="log", ylabel="multiply-adds/s ÷ float32 GEMM peak", title="fraction of GEMM peak",
+    axes[2].set(xscale="log", ylabel="multiply-adds/s ÷ float32 GEMM peak", title="fraction of GEMM peak (exact)",
                 ylim=(0, None))
+    if len(axes) > 3:
+        axes[3].set(xscale="log", yscale="log", ylabel="build time (s)", title="HNSW build")
     for ax in axes:
         ax.set_xlabel("documents (N)")
-    axes[1].legend(fontsize=7, ncol=2)
+    axes[1].legend(fontsize=6, ncol=2)
     fig.tight_layout()
     return fig
 
@@ -98,10 +200,57 @@ class ScalingReport:
     exponents: pd.DataFrame
     figure: dict[str, Path]
     conclusions: str
+    crossovers: pd.DataFrame
 
 
-def conclusions(table: pd.DataFrame, exponents: pd.DataFrame, rows: pd.DataFrame) -> str:
-    """Sentences computed from the measurements (no number is typed by hand)."""
+def _fraction(value: float) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.2f}"
+
+
+def crossover_sentence(row: pd.Series, n_queries: str = "") -> str:
+    """Where one index kind's queries start to beat exact search of a comparable format, or that they do not."""
+    head = f"{row['index']} d={row.dims}"
+    if pd.isna(row.exact_format) or pd.isna(row.n_docs):
+        return f"{head}: no exact search of a comparable format was measured at the same N."
+    times = f"{row.index_time_s:.3g} s vs {row.exact_time_s:.3g} s{n_queries}"
+    recall = (f"recall@10 {_fraction(row.recall_at_10)} against exact float32 (exact {row.exact_format}: "
+              f"{_fraction(row.exact_recall_at_10)}), {row.bytes_per_vector:.0f} bytes per vector, "
+              f"built in {row.build_s:.3g} s")
+    if pd.isna(row.faster_from_n):
+        return (f"{head}: slower than exact {row.exact_format} at every measured N up to {int(row.n_max):,} "
+                f"(at N={int(row.n_docs):,}: {times}; {recall}).")
+    return (f"{head}: queries faster than exact {row.exact_format} from N={int(row.faster_from_n):,} on "
+            f"({times}, {row.speedup:.1f}× faster), {recall}.")
+
+
+def _index_lines(table: pd.DataFrame, exponents: pd.DataFrame, cross: pd.DataFrame, rows: pd.DataFrame) -> list[str]:
+    """Sentences on the index cases (``table``) and their fitted ``exponents``: growth, memory and bytes
+    per vector, and where each beats exact search (``cross``)."""
+    lines = []
+    fitted = exponents
+    if not fitted.empty:
+        build = fitted.build_exponent.dropna()
+        lines.append(
+            f"HNSW query time grows as N^{fitted.exponent.min():.2f} to N^{fitted.exponent.max():.2f} over "
+            f"{len(fitted)} index × dims series (below 1: sublinear)"
+            + (f", its build time as N^{build.min():.2f} to N^{build.max():.2f}." if len(build) else ".")
+        )
+    big = table[table.n_docs == table.n_docs.max()]
+    worst = table.loc[table.peak_rss_bytes.idxmax()]
+    lines.append(
+        f"The HNSW indexes hold codes, graph and keys in memory: {big.bytes_per_vector.min():.0f} to "
+        f"{big.bytes_per_vector.max():.0f} bytes per vector at N={int(big.n_docs.iloc[0]):,}; the largest peak "
+        f"was {format_bytes(worst.peak_rss_bytes)} ({worst.format} d={worst.dims} N={worst.n_docs:,}), within the "
+        f"budget in {int(table.peak_rss_within_budget.sum())} of {len(table)} index cases."
+    )
+    queries = rows[rows.metric == "n_queries"].value
+    n_queries = f" for {int(queries.iloc[0]):,} queries" if not queries.empty else ""
+    lines += [crossover_sentence(row, n_queries) for _, row in cross.iterrows()]
+    return lines
+
+
+def _exact_lines(table: pd.DataFrame, exponents: pd.DataFrame) -> list[str]:
+    """Sentences on the streaming exact search: exponent, memory against the budget, fraction of GEMM peak."""
     lines = []
     if not exponents.empty:
         lo, hi = exponents.loc[exponents.exponent.idxmin()], exponents.loc[exponents.exponent.idxmax()]
@@ -128,6 +277,15 @@ def conclusions(table: pd.DataFrame, exponents: pd.DataFrame, rows: pd.DataFrame
         f"({best.format} d={best.dims}) of the float32 GEMM rate measured in the same process "
         f"({best.gemm_peak_macs_per_s / 1e9:.1f} G multiply-adds/s)."
     )
+    return lines
+
+
+def conclusions(table: pd.DataFrame, exponents: pd.DataFrame, rows: pd.DataFrame) -> str:
+    """Sentences computed from the measurements (no number is typed by hand)."""
+    exact = table[table.method == EXACT]
+    indexes = table[table.method != EXACT]
+    index_series = exponents.format.map(is_index).astype(bool)
+    lines = _exact_lines(exact, exponents[~index_series]) if len(exact) else ["No exact search was measured."]
     load = rows[rows.metric.str.startswith("load_avg")]
     cores = rows[rows.metric == "cpu_count"].value
     if not load.empty and not cores.empty:
@@ -139,27 +297,36 @@ def conclusions(table: pd.DataFrame, exponents: pd.DataFrame, rows: pd.DataFrame
     recall = table.groupby("format").recall_at_10_planted.min()
     lines.append("Lowest recall@10 of the planted relevant documents per format: "
                  + ", ".join(f"{f} {r:.2f}" for f, r in recall.items()) + ".")
+    if len(indexes):
+        lines += _index_lines(indexes, exponents[index_series], crossovers(table), rows)
     return "\n".join(lines)
 
 
 def scaling_report(
-    path: Path | str | None = None, formats: list[str] | None = None, budget: int | None = None
+    path: Path | str | None = None,
+    formats: list[str] | None = None,
+    budget: int | None = None,
+    indexes: list[str] | None = None,
 ) -> ScalingReport:
-    """Read the scaling rows (only ``formats`` if given), fit exponents, draw
-    ``figures/bench/scaling.{pdf,png}`` and state conclusions. ``budget`` (bytes) replaces the budget
-    the run used when checking peak memory; by default each case is checked against its own."""
+    """Read the scaling rows (only ``formats`` of the exact search and ``indexes`` of the index kinds if
+    given), fit exponents, find where HNSW beats exact search, draw ``figures/bench/scaling.{pdf,png}``
+    and state conclusions. ``budget`` (bytes) replaces the budget the run used when checking peak
+    memory; by default each case is checked against its own."""
     from .plots import save_figure
 
     rows = bench_rows(path)
     table = case_table(rows)
-    if formats:
-        table = table[table.format.isin(formats)].reset_index(drop=True)
-        if table.empty:
-            raise StudyError(f"no scaling measurements of formats {formats}; measured: {sorted(set(rows.case))}")
+    index_case = table.format.map(is_index).astype(bool)
+    keep = (~index_case if formats is None else ~index_case & table.format.isin(formats)) | (
+        index_case if indexes is None else index_case & table.format.isin(indexes))
+    table = table[keep].reset_index(drop=True)
+    if table.empty:
+        raise StudyError(f"no scaling measurements of formats {formats} or indexes {indexes}; "
+                         f"measured: {sorted(set(rows.case))}")
     if budget is not None:
         table["budget_bytes"] = float(budget)
         table["peak_rss_within_budget"] = (table.peak_rss_bytes <= budget).astype(int)
-    exponents = fit_exponents(table)
+    exponents = exponent_table(table)
     figure = save_figure(plot_scaling(table, float(table.budget_bytes.max())),
                          output_root() / "figures" / "bench" / "scaling")
-    return ScalingReport(table, exponents, figure, conclusions(table, exponents, rows))
+    return ScalingReport(table, exponents, figure, conclusions(table, exponents, rows), crossovers(table))

@@ -287,7 +287,13 @@ def test_scaling_benchmark_quick_mode_and_its_notebook_run(output_dir, tmp_path)
     assert "old" not in set(rows.case)  # this benchmark's earlier rows are replaced
     rows = rows[rows.benchmark == "scaling"]
     times = rows[rows.metric == "wall_time_s"]
-    assert len(times) == 5 and (times.value > 0).all()  # five formats at N = 10k
+    exact = times[~times.case.str.contains("-hnsw/")]
+    assert len(exact) == 5 and (times.value > 0).all()  # five formats at N = 10k (and HNSW indexes)
+    hnsw = rows[rows.case.str.contains("-hnsw/")].pivot(index="case", columns="metric", values="value")
+    assert "usearch-f16-hnsw/d384/N10000" in hnsw.index  # --quick builds HNSW indexes too
+    assert hnsw.recall_at_10.between(0, 1).all() and hnsw.recall_at_10_planted.between(0, 1).all()
+    assert (hnsw.build_s > 0).all() and (hnsw.bytes_per_vector > hnsw.code_bytes).all()
+    assert "fraction_of_gemm_peak" not in hnsw  # no GEMM in a graph search
     assert (rows[rows.metric == "peak_rss_within_budget"].value == 1).all()
     recall = rows[rows.metric == "recall_at_10_planted"].set_index("case").value
     assert recall["float32/d384/N10000"] > 0.9
@@ -299,6 +305,7 @@ def test_scaling_benchmark_quick_mode_and_its_notebook_run(output_dir, tmp_path)
                         cwd=str(REPO), progress_bar=False, kernel_name="python3")
     printed = "".join(o.get("text", "") for o in nbformat.read(executed, as_version=4).cells[-1].outputs)
     assert "within the budget in 5 of 5 cases" in printed
+    assert "usearch-f16-hnsw d=384: " in printed  # where HNSW beats exact search, or that it does not
     assert (output_dir / "figures" / "bench" / "scaling.png").stat().st_size > 0
 
 
