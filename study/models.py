@@ -92,10 +92,13 @@ def register(spec: ModelSpec, loader: Callable[[], Encoder] | None = None) -> No
 class Encoder:
     """Encodes queries and documents of one model into normalised float32 rows."""
 
-    def __init__(self, spec: ModelSpec, encode_fn: Callable[[list[str]], np.ndarray], model_id: str) -> None:
+    def __init__(
+        self, spec: ModelSpec, encode_fn: Callable[[list[str]], np.ndarray], model_id: str, backend: object = None
+    ) -> None:
         self.spec = spec
         self.model_id = model_id
         self._encode = encode_fn
+        self.backend = backend  # the library model behind it (e.g. a SentenceTransformer), for benchmarks
 
     def encode(self, texts: Sequence[str], role: str) -> np.ndarray:
         prompt = self.spec.query_prompt if role == "queries" else self.spec.doc_prompt
@@ -125,7 +128,7 @@ def _sentence_transformer_encoder(spec: ModelSpec, path_or_id: str, **kwargs) ->
     def encode(texts: list[str]) -> np.ndarray:
         return model.encode(texts, batch_size=32, show_progress_bar=False, convert_to_numpy=True)
 
-    return Encoder(spec, encode, model_id=f"{spec.source}@{_folder_fingerprint(path_or_id)}")
+    return Encoder(spec, encode, model_id=f"{spec.source}@{_folder_fingerprint(path_or_id)}", backend=model)
 
 
 def _folder_fingerprint(path_or_id: str) -> str:

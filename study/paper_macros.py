@@ -383,12 +383,54 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
     return "\n".join(parts)
 
 
+README_START = "<!-- results:start (written by notebook 05 for the full profile; do not edit) -->"
+README_END = "<!-- results:end -->"
+
+
+def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
+    """The short results block of the top-level README: main figure, scorecard, links (root-relative paths)."""
+    dirs = output_dirs(profile)
+    root = output_root()
+    fig = dirs["figures"] / "fig7-tradeoff.png"
+    if not fig.exists() or scorecard_table is None or scorecard_table.empty:
+        return f"_The `{profile}` profile has not been run yet (`make study PROFILE={profile}`)._"
+    cols = [c for c in scorecard_table.columns if c not in ("statement",)]
+    parts = [f"Profile `{profile}`: nDCG@10 loss against compression for every configuration, with the Pareto "
+             "frontier (notebook `05-tradeoff.ipynb`):", "",
+             f"![Trade-off]({fig.relative_to(root).as_posix()})", "",
+             "Reproduction scorecard (verdict rules: `study/scorecard.py`):", "",
+             _markdown_table(scorecard_table[cols]).rstrip(), ""]
+    pdf = dirs["results"] / "paper.pdf"
+    if pdf.exists():
+        parts.append(f"The paper built from these results: [{pdf.relative_to(root).as_posix()}]"
+                     f"({pdf.relative_to(root).as_posix()}). ")
+    parts.append("Every figure and table, the notebook that makes it, and how to rerun one: "
+                 "[paper/README-results.md](paper/README-results.md).")
+    return "\n".join(parts)
+
+
+def splice_readme(readme: Path, block: str) -> bool:
+    """Replace the text between ``README_START`` and ``README_END`` in ``readme``; False if either is missing."""
+    if not readme.exists():
+        return False
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    write_text_atomic(readme, text[: start + len(README_START)] + "\n" + block.strip() + "\n" + text[end:])
+    return True
+
+
 def write_readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: dict | None = None) -> list[Path]:
-    """``paper/generated/<profile>/README-results.md``; for the committed profile also ``paper/README-results.md``."""
+    """``paper/generated/<profile>/README-results.md``; for the committed profile also ``paper/README-results.md``
+    and the results block of the top-level ``README.md`` (between its markers)."""
     text = readme_results(profile, scorecard_table, params)
     paths = [write_text_atomic(output_dirs(profile)["tables"] / "README-results.md", text)]
     if profile == COMMITTED_PROFILE:
         paths.append(write_text_atomic(output_root() / "paper" / "README-results.md", text))
+        readme = output_root() / "README.md"
+        if splice_readme(readme, readme_summary(profile, scorecard_table)):
+            paths.append(readme)
     return paths
 
 

@@ -215,3 +215,27 @@ def test_build_paper_explains_what_is_missing(output_dir, monkeypatch):
     with pytest.raises(StudyError, match="apt-get install"):
         paper_macros.build_paper("tiny")
     assert paper_macros.main(["--profile", "tiny", "--if-available"]) == 0
+
+
+def test_splice_readme_replaces_only_the_marked_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\nbefore\n{paper_macros.README_START}\nold results\n{paper_macros.README_END}\nafter\n")
+    assert paper_macros.splice_readme(readme, "new results\n| a |\n")
+    text = readme.read_text()
+    assert "old results" not in text and "new results\n| a |" in text
+    assert text.startswith("# title\nbefore\n") and text.endswith(f"{paper_macros.README_END}\nafter\n")
+    assert paper_macros.splice_readme(readme, "again")  # markers survive a splice
+    assert "again" in readme.read_text() and "new results" not in readme.read_text()
+
+
+def test_splice_readme_without_markers_changes_nothing(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    assert not paper_macros.splice_readme(readme, "x")
+    assert readme.read_text() == "# no markers\n"
+    assert not paper_macros.splice_readme(tmp_path / "missing.md", "x")
+
+
+def test_top_level_readme_has_the_results_markers():
+    text = (REPO_ROOT / "README.md").read_text()
+    assert text.count(paper_macros.README_START) == 1 and text.count(paper_macros.README_END) == 1
