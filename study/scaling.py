@@ -120,15 +120,16 @@ def comparable_format(index: str, exact_formats: Collection[str]) -> str | None:
     return min(measured, key=distance) if measured else None
 
 
-CROSSOVER_COLUMNS = ["index", "dims", "exact_format", "faster_from_n", "n_docs", "index_time_s", "exact_time_s",
-                     "speedup", "recall_at_10", "exact_recall_at_10", "recall_at_10_planted", "build_s",
-                     "bytes_per_vector", "n_max"]
+CROSSOVER_COLUMNS = ["index", "dims", "exact_format", "faster_from_n", "faster_at_n", "n_docs", "index_time_s",
+                     "exact_time_s", "speedup", "recall_at_10", "exact_recall_at_10", "recall_at_10_planted", "build_s",
+                     "bytes_per_vector", "n_min", "n_max"]
 
 
 def crossovers(table: pd.DataFrame) -> pd.DataFrame:
     """Per index kind and dims: the exact format it is compared with, the smallest N from which its
     query time stays below that exact search's at every larger measured N (``faster_from_n``, NaN if
-    never), and the measurements at that N (else at the largest N both measured)."""
+    never), every N where it is faster (``faster_at_n``), and the measurements at ``faster_from_n``
+    (else at the largest N both measured)."""
     exact = table[table.method == EXACT]
     out = []
     for (name, dims), group in table[table.method != EXACT].groupby(["format", "dims"]):
@@ -140,15 +141,17 @@ def crossovers(table: pd.DataFrame) -> pd.DataFrame:
         if both.empty:
             out.append(row)
             continue
-        stays = (both.wall_time_s < both.wall_time_s_exact)[::-1].cummin()[::-1]  # faster here and beyond
+        faster = both.wall_time_s < both.wall_time_s_exact
+        stays = faster[::-1].cummin()[::-1]  # faster here and at every larger N
         n = int(stays.idxmax()) if stays.any() else int(both.index.max())
         at = both.loc[n]
         out.append(row | {
-            "faster_from_n": n if stays.any() else np.nan, "n_docs": n, "index_time_s": at.wall_time_s,
+            "faster_from_n": n if stays.any() else np.nan, "faster_at_n": tuple(int(m) for m in both.index[faster]),
+            "n_docs": n, "index_time_s": at.wall_time_s,
             "exact_time_s": at.wall_time_s_exact, "speedup": at.wall_time_s_exact / at.wall_time_s,
             "recall_at_10": at.recall_at_10, "exact_recall_at_10": at.recall_at_10_exact,
             "recall_at_10_planted": at.recall_at_10_planted, "build_s": at.build_s,
-            "bytes_per_vector": at.bytes_per_vector, "n_max": int(both.index.max()),
+            "bytes_per_vector": at.bytes_per_vector, "n_min": int(both.index.min()), "n_max": int(both.index.max()),
         })
     return pd.DataFrame(out, columns=CROSSOVER_COLUMNS)
 
@@ -217,10 +220,29 @@ def crossover_sentence(row: pd.Series, n_queries: str = "") -> str:
               f"{_fraction(row.exact_recall_at_10)}), {row.bytes_per_vector:.0f} bytes per vector, "
               f"built in {row.build_s:.3g} s")
     if pd.isna(row.faster_from_n):
-        return (f"{head}: slower than exact {row.exact_format} at every measured N up to {int(row.n_max):,} "
-                f"(at N={int(row.n_docs):,}: {times}; {recall}).")
-    return (f"{head}: queries faster than exact {row.exact_format} from N={int(row.faster_from_n):,} on "
-            f"({times}, {row.speedup:.1f}× faster), {recall}.")
+        if not row.faster_at_n:
+            return (f"{head}: slower than exact {row.exact_format} at every measured N up to {int(row.n_max):,} "
+                    f"(at N={int(row.n_docs):,}: {times}; {recall}).")
+        sizes = ", ".join(f"{n:,}" for n in row.faster_at_n)
+        return (f"{head}: faster than exact {row.exact_format} only at N={sizes}, slower at the largest "
+                f"measured N, {int(row.n_max):,} (there: {times}; {recall}).")
+    if row.faster_from_n == row.n_min:
+        where = (f"already at the smallest measured N, {int(row.n_min):,}, and at every larger one up to "
+                 f"{int(row.n_max):,}" if row.n_max > row.n_min else f"at N={int(row.n_min):,}, the only N measured")
+    else:
+        where = f"from N={int(row.faster_from_n):,} on (measured up to {int(row.n_max):,})"
+    return (f"{head}: queries faster than exact {row.exact_format} {where} (at N={int(row.n_docs):,}: {times}, "
+            f"{row.speedup:.1f}× faster), {recall}.")
+
+
+def _recall_trend(table: pd.DataFrame) -> str:
+    """Recall@10 against exact float32 of each index series at its smallest and largest N."""
+    parts = []
+    for (fmt, dims), g in table.sort_values("n_docs").groupby(["format", "dims"]):
+        lo, hi = g.iloc[0], g.iloc[-1]
+        parts.append(f"{fmt} d={dims} {_fraction(lo.recall_at_10)} (N={lo.n_docs:,}) → "
+                     f"{_fraction(hi.recall_at_10)} (N={hi.n_docs:,})")
+    return "Recall@10 against exact float32 from the smallest to the largest N measured: " + ", ".join(parts) + "."
 
 
 def _index_lines(table: pd.DataFrame, exponents: pd.DataFrame, cross: pd.DataFrame, rows: pd.DataFrame) -> list[str]:
@@ -243,6 +265,8 @@ def _index_lines(table: pd.DataFrame, exponents: pd.DataFrame, cross: pd.DataFra
         f"was {format_bytes(worst.peak_rss_bytes)} ({worst.format} d={worst.dims} N={worst.n_docs:,}), within the "
         f"budget in {int(table.peak_rss_within_budget.sum())} of {len(table)} index cases."
     )
+    if table.n_docs.nunique() > 1:
+        lines.append(_recall_trend(table))
     queries = rows[rows.metric == "n_queries"].value
     n_queries = f" for {int(queries.iloc[0]):,} queries" if not queries.empty else ""
     lines += [crossover_sentence(row, n_queries) for _, row in cross.iterrows()]

@@ -76,21 +76,31 @@ def test_hnsw_faster_at_1m_but_not_at_10k_names_1m():
     row = cross.iloc[0]
     assert row.exact_format == "float16" and row.faster_from_n == 1_000_000
     assert row.speedup == pytest.approx(20) and row.recall_at_10 == pytest.approx(0.7)
-    assert ("usearch-f16-hnsw d=384: queries faster than exact float16 from N=1,000,000 on "
-            "(0.5 s vs 10 s for 1,000 queries, 20.0× faster), recall@10 0.70 against exact float32 "
-            "(exact float16: 0.99)") in text
+    assert ("usearch-f16-hnsw d=384: queries faster than exact float16 from N=1,000,000 on (measured up to "
+            "1,000,000) (at N=1,000,000: 0.5 s vs 10 s for 1,000 queries, 20.0× faster), recall@10 0.70 against "
+            "exact float32 (exact float16: 0.99)") in text
 
 
 def test_faster_only_in_the_middle_does_not_count_as_a_crossover():
     cross, text = _report([0.1, 1, 10], [0.5, 0.5, 20])
     assert np.isnan(cross.faster_from_n.iloc[0]) and cross.n_docs.iloc[0] == 1_000_000
+    assert cross.faster_at_n.iloc[0] == (100_000,)
+    assert ("faster than exact float16 only at N=100,000, slower at the largest measured N, 1,000,000 "
+            "(there: 20 s vs 10 s") in text
+    assert "usearch-f16-hnsw d=384 0.90 (N=10,000) → 0.70 (N=1,000,000)" in text  # recall trend
+
+
+def test_never_faster_is_said_so():
+    cross, text = _report([0.1, 1, 10], [0.5, 2, 20])
+    assert cross.faster_at_n.iloc[0] == ()
     assert "slower than exact float16 at every measured N up to 1,000,000 (at N=1,000,000: 20 s vs 10 s" in text
 
 
 def test_faster_everywhere_names_the_smallest_n():
     cross, text = _report([0.1, 1, 10], [0.05, 0.1, 0.2])
     assert cross.faster_from_n.iloc[0] == 10_000
-    assert "from N=10,000 on" in text and "N^0.30" in text  # the HNSW time exponent: log(4)/log(100)
+    assert "already at the smallest measured N, 10,000, and at every larger one up to 1,000,000" in text
+    assert "N^0.30" in text  # the HNSW time exponent: log(4)/log(100)
 
 
 def test_comparable_exact_format():
@@ -157,3 +167,12 @@ def test_block_wise_build_from_a_memory_map(tmp_path):
     assert faiss_blocks.n == 600 and faiss_blocks.serialized_bytes() == len(faiss_blocks.serialize())
     found, _ = faiss_blocks.search(docs[:20], 1)
     assert (found[:, 0] == np.arange(20)).mean() >= 0.9  # each document finds itself
+
+
+def test_one_measured_size_is_said_to_be_the_only_one():
+    rows = _rows([0.1, 1, 10], [0.05, 2, 20])
+    rows = rows[rows.case.str.endswith("/N10000") | ~rows.case.str.contains("/N")]
+    table = case_table(rows)
+    text = conclusions(table, exponent_table(table), rows)
+    assert "queries faster than exact float16 at N=10,000, the only N measured (at N=10,000: 0.05 s vs 0.1 s" in text
+    assert "Only one corpus size was measured" in text

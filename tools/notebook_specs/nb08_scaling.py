@@ -26,9 +26,9 @@ multiply-adds per second divided by the rate of a float32 GEMM of the same block
 same process — the physical limit.
 
 On the same corpora it builds HNSW indexes (`--indexes`, default `usearch-f16-hnsw`,
-`usearch-i8-hnsw`, `faiss-sq8-hnsw`, up to `--index-max-n`) with `study.index` and the study's graph
-parameters (connectivity 16, expansion_add 128, expansion_search 64, all cores), each in its own
-process, feeding the memory-mapped float32 corpus in blocks. Per index it records the build time,
+`usearch-i8-hnsw`, `faiss-sq8-hnsw`; up to `--index-max-n`, by default 100k) with `study.index` and
+the study's graph parameters (connectivity 16, expansion_add 128, expansion_search 64, all cores),
+each in its own process, feeding the memory-mapped float32 corpus in blocks. Per index it records the build time,
 the time of one search call with all queries (top-10), the peak resident memory (the whole graph
 lives in memory; the budget binds only the streaming search), the serialized bytes per vector, and
 recall@10 against the exact float32 top-10. The GEMM fraction does not apply to a graph search.
@@ -38,9 +38,14 @@ Each index is compared with exact search of its own format where the study has i
 This notebook reads those rows from `results/bench.csv`, fits the exponent of time (and of HNSW
 build time) against N by least squares on log-log axes, finds from which N each index stays faster
 than its exact counterpart, and draws the figure. Timings depend on the machine and on its load,
-which the run records. The corpora are random unit vectors with no cluster structure, a hard case
-for graph indexes: recall@10 there is likely lower than on real embeddings (notebook 07 measures
-the same indexes on real collections)."""),
+which the run records.
+
+A caveat on the indexes: the corpora are independent random unit vectors, with no neighbourhood
+structure (their intrinsic dimension is the full d). That is the worst case for a graph index: expect
+HNSW's recall@10 to fall and its build time to grow faster than N as N grows, more than on real
+embeddings (notebook 07 measures the same indexes on real collections); the conclusions print the
+measured trend. Building them at N = 1M takes hours on 2 cores, so the default run stops the
+indexes at 100k (`--index-max-n 1000000` includes 1M)."""),
     ("parameters", """\
 formats = ["float32", "float16", "float8_e4m3", "int8", "binary"]   # formats to show (as measured)
 indexes = None                 # HNSW index kinds to show, e.g. ["usearch-f16-hnsw"]; None: every one measured
