@@ -106,16 +106,21 @@ def read_rows(target: Path | str | None = None) -> pd.DataFrame:
     return pd.read_csv(target, dtype={"benchmark": str, "case": str, "metric": str, "unit": str})
 
 
-def write_rows(rows: pd.DataFrame, target: Path | str | None = None) -> Path:
+def write_rows(rows: pd.DataFrame, target: Path | str | None = None, only_cases: bool = False) -> Path:
     """Replace the rows of the benchmark(s) in ``rows`` in ``target`` (default ``bench_csv()``), keeping
-    every other benchmark's rows."""
+    every other benchmark's rows. With ``only_cases`` (a partial rerun), only the (benchmark, case) pairs in
+    ``rows`` are replaced and the benchmark's other cases are kept."""
     target = Path(target or bench_csv())
     missing = [c for c in COLUMNS if c not in rows.columns]
     if missing:
         raise ParameterError("rows", f"missing columns {missing}", COLUMNS)
     with _locked(target):
         old = read_rows(target)
-        kept = old[~old["benchmark"].isin(set(rows["benchmark"]))]
+        if only_cases:
+            replaced = pd.MultiIndex.from_frame(rows[["benchmark", "case"]])
+            kept = old[~pd.MultiIndex.from_frame(old[["benchmark", "case"]]).isin(replaced)]
+        else:
+            kept = old[~old["benchmark"].isin(set(rows["benchmark"]))]
         merged = pd.concat([kept, rows[COLUMNS]], ignore_index=True) if len(kept) else rows[COLUMNS].copy()
         merged = merged.sort_values(["benchmark", "case", "metric"], kind="stable")
         atomic_write(target, lambda p: merged.to_csv(p, index=False))

@@ -331,7 +331,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="corpus sizes N")
     parser.add_argument("--dims", type=int, nargs="+", default=DIMS)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--formats", nargs="+", default=FORMATS)
+    parser.add_argument("--formats", nargs="*", default=FORMATS, help="exact-search formats (none: indexes only)")
+    parser.add_argument("--merge", action="store_true",
+                        help="a partial rerun: replace only the cases measured now, keep the other rows of this "
+                             "benchmark (e.g. indexes added to an earlier exact-search run)")
     parser.add_argument("--indexes", nargs="*", default=INDEXES,
                         help="HNSW index kinds of study.index (e.g. usearch-e4m3-hnsw); none: exact search only")
     parser.add_argument("--index-max-n", type=int, default=INDEX_MAX_N,
@@ -399,9 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_index_case(case) if "index" in case else run_case(case)))
         return 0
     machine = machine_description()
-    measurements = [{"case": "run", "metric": "load_avg_start", "value": os.getloadavg()[0], "unit": "load"},
-                    {"case": "run", "metric": "cpu_count", "value": os.cpu_count(), "unit": "count"},
-                    {"case": "run", "metric": "n_queries", "value": args.queries, "unit": "count"}]
+    run = "run/merged" if args.merge else "run"  # a merged run keeps the earlier run's own rows beside its own
+    measurements = [{"case": run, "metric": "load_avg_start", "value": os.getloadavg()[0], "unit": "load"},
+                    {"case": run, "metric": "cpu_count", "value": os.cpu_count(), "unit": "count"},
+                    {"case": run, "metric": "n_queries", "value": args.queries, "unit": "count"}]
     print(f"scaling: N {args.sizes}, d {args.dims}, {args.queries} queries, formats {args.formats}, "
           f"indexes {args.indexes} up to N={args.index_max_n:,}, budget {format_bytes(args.budget)} per case; "
           f"{machine}")
@@ -420,16 +424,16 @@ def main(argv: list[str] | None = None) -> int:
             measurements += [{"case": name, "metric": m, "value": v, "unit": UNITS[m]} for m, v in result.items()]
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    measurements.append({"case": "run", "metric": "load_avg_end", "value": os.getloadavg()[0], "unit": "load"})
+    measurements.append({"case": run, "metric": "load_avg_end", "value": os.getloadavg()[0], "unit": "load"})
     rows = make_rows(BENCHMARK, measurements, machine)
-    write_rows(rows)
+    write_rows(rows, only_cases=args.merge)
     report = scaling_report()
     exponents = [{"case": f"{r.format}/d{r.dims}", "metric": metric, "value": value, "unit": "exponent"}
                  for r in report.exponents.itertuples()
                  for metric, value in (("time_exponent", r.exponent), ("build_exponent", r.build_exponent))
                  if np.isfinite(value)]
     if exponents:
-        write_rows(make_rows(BENCHMARK, measurements + exponents, machine))
+        write_rows(make_rows(BENCHMARK, measurements + exponents, machine), only_cases=args.merge)
     print(report.conclusions)
     exact = report.table[~report.table.format.map(is_index)]  # the budget binds the streaming search only
     return 0 if exact.peak_rss_within_budget.all() else 1

@@ -314,7 +314,7 @@ def conclusions(table: pd.DataFrame, exponents: pd.DataFrame, rows: pd.DataFrame
     cores = rows[rows.metric == "cpu_count"].value
     if not load.empty and not cores.empty:
         lines.append(
-            f"Load average (1 min) during the run: {load.value.min():.1f} to {load.value.max():.1f} on "
+            f"Load average (1 min) during the run(s): {load.value.min():.1f} to {load.value.max():.1f} on "
             f"{int(cores.iloc[0])} cores; above the core count, other work shared the CPUs and the times are "
             "upper bounds."
         )

@@ -101,3 +101,17 @@ def test_bench_script_replaces_only_its_own_rows(tmp_path):
     assert set(mine.metric) == set(bench_indexes.UNITS)
     bpv = mine[mine.metric == "bytes_per_vector"].set_index("case").value
     assert bpv[bpv.index.str.startswith("faiss-b1-exact")].iloc[0] >= 48
+
+
+def test_partial_rerun_replaces_only_the_cases_it_measured(tmp_path):
+    from bench.common import make_rows, read_rows, write_rows
+
+    target = tmp_path / "bench.csv"
+    first = [{"case": c, "metric": "t", "value": 1.0, "unit": "s"} for c in ("a", "b")]
+    write_rows(make_rows("scaling", first), target)
+    write_rows(make_rows("scaling", [{"case": "b", "metric": "t", "value": 2.0, "unit": "s"},
+                                     {"case": "c", "metric": "t", "value": 3.0, "unit": "s"}]), target, only_cases=True)
+    rows = read_rows(target).set_index("case").value
+    assert rows.to_dict() == {"a": 1.0, "b": 2.0, "c": 3.0}
+    write_rows(make_rows("scaling", [{"case": "c", "metric": "t", "value": 4.0, "unit": "s"}]), target)
+    assert read_rows(target).set_index("case").value.to_dict() == {"c": 4.0}  # a whole rerun replaces all
