@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"__init__", "common", "run_all"}
+NOT_BENCHMARKS = {"__init__", "common", "run_all", "summary"}
 
 
 def has_main(path: Path) -> bool:
@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== bench.{name}: exit {code} after {time.perf_counter() - start:.0f} s", flush=True)
         if code:
             failed.append(name)
+    from bench.summary import write_readme
+
+    if write_readme():
+        print("README.md: benchmark section rewritten from results/bench.csv")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -60,3 +60,17 @@ def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def splice_between(path: Path, start: str, end: str, block: str) -> bool:
+    """Replace the text between the marker lines ``start`` and ``end`` of a text file (atomically);
+    False, and nothing written, when the file or a marker is missing."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    text = path.read_text(encoding="utf-8")
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        return False
+    write_text_atomic(path, text[: i + len(start)] + "\n" + block.strip() + "\n" + text[j:])
+    return True

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, StudyError
-from .io import write_text_atomic
+from .io import splice_between, write_text_atomic
 from .models import MODELS
 from .paper_reference import paper_table1
 from .paths import REPO_ROOT, output_root
@@ -411,14 +411,7 @@ def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
 
 def splice_readme(readme: Path, block: str) -> bool:
     """Replace the text between ``README_START`` and ``README_END`` in ``readme``; False if either is missing."""
-    if not readme.exists():
-        return False
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        return False
-    write_text_atomic(readme, text[: start + len(README_START)] + "\n" + block.strip() + "\n" + text[end:])
-    return True
+    return splice_between(readme, README_START, README_END, block)
 
 
 def write_readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: dict | None = None) -> list[Path]:

@@ -1,0 +1,109 @@
+"""The README's benchmark section, written from ``results/bench.csv`` (so its numbers stay true after a rerun).
+
+    python -m bench.summary          # rewrite the block between the bench markers of README.md
+
+``bench.run_all`` (``make bench``) calls it after the benchmarks. Each paragraph is skipped when its
+benchmark has no rows yet; every number is read from the table, with the machine and date it came from.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bench.common import read_rows
+from study.io import splice_between
+from study.paths import REPO_ROOT
+
+START = "<!-- bench:start (written by `python -m bench.summary` from results/bench.csv; do not edit) -->"
+END = "<!-- bench:end -->"
+
+
+def _of(rows: pd.DataFrame, benchmark: str) -> pd.DataFrame:
+    return rows[rows.benchmark == benchmark]
+
+
+def _stamp(rows: pd.DataFrame) -> str:
+    return f"{rows.machine.iloc[0]}; {rows.date.min()[:10]}"
+
+
+def _wide(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.pivot_table(index="case", columns="metric", values="value", aggfunc="first")
+
+
+def evaluator_lines(rows: pd.DataFrame) -> list[str]:
+    mine = _of(rows, "evaluator_vs_mteb")
+    wide = _wide(mine[mine.case != "mteb"])
+    if wide.empty:
+        return []
+    imp = mine[mine.metric == "import_seconds"].value
+    imp_text = f", plus {imp.iloc[0]:.1f} s to import mteb" if len(imp) else ""
+    return [f"* **Evaluator vs mteb** (`bench/evaluator.py`, {_stamp(mine)}): on "
+            f"{', '.join(c.split('/')[1] for c in wide.index[:1])}, our evaluator takes "
+            f"{wide.ours_seconds.min():.2f}–{wide.ours_seconds.max():.2f} s per configuration and `mteb.evaluate` "
+            f"{wide.mteb_seconds.min():.1f}–{wide.mteb_seconds.max():.1f} s{imp_text}: "
+            f"{wide.speedup.min():.0f}–{wide.speedup.max():.0f}× faster over {len(wide)} formats "
+            f"({', '.join(c.split('/')[-1] for c in wide.index)}); largest |Δ nDCG@10| "
+            f"{wide.abs_delta_ndcg_at_10.max():.0e} (mteb rounds to 5 decimals)."]
+
+
+def encode_lines(rows: pd.DataFrame) -> list[str]:
+    mine = _of(rows, "encode")
+    wide = _wide(mine)
+    if wide.empty:
+        return []
+    return [f"* **Encoding** (`bench/encode.py`, {_stamp(mine)}): {case} — plain sentence-transformers "
+            f"{r.raw_docs_per_second:.1f} docs/s, the study's cached chunked path {r.study_docs_per_second:.1f} "
+            f"docs/s: overhead {r.overhead:+.1%} (target within 10 %); largest |Δ| between the two "
+            f"{r.max_abs_difference:.0e}." for case, r in wide.iterrows()]
+
+
+def study_lines(rows: pd.DataFrame) -> list[str]:
+    mine = _of(rows, "study")
+    wide = _wide(mine)
+    return [f"* **Whole study** (`bench/study_time.py`, {_stamp(mine)}): {case}: cold {r.cold_seconds / 60:.1f} min, "
+            f"warm {r.warm_seconds:.0f} s (targets: 15 min, 2 min)." for case, r in wide.iterrows()]
+
+
+def index_lines(rows: pd.DataFrame) -> list[str]:
+    mine = _of(rows, "indexes")
+    if mine.empty:
+        return []
+    wide = _wide(mine).reset_index()
+    wide["index"] = wide.case.str.split(" | ", regex=False).str[0]
+    wide["data"] = wide.case.str.split(" | ", regex=False).str[1]
+    real = wide[~wide.data.str.startswith("random")]
+    shown = real if len(real) else wide
+    table = shown[["index", "bytes_per_vector", "build_s", "qps_b1", "qps_b100", "recall_at_10"]].sort_values(
+        "bytes_per_vector", ascending=False)
+    table = table.rename(columns={"bytes_per_vector": "bytes/vector", "build_s": "build (s)", "qps_b1": "QPS b=1",
+                                  "qps_b100": "QPS b=100", "recall_at_10": "recall@10"})
+    return [f"* **Real indexes** (`bench/indexes.py`, {_stamp(mine)}), {shown.data.iloc[0]}:", "",
+            table.to_markdown(index=False, floatfmt=("", ".0f", ".3g", ".0f", ".0f", ".3f")), ""]
+
+
+def scaling_lines() -> list[str]:
+    from study.errors import StudyError
+    from study.scaling import scaling_report
+
+    try:
+        report = scaling_report()
+    except StudyError:
+        return []
+    return ["* **Scaling of exact search** (`bench/scaling.py`, figure `figures/bench/scaling.png`, notebook "
+            "`08-scaling.ipynb`):", *[f"  * {line}" for line in report.conclusions.splitlines() if line.strip()]]
+
+
+def summary(rows: pd.DataFrame) -> str:
+    lines = [*evaluator_lines(rows), *encode_lines(rows), *study_lines(rows), *scaling_lines(), *index_lines(rows)]
+    return "\n".join(lines) if lines else "_No benchmark has run yet: `make bench`._"
+
+
+def write_readme(readme: Path = REPO_ROOT / "README.md") -> bool:
+    return splice_between(readme, START, END, summary(read_rows()))
+
+
+if __name__ == "__main__":
+    sys.exit(0 if write_readme() else 1)

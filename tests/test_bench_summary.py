@@ -1,0 +1,37 @@
+"""The README's benchmark block is written from results/bench.csv rows (no number typed by hand)."""
+
+from __future__ import annotations
+
+from bench import summary
+from bench.common import make_rows
+
+
+def rows():
+    evaluator = make_rows("evaluator_vs_mteb", [
+        {"case": "minilm-l6/scifact/float32", "metric": m, "value": v, "unit": "s"}
+        for m, v in (("ours_seconds", 0.25), ("mteb_seconds", 10.0), ("speedup", 40.0),
+                     ("abs_delta_ndcg_at_10", 4e-6))] + [
+        {"case": "mteb", "metric": "import_seconds", "value": 12.5, "unit": "s"}], machine="box")
+    encode = make_rows("encode", [{"case": "minilm-l6/cranfield/docs", "metric": m, "value": v, "unit": "x"}
+                                  for m, v in (("raw_docs_per_second", 20.0), ("study_docs_per_second", 19.0),
+                                               ("overhead", 0.0526), ("max_abs_difference", 3e-7))], machine="box")
+    study = make_rows("study", [{"case": "profile=default", "metric": "cold_seconds", "value": 780.0, "unit": "s"},
+                                {"case": "profile=default", "metric": "warm_seconds", "value": 2.0, "unit": "s"}],
+                      machine="box")
+    import pandas as pd
+
+    return pd.concat([evaluator, encode, study], ignore_index=True)
+
+
+def test_summary_reads_every_number_from_the_rows(monkeypatch):
+    monkeypatch.setattr(summary, "scaling_lines", lambda: [])
+    text = summary.summary(rows())
+    assert "40–40× faster" in text and "12.5 s to import mteb" in text and "4e-06" in text
+    assert "20.0 docs/s" in text and "19.0" in text and "+5.3%" in text
+    assert "cold 13.0 min, warm 2 s" in text
+    assert "box" in text
+
+
+def test_summary_of_no_rows_says_how_to_run(monkeypatch):
+    monkeypatch.setattr(summary, "scaling_lines", lambda: [])
+    assert "make bench" in summary.summary(rows().iloc[0:0])
