@@ -26,7 +26,7 @@ models: install
 	$(BIN)/study models prepare --profile $(PROFILE)
 
 study: install
-	$(BIN)/snakemake --snakefile Snakefile --cores $(CORES) --configfile config/$(PROFILE).yaml --rerun-triggers mtime --printshellcmds
+	$(BIN)/snakemake --snakefile Snakefile --cores $(CORES) --configfile config/$(PROFILE).yaml --rerun-triggers mtime params --printshellcmds
 
 test: install
 	@# LaTeX for the paper-build test: installed where we can (CI runs as root); elsewhere that test skips.

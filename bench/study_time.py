@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 def snakemake_command(profile: str, cores: int) -> list[str]:
     """The command `make study` runs, for ``profile``."""
     return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores),
-            "--configfile", str(CONFIG_DIR / f"{profile}.yaml"), "--rerun-triggers", "mtime", "--quiet"]
+            "--configfile", str(CONFIG_DIR / f"{profile}.yaml"), "--rerun-triggers", "mtime", "params", "--quiet"]
 
 
 def timed_run(command: list[str], env: dict[str, str], log: Path) -> float:
