@@ -70,7 +70,8 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.common import machine_description, make_rows, write_rows
-from study.io import atomic_path, write_json_atomic
+from study.io import write_json_atomic, write_npy_atomic
+from study.metrics import neighbour_recall
 from study.models import normalise
 from study.paths import REPO_ROOT
 from study.quantize import Quantized, calibrate, get_format, quantize
@@ -196,26 +197,15 @@ def truth_path(folder: Path, n_docs: int) -> Path:
     return folder / f"truth-N{n_docs}.npy"
 
 
-def save_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, array, allow_pickle=False)
-
-
 def planted_recall(indices: np.ndarray, planted: np.ndarray) -> float:
     """Share of the planted relevant documents found in each query's top-10."""
     return float((indices[:, :TOP, None] == planted[:, None, :]).any(axis=1).mean())
 
 
-def neighbour_recall(indices: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of each query's true top-k (rows of ``truth``) among its found top-k (-1: none)."""
-    k = truth.shape[1]
-    return float((truth[:, :, None] == indices[:, None, :k]).any(axis=2).mean())
-
-
 def _recall_vs_float32(folder: Path, n_docs: int, indices: np.ndarray) -> dict:
     """``{"recall_at_10": …}`` against the saved exact float32 top-10, or nothing when none was saved."""
     path = truth_path(folder, n_docs)
-    return {"recall_at_10": neighbour_recall(indices, np.load(path))} if path.exists() else {}
+    return {"recall_at_10": float(neighbour_recall(indices, np.load(path)).mean())} if path.exists() else {}
 
 
 def run_case(case: dict) -> dict:
@@ -248,7 +238,7 @@ def run_case(case: dict) -> dict:
     peak = _peak_resident_bytes()
     found = planted_recall(result.indices, planted)
     if fmt == "float32" and not truth_path(folder, n).exists():
-        save_npy(truth_path(folder, n), result.indices[:, :TOP])
+        write_npy_atomic(truth_path(folder, n), result.indices[:, :TOP])
     macs = len(queries) * n * dims
     gemm = _gemm_rate(len(queries), dims, plan.block_rows, case["gemm_repeats"])
     return {
@@ -267,7 +257,7 @@ def _exact_truth(folder: Path, docs: np.ndarray, queries: np.ndarray, budget: in
     if not path.exists():
         search_budget = max(DEFAULT_BUDGET, budget - _resident_bytes())
         top = stream_search(queries, docs, k=TOP, memory_budget=search_budget, rank=np.arange(docs.shape[0]))
-        save_npy(path, top.indices)
+        write_npy_atomic(path, top.indices)
     return np.load(path)
 
 
@@ -300,7 +290,8 @@ def run_index_case(case: dict) -> dict:
         "hnsw_expansion_search": hnsw.expansion_search, "recall_at_10_planted": planted_recall(indices, planted),
     }
     del index
-    return result | {"recall_at_10": neighbour_recall(indices, _exact_truth(folder, docs, queries, budget))}
+    truth = _exact_truth(folder, docs, queries, budget)
+    return result | {"recall_at_10": float(neighbour_recall(indices, truth).mean())}
 
 
 UNITS = {"wall_time_s": "s", "peak_rss_bytes": "bytes", "baseline_rss_bytes": "bytes", "budget_bytes": "bytes",

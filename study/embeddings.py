@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from .datasets import Collection
 from .errors import CacheError, ParameterError
-from .io import atomic_path, sha256_file, write_json_atomic, write_text_atomic
+from .io import sha256_file, write_json_atomic, write_npy_atomic, write_text_atomic
 from .models import Encoder, get_spec, load_encoder
 from .paths import cache_root
 
@@ -228,8 +228,7 @@ def _encode_into(
                 if vectors.shape != (len(idx), dims):
                     raise CacheError(f"encoder returned shape {vectors.shape}, expected {(len(idx), dims)}")
                 chunk = _chunk_path(chunks_dir, start)
-                with atomic_path(chunk) as tmp, open(tmp, "wb") as fh:
-                    np.save(fh, vectors, allow_pickle=False)
+                write_npy_atomic(chunk, vectors)
                 write_text_atomic(chunk.with_name(chunk.name + ".sha256"), sha256_file(chunk) + "\n")
                 bar.update(len(idx))
     return _assemble(folder, chunks_dir, expected, order)
@@ -253,8 +252,7 @@ def _assemble(folder: Path, chunks_dir: Path, expected: dict, order: np.ndarray)
     vectors = np.empty_like(sorted_vectors)
     vectors[order] = sorted_vectors
     target = folder / "vectors.npy"
-    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, vectors, allow_pickle=False)
+    write_npy_atomic(target, vectors)
     manifest = expected | {"file_bytes": target.stat().st_size, "sha256": sha256_file(target)}
     write_json_atomic(folder / "manifest.json", manifest)
     shutil.rmtree(chunks_dir, ignore_errors=True)

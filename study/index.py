@@ -57,7 +57,7 @@ from usearch.index import search as usearch_search
 
 from .errors import ParameterError
 from .hamming import hamming_search
-from .metrics import per_query_metrics
+from .metrics import neighbour_recall, per_query_metrics
 from .quantize import quantize, round_trip
 from .retrieval import SearchResult, search
 from .streaming import iter_row_blocks
@@ -499,12 +499,6 @@ def measure_qps(index: BuiltIndex, queries: np.ndarray, batch: int, repeats: int
             index.search(block, k)
         times.append(time.perf_counter() - start)
     return sum(len(c) for c in calls) / statistics.median(times)
-
-
-def neighbour_recall(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Per query: share of the true top-k neighbours (``truth`` rows) among the ``found`` ones."""
-    k = truth.shape[1]
-    return np.array([len(set(f[f >= 0]) & set(t)) / k for f, t in zip(found[:, :k], truth, strict=True)])
 
 
 def agreement(indices: np.ndarray, scores: np.ndarray, ref: SearchResult) -> tuple[float, float]:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def _current_umask() -> int:
     mask = os.umask(0)
@@ -48,6 +50,13 @@ def atomic_write(target: Path | str, writer: Callable[[Path], Any]) -> Path:
 
 def write_text_atomic(target: Path | str, text: str) -> Path:
     return atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_npy_atomic(target: Path | str, array: np.ndarray) -> Path:
+    """``np.save`` (no pickle) to a temporary file, then rename onto ``target``."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+    return Path(target)
 
 
 def write_json_atomic(target: Path | str, obj: Any) -> Path:

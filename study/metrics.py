@@ -40,6 +40,13 @@ def _ideal_dcg(judged: dict[str, int], discounts: list[float]) -> float:
     return float(sum(g * d for g, d in zip(gains, discounts)))
 
 
+def neighbour_recall(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per query: share of the true top-k neighbours (rows of ``truth``, k = its width) among the first k
+    ``found`` ones (-1 = no result; approximate search against exact search)."""
+    k = truth.shape[1]
+    return (truth[:, :, None] == found[:, None, :k]).any(axis=2).mean(axis=1)
+
+
 def recall_at(rel: np.ndarray, qrels_rows: list[dict[str, int]], k: int = 100) -> np.ndarray:
     found = (rel[:, :k] > 0).sum(axis=1)
     total = np.array([sum(1 for g in judged.values() if g > 0) for judged in qrels_rows], dtype=np.float64)
