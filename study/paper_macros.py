@@ -337,6 +337,11 @@ def _markdown_table(df: pd.DataFrame) -> str:
     return df.to_markdown(index=False) + "\n"
 
 
+def _scorecard_markdown(scorecard_table: pd.DataFrame) -> str:
+    """The scorecard as a Markdown table, without the claims' long statements."""
+    return _markdown_table(scorecard_table.drop(columns=["statement"], errors="ignore"))
+
+
 def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: dict | None = None) -> str:
     """The README's results section, regenerated from a profile's outputs."""
     dirs = output_dirs(profile)
@@ -355,8 +360,7 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
                   "figures, tables and this section._", ""]
     parts += ["### Reproduction scorecard", ""]
     if scorecard_table is not None and not scorecard_table.empty:
-        cols = [c for c in scorecard_table.columns if c not in ("statement",)]
-        parts.append(_markdown_table(scorecard_table[cols]))
+        parts.append(_scorecard_markdown(scorecard_table))
         parts.append("Verdict rules: `study/scorecard.py` (`RULES`); the paper's numbers come from its Table 1.\n")
     else:
         parts.append("_Not run yet._\n")
@@ -394,12 +398,11 @@ def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
     fig = dirs["figures"] / "fig7-tradeoff.png"
     if not fig.exists() or scorecard_table is None or scorecard_table.empty:
         return f"_The `{profile}` profile has not been run yet (`make study PROFILE={profile}`)._"
-    cols = [c for c in scorecard_table.columns if c not in ("statement",)]
     parts = [f"Profile `{profile}`: nDCG@10 loss against compression for every configuration, with the Pareto "
              "frontier (notebook `05-tradeoff.ipynb`):", "",
              f"![Trade-off]({fig.relative_to(root).as_posix()})", "",
              "Reproduction scorecard (verdict rules: `study/scorecard.py`):", "",
-             _markdown_table(scorecard_table[cols]).rstrip(), ""]
+             _scorecard_markdown(scorecard_table).rstrip(), ""]
     pdf = dirs["results"] / "paper.pdf"
     if pdf.exists():
         parts.append(f"The paper built from these results: [{pdf.relative_to(root).as_posix()}]"
