@@ -53,15 +53,29 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _select_profile(profile: str | None) -> str:
+    """The profile ``study select`` reads: the one given, else ``default`` once it has run, else the
+    committed ``full`` results."""
+    from .config import check_profile_name
+    from .tradeoff import result_files
+
+    if profile is not None:
+        return check_profile_name(profile)
+    return "default" if result_files("default") else "full"
+
+
 def _cmd_select(args: argparse.Namespace) -> int:
-    from .config import check_model, check_profile_name
+    from .config import check_model
     from .tradeoff import check_n_vectors, load_tidy, parse_budget, select
 
-    budget = parse_budget(args.budget)
+    ram = parse_budget(args.ram, "ram")
+    disk = None if args.disk is None else parse_budget(args.disk, "disk")
     n_vectors = check_n_vectors(args.vectors, "vectors")
-    tidy, _ = load_tidy(check_profile_name(args.profile))
-    selection = select(budget, n_vectors, tidy, model=check_model(args.model), weighting=args.weighting,
-                       runners_up=args.top, second_tier=args.count_second_tier)
+    profile = _select_profile(args.profile)
+    tidy, _ = load_tidy(profile)
+    selection = select(ram, n_vectors, tidy, model=check_model(args.model), weighting=args.weighting,
+                       runners_up=args.top, disk_bytes=disk)
+    print(f"(results of profile {profile!r})")
     print(selection.describe())
     return 0
 
@@ -88,14 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     embed.set_defaults(func=_cmd_embed)
 
     sel = sub.add_parser("select", help="best configuration inside a memory budget, from a profile's results")
-    sel.add_argument("--budget", required=True, help="memory for the vectors, e.g. 512MiB, 2GB (kB/MB/GB = 1000^n)")
+    sel.add_argument("--ram", "--budget", dest="ram", required=True,
+                     help="memory for the vectors, e.g. 512MiB, 2GB (kB/MB/GB = 1000^n); without --disk everything a "
+                          "configuration stores counts against it")
+    sel.add_argument("--disk", help="disk for the rescoring tier of two-tier configurations (their first tier and "
+                                    "what is stored once must fit --ram)")
     sel.add_argument("--vectors", required=True, help="corpus size N, e.g. 10000000 or 1e7")
     sel.add_argument("--model", required=True)
-    sel.add_argument("--profile", default="default", help="whose results: results/<profile>/")
+    sel.add_argument("--profile", help="whose results: results/<profile>/ (default: 'default' once it has run, "
+                                       "else the committed 'full')")
     sel.add_argument("--weighting", default="texts", choices=["texts", "none"])
     sel.add_argument("--top", type=int, default=5, help="runners-up to list")
-    sel.add_argument("--count-second-tier", action="store_true",
-                     help="count the second copy that rescoring configurations keep (e.g. on disk) in the budget")
     sel.set_defaults(func=_cmd_select)
     return parser
 

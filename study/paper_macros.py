@@ -25,9 +25,11 @@ import pandas as pd
 from .errors import ParameterError, StudyError
 from .io import splice_between, write_text_atomic
 from .models import MODELS
+from .comparison import sets_sentence
 from .paper_reference import paper_table1
 from .paths import REPO_ROOT, output_root
 from .report import output_dirs
+from .tradeoff import comparison_sets
 
 NOT_RUN = r"\textit{not run}"
 FRACTIONS = (1.0, 0.9, 0.75, 0.5, 0.25)
@@ -84,23 +86,31 @@ def num(value: float | None, digits: int = 2, signed: bool = False) -> str:
 
 
 def _lookup(configs: pd.DataFrame | None, model: str, fmt: str, fraction: float, column: str) -> float | None:
+    """One number of the paper-faithful configuration (``scorecard.paper_configurations``: exactly one per
+    model × format × kept fraction, so no variant can be picked by its result)."""
     if configs is None or configs.empty:
         return None
     reducer = "none" if fraction == 1.0 else "pca"
     hit = configs[(configs.model == model) & (configs.format == fmt) & (configs.reducer == reducer)
-                  & np.isclose(configs.fraction, fraction) & (configs.rescore == "none")]
+                  & np.isclose(configs.fraction, fraction)]
+    if len(hit) > 1:
+        raise StudyError(f"{len(hit)} variants of {model} {fmt} at {fraction:.0%} for one macro: pass the "
+                         "paper-faithful configurations (scorecard.paper_configurations)")
     return None if hit.empty else float(hit[column].iloc[0])
 
 
 def result_macros(configs: pd.DataFrame | None) -> dict[str, str]:
-    """Per registered model: baseline nDCG@10, and the % change and bytes/vector of every paper format
-    at every kept fraction (PCA below 100 %)."""
+    """Per registered model, from the paper-faithful configurations: baseline nDCG@10, the % change and
+    bytes/vector of every paper format at every kept fraction (PCA below 100 %), and the held-out
+    collections they are averaged over (count and names)."""
     macros = {}
     for model in MODELS:
         base = _lookup(configs, model, "float32", 1.0, "value")
         macros[macro_name("baseline", model)] = num(base, 3)
-        n = None if configs is None or configs.empty else configs[configs.model == model].n_datasets.max()
-        macros[macro_name("collections", model)] = NOT_RUN if n is None or pd.isna(n) else str(int(n))
+        mine = None if configs is None or configs.empty else configs[configs.model == model]
+        have = mine is not None and not mine.empty
+        macros[macro_name("collections", model)] = str(int(mine.n_datasets.max())) if have else NOT_RUN
+        macros[macro_name("collection", "names", model)] = latex_escape(mine.collections.iloc[0]) if have else NOT_RUN
         for fmt in PAPER_FORMATS:
             for fraction in FRACTIONS:
                 macros[macro_name("change", fmt, fraction, model)] = num(
@@ -131,6 +141,7 @@ def claim_macros(claims: list | None) -> dict[str, str]:
     for number in CLAIMS:
         c = by_number.get(number)
         macros[macro_name("claim", number, "verdict")] = c.verdict if c else "not run"
+        macros[macro_name("claim", number, "robustness")] = latex_escape(c.robustness) if c else "n/a"
         macros[macro_name("claim", number, "checks")] = latex_escape(c.checked) if c else "no check ran"
     for v in VERDICTS:
         macros[macro_name("claims", v.replace(" ", "-"))] = str(sum(c.verdict == v for c in claims or []))
@@ -168,8 +179,11 @@ def all_macros(
     provenance: dict | None = None,
     stage_files: list[Path] | None = None,
     datasets: list[str] | None = None,
+    paper_configs: pd.DataFrame | None = None,
 ) -> dict[str, str]:
-    """Every macro the paper uses, for one profile (missing stages read *not run*)."""
+    """Every macro the paper uses, for one profile (missing stages read *not run*). The numbers quoted for
+    the paper's configurations come from ``paper_configs`` (the paper-faithful variants, like for like);
+    the frontier and the selection from ``configs`` (every configuration, every tier counted)."""
     models = models or []
     primary = models[0] if models else "minilm-l6"
     have = configs is not None and not configs.empty
@@ -192,7 +206,8 @@ def all_macros(
     }
     for model in MODELS:
         macros[macro_name("frontier", model)] = frontier_sentence(configs, model)
-    macros |= result_macros(configs) | paper_number_macros() | claim_macros(claims)
+    macros["frontierCollections"] = (latex_escape(sets_sentence(comparison_sets(configs))) if have else NOT_RUN)
+    macros |= result_macros(paper_configs) | paper_number_macros() | claim_macros(claims)
     return macros
 
 
@@ -213,12 +228,16 @@ def scorecard_latex(table: pd.DataFrame) -> str:
     """The scorecard as a full-width ``tabularx`` table (the claim, the paper's and our numbers, verdict)."""
     ours = [c for c in table.columns if c.startswith("ours: ")]
     left = ">{\\raggedright}X"
-    spec = "r" + left * (2 + len(ours)) + ">{\\raggedright\\arraybackslash}p{1.6cm}"
-    head = ["\\#", "claim", "paper (bge-small/nomic)", *[f"ours: {latex_escape(c[6:])}" for c in ours], "verdict"]
+    spec = "r" + left * (2 + len(ours)) + ">{\\raggedright\\arraybackslash}p{2.2cm}"
+    head = ["\\#", "claim", "paper (bge-small/nomic)", *[f"ours: {latex_escape(c[6:])}" for c in ours],
+            "verdict (unweighted; robustness)"]
     lines = [
         "\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
         "\\caption{Reproduction scorecard: the paper's five claims, its numbers, ours (nDCG@10 change vs float32, "
-        "\\%), and the verdict from the rules of Section~\\ref{sec:scorecard-rules}.}",
+        "\\%, with 95\\,\\% paired bootstrap CIs, texts-weighted; per claim and model on the same held-out "
+        "collections, listed in Table~\\ref{tab:scorecard-collections}), the verdict from the rules of "
+        "Section~\\ref{sec:scorecard-rules} (texts-weighted; unweighted in brackets) and its robustness to "
+        "leaving one collection out.}",
         "\\label{tab:scorecard}",
         f"\\begin{{tabularx}}{{\\textwidth}}{{{spec}}}", "\\toprule",
         " & ".join(f"\\textbf{{{h}}}" for h in head) + " \\\\", "\\midrule",
@@ -226,25 +245,48 @@ def scorecard_latex(table: pd.DataFrame) -> str:
     for row in table.to_dict("records"):
         cells = [str(row["claim"]), latex_escape(row["statement"]), latex_escape(row["paper"]),
                  *[latex_escape(row[c]) for c in ours],
-                 f"\\textbf{{{latex_escape(row['verdict'])}}}\\newline {{\\tiny {latex_escape(row['checks'])}}}"]
+                 f"\\textbf{{{latex_escape(row['verdict'])}}} ({latex_escape(row.get('unweighted', ''))})"
+                 f"\\newline {{\\tiny {latex_escape(row['checks'])}; {latex_escape(row.get('robustness', ''))}}}"]
         lines.append(" & ".join(cells) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
     return "\n".join(lines) + "\n"
 
 
 def rules_latex() -> str:
-    from .scorecard import RULES, TOLERANCE_POINTS
+    from .scorecard import COMMON_RULE, RULES, TOLERANCE_POINTS
 
     items = "\n".join(f"\\item[Claim {n}.] {latex_escape(text)}" for n, text in RULES.items())
-    return (f"% Generated from study.scorecard.RULES; do not edit.\n\\begin{{description}}\n{items}\n"
+    return (f"% Generated from study.scorecard.RULES; do not edit.\n{latex_escape(COMMON_RULE)}\n"
+            f"\\begin{{description}}\n{items}\n"
             f"\\end{{description}}\n% tolerance on stated ranges: {TOLERANCE_POINTS:g} point\n")
 
 
-def write_scorecard(table: pd.DataFrame, checks: pd.DataFrame, profile: str) -> dict[str, Path]:
+def collections_latex(sets: pd.DataFrame) -> str:
+    """Which held-out collections each claim's checks average over, per model."""
+    lines = ["\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
+             "\\caption{The collections behind each scorecard claim, per model: the held-out collections all of the "
+             "claim's configurations were scored on (a collection a reducer was fit on or int8 calibrated on is "
+             "left out).}", "\\label{tab:scorecard-collections}",
+             "\\begin{tabularx}{\\textwidth}{rlr>{\\raggedright}X>{\\raggedright\\arraybackslash}X}", "\\toprule",
+             "\\textbf{claim} & \\textbf{model} & \\textbf{n} & \\textbf{collections} & \\textbf{left out} \\\\",
+             "\\midrule"]
+    for r in sets.to_dict("records"):
+        lines.append(" & ".join([str(r["claim"]), latex_escape(r["model"]), str(r["collections"]),
+                                 latex_escape(r["names"]), latex_escape(r["left out"])]) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_scorecard(table: pd.DataFrame, checks: pd.DataFrame, profile: str,
+                    sets: pd.DataFrame | None = None) -> dict[str, Path]:
     dirs = output_dirs(profile)
     from .io import atomic_write
 
+    sets = sets if sets is not None else pd.DataFrame(columns=["claim", "model", "collections", "names", "left out"])
     return {
+        "collections_csv": atomic_write(dirs["results"] / "tables" / "tradeoff-scorecard-collections.csv",
+                                        lambda p: sets.to_csv(p, index=False)),
+        "collections_tex": write_text_atomic(dirs["tables"] / "scorecard-collections.tex", collections_latex(sets)),
         "csv": atomic_write(dirs["results"] / "tables" / "table-tradeoff-scorecard.csv",
                             lambda p: table.to_csv(p, index=False)),
         "checks_csv": atomic_write(dirs["results"] / "tables" / "tradeoff-scorecard-checks.csv",
@@ -263,6 +305,7 @@ MAIN_FIGURES = {"fig3-quantization": "02-quantization.ipynb", "fig7-tradeoff": "
 MAIN_TABLES = {"table-quantization": "02-quantization.ipynb", "table-quantization-vs-paper": "02-quantization.ipynb",
                "table-tradeoff-frontier": "05-tradeoff.ipynb", "table-tradeoff-selection": "05-tradeoff.ipynb",
                "table-tradeoff-scorecard": "05-tradeoff.ipynb", "scorecard-rules": "05-tradeoff.ipynb",
+               "scorecard-collections": "05-tradeoff.ipynb",
                "macros": "05-tradeoff.ipynb", "other-results": "05-tradeoff.ipynb"}
 
 

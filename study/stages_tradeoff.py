@@ -22,13 +22,17 @@ from . import paper_macros, plots, report
 from .errors import StudyError
 from .io import atomic_write
 from .provenance import write_provenance
-from .scorecard import as_table, checks_table, scorecard
+from .comparison import sets_sentence
+from .scorecard import as_table, checks_table, collections_table, faithful_settings, paper_configurations, scorecard
 from .tradeoff import (
     at_scale,
     check_n_vectors,
+    comparison_sets,
     configurations,
+    fits,
     format_budget,
     format_bytes,
+    load_per_query,
     load_tidy,
     parse_budgets,
     selections,
@@ -77,7 +81,7 @@ def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
         ax.axhline(0, color="grey", lw=0.6)
         ax.set_xlabel("compression ratio (measured bytes, log scale)")
         ax.set_ylabel("nDCG@10 loss vs float32 (%)")
-        ax.set_title(f"{model} ({int(data.n_datasets.max())} collections)")
+        ax.set_title(f"{model} (the same {int(data.n_datasets.max())} held-out collections for every point)")
     if len(models):
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
     fig.tight_layout()
@@ -106,13 +110,13 @@ def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str,
                 ax.axhline(budget, color=colour, lw=1, ls=":")
                 ax.annotate(f"{name} ({format_budget(budget)})", (0.01, budget),
                             xycoords=("axes fraction", "data"), fontsize=7, color=colour, va="bottom")
-                fits = data[data.total_bytes <= budget]
-                if len(fits):
-                    best = fits.sort_values(["change_pct", "total_bytes"], ascending=[False, True]).iloc[0]
+                inside = data[fits(data, budget)]
+                if len(inside):
+                    best = inside.sort_values(["change_pct", "total_bytes"], ascending=[False, True]).iloc[0]
                     ax.scatter([best.expected], [best.total_bytes], marker="*", s=260 - 50 * min(k, 4), color=colour,
                                edgecolor="black", zorder=4)
             ax.set_xlabel("nDCG@10 (expected, texts-weighted)")
-            ax.set_ylabel(f"storage of {n:,} vectors (bytes)")
+            ax.set_ylabel(f"storage of {n:,} vectors, every tier (bytes)")
             ax.set_title(f"{model}, N = {n:,}")
     if len(models):
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
@@ -127,9 +131,10 @@ def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str,
 
 def frontier_table(configs: pd.DataFrame) -> pd.DataFrame:
     front = configs[configs.on_frontier].sort_values(["model", "compression_ratio"])
-    return front[["model", "label", "bytes_per_vector", "overhead_bytes", "compression_ratio", "expected",
-                  "change_pct", "n_datasets"]].rename(columns={
-        "label": "configuration", "bytes_per_vector": "bytes/vector", "overhead_bytes": "overhead (B)",
+    return front[["model", "label", "bytes_per_vector", "tier2_bytes_per_vector", "overhead_bytes", "compression_ratio",
+                  "expected", "change_pct", "n_datasets"]].rename(columns={
+        "label": "configuration", "bytes_per_vector": "bytes/vector", "tier2_bytes_per_vector": "of which tier 2",
+        "overhead_bytes": "overhead (B)",
         "compression_ratio": "CR", "expected": "nDCG@10", "change_pct": "change (%)", "n_datasets": "collections"})
 
 
@@ -164,8 +169,15 @@ def run_tradeoff_stage(
     if not present:
         raise StudyError(f"no results for {', '.join(models)} under profile {profile!r} (found: "
                          f"{', '.join(sorted(set(tidy.model)))})")
-    tidy = tidy[tidy.model.isin(present)]
+    # every model with results is judged (e.g. WordLlama, which only the reduction stages run), profile's first
+    present += [m for m in dict.fromkeys(tidy.model) if m not in present]
+    per_query = load_per_query(used)
     configs = configurations(tidy, metric=metric, weighting=weighting)
+    sets = sets_sentence(comparison_sets(configs))
+    dropped = {m: len(v) for m, v in configs.attrs.get("dropped", {}).items() if v}
+    dropped_text = (" Configurations scored on fewer collections are left out of the frontier (" +
+                    ", ".join(f"{m}: {n}" for m, n in dropped.items()) + "; they are compared in their stage's "
+                    "tables)." if dropped else "")
     dirs = report.output_dirs(profile)
     files: dict[str, Path] = {"configurations": atomic_write(
         dirs["results"] / "tables" / "tradeoff-configurations.csv",
@@ -174,16 +186,20 @@ def run_tradeoff_stage(
     frontier = frontier_table(configs)
     files |= {f"frontier_{k}": v for k, v in report.write_table(
         frontier, "table-tradeoff-frontier", profile,
-        "Pareto-optimal configurations per model: measured bytes per vector, what is stored once, compression "
-        "ratio, nDCG@10 and its change against float32.").items()}
+        "Pareto-optimal configurations per model: measured bytes per vector (every tier; of which the rescoring "
+        f"tier), what is stored once, compression ratio, nDCG@10 and its change against float32. {sets}"
+        f"{dropped_text}").items()}
     selection = selections(configs, n_list, budget_bytes)
     files |= {f"selection_{k}": v for k, v in report.write_table(
         selection_table(selection), "table-tradeoff-selection", profile,
-        "Best configuration inside each memory budget (vectors plus what is stored once), per corpus size.").items()}
+        "Best configuration inside each memory budget (every tier it stores, plus what is stored once), per corpus "
+        f"size. {sets}").items()}
 
-    claims = scorecard(tidy, present, weighting)
+    calibrate_on, fit_on = faithful_settings(tidy)
+    claims = scorecard(tidy, present, weighting, per_query=per_query, calibrate_on=calibrate_on, fit_on=fit_on)
     card, checks = as_table(claims), checks_table(claims)
-    files |= {f"scorecard_{k}": v for k, v in paper_macros.write_scorecard(card, checks, profile).items()}
+    files |= {f"scorecard_{k}": v for k, v in paper_macros.write_scorecard(card, checks, profile,
+                                                                         collections_table(claims)).items()}
 
     figures = {
         "tradeoff": plots.save_figure(plot_tradeoff(configs), dirs["figures"] / FIG_TRADEOFF),
@@ -191,8 +207,9 @@ def run_tradeoff_stage(
     }
     files["provenance"] = write_provenance(profile)
     provenance = json.loads(files["provenance"].read_text())
+    paper_configs = paper_configurations(tidy, calibrate_on, fit_on, metric, weighting)
     macros = paper_macros.all_macros(profile, configs, claims, selection, present, provenance, used,
-                                     sorted(set(tidy.dataset)))
+                                     sorted(set(tidy.dataset)), paper_configs)
     files["macros"] = paper_macros.write_macros(macros, profile)
     files["other_results"] = paper_macros.write_other_results(profile)
     for i, path in enumerate(paper_macros.write_readme_results(profile, card, params)):
@@ -204,7 +221,8 @@ def run_tradeoff_stage(
 def tradeoff_conclusions(configs: pd.DataFrame, selection: pd.DataFrame, claims: list, used: list[Path],
                          missing_models: list[str]) -> str:
     """The closing text of stage 05, written from the numbers."""
-    lines = [f"Configurations from {', '.join(p.name for p in used)}: {len(configs)} in all."]
+    lines = [f"Configurations from {', '.join(p.name for p in used)}: {len(configs)} on the frontier's collections. "
+             + sets_sentence(comparison_sets(configs), with_names=False)]
     if missing_models:
         lines.append(f"No results yet for {', '.join(missing_models)}.")
     for model, frame in configs.groupby("model", sort=False):
@@ -224,7 +242,8 @@ def tradeoff_conclusions(configs: pd.DataFrame, selection: pd.DataFrame, claims:
                  else f"{r.budget} ({r.budget_size}): nothing fits" for r in frame.itertuples()]
         lines.append(f"{model}, {n:,} vectors -> " + "; ".join(picks) + ".")
     for c in claims:
-        lines.append(f"Claim {c.number} ({c.claim[:60]}...): {c.verdict} — {c.checked}.")
+        lines.append(f"Claim {c.number} ({c.claim[:60]}...): {c.verdict} (unweighted: {c.verdict_unweighted}; "
+                     f"{c.robustness}) — {c.checked}.")
     not_run = [c.number for c in claims if c.verdict == "not run"]
     if not_run:
         lines.append(f"Claim{'s' if len(not_run) > 1 else ''} {', '.join(map(str, not_run))} "

@@ -64,13 +64,15 @@ def stratified_paired(
     n_resamples: int = N_RESAMPLES,
     seed: int = SEED,
     level: float = LEVEL,
-) -> pd.DataFrame:
+    return_draws: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The engine. Each stratum is ``(name, x, y, groups, weights)``: per-query values ``x`` (config)
     and ``y`` (baseline) of shape (n_queries, k), the comparison each of the k columns belongs to,
     and its weight. A comparison's statistic is Σ weight · mean(x) (vs the same for y) over its strata.
 
     Returns one row per comparison: value, baseline, diff, diff_ci_low/high, change_pct,
-    ci_low/high (of change_pct), p_value."""
+    ci_low/high (of change_pct), p_value; with ``return_draws`` also the bootstrap draws of value and
+    baseline, each (n_resamples, n_groups), for statistics built from several comparisons."""
     obs_x, obs_y = np.zeros(n_groups), np.zeros(n_groups)
     boot_x, boot_y = np.zeros((n_resamples, n_groups)), np.zeros((n_resamples, n_groups))
     flips = np.zeros((n_resamples, n_groups))
@@ -101,10 +103,11 @@ def stratified_paired(
     if defined.any():
         p_lo[defined], p_hi[defined] = np.percentile(pct_draws[:, defined], [tail, 100 - tail], axis=0)
     extreme = (np.abs(flips) >= np.abs(diff) - 1e-12).sum(axis=0)
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "value": obs_x, "baseline": obs_y, "diff": diff, "diff_ci_low": d_lo, "diff_ci_high": d_hi,
         "change_pct": change, "ci_low": p_lo, "ci_high": p_hi, "p_value": (1 + extreme) / (1 + n_resamples),
     })
+    return (table, boot_x, boot_y) if return_draws else table
 
 
 def paired_test(
@@ -178,9 +181,10 @@ def compare(
     n_resamples: int = N_RESAMPLES,
     seed: int = SEED,
     level: float = LEVEL,
-) -> pd.DataFrame:
+    return_draws: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """``pairs``: one row per (comparison ``group`` 0..K-1, dataset, config_id, baseline_id, weight).
-    Returns ``stratified_paired``'s table, one row per group."""
+    Returns ``stratified_paired``'s table, one row per group (and its draws with ``return_draws``)."""
     n_groups = int(pairs.group.max()) + 1 if len(pairs) else 0
     strata = []
     for dataset, sub in pairs.groupby("dataset", sort=True):
@@ -194,7 +198,7 @@ def compare(
         keep = x.notna().all(axis=1) & y.notna().all(axis=1)
         strata.append((str(dataset), x[keep].to_numpy(), y[keep].to_numpy(), sub.group.to_numpy(),
                        sub.weight.to_numpy(np.float64)))
-    return stratified_paired(strata, n_groups, n_resamples, seed, level)
+    return stratified_paired(strata, n_groups, n_resamples, seed, level, return_draws)
 
 
 def annotate_tidy(

@@ -2,10 +2,13 @@
 
 A *configuration* of a model is everything that changes what is stored (format × reducer ×
 fraction, and the calibration / fit sets, rescoring and query format when a stage varies them).
-Its quality is the nDCG@10 change against the model's float32, unreduced baseline **on the same
-collections** (so stages run on fewer collections stay comparable); its storage is measured:
-``total_bytes(N) = N × bytes_per_vector + overhead_bytes`` (reducer matrix and mean, int8 ranges,
-scales: what the tidy column ``overhead_bytes`` reports), i.e. the overhead amortised over N.
+Its quality is the nDCG@10 change against the model's float32, unreduced baseline, every
+configuration of a model averaged over **the same held-out collections** (``study.comparison``);
+its storage is measured and counts every tier it keeps:
+``total_bytes(N) = N × bytes_per_vector + overhead_bytes`` (bytes per vector of the searched tier
+plus the rescoring tier; reducer matrix and mean, int8 ranges, scales: what the tidy column
+``overhead_bytes`` reports), i.e. the overhead amortised over N. A RAM and a disk budget can be
+given apart (``select``).
 """
 
 from __future__ import annotations
@@ -18,16 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .comparison import NONE, CollectionSet, compare_like_for_like, is_baseline, key_columns
 from .errors import ParameterError, StudyError
 from .report import WEIGHTINGS, output_dirs
 
-NONE = "none"
-BASELINE = {"format": "float32", "reducer": NONE, "fraction": 1.0}
-# Columns that identify a configuration of a model (optional ones are used when a stage writes them).
-KEY = ["reducer", "fraction", "fit_on", "format", "calibrate_on", "rescore", "query_format"]
-OPTIONAL_KEY = ["index"]
-KEY_DEFAULTS = {"reducer": NONE, "fraction": 1.0, "fit_on": NONE, "calibrate_on": NONE, "rescore": NONE,
-                "query_format": "same", "index": NONE}
 TIDY_REQUIRED = {"model", "dataset", "format", "metric", "value", "bytes_per_vector"}
 
 # --- memory budgets ---------------------------------------------------------------------------
@@ -130,21 +127,17 @@ def load_tidy(profile: str) -> tuple[pd.DataFrame, list[Path]]:
     return pd.concat(frames, ignore_index=True), used
 
 
-def _key_columns(tidy: pd.DataFrame) -> list[str]:
-    return KEY + [c for c in OPTIONAL_KEY if c in tidy.columns]
-
-
-def _normalise_keys(tidy: pd.DataFrame) -> pd.DataFrame:
-    tidy = tidy.copy()
-    for col in _key_columns(tidy):
-        if col in KEY_DEFAULTS:
-            tidy[col] = tidy[col].fillna(KEY_DEFAULTS[col]) if col in tidy.columns else KEY_DEFAULTS[col]
-    tidy["fraction"] = tidy["fraction"].astype(float).round(6)
-    if "overhead_bytes" not in tidy.columns:
-        tidy["overhead_bytes"] = 0
-    if "n_texts" not in tidy.columns:
-        tidy["n_texts"] = tidy.get("n_docs", 1)
-    return tidy
+def load_per_query(used: list[Path]) -> pd.DataFrame | None:
+    """The per-query scores beside the given tidy result files (``<stem>-per-query.parquet``), concatenated;
+    ``None`` when none exists (verdicts then fall back to point estimates)."""
+    frames = []
+    for path in used:
+        pq = path.with_name(f"{path.stem}-per-query.parquet")
+        if pq.exists():
+            frame = pd.read_parquet(pq)
+            if {"config_id", "dataset", "query_id"} <= set(frame.columns):
+                frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def label(row: pd.Series | dict) -> str:
@@ -183,62 +176,75 @@ def family(row: pd.Series | dict) -> str:
     return base if row["reducer"] == NONE else f"{base} + {row['reducer']}"
 
 
-def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: str = "texts") -> pd.DataFrame:
-    """One row per model × configuration with its quality and measured storage.
+def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: str = "texts",
+                   policy: str = "widest") -> pd.DataFrame:
+    """One row per model × configuration with its quality and measured storage, like for like.
 
-    ``value`` is the mean of ``metric`` over the collections the configuration was run on
-    (weighted by texts, the paper's choice, or unweighted); ``baseline`` is the float32,
-    unreduced mean over *the same* collections and ``change_pct`` the relative change;
-    ``expected`` rescales the change to the model's baseline over all its collections (equal to
-    ``value`` when a configuration covers them all). A configuration found in several stage
-    files is counted once (the first file in stage order).
+    Per model, every configuration is averaged over **the same held-out collections**
+    (``comparison.compare_like_for_like`` with ``policy``; ``widest``, the default for the
+    trade-off, keeps the model's baseline collections minus every fit/calibration set and drops the
+    configurations not scored on all of them). ``value`` is the mean of ``metric`` over that set
+    (weighted by texts, the paper's choice, or unweighted), ``baseline`` the float32 mean over the
+    same set, ``change_pct`` the relative change; ``expected`` rescales the change to the model's
+    baseline over all its collections. ``collections`` names the set (``attrs["sets"]`` holds the
+    ``CollectionSet`` per model, ``attrs["dropped"]`` what ``widest`` left out).
+
+    Storage counts every tier a configuration keeps: ``bytes_per_vector`` = first tier (what is
+    searched, ``tier1_bytes_per_vector``) + the rescoring tier (``tier2_bytes_per_vector``, e.g. int8
+    on disk), each measured; ``overhead_bytes`` is what is stored once (both tiers' ranges, the
+    reducer). ``compression_ratio`` is float32's bytes over all tiers.
     """
     if weighting not in WEIGHTINGS:
         raise ParameterError("weighting", weighting, WEIGHTINGS)
     if "metric" not in tidy.columns or metric not in set(tidy.metric):
         raise ParameterError("metric", metric, sorted(set(tidy.get("metric", []))))
-    rows = _normalise_keys(tidy[tidy.metric == metric])
-    keys = _key_columns(rows)
-    rows = rows.drop_duplicates(["model", "dataset", *keys], keep="first")
-    rows["weight"] = rows.n_texts.astype(float) if weighting == "texts" else 1.0
-
-    is_base = np.ones(len(rows), bool)
-    for col, val in BASELINE.items():
-        is_base &= (rows[col] == val).to_numpy()
-    base = rows[is_base].drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"]).value
-    missing = sorted(set(rows.model) - set(base.index.get_level_values(0)))
+    rows = tidy[tidy.metric == metric]
+    missing = sorted(set(rows.model) - set(rows[is_baseline(rows)].model))
     if missing:
         raise StudyError(f"no float32 unreduced baseline for {', '.join(missing)} in the results: run stage 02 first")
-    rows = rows.copy()
+    comparison = compare_like_for_like(rows, policy)
+    rows = comparison.rows
+    keys = key_columns(rows)
+    rows["weight"] = rows.n_texts.astype(float) if weighting == "texts" else 1.0
+    base = rows[is_baseline(rows)].drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"]).value
     rows["baseline"] = [base.get((m, d), np.nan) for m, d in zip(rows.model, rows.dataset)]
-    rows = rows[rows.baseline.notna()]
     rows["wv"], rows["wb"] = rows.weight * rows.value, rows.weight * rows.baseline
-    rows["second_tier"] = rows["rescore_bytes_per_vector"].fillna(0) if "rescore_bytes_per_vector" in rows else 0.0
+    tier2 = rows["rescore_bytes_per_vector"] if "rescore_bytes_per_vector" in rows else pd.Series(np.nan, rows.index)
+    rows["tier2"] = tier2.fillna(0.0).where(rows.rescore != NONE, 0.0)
     grouped = rows.groupby(["model", *keys], sort=False, dropna=False)
     out = grouped.agg(
         wv=("wv", "sum"), wb=("wb", "sum"), w=("weight", "sum"),
-        bytes_per_vector=("bytes_per_vector", "max"), overhead_bytes=("overhead_bytes", "max"),
-        second_tier_bytes_per_vector=("second_tier", "max"),
-        n_datasets=("dataset", "nunique"),
+        tier1_bytes_per_vector=("bytes_per_vector", "max"), tier2_bytes_per_vector=("tier2", "max"),
+        overhead_bytes=("overhead_bytes", "max"), n_datasets=("dataset", "nunique"),
     ).reset_index()
+    out["bytes_per_vector"] = out.tier1_bytes_per_vector + out.tier2_bytes_per_vector
     out["value"] = out.wv / out.w
     out["baseline"] = out.wb / out.w
     out["change_pct"] = 100 * (out.value / out.baseline - 1)
     out["loss_pct"] = -out.change_pct
-    model_base = rows[(rows.format == "float32") & (rows.reducer == NONE) & (rows.fraction == 1.0)]
-    full = model_base.groupby("model").apply(lambda f: np.average(f.value, weights=f.weight), include_groups=False)
+    everywhere = tidy[(tidy.metric == metric) & is_baseline(tidy)].drop_duplicates(["model", "dataset"])
+    weights = everywhere.n_texts.astype(float) if weighting == "texts" else pd.Series(1.0, everywhere.index)
+    full = (everywhere.value * weights).groupby(everywhere.model).sum() / weights.groupby(everywhere.model).sum()
     out["expected"] = out.model.map(full) * (1 + out.change_pct / 100)
-    base_bytes = out[(out.format == "float32") & (out.reducer == NONE) & (out.fraction == 1.0)]
-    float32_bytes = out.model.map(base_bytes.groupby("model").bytes_per_vector.first())
-    out["compression_ratio"] = float32_bytes / out.bytes_per_vector
+    base_bytes = out[is_baseline(out)].groupby("model").bytes_per_vector.first()
+    out["compression_ratio"] = out.model.map(base_bytes) / out.bytes_per_vector
+    out["collections"] = out.model.map({m: ", ".join(s.names) for m, s in comparison.sets.items()})
     out["label"] = [label(r) for r in out.to_dict("records")]
     out["family"] = [family(r) for r in out.to_dict("records")]
     out["kind"] = [kind(f) + (" + rescoring" if r != NONE else "") for f, r in zip(out.format, out.rescore)]
     out["weighting"] = weighting
     out = out.drop(columns=["wv", "wb", "w"])
     out["on_frontier"] = pareto_mask_by(out, "bytes_per_vector", "change_pct")
-    return out.sort_values(["model", "bytes_per_vector", "change_pct"], ascending=[True, True, False],
-                           ignore_index=True)
+    out = out.sort_values(["model", "bytes_per_vector", "change_pct"], ascending=[True, True, False],
+                          ignore_index=True)
+    out.attrs["sets"] = comparison.sets
+    out.attrs["dropped"] = comparison.dropped
+    return out
+
+
+def comparison_sets(configs: pd.DataFrame) -> dict[str, CollectionSet]:
+    """The ``CollectionSet`` per model behind a ``configurations`` table."""
+    return dict(configs.attrs.get("sets", {}))
 
 
 # --- Pareto frontier ---------------------------------------------------------------------------------
@@ -281,26 +287,33 @@ def pareto_mask_by(frame: pd.DataFrame, cost: str, quality: str, group: str = "m
     return mask
 
 
-def total_bytes(configs: pd.DataFrame, n_vectors: int, second_tier: bool = False) -> pd.Series:
-    """Storage of ``n_vectors`` vectors: N × measured bytes per vector + what is stored once.
-
-    Rescoring configurations keep a second copy (``second_tier_bytes_per_vector``, e.g. float32 on
-    disk); it counts only with ``second_tier=True`` — a memory budget is about the first tier.
-    """
-    per_vector = configs.bytes_per_vector + (configs.second_tier_bytes_per_vector if second_tier else 0)
-    return n_vectors * per_vector + configs.overhead_bytes
+def total_bytes(configs: pd.DataFrame, n_vectors: int) -> pd.Series:
+    """Storage of ``n_vectors`` vectors: N × measured bytes per vector (every tier) + what is stored once."""
+    return n_vectors * configs.bytes_per_vector + configs.overhead_bytes
 
 
-def at_scale(configs: pd.DataFrame, n_vectors: int, second_tier: bool = False) -> pd.DataFrame:
-    """Configurations with ``total_bytes`` and ``amortised_bytes_per_vector`` for a corpus of N vectors,
-    and the frontier recomputed on total bytes (the overhead can move a point off it at small N)."""
+def at_scale(configs: pd.DataFrame, n_vectors: int) -> pd.DataFrame:
+    """Configurations with their storage for a corpus of N vectors: ``total_bytes`` (everything),
+    ``ram_bytes`` (first tier + what is stored once: what must be in memory to search) and
+    ``disk_bytes`` (the rescoring tier), ``amortised_bytes_per_vector``, and the frontier recomputed
+    on total bytes (the overhead can move a point off it at small N)."""
     n_vectors = check_n_vectors(n_vectors)
     out = configs.copy()
     out["n_vectors"] = n_vectors
-    out["total_bytes"] = total_bytes(out, n_vectors, second_tier)
+    out["total_bytes"] = total_bytes(out, n_vectors)
+    out["ram_bytes"] = n_vectors * out.tier1_bytes_per_vector + out.overhead_bytes
+    out["disk_bytes"] = n_vectors * out.tier2_bytes_per_vector
     out["amortised_bytes_per_vector"] = out.total_bytes / n_vectors
     out["on_frontier"] = pareto_mask_by(out, "total_bytes", "change_pct")
     return out
+
+
+def fits(scaled: pd.DataFrame, ram: int, disk: int | None = None) -> pd.Series:
+    """Which configurations fit: without a disk budget everything a configuration stores must fit in
+    ``ram``; with one, the first tier and what is stored once in ``ram`` and the rescoring tier on disk."""
+    if disk is None:
+        return scaled.total_bytes <= ram
+    return (scaled.ram_bytes <= ram) & (scaled.disk_bytes <= disk)
 
 
 # --- select ----------------------------------------------------------------------------------------
@@ -317,7 +330,7 @@ class Selection:
     runners_up: pd.DataFrame
     n_fitting: int
     n_configurations: int
-    second_tier: bool = False
+    disk_bytes: int | None = None
 
     @property
     def expected_loss_pct(self) -> float:
@@ -326,19 +339,21 @@ class Selection:
     def describe(self) -> str:
         """The recommendation as a few plain lines (what the CLI prints)."""
         b = self.best
+        where = (f"RAM {format_bytes(self.budget_bytes)}" if self.disk_bytes is None else
+                 f"RAM {format_bytes(self.budget_bytes)} + disk {format_bytes(self.disk_bytes)}")
         lines = [
-            f"Budget {format_bytes(self.budget_bytes)} for {self.n_vectors:,} vectors of {self.model}: "
+            f"Budget {where} for {self.n_vectors:,} vectors of {self.model}: "
             f"{self.n_fitting} of {self.n_configurations} configurations fit.",
             f"Recommended: {b.label}",
             f"  storage   {format_bytes(b.total_bytes)} = {self.n_vectors:,} × {b.bytes_per_vector:g} B/vector"
             f" + {int(b.overhead_bytes):,} B stored once; compression {b.compression_ratio:.3g}×",
-            f"  expected  nDCG@10 {b.expected:.4f} ({b.change_pct:+.2f} % vs float32; "
-            f"{int(b.n_datasets)} collection(s), {b.weighting}-weighted)",
         ]
-        if b.second_tier_bytes_per_vector > 0:
-            counted = "counted in" if self.second_tier else "not counted in"
-            lines.append(f"  second tier {format_bytes(self.n_vectors * b.second_tier_bytes_per_vector)} (the vectors "
-                         f"it rescores with, e.g. on disk), {counted} the budget")
+        if b.tier2_bytes_per_vector > 0:
+            lines.append(f"  tiers     RAM {format_bytes(b.ram_bytes)} ({b.tier1_bytes_per_vector:g} B/vector searched + "
+                         f"what is stored once), rescoring tier {format_bytes(b.disk_bytes)} "
+                         f"({b.tier2_bytes_per_vector:g} B/vector{', on disk' if self.disk_bytes is not None else ''})")
+        lines.append(f"  expected  nDCG@10 {b.expected:.4f} ({b.change_pct:+.2f} % vs float32; "
+                     f"{int(b.n_datasets)} collection(s), {b.weighting}-weighted: {b.collections})")
         if len(self.runners_up):
             lines.append("Runners-up:")
             for r in self.runners_up.itertuples():
@@ -359,14 +374,17 @@ def select(
     model: str | None = None,
     weighting: str = "texts",
     runners_up: int = 5,
-    second_tier: bool = False,
+    disk_bytes: int | str | None = None,
 ) -> Selection:
-    """The best configuration whose ``total_bytes(n_vectors)`` is at most ``budget_bytes``.
+    """The best configuration that fits ``budget_bytes`` of RAM (and ``disk_bytes`` of disk, if given).
 
-    ``results`` is a tidy table (as the stages write) or the output of ``configurations``.
-    Raises ``StudyError`` naming the smallest configuration and its size when nothing fits.
+    Without a disk budget everything a configuration stores counts against the RAM budget; with one,
+    a two-tier configuration keeps its first tier (and what is stored once) in RAM and its rescoring
+    tier on disk (``fits``). ``results`` is a tidy table (as the stages write) or the output of
+    ``configurations``. Raises ``StudyError`` naming the smallest configuration when nothing fits.
     """
-    budget = parse_budget(budget_bytes)
+    budget = parse_budget(budget_bytes, "ram")
+    disk = None if disk_bytes is None else parse_budget(disk_bytes, "disk")
     n_vectors = check_n_vectors(n_vectors)
     configs = configurations(results, weighting=weighting) if "metric" in results.columns else results
     models = sorted(set(configs.model))
@@ -376,35 +394,39 @@ def select(
         model = models[0]
     if model not in models:
         raise ParameterError("model", model, models)
-    configs = at_scale(configs[configs.model == model], n_vectors, second_tier)
-    fits = configs[configs.total_bytes <= budget]
-    if fits.empty:
-        smallest = configs.sort_values(["total_bytes", "label"]).iloc[0]
+    configs = at_scale(configs[configs.model == model], n_vectors)
+    fitting = configs[fits(configs, budget, disk)]
+    if fitting.empty:
+        column = "total_bytes" if disk is None else "ram_bytes"
+        smallest = configs.sort_values([column, "label"]).iloc[0]
+        where = "" if disk is None else f" of RAM (with {format_bytes(disk)} of disk)"
         raise StudyError(
-            f"no configuration of {model} fits {format_bytes(budget)} for {n_vectors:,} vectors; the smallest is "
-            f"{smallest.label} at {format_bytes(smallest.total_bytes)} ({smallest.bytes_per_vector:g} B/vector + "
+            f"no configuration of {model} fits {format_bytes(budget)}{where} for {n_vectors:,} vectors; the smallest "
+            f"is {smallest.label} at {format_bytes(smallest[column])} ({smallest.bytes_per_vector:g} B/vector + "
             f"{int(smallest.overhead_bytes):,} B overhead)"
         )
-    ordered = rank(fits)
+    ordered = rank(fitting)
     return Selection(model, budget, n_vectors, ordered.iloc[0], ordered.iloc[1 : 1 + runners_up],
-                     len(fits), len(configs), second_tier)
+                     len(fitting), len(configs), disk)
 
 
 def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int]) -> pd.DataFrame:
-    """The recommendation for every model × corpus size × named budget (``None`` where nothing fits)."""
+    """The recommendation for every model × corpus size × named RAM budget, everything stored counted
+    (``None`` where nothing fits)."""
     rows = []
     for model in configs.model.unique():
         for n in n_vectors:
             scaled = at_scale(configs[configs.model == model], n)
             for name, budget in budgets.items():
-                fits = scaled[scaled.total_bytes <= budget]
-                best = rank(fits).iloc[0] if len(fits) else None
+                inside = scaled[fits(scaled, budget)]
+                best = rank(inside).iloc[0] if len(inside) else None
                 rows.append({
                     "model": model, "n_vectors": n, "budget": name, "budget_bytes": budget,
                     "budget_size": format_budget(budget),
                     "configuration": best.label if best is not None else None,
                     "total_bytes": best.total_bytes if best is not None else np.nan,
                     "compression_ratio": best.compression_ratio if best is not None else np.nan,
+                    "n_datasets": best.n_datasets if best is not None else np.nan,
                     "expected": best.expected if best is not None else np.nan,
                     "change_pct": best.change_pct if best is not None else np.nan,
                 })
