@@ -26,7 +26,11 @@ models: install
 	$(BIN)/study models prepare --profile $(PROFILE)
 
 study: install
+	@# LaTeX for the paper PDF, installed the way `make test` does (where we can: as root or with sudo)
+	@command -v latexmk >/dev/null || bash .ci/install-latex.sh || echo "note: LaTeX could not be installed"
 	$(BIN)/snakemake --snakefile Snakefile --cores $(CORES) --configfile config/$(PROFILE).yaml --rerun-triggers mtime params --printshellcmds
+	@if [ -f results/$(PROFILE)/paper.pdf ] && command -v latexmk >/dev/null; then echo "paper: results/$(PROFILE)/paper.pdf"; \
+	else echo "paper: NOT built (no LaTeX here); install it with 'bash .ci/install-latex.sh', then run 'make paper PROFILE=$(PROFILE)'"; fi
 
 test: install
 	@# LaTeX for the paper-build test: installed where we can (CI runs as root); elsewhere that test skips.

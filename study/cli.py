@@ -80,6 +80,15 @@ def _cmd_select(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from .config import check_profile_name
+    from .publish import publish
+
+    for stage, conclusions in publish(check_profile_name(args.profile), args.stages or None).items():
+        print(f"== {stage}\n{conclusions}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="study", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -114,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--weighting", default="texts", choices=["texts", "none"])
     sel.add_argument("--top", type=int, default=5, help="runners-up to list")
     sel.set_defaults(func=_cmd_select)
+
+    pub = sub.add_parser("publish", help="redraw a profile's stage tables and figures from its saved results")
+    pub.add_argument("--profile", default="default")
+    pub.add_argument("--stages", nargs="*", help="quantization, reduction, combined, beyond (default: all run)")
+    pub.set_defaults(func=_cmd_publish)
     return parser
 
 

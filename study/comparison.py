@@ -21,6 +21,7 @@ configuration scored on the union of their collections; its duplicate rows must 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -78,9 +79,18 @@ def is_baseline(rows: pd.DataFrame) -> np.ndarray:
     return mask
 
 
+def collection_name(reference: object) -> str:
+    """The collection a fit/calibration value names, as the tidy ``dataset`` column names it: a path by its
+    folder (``/data/mlquestions`` → ``mlquestions``), an MTEB task without ``mteb:``."""
+    text = str(reference)
+    if text.startswith("mteb:"):
+        return text[len("mteb:"):]
+    return os.path.basename(os.path.normpath(text)) if ("/" in text or os.sep in text) else text
+
+
 def named_collections(values: Iterable[object]) -> set[str]:
     """The collections named by fit_on / calibrate_on values (``none``, ``self`` and NaN name none)."""
-    return {str(v) for v in values if isinstance(v, str) and v not in (NONE, SELF, "")}
+    return {collection_name(v) for v in values if isinstance(v, str) and v not in (NONE, SELF, "")}
 
 
 def in_sample_mask(rows: pd.DataFrame) -> np.ndarray:
@@ -88,7 +98,8 @@ def in_sample_mask(rows: pd.DataFrame) -> np.ndarray:
     mask = np.zeros(len(rows), bool)
     for col in REFERENCE_COLUMNS:
         if col in rows.columns:
-            mask |= (rows[col].astype(str) == rows["dataset"].astype(str)).to_numpy()
+            named = rows[col].map(collection_name)
+            mask |= (named.astype(str) == rows["dataset"].astype(str)).to_numpy()
     return mask
 
 

@@ -199,7 +199,7 @@ def run_quantization(
             needs = get_format(fmt).needs_calibration
             if needs and calibration is None:
                 calibration = reference_vectors(model, calibrate_on, data)
-            cfg = Config(model, dataset, data.split, format=fmt, calibrate_on=calibrate_on if needs else NONE)
+            cfg = Config(model, data.dataset, data.split, format=fmt, calibrate_on=calibrate_on if needs else NONE)
             rows, pq = evaluate_format(cfg, data, data.docs, data.queries, calibration if needs else None, "02")
             tidy.append(rows)
             per_query.append(pq)

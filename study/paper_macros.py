@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .comparison import sets_sentence
 from .errors import ParameterError, StudyError
 from .io import splice_between, write_text_atomic
 from .models import MODELS
-from .comparison import sets_sentence
 from .paper_reference import paper_table1
 from .paths import REPO_ROOT, output_root
 from .report import output_dirs

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .comparison import CollectionSet, compare_like_for_like, in_sample_mask, sets_sentence
 from .io import atomic_write, write_text_atomic
 from .paths import output_root
 
@@ -53,14 +54,17 @@ def summarise(
     model's baseline configuration (float32, nothing reduced) averaged the same way.
 
     ``weighting='texts'`` weights each collection by its documents + queries (the paper's
-    choice); ``'none'`` gives every collection the same weight.
+    choice); ``'none'`` gives every collection the same weight. Like for like: per model, every row
+    of the summary and the baseline are averaged over the same held-out collections
+    (``comparison.compare_like_for_like``); ``out.attrs["sets"]`` holds them (``caption_sets``).
     """
     if weighting not in WEIGHTINGS:
         from .errors import ParameterError
 
         raise ParameterError("weighting", weighting, WEIGHTINGS)
     baseline = baseline or {"format": "float32", "reducer": "none", "fraction": 1.0}
-    rows = tidy[tidy.metric == metric]
+    comparison = compare_like_for_like(tidy[tidy.metric == metric], "shared")
+    rows = comparison.rows
     group_keys = ["model", *keys]
 
     def agg(frame: pd.DataFrame) -> pd.Series:
@@ -84,12 +88,21 @@ def summarise(
     out["baseline"] = out.model.map(base)
     out["change_pct"] = 100 * (out.value / out.baseline - 1)
     out["weighting"] = weighting
+    out.attrs["sets"] = comparison.sets
     return out
 
 
+def caption_sets(summary: pd.DataFrame) -> str:
+    """The sentence a caption ends with: which collections the summary's averages are over."""
+    sets: dict[str, CollectionSet] = summary.attrs.get("sets", {})
+    return sets_sentence(sets)
+
+
 def per_dataset_change(tidy: pd.DataFrame, metric: str = "ndcg_at_10") -> pd.DataFrame:
-    """% change of every configuration against float32 (unreduced) of the same model and collection."""
-    rows = tidy[tidy.metric == metric].copy()
+    """% change of every configuration against float32 (unreduced) of the same model and collection
+    (rows scored on their own fit or calibration set are left out)."""
+    rows = tidy[tidy.metric == metric]
+    rows = rows[~in_sample_mask(rows)].copy()
     base = rows[(rows.format == "float32") & (rows.reducer == "none")].set_index(["model", "dataset"]).value
     rows["baseline"] = [base.get((m, d), np.nan) for m, d in zip(rows.model, rows.dataset)]
     rows["change_pct"] = 100 * (rows.value / rows.baseline - 1)

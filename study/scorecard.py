@@ -251,38 +251,42 @@ def claim1(ctx: Context, models: list[str]) -> tuple[ClaimResult, dict[str, list
                   f"f16 {_p('float16')}, bf16 {_p('bfloat16')}; float4 {_p('float4_e2m1')} (% change, bge/nomic)")
     result, shown = ClaimResult(1, CLAIMS[1], paper_text, {}), {}
     for m in models:
-        keys = {f: ctx.space.key(m, f) for f in PAPER_FORMATS if f != "float32"}
-        present = [k for k in keys.values() if k]
-        cset = _claim_set(ctx.rows, m, present) if present else None
-        result.sets[m] = cset
-        S = cset.names if cset else ()
-
-        def ch(f: str) -> Term | None:
-            return ctx.change(m, keys[f], S) if keys.get(f) and S else None
-
-        def check(what: str, needed: list[str], conditions) -> Check:
-            missing = [f for f in needed if not keys.get(f)]
-            if missing or not S:
-                return _not_run(m, what, f"{', '.join(missing) or 'formats'} not run for {m}")
-            return Check(m, what, conditions())
-
-        lo, hi = 7 - TOLERANCE_POINTS, 11 + TOLERANCE_POINTS
-        result.checks += [
-            check(f"float8 loses < {FLOAT8_MAX_LOSS} %", list(FLOAT8),
-                  lambda: [Condition([ch(f)], low=-FLOAT8_MAX_LOSS) for f in FLOAT8]),
-            check("float8 loses less than int8", [*FLOAT8, "int8"],
-                  lambda: [Condition([ctx.diff(m, keys[f], keys["int8"], S)], low=0.0) for f in FLOAT8]),
-            check(f"binary loses {lo:g}–{hi:g} %", ["binary"], lambda: [Condition([ch("binary")], low=-hi, high=-lo)]),
-            check(f"float16/bfloat16 lose < {LOSSLESS_PCT} %", ["float16", "bfloat16"],
-                  lambda: [Condition([ch(f)], low=-LOSSLESS_PCT) for f in ("float16", "bfloat16")]),
-            check(f"float4 loses > {UNUSABLE_LOSS:g} %", ["float4_e2m1"],
-                  lambda: [Condition([ch("float4_e2m1")], high=-UNUSABLE_LOSS)]),
-        ]
-        names = {"float8_e4m3": "E4M3", "float8_e5m2": "E5M2", "int8": "int8", "binary": "binary",
-                 "float16": "f16", "bfloat16": "bf16", "float4_e2m1": "float4"}
-        shown[m] = [_Display(ch(f), names[f]) if ch(f) else names[f] + " n/a" for f in names]
-        shown[m].append(_set_text(cset))
+        checks, result.sets[m], shown[m] = _claim1_model(ctx, m)
+        result.checks += checks
     return result, shown
+
+
+def _claim1_model(ctx: Context, m: str) -> tuple[list[Check], CollectionSet | None, list]:
+    keys = {f: ctx.space.key(m, f) for f in PAPER_FORMATS if f != "float32"}
+    present = [k for k in keys.values() if k]
+    cset = _claim_set(ctx.rows, m, present) if present else None
+    S = cset.names if cset else ()
+
+    def ch(f: str) -> Term | None:
+        return ctx.change(m, keys[f], S) if keys.get(f) and S else None
+
+    def check(what: str, needed: list[str], conditions) -> Check:
+        missing = [f for f in needed if not keys.get(f)]
+        if missing or not S:
+            return _not_run(m, what, f"{', '.join(missing) or 'formats'} not run for {m}")
+        return Check(m, what, conditions())
+
+    lo, hi = 7 - TOLERANCE_POINTS, 11 + TOLERANCE_POINTS
+    checks = [
+        check(f"float8 loses < {FLOAT8_MAX_LOSS} %", list(FLOAT8),
+              lambda: [Condition([ch(f)], low=-FLOAT8_MAX_LOSS) for f in FLOAT8]),
+        check("float8 loses less than int8", [*FLOAT8, "int8"],
+              lambda: [Condition([ctx.diff(m, keys[f], keys["int8"], S)], low=0.0) for f in FLOAT8]),
+        check(f"binary loses {lo:g}–{hi:g} %", ["binary"], lambda: [Condition([ch("binary")], low=-hi, high=-lo)]),
+        check(f"float16/bfloat16 lose < {LOSSLESS_PCT} %", ["float16", "bfloat16"],
+              lambda: [Condition([ch(f)], low=-LOSSLESS_PCT) for f in ("float16", "bfloat16")]),
+        check(f"float4 loses > {UNUSABLE_LOSS:g} %", ["float4_e2m1"],
+              lambda: [Condition([ch("float4_e2m1")], high=-UNUSABLE_LOSS)]),
+    ]
+    names = {"float8_e4m3": "E4M3", "float8_e5m2": "E5M2", "int8": "int8", "binary": "binary",
+             "float16": "f16", "bfloat16": "bf16", "float4_e2m1": "float4"}
+    shown = [_Display(ch(f), names[f]) if ch(f) else names[f] + " n/a" for f in names]
+    return checks, cset, [*shown, _set_text(cset)]
 
 
 def claim2(ctx: Context, models: list[str]) -> tuple[ClaimResult, dict[str, list]]:
@@ -447,8 +451,8 @@ def claim5(ctx: Context, models: list[str]) -> tuple[ClaimResult, dict[str, list
                      + [ctx.change(narrow, ctx.space.key(narrow, *w), S) for w in both])
             k = len(both)
             cond = Condition(terms, low=0.0, combine=lambda v, k=k: np.mean(v[:k], axis=0) - np.mean(v[k:], axis=0))
-            result.checks.append(Check(tag, f"wider model loses less to {what}", [cond],
-                                       detail=f"mean over {', '.join(w[0] if w[1] == NONE else f'pca {w[2]:.0%}' for w in both)}"))
+            over = ", ".join(w[0] if w[1] == NONE else f"pca {w[2]:.0%}" for w in both)
+            result.checks.append(Check(tag, f"wider model loses less to {what}", [cond], detail=f"mean over {over}"))
             for m in (narrow, wide):
                 mean = Condition([t for t in terms if t.model == m], combine=lambda v: np.mean(v, axis=0))
                 shown[m].append(_Display(mean, f"mean {what} vs {narrow if m == wide else wide}"))

@@ -70,13 +70,24 @@ def run_quantization_stage(
     tidy = pd.concat([p[0] for p in parts], ignore_index=True)
     per_query = pd.concat([p[1] for p in parts], ignore_index=True)
     files = report.save_results(tidy, per_query, "02-quantization", profile)
+    out = publish_quantization(tidy, per_query, formats, weighting, profile)
+    out.files = files | out.files
+    return out
 
+
+def publish_quantization(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[str], weighting: str,
+                         profile: str) -> StageOutput:
+    """Stage 02's summary, figure (paper Fig. 3), tables and conclusions from its tidy results, like for like."""
+    files: dict[str, Path] = {}
     summary = report.summarise(tidy, ["format"], weighting=weighting)
+    sets = report.caption_sets(summary)
+    n_sets = {len(v) for v in summary.attrs["sets"].values()}
     summary = stats.add_significance(summary, tidy, per_query, ["format"], weighting)  # CIs, Holm-tested
     per_dataset = report.per_dataset_change(tidy)
     fig = plots.plot_change_by_format(
-        summary, per_dataset, formats, f"Quantization ({weighting}-weighted mean of {len(datasets)} collections)"
-    )
+        summary, per_dataset, formats,
+        f"Quantization ({weighting}-weighted mean of the same {'/'.join(map(str, sorted(n_sets)))} held-out "
+        "collections per model)")
     figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig3-quantization")
 
     table = summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct"]].rename(
@@ -84,12 +95,12 @@ def run_quantization_stage(
                  "change_pct": "change (%)"}
     )
     files |= {f"table_{k}": v for k, v in report.write_table(
-        table, "table-quantization", profile, "nDCG@10 per storage format (our models and collections)."
+        table, "table-quantization", profile, f"nDCG@10 per storage format (our models and collections). {sets}"
     ).items()}
     comparison = report.compare_with_paper(summary)
     files |= {f"comparison_{k}": v for k, v in report.write_table(
         comparison, "table-quantization-vs-paper", profile,
-        "Relative nDCG@10 change vs float32: ours beside the paper's Table 1 (100 % of dimensions).",
+        f"Relative nDCG@10 change vs float32: ours beside the paper's Table 1 (100 % of dimensions). {sets}",
     ).items()}
     return StageOutput(tidy, summary, comparison, figure, files, quantization_conclusions(summary, comparison))
 

@@ -169,19 +169,29 @@ def run_reduction_stage(
         models, datasets, datasets_per_model, methods=methods, fractions=fractions, formats=formats,
         fit_on=fit_on, calibrate_on=calibrate_on, stage="03", fit_sample=fit_sample)
     files = report.save_results(tidy, per_query, "03-reduction", profile)
-    summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
-    fig = plot_change_by_fraction(summary, hue="reducer", col="format", title=(
-        f"Dimensionality reduction ({weighting}-weighted mean of the collections; fit on {fit_on})"))
-    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig4-reduction")
-
-    table = change_table(summary, "reducer")
-    files |= _write(table, "table-reduction", profile,
-                    "nDCG@10 change (%) vs float32 per reducer and kept fraction (reduce, then store in the format).")
     times = timing_table(timings)
     files |= _write(times, "table-reduction-timings", profile,
                     "Fit time (s) and transform time (ms per 1,000 vectors) of each reducer; fit_rows = vectors "
                     "fit on.")
-    conclusions = reduction_conclusions(summary, times)
+    out = publish_reduction(tidy, weighting, fit_on, profile, times)
+    out.files = files | out.files
+    return out
+
+
+def publish_reduction(tidy: pd.DataFrame, weighting: str, fit_on: str, profile: str,
+                      times: pd.DataFrame) -> ReductionStageOutput:
+    """Stage 03's summary, figure (paper Fig. 4/5), table and conclusions from its tidy results, like for like."""
+    summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
+    sets = report.caption_sets(summary)
+    fig = plot_change_by_fraction(summary, hue="reducer", col="format", title=(
+        f"Dimensionality reduction ({weighting}-weighted mean of the same held-out collections per model; "
+        f"fit on {fit_on})"))
+    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig4-reduction")
+    table = change_table(summary, "reducer")
+    files = _write(table, "table-reduction", profile,
+                   f"nDCG@10 change (%) vs float32 per reducer and kept fraction (reduce, then store in the format). "
+                   f"{sets}")
+    conclusions = sets + "\n" + reduction_conclusions(summary, times)
     return ReductionStageOutput(tidy, summary, pd.DataFrame(), figure, files, conclusions, table=table, timings=times)
 
 
@@ -247,7 +257,8 @@ def reduction_conclusions(summary: pd.DataFrame, times: pd.DataFrame) -> str:
                                     at.sort_values("change_pct", ascending=False).itertuples())
                 lines.append(f"{model}, {fmt}, {f:.0%} kept: {ranking}.")
         lines += _paper_ranking_checks(summary, model, fractions)
-        lines += _cost_lines(times[times.model == model])
+        if not times.empty:
+            lines += _cost_lines(times[times.model == model])
     lines.append(
         "The paper fit every reducer on MLQuestions; kernel PCA and UMAP here are fit on a seeded subsample "
         "(fit_rows in the timings table), so their numbers are for that fit-set size. Timings are wall-clock "
@@ -337,23 +348,35 @@ def run_combined_stage(
         models, datasets, datasets_per_model, methods=reducers, fractions=fractions, formats=formats,
         fit_on=fit_on, calibrate_on=calibrate_on, stage="04", fit_sample=fit_sample)
     files = report.save_results(tidy, per_query, "04-combined", profile)
-    summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
+    out = publish_combined(tidy, reducers, formats, weighting, fit_on, profile, timing_table(timings))
+    out.files = files | out.files
+    return out
 
+
+def publish_combined(tidy: pd.DataFrame, reducers: list[str], formats: list[str], weighting: str, fit_on: str,
+                     profile: str, times: pd.DataFrame | None = None) -> ReductionStageOutput:
+    """Stage 04's summary, our Table 1 (and the paper's beside it), figure (paper Fig. 6) and conclusions from
+    its tidy results, like for like."""
+    files: dict[str, Path] = {}
+    summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
+    sets = report.caption_sets(summary)
     tables = {r: table1(summary, r, formats) for r in reducers}
     for reducer, table in tables.items():
         files |= _write(table, f"table1-combined-{reducer}", profile,
                         f"nDCG@10 and compression ratio (CR) per format and kept fraction, {reducer} then the format "
-                        f"(our models and collections; {weighting}-weighted).")
+                        f"(our models and collections; {weighting}-weighted). {sets}")
     comparison = table1_vs_paper(summary, "pca", formats) if "pca" in reducers else pd.DataFrame()
     if not comparison.empty:
         files |= _write(comparison, "table1-combined-vs-paper", profile,
                         "Relative nDCG@10 change (%) vs float32 at 100 %: ours (PCA, then the format) beside the "
-                        "paper's Table 1 (bge-small, nomic).")
+                        f"paper's Table 1 (bge-small, nomic). {sets}")
     fig = plot_change_by_fraction(summary, hue="format", col="reducer", title=(
-        f"Reduce, then quantize ({weighting}-weighted mean of the collections; fit on {fit_on})"))
+        f"Reduce, then quantize ({weighting}-weighted mean of the same held-out collections per model; "
+        f"fit on {fit_on})"))
     figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig6-combined")
-    times = timing_table(timings)
-    return ReductionStageOutput(tidy, summary, comparison, figure, files, combined_conclusions(summary, comparison),
+    times = times if times is not None else pd.DataFrame()
+    conclusions = sets + "\n" + combined_conclusions(summary, comparison)
+    return ReductionStageOutput(tidy, summary, comparison, figure, files, conclusions,
                                 table=tables[reducers[0]], timings=times)
 
 

@@ -19,10 +19,10 @@ import pandas as pd
 import seaborn as sns
 
 from . import paper_macros, plots, report
+from .comparison import sets_sentence
 from .errors import StudyError
 from .io import atomic_write
 from .provenance import write_provenance
-from .comparison import sets_sentence
 from .scorecard import as_table, checks_table, collections_table, faithful_settings, paper_configurations, scorecard
 from .tradeoff import (
     at_scale,

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from .comparison import compare_like_for_like
 from .errors import ParameterError
 from .report import WEIGHTINGS
 
@@ -254,8 +255,9 @@ def add_significance(
     aggregated with the same ``weighting`` as the summary (say which in the figure). Adds
     ``diff, diff_ci_low, diff_ci_high, ci_low, ci_high`` (CI of ``change_pct``), ``p_value``,
     ``p_holm`` (Holm across the summary's non-baseline rows) and ``significant``."""
+    tidy = compare_like_for_like(tidy[tidy.metric == metric], "shared").rows  # the summary's collections
     ids = baseline_ids(tidy, baseline)
-    rows = tidy[tidy.metric == metric].drop_duplicates("config_id")
+    rows = tidy.drop_duplicates("config_id")
     group_keys = ["model", *keys]
     pair_rows, index = [], []
     for key, frame in rows.groupby(group_keys, sort=False, dropna=False):

@@ -349,8 +349,8 @@ class Selection:
             f" + {int(b.overhead_bytes):,} B stored once; compression {b.compression_ratio:.3g}×",
         ]
         if b.tier2_bytes_per_vector > 0:
-            lines.append(f"  tiers     RAM {format_bytes(b.ram_bytes)} ({b.tier1_bytes_per_vector:g} B/vector searched + "
-                         f"what is stored once), rescoring tier {format_bytes(b.disk_bytes)} "
+            lines.append(f"  tiers     RAM {format_bytes(b.ram_bytes)} ({b.tier1_bytes_per_vector:g} B/vector searched "
+                         f"+ what is stored once), rescoring tier {format_bytes(b.disk_bytes)} "
                          f"({b.tier2_bytes_per_vector:g} B/vector{', on disk' if self.disk_bytes is not None else ''})")
         lines.append(f"  expected  nDCG@10 {b.expected:.4f} ({b.change_pct:+.2f} % vs float32; "
                      f"{int(b.n_datasets)} collection(s), {b.weighting}-weighted: {b.collections})")

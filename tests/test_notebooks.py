@@ -76,3 +76,25 @@ def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(params, messa
         run("02-quantization.ipynb", tmp_path, **({"datasets": ["adi"], "profile": "tiny"} | params))
     assert message in str(err.value)
     assert not (output_dir / "results").exists()
+
+
+def test_notebooks_02_and_04_run_on_a_beir_folder_given_by_its_path(tiny_embeddings, output_dir, tmp_path):
+    """A user's own collection, by absolute path outside the data folder: rows and per-query scores name it
+    by its folder, and the stage's statistics (which pair the two) run."""
+    import shutil
+
+    from study.paths import data_root
+
+    folder = tmp_path / "elsewhere" / "mycollection"
+    shutil.copytree(data_root() / "adi", folder)
+    path = str(folder.resolve())
+    run("02-quantization.ipynb", tmp_path, datasets=[path, "time"], calibrate_on="self", profile="tiny")
+    tidy = pd.read_csv(output_dir / "results/tiny/02-quantization.csv")
+    per_query = pd.read_parquet(output_dir / "results/tiny/02-quantization-per-query.parquet")
+    assert set(tidy.dataset) == {"mycollection", "time"} == set(per_query.dataset)
+    assert set(per_query.config_id) == set(tidy.config_id)
+    run("04-combined.ipynb", tmp_path, datasets=[path], reducers=["pca"], fractions=[0.5],
+        formats=["float32", "int8"], fit_on="time", calibrate_on="time", profile="tiny")
+    combined = pd.read_csv(output_dir / "results/tiny/04-combined.csv")
+    assert set(combined.dataset) == {"mycollection"}
+    assert (output_dir / "paper/generated/tiny/table1-combined-pca.tex").exists()

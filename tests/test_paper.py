@@ -43,9 +43,11 @@ def verdicts(frame: pd.DataFrame) -> dict[int, str]:
 
 
 def test_verdict_rule():
-    assert scorecard.verdict([True, True, None]) == "holds"
-    assert scorecard.verdict([False, None]) == "does not hold"
-    assert scorecard.verdict([True, False]) == "partly"
+    assert scorecard.verdict(["holds", "holds", None]) == "holds"
+    assert scorecard.verdict(["fails", None]) == "does not hold"
+    assert scorecard.verdict(["holds", "fails"]) == "partly"
+    assert scorecard.verdict(["holds", "undecided"]) == "undecided"
+    assert scorecard.verdict(["undecided", "fails"]) == "partly"
     assert scorecard.verdict([None, None]) == "not run"
     assert scorecard.verdict([]) == "not run"
 
@@ -54,8 +56,8 @@ def test_claims_without_reduction_results_are_not_run():
     claims = {c.number: c for c in scorecard.scorecard(tidy(QUANT))}
     assert claims[1].verdict == "holds"
     assert claims[2].verdict == claims[3].verdict == claims[5].verdict == "not run"
-    four = {k.what: k.result for k in claims[4].checks}
-    assert four == {"frontier up to 4×": True, "frontier 4–32×": None, "frontier 32×": True,
+    four = {k.what: k.result() for k in claims[4].checks}
+    assert four == {"frontier up to 4×": "holds", "frontier 4–32×": None, "frontier 32×": "holds",
                     "frontier beyond 32×": None}
 
 
@@ -65,7 +67,7 @@ def test_claims_on_hand_built_results():
     assert claims[2].verdict == "holds"  # PCA beats random projection; loses more than f16 at 2x, float8 at 4x
     assert claims[3].verdict == "does not hold"  # PCA 50 % + float8 (-5.2 %) loses more than int8 (-1.7 %)
     assert claims[4].verdict == "holds"  # 16-bit/float8, then float8 + PCA at 8x, then binary at 32x
-    assert claims[4].checked == "3/3 checks hold, 1 not run"
+    assert claims[4].checked == "3 hold, 0 fail, 0 undecided (of 3), 1 not run"
     assert "float8_e4m3 + pca 50%" in claims[4].ours["minilm-l6"]
 
 
@@ -73,17 +75,18 @@ def test_each_claim_can_fail():
     worse = [(f, r, k, {"float8_e4m3": 0.58, "binary": 0.45, "float4_e2m1": 0.5}.get(f, v) if r == "none" else v)
              for f, r, k, v in QUANT]
     claims = {c.number: c for c in scorecard.scorecard(tidy(worse))}
-    one = {k.what: k.result for k in claims[1].checks}
-    assert one["float8 loses < 0.3 %"] is False and one["float8 loses less than int8"] is False
-    assert one["binary loses 6–12 %"] is False and one["float4 loses > 50 %"] is False
+    one = {k.what: k.result() for k in claims[1].checks}
+    assert one["float8 loses < 0.3 %"] == "fails" and one["float8 loses less than int8"] == "fails"
+    assert one["binary loses 6–12 %"] == "fails" and one["float4 loses > 50 %"] == "fails"
     assert claims[1].verdict == "partly"  # float16/bfloat16 are still lossless
     better_rp = [(f, r, k, 0.59 if r == "random_projection" else v) for f, r, k, v in QUANT + REDUCE]
-    two = {k.what: k.result for k in scorecard.scorecard(tidy(better_rp))[1].checks}
-    assert two["PCA best reducer at 50%"] is False
+    two = {k.what: k.result() for k in scorecard.scorecard(tidy(better_rp))[1].checks}
+    assert two["PCA best reducer at 50%"] == "fails"
     # float8 + PCA 90 % (4.4x) better than float32: every configuration up to 4x is dominated by it
     dominating = tidy(QUANT + REDUCE + [("float8_e4m3", "pca", 0.9, 0.601)])
     four = {k.what: k for k in scorecard.scorecard(dominating)[3].checks}
-    assert four["frontier up to 4×"].result is False and "more compressed" in four["frontier up to 4×"].detail
+    assert four["frontier up to 4×"].result() == "fails"
+    assert "float8_e4m3 + pca 90%" in four["frontier up to 4×"].detail  # the rival that compresses more and wins
     assert scorecard.scorecard(dominating)[3].verdict == "partly"
 
 
@@ -106,7 +109,8 @@ def test_scorecard_table_and_latex():
     latex = paper_macros.scorecard_latex(table)
     assert latex.count("\\\\") == 6 and "tabularx" in latex and "\\_" in latex
     checks = scorecard.checks_table(claims)
-    assert set(checks.result) <= {"holds", "does not hold", "not run"}
+    assert set(checks.result) <= {"holds", "fails", "undecided", "not run"}
+    assert {"unweighted", "robustness"} <= set(table.columns)
 
 
 # --- macros -------------------------------------------------------------------------------------------------

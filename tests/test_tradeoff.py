@@ -28,11 +28,11 @@ def tidy(rows: list[dict], datasets=(("d1", 100), ("d2", 300)), model: str = "mi
             out.append({
                 "model": r.get("model", model), "dataset": dataset, "split": "test", "stage": r.get("stage", "02"),
                 "reducer": r.get("reducer", "none"), "fraction": fraction, "dims": int(384 * fraction),
-                "fit_on": "none", "format": r["format"], "calibrate_on": r.get("calibrate_on", "none"),
+                "fit_on": r.get("fit_on", "none"), "format": r["format"], "calibrate_on": r.get("calibrate_on", "none"),
                 "rescore": "none", "query_format": "same", "metric": "ndcg_at_10", "value": r["values"][dataset],
                 "bytes_per_vector": bpv, "overhead_bytes": r.get("overhead", 0),
                 "compression_ratio": 1536 / bpv, "n_queries": 10, "n_docs": n_texts - 10, "n_texts": n_texts,
-                "config_id": f"{r['format']}|{r.get('reducer', 'none')}|{fraction}|{dataset}",
+                "config_id": f"{r['format']}|{r.get('reducer', 'none')}|{fraction}|{r.get('fit_on', 'none')}|{dataset}",
             })
     return pd.DataFrame(out)
 
@@ -146,21 +146,45 @@ def test_configurations_weighted_change_and_measured_storage():
                                              "float16": True, "float32": False}
 
 
-def test_configurations_compare_on_the_collections_each_configuration_ran_on():
-    rows = BASE + [{"format": "float32", "reducer": "pca", "fraction": 0.5, "stage": "03", "values": {"d2": 0.63},
-                    "overhead": 384 * 192 * 4 + 384 * 4}]
+def test_mixing_collection_sets_would_flip_the_ranking_and_the_rule_prevents_it():
+    # PCA 50 % ran on d2 only. Averaged over "the collections each configuration ran on", PCA (0.63 on d2, -10 %)
+    # looks worse than int8 (-2.3 % over d1 + d2) — but on d2, the only collection both share, PCA is better
+    rows = [{"format": "float32", "values": {"d1": 0.50, "d2": 0.70}},
+            {"format": "int8", "values": {"d1": 0.55, "d2": 0.62}},
+            {"format": "float32", "reducer": "pca", "fraction": 0.5, "stage": "03", "values": {"d2": 0.63}}]
+    mixed_int8 = 100 * ((0.55 * 100 + 0.62 * 300) / (0.50 * 100 + 0.70 * 300) - 1)
+    assert mixed_int8 > -10.0  # the flip the rule exists for
+    shared = tradeoff.configurations(tidy(rows), policy="shared").set_index("label")
+    assert set(shared.n_datasets) == {1} and set(shared.collections) == {"d2"}
+    assert shared.loc["float32 + pca 50%", "change_pct"] == pytest.approx(-10.0)
+    assert shared.loc["int8", "change_pct"] == pytest.approx(100 * (0.62 / 0.70 - 1))
+    assert shared.loc["float32 + pca 50%", "change_pct"] > shared.loc["int8", "change_pct"]
+    # the frontier's policy keeps the baseline's collections and leaves out what was not scored on all of them
+    widest = tradeoff.configurations(tidy(rows))
+    assert "float32 + pca 50%" not in set(widest.label) and set(widest.n_datasets) == {2}
+    assert widest.attrs["dropped"]["minilm-l6"] and "d1" not in widest.attrs["sets"]["minilm-l6"].left_out
+
+
+def test_the_fit_set_is_never_averaged_in():
+    rows = BASE + [{"format": "float32", "reducer": "pca", "fraction": 0.5, "fit_on": "d1", "stage": "04",
+                    "values": {"d1": 0.60, "d2": 0.63}}]  # in-sample on d1: better than float32 there
     configs = tradeoff.configurations(tidy(rows)).set_index("label")
-    pca = configs.loc["float32 + pca 50%"]
-    assert pca.n_datasets == 1
-    assert pca.change_pct == pytest.approx(-10.0)  # against float32 on d2 only (0.70), not the 2-collection mean
-    assert pca.expected == pytest.approx(0.65 * 0.9)
+    assert set(configs.n_datasets) == {1}  # every configuration on d2 alone, the held-out collection
+    assert configs.loc["float32 + pca 50% (fit d1)", "change_pct"] == pytest.approx(-10.0)
+    assert configs.loc["float32", "value"] == pytest.approx(0.70)
+    sets = tradeoff.comparison_sets(tradeoff.configurations(tidy(rows)))["minilm-l6"]
+    assert sets.names == ("d2",) and "in-sample" in sets.left_out["d1"]
+    assert "1 collection (d2); left out: d1" in sets.describe()
 
 
 def test_configurations_count_a_configuration_once_across_stage_files():
-    rows = BASE + [{"format": "float16", "stage": "04", "values": {"d1": 0.1, "d2": 0.1}}]
+    rows = BASE + [{"format": "float16", "stage": "04", "values": {"d1": 0.50, "d2": 0.70}}]
     configs = tradeoff.configurations(tidy(rows))
     assert (configs.label == "float16").sum() == 1
     assert configs.set_index("label").loc["float16", "value"] == pytest.approx(0.65)
+    clash = BASE + [{"format": "float16", "stage": "04", "values": {"d1": 0.1, "d2": 0.1}}]
+    with pytest.raises(StudyError, match="different results in two stage files"):
+        tradeoff.configurations(tidy(clash))
 
 
 def test_configurations_need_a_baseline_and_a_known_metric():
@@ -197,15 +221,23 @@ def test_select_counts_what_is_stored_once():
     assert big.best.amortised_bytes_per_vector == pytest.approx(193)
 
 
-def test_rescoring_second_tier_counts_only_when_asked():
+def test_storage_counts_every_tier_and_a_disk_budget_takes_the_second():
     data = tidy(BASE + [{"format": "binary", "stage": "06", "values": {"d1": 0.499, "d2": 0.699}}])
-    data.loc[data.stage == "06", "rescore"] = "float32"
+    data.loc[data.stage == "06", "rescore"] = "float32x4"
     data["rescore_bytes_per_vector"] = np.where(data.stage == "06", 1536.0, np.nan)
-    memory = tradeoff.select(100_000, 1000, data)  # 48 kB of binary codes fit; the float32 copy is elsewhere
-    assert memory.best.label == "binary → rescore float32"
-    assert "second tier 1.54 MB" in memory.describe() and "not counted" in memory.describe()
-    everything = tradeoff.select(10**6, 1000, data, second_tier=True)
-    assert everything.best.label == "float16"  # binary + its float32 copy = 1.58 MB no longer fits
+    configs = tradeoff.configurations(data).set_index("label")
+    two = configs.loc["binary → rescore float32x4"]
+    assert two.bytes_per_vector == 48 + 1536 and two.tier1_bytes_per_vector == 48
+    assert two.compression_ratio == pytest.approx(1536 / 1584)
+    assert not two.on_frontier  # at its real size float16 is smaller and as good
+    # RAM only: everything must fit in it, so 48 kB of codes + 1.5 MB of float32 do not fit 100 kB
+    ram_only = tradeoff.select(100_000, 1000, data)
+    assert ram_only.best.label == "binary"
+    # with a disk for the rescoring tier, the first tier fits RAM and the float32 copy fits the disk
+    both = tradeoff.select(100_000, 1000, data, disk_bytes="2MB")
+    assert both.best.label == "binary → rescore float32x4"
+    assert "rescoring tier 1.54 MB" in both.describe() and "on disk" in both.describe()
+    assert tradeoff.select(100_000, 1000, data, disk_bytes="1MB").best.label == "binary"  # the copy does not fit
 
 
 def test_select_impossible_budget_names_the_smallest_configuration():
@@ -258,13 +290,28 @@ def test_cli_select_prints_the_recommendation_and_runners_up(output_dir, capsys)
     assert "Runners-up:" in out and "float8_e4m3" in out and "(dominated)" in out
 
 
-@pytest.mark.parametrize("budget, message", [("lots", "'budget'"), ("5Gb", "bits"), ("1kB", "smallest is binary")])
+@pytest.mark.parametrize("budget, message", [("lots", "'ram'"), ("5Gb", "bits"), ("1kB", "smallest is binary")])
 def test_cli_select_exit_code_2_on_bad_or_impossible_budget(output_dir, capsys, budget, message):
     write_profile(BASE)
     code = cli(["select", "--budget", budget, "--vectors", "1000", "--model", "minilm-l6", "--profile", "unit"])
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and err.count("\n") == 1
+
+
+def test_cli_select_takes_a_ram_and_a_disk_budget(output_dir, capsys):
+    rows = BASE + [{"format": "binary", "stage": "06", "values": {"d1": 0.499, "d2": 0.699}}]
+    data = tidy(rows)
+    data.loc[data.stage == "06", "rescore"] = "int8x10"
+    data["rescore_bytes_per_vector"] = np.where(data.stage == "06", 384.0, np.nan)
+    report.save_results(data, pd.DataFrame({"config_id": pd.Series(dtype=str)}), "06-beyond", "unit")
+    args = ["select", "--ram", "60kB", "--vectors", "1000", "--model", "minilm-l6", "--profile", "unit"]
+    assert cli(args) == 0
+    assert "Recommended: binary\n" in capsys.readouterr().out  # 432 kB of both tiers do not fit 60 kB of RAM
+    assert cli([*args, "--disk", "1MB"]) == 0
+    out = capsys.readouterr().out
+    assert "Recommended: binary → rescore int8x10" in out and "RAM 60 kB (58.6 KiB) + disk 1 MB" in out
+    assert cli([*args, "--disk", "1 Gb"]) == 2 and "'disk'" in capsys.readouterr().err
 
 
 def test_cli_select_unknown_model_or_missing_results(output_dir, capsys):
