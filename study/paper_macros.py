@@ -74,7 +74,8 @@ def macro_name(*parts: object) -> str:
 def latex_escape(text: object) -> str:
     """Escape LaTeX's special characters (Unicode symbols are declared in main.tex's preamble)."""
     specials = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "<": r"\textless{}", ">": r"\textgreater{}"}
     return "".join(specials.get(ch, ch) for ch in str(text))
 
 
