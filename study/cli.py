@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pub = sub.add_parser("publish", help="redraw a profile's stage tables and figures from its saved results")
     pub.add_argument("--profile", default="default")
-    pub.add_argument("--stages", nargs="*", help="quantization, reduction, combined, beyond (default: all run)")
+    pub.add_argument("--stages", nargs="*",
+                     help="quantization, reduction, combined, beyond, indexes (default: every one that has run)")
     pub.set_defaults(func=_cmd_publish)
     return parser
 

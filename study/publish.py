@@ -14,9 +14,9 @@ from . import report, stats
 from .config import load_profile
 from .errors import StudyError
 
-STAGES = ("quantization", "reduction", "combined", "beyond")
+STAGES = ("quantization", "reduction", "combined", "beyond", "indexes")
 STEMS = {"quantization": "02-quantization", "reduction": "03-reduction", "combined": "04-combined",
-         "beyond": "06-beyond"}
+         "beyond": "06-beyond", "indexes": "07-indexes"}
 
 
 def _load(stem: str, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -36,6 +36,7 @@ def publish_stage(stage: str, profile: str) -> str:
     """Rewrite one stage's figures and tables from its saved results; returns its conclusions."""
     from .stages import publish_quantization
     from .stages_beyond import publish_beyond
+    from .stages_indexes import publish_indexes
     from .stages_reduction import publish_combined, publish_reduction
 
     config = load_profile(profile)
@@ -51,6 +52,8 @@ def publish_stage(stage: str, profile: str) -> str:
         combined = {"fit_on": reduction.get("fit_on", "mlquestions"), **config.get("combined", {})}
         out = publish_combined(tidy, combined["reducers"], combined["formats"], combined.get("weighting", "texts"),
                                combined["fit_on"], profile)
+    elif stage == "indexes":
+        out = publish_indexes(tidy, per_query, config.get("indexes", {}).get("repeats", 1), profile)
     else:
         beyond = config.get("beyond", {})
         out = publish_beyond(tidy, per_query, beyond["formats"], beyond.get("calibrate_on", ["self"]),

@@ -102,7 +102,8 @@ def publish_quantization(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: l
         comparison, "table-quantization-vs-paper", profile,
         f"Relative nDCG@10 change vs float32: ours beside the paper's Table 1 (100 % of dimensions). {sets}",
     ).items()}
-    return StageOutput(tidy, summary, comparison, figure, files, quantization_conclusions(summary, comparison))
+    conclusions = sets + "\n" + quantization_conclusions(summary, comparison)
+    return StageOutput(tidy, summary, comparison, figure, files, conclusions)
 
 
 def quantization_conclusions(summary: pd.DataFrame, comparison: pd.DataFrame) -> str:
@@ -125,7 +126,7 @@ def quantization_conclusions(summary: pd.DataFrame, comparison: pd.DataFrame) ->
         )
     lines.append(
         "Differences are expected: other models (MiniLM/MPNet, not bge-small/nomic) and other collections "
-        "(15 small BEIR-format sets, not 67 MTEB tasks); int8 is calibrated on MLQuestions as in the paper, "
+        "(small BEIR-format sets, not 67 MTEB tasks); int8 is calibrated on MLQuestions as in the paper, "
         "so collections far from it suffer from its wrap-around; float4's direct cast rounds most unit-vector "
         "components to 0."
     )

@@ -131,14 +131,25 @@ def run_indexes_stage(
                                    batch1_queries=batch1_queries, hnsw=hnsw, train_on=train_on,
                                    datasets_per_model=datasets_per_model)
     files = report.save_results(table, per_query, STEM, profile)
+    out = publish_indexes(table, per_query, repeats, profile)
+    out.files = files | out.files
+    return out
+
+
+def publish_indexes(table: pd.DataFrame, per_query: pd.DataFrame, repeats: int, profile: str) -> IndexStageOutput:
+    """Stage 07's figure, table and conclusions from its saved table (no index is rebuilt)."""
     largest = largest_collection_rows(table)
     figure = plots.save_figure(plot_indexes(largest), report.output_dirs(profile)["figures"] / FIGURE)
     latex = display_table(largest)
-    files |= {f"table_{k}": v for k, v in report.write_table(
+    where = ", ".join(f"{m}: {d} ({int(r.n_docs.iloc[0]):,} documents, {int(r.n_queries.iloc[0]):,} queries)"
+                      for (m, d), r in largest.groupby(["model", "dataset"], sort=False))
+    threads = ", ".join(str(t) for t in sorted(set(largest.threads)))
+    files = {f"table_{k}": v for k, v in report.write_table(
         latex, TABLE, profile,
-        f"Real indexes on the largest collection: serialized bytes per vector, build time and queries per second "
-        f"({threads} thread(s), medians of {repeats} runs), recall@10 against exact float32 search, nDCG@10 of the "
-        "index's ranking and of the simulated format.",
+        f"Real indexes on the largest collection ({where}): serialized bytes per vector, build time and queries per "
+        f"second ({threads} thread(s), medians of {repeats} runs), recall@10 against exact float32 search, nDCG@10 of "
+        "the index's ranking and of the simulated format (no fit or calibration set: indexes are trained on the "
+        "collection itself).",
     ).items()}
     return IndexStageOutput(table, per_query, largest, figure, files, indexes_conclusions(table))
 
