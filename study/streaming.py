@@ -18,9 +18,13 @@ Why scores do not depend on the block size: BLAS picks different kernels for ver
 (GEMV when a side is 1, "small matrix" kernels below a few million multiply-adds), and those sum in
 another order, changing the last bit of some scores. Each GEMM here is kept in the regular regime:
 queries are padded to at least ``MIN_QUERY_ROWS`` rows and each document block to at least
-``MIN_GEMM_MACS`` multiply-adds (zero rows, dropped after the product). With that, results are
-identical for every memory budget, and equal to one unblocked ``queries @ docs.T`` product
-whenever that product is itself in the regular regime (checked in tests/test_streaming.py).
+``MIN_GEMM_MACS`` multiply-adds (zero rows, dropped after the product). With that, on BLAS kernels
+that sum each dot product in one order (e.g. OpenBLAS' Sandybridge kernel) results are identical
+for every memory budget and equal to one unblocked ``queries @ docs.T``; FMA kernels (OpenBLAS'
+Haswell kernel, what an AMD EPYC without ``OPENBLAS_CORETYPE`` gets) sum tile edges in another
+order, so scores of two block sizes agree to float32 rounding (~1e-7) and rankings agree except
+among documents within that rounding of each other (tests/test_streaming.py checks exactly that).
+A given plan is deterministic: the same inputs and budget give the same bits on every run.
 
 Memory: ``plan_blocks`` turns a budget in bytes into a block size and a query-chunk size from an
 upper bound of every allocation this module makes (``bytes_needed``); ``tracemalloc`` confirms it
