@@ -36,11 +36,11 @@ test: install
 	@# LaTeX for the paper-build test: installed where we can (CI runs as root); elsewhere that test skips.
 	@command -v latexmk >/dev/null || bash .ci/install-latex.sh || \
 		{ [ -z "$$CI" ] && echo "note: LaTeX not installed; the paper-build test will be skipped"; }
-	$(BIN)/ruff check study tests bench tools
+	$(BIN)/ruff check study tests bench notebooks
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check study tests bench tools
+	$(BIN)/ruff check study tests bench notebooks
 
 lab: install
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "study (.venv)"

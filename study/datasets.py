@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from .errors import DatasetError, ParameterError
 from .paths import data_root
 
@@ -234,3 +236,16 @@ def _collection_from_mteb(task, task_name: str) -> Collection:  # pragma: no cov
         qrels[split] = {q: {d: int(s) for d, s in docs.items() if s > 0} for q, docs in data["relevant_docs"].items()}
     digest.update(json.dumps([doc_ids, sorted(queries)]).encode())
     return Collection(task_name, doc_ids, doc_texts, queries, qrels, digest.hexdigest(), f"mteb:{task_name}")
+
+
+def collection_table(names: list[str]) -> pd.DataFrame:
+    """The collections a notebook uses: name, documents, judged queries and split evaluated, and where each is
+    read from (a shared collection by name, or a BEIR folder given by path)."""
+    rows = []
+    for name in names:
+        c = load_collection(name)
+        split = c.default_split()
+        rows.append({"collection": c.name, "documents": len(c.doc_ids), "judged queries": len(c.split_query_ids(split)),
+                     "split": split, "texts (weight)": len(c.doc_ids) + len(c.split_query_ids(split)),
+                     "source": c.source})
+    return pd.DataFrame(rows)

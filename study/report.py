@@ -152,3 +152,8 @@ def describe_format_changes(summary: pd.DataFrame) -> list[str]:
         base, weighting = frame.baseline.iloc[0], frame.weighting.iloc[0]
         lines.append(f"{model} (float32 nDCG@10 = {base:.4f}, {weighting}-weighted): {parts}.")
     return lines
+
+
+def concat(frames) -> pd.DataFrame:
+    """Stack the tables of several runs (e.g. one per model) into one."""
+    return pd.concat(list(frames), ignore_index=True)

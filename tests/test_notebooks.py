@@ -1,16 +1,11 @@
-"""Notebooks: committed clean and equal to their specs; stages 01/02 run under papermill."""
+"""Notebooks: jupytext pairs in sync, committed clean; stages 01/02/04 run under papermill."""
 
-import json
-import sys
 
 import nbformat
 import pandas as pd
 import papermill as pm
 import pytest
 from conftest import REPO
-
-sys.path.insert(0, str(REPO))
-from tools.make_notebooks import load_specs, notebook  # noqa: E402
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
@@ -27,13 +22,32 @@ def test_committed_notebooks_have_no_outputs_and_a_parameters_cell(path):
     assert nb.cells[0].cell_type == "markdown" and "Question" in nb.cells[0].source
 
 
-def test_committed_notebooks_equal_their_specs():
-    specs = load_specs()
-    assert sorted(specs) == [p.name for p in NOTEBOOKS]
-    for name, cells in specs.items():
-        committed = json.loads((REPO / "notebooks" / name).read_text())
-        generated = json.loads(nbformat.writes(notebook(cells)))
-        assert committed == generated, f"{name} differs from tools/notebook_specs: run python -m tools.make_notebooks"
+def _cells(nb) -> list[tuple[str, str, list]]:
+    return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_is_in_sync_with_its_jupytext_source(path):
+    """The percent-format script is the source; the .ipynb must hold the same cells (``jupytext --sync``)."""
+    import jupytext
+
+    source = path.with_suffix(".py")
+    assert source.exists(), f"{path.name} has no paired {source.name}"
+    paired = jupytext.read(source)
+    committed = nbformat.read(path, as_version=4)
+    assert _cells(committed) == _cells(paired), f"{path.name} and {source.name} differ: jupytext --sync {source}"
+    assert "py:percent" in str(committed.metadata.get("jupytext", {}).get("formats", "")) or \
+        (REPO / "notebooks" / "jupytext.toml").exists()
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2] in ("02", "03", "04")], ids=lambda p: p.name)
+def test_stage_notebooks_show_their_steps(path):
+    """A stage notebook reads as the experiment: many small cells, no single call that does everything."""
+    code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert len(code) >= 6
+    assert not any("run_" in src and "_stage(" in src for src in code)
+    lines = [ln for src in code for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    assert len(lines) <= 90, f"{path.name}: {len(lines)} lines of code"
 
 
 def run(name, tmp_path, **params):

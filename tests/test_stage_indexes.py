@@ -3,10 +3,6 @@ LaTeX table; its closing text is written from the numbers; bad parameters fail w
 
 from __future__ import annotations
 
-import json
-import sys
-
-import nbformat
 import pandas as pd
 import papermill as pm
 import pytest
@@ -16,10 +12,6 @@ from study import index as ix
 from study.experiment import load_eval_data
 from study.stages_indexes import indexes_conclusions, largest_collection_rows
 
-sys.path.insert(0, str(REPO))
-from tools.make_notebooks import notebook  # noqa: E402
-from tools.notebook_specs import nb07_indexes  # noqa: E402
-
 NB = "07-indexes.ipynb"
 
 
@@ -28,11 +20,6 @@ def run(tmp_path, **params):
         str(REPO / "notebooks" / NB), str(tmp_path / f"executed-{NB}"), parameters=params,
         cwd=str(REPO), progress_bar=False, kernel_name="python3",
     )
-
-
-def test_committed_notebook_equals_its_spec():
-    committed = json.loads((REPO / "notebooks" / NB).read_text())
-    assert committed == json.loads(nbformat.writes(notebook(nb07_indexes.CELLS)))
 
 
 def test_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):

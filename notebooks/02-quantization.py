@@ -1,0 +1,123 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Quantization: how much retrieval quality does each storage format cost?
+#
+# **Question.** For each format of the paper (float32, float16, bfloat16, float8 E4M3/E5M2, float4 E2M1,
+# int8, binary), how much does nDCG@10 change against float32, and how many bytes does a vector take?
+#
+# **How (the paper's protocol).** Queries and documents are quantized the same way, decoded, and scored
+# by exact cosine search; nDCG@10, recall@100 and MRR@10 per query as trec_eval defines them. Casts are
+# direct (no scaling); int8 uses per-dimension min/max from the calibration set (default MLQuestions
+# corpus + dev queries) with no clipping and cosine on the uint8 codes; binary is `x > 0` scored with
+# cosine on {0, 1}. Bytes per vector are measured on the packed arrays. Averages over collections are
+# weighted by number of texts (the paper's choice) unless `weighting="none"`.
+
+# %% tags=["parameters"]
+models = ["minilm-l6"]
+datasets = ["scifact"]
+datasets_per_model = {}        # optional: {model: [collections]} where a model is run on fewer
+formats = ["float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary"]
+calibrate_on = "mlquestions"   # a collection name, or "self" (the evaluated corpus)
+weighting = "texts"            # "texts" (the paper) or "none"
+profile = "default"
+
+# %%
+from IPython.display import display
+
+from study import config, plots, report, stats
+from study.datasets import collection_table
+from study.experiment import run_quantization
+from study.notebook import setup
+from study.quantize import FORMATS
+
+setup()
+models = config.check_models(models)
+datasets = config.check_datasets(datasets)
+datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
+formats = config.check_choices("formats", formats, list(FORMATS))
+calibrate_on = config.check_reference_set("calibrate_on", calibrate_on)
+weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
+profile = config.check_profile_name(profile)
+
+# %% [markdown]
+# ## The collections
+# Each collection's documents and judged queries; `texts` is the weight of a collection in the averages.
+
+# %%
+collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}))
+
+# %% [markdown]
+# ## Compress, search, score
+# Every format on every collection: encode the cached float32 vectors to the format's packed bytes, decode,
+# search exactly, score each query. One tidy row per configuration × metric, and per-query scores.
+
+# %%
+runs = [run_quantization(m, datasets_per_model.get(m, datasets), formats, calibrate_on) for m in models]
+tidy, per_query = (report.concat(part) for part in zip(*runs))
+files = report.save_results(tidy, per_query, "02-quantization", profile)
+tidy[tidy.metric == "ndcg_at_10"].head(8)
+
+# %% [markdown]
+# ## Aggregate: the change of every format against float32, on the same held-out collections
+# Per model, each format is averaged over the collections every format was scored on, leaving out any
+# collection a format was calibrated on (`study.comparison`); 95 % paired bootstrap CIs, Holm-corrected tests.
+
+# %%
+summary = report.summarise(tidy, ["format"], weighting=weighting)
+sets = report.caption_sets(summary)
+summary = stats.add_significance(summary, tidy, per_query, ["format"], weighting)
+print(sets)
+summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct", "ci_low", "ci_high",
+         "p_holm"]]
+
+# %% [markdown]
+# ## Figure: nDCG@10 change per format (the paper's Fig. 3)
+
+# %%
+fig = plots.plot_change_by_format(summary, report.per_dataset_change(tidy), formats,
+                                  f"Quantization ({weighting}-weighted, the same held-out collections per model)")
+plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig3-quantization")
+display(fig)
+
+# %% [markdown]
+# ## Tables: ours, and ours beside the paper's Table 1 (100 % of dimensions)
+
+# %%
+table = summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct"]].rename(
+    columns={"value": "ndcg_at_10", "bytes_per_vector": "bytes/vector", "compression_ratio": "CR",
+             "change_pct": "change (%)"})
+report.write_table(table, "table-quantization", profile,
+                   f"nDCG@10 per storage format (our models and collections). {sets}")
+comparison = report.compare_with_paper(summary)
+report.write_table(comparison, "table-quantization-vs-paper", profile,
+                   f"Relative nDCG@10 change vs float32: ours beside the paper's Table 1 (100 % of dimensions). {sets}")
+comparison
+
+# %% [markdown]
+# ## What the numbers say
+# A format *agrees with the paper* when our change lies within 1 point of the range of the paper's two models.
+
+# %%
+ours = [c for c in comparison.columns if c.startswith("ours")]
+paper = [c for c in comparison.columns if c.startswith("paper")]
+for row in comparison[comparison.format != "float32"].dropna(subset=paper).itertuples(index=False):
+    rec = dict(zip(comparison.columns, row))
+    lo, hi = min(rec[c] for c in paper) - 1, max(rec[c] for c in paper) + 1
+    verdict = "agrees with" if all(lo <= rec[c] <= hi for c in ours) else "differs from"
+    print(f"{rec['format']}: ours {', '.join(f'{rec[c]:+.2f} %' for c in ours)} {verdict} the paper's "
+          f"{', '.join(f'{rec[c]:+.2f} %' for c in paper)} (bge-small, nomic).")

@@ -1,0 +1,139 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Dimensionality reduction: which reducer keeps retrieval quality when dimensions are dropped?
+#
+# **Question.** Keeping 90 / 75 / 50 / 25 % of the dimensions (`round(D × fraction)`), how much does
+# nDCG@10 change against float32 for each reduction method of the paper — PCA, kernel PCA (cosine, rbf,
+# poly), UMAP, Gaussian random projection, an autoencoder — and for Matryoshka-style truncation (keep the
+# first k dimensions, re-normalise)? The reduced vectors are stored as float32 and as float8 E4M3 (the
+# paper's Fig. 4 at 50 %, here at every fraction). What does each method cost to fit and to apply?
+#
+# **How (the paper's protocol).** Each reducer is fit once on `fit_on` (default MLQuestions corpus + dev
+# queries, as the paper; `"self"` fits on each evaluated corpus) and applied to the queries and documents
+# of every collection; scores are exact cosine nDCG@10 as in stage 02. Settings: PCA centred, no whitening,
+# `random_state=42`; kernel PCA with scikit-learn defaults (gamma = 1/D, degree 3); UMAP with 15 neighbours,
+# `min_dist=0.1`, cosine, seeded; Gaussian random projection seeded; autoencoder D→512→256→k (ReLU, linear
+# latent), MSE, Adam lr 1e-3, batch 64, 25 epochs, seeded — its 256-wide hidden layer caps the latent's rank
+# at 256, so at 90 % and 75 % of a 384- or 768-d model it cannot use all its dimensions (kept as in the paper).
+# No method's output is re-normalised except truncation's. Kernel PCA and UMAP cost O(n²) in the fit set:
+# they are fit on a seeded subsample of `fit_sample` vectors (recorded as `fit_rows`).
+#
+# **Profiles.** `full` runs every method at every fraction for MiniLM, MPNet and WordLlama (256-d,
+# Matryoshka-trained: truncation is its fair comparison). `default` must fit in a couple of minutes on
+# 2 cores, so it runs PCA, the three kernel PCAs (fit on 1,000 vectors), random projection and truncation
+# at 50 % and 25 % only; UMAP (transforming costs several ms per vector) and the autoencoder (minutes of
+# training per fraction) run only in `full` — the closing text says when a check could not run.
+
+# %% tags=["parameters"]
+models = ["minilm-l6"]
+datasets = ["scifact"]
+datasets_per_model = {}        # optional: {model: [collections]} where a model is run on fewer
+methods = ["pca", "kpca_cosine", "kpca_rbf", "kpca_poly", "random_projection", "truncation"]
+                               # also: "umap", "autoencoder" (slow on CPU; the full profile runs them)
+fractions = [0.5, 0.25]        # kept fractions; the paper: [0.9, 0.75, 0.5, 0.25]
+formats = ["float32", "float8_e4m3"]
+fit_on = "mlquestions"         # a collection name (the paper: MLQuestions), or "self" (each evaluated corpus)
+calibrate_on = "mlquestions"   # for calibrated formats (int8): ranges of the *reduced* calibration set
+fit_sample = 1000              # kernel PCA / UMAP: at most this many fit vectors (seeded), or None for all
+weighting = "texts"            # "texts" (the paper) or "none"
+profile = "default"
+
+# %%
+from IPython.display import display
+
+from study import config, plots, report
+from study.datasets import collection_table
+from study.notebook import setup
+from study.quantize import FORMATS
+from study.reduce import METHODS, check_fit_sample, check_fractions
+from study.stages_reduction import change_table, plot_change_by_fraction, run_grid_for_models, timing_table
+
+setup()
+models = config.check_models(models)
+datasets = config.check_datasets(datasets)
+datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
+methods = config.check_choices("methods", methods, list(METHODS))
+fractions = check_fractions(fractions, models)
+formats = config.check_choices("formats", formats, list(FORMATS))
+fit_on = config.check_reference_set("fit_on", fit_on)
+calibrate_on = config.check_reference_set("calibrate_on", calibrate_on)
+fit_sample = check_fit_sample(fit_sample)
+weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
+profile = config.check_profile_name(profile)
+
+# %% [markdown]
+# ## The collections (and the fit set)
+# The reducers are fit on `fit_on`; a collection they are fit on is never averaged in as if held out.
+
+# %%
+collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}
+                        | ({fit_on} - {"self", "none"})))
+
+# %% [markdown]
+# ## Fit each reducer, reduce, store in each format, search, score
+# One fit per model × method × fraction (on `fit_on`), applied to every collection's queries and documents.
+
+# %%
+tidy, per_query, timings = run_grid_for_models(
+    models, datasets, datasets_per_model, methods=methods, fractions=fractions, formats=formats, fit_on=fit_on,
+    calibrate_on=calibrate_on, stage="03", fit_sample=fit_sample)
+report.save_results(tidy, per_query, "03-reduction", profile)
+tidy[tidy.metric == "ndcg_at_10"].head(8)
+
+# %% [markdown]
+# ## Cost: fit time and transform time per 1,000 vectors (the paper gives none)
+
+# %%
+times = timing_table(timings)
+report.write_table(times, "table-reduction-timings", profile,
+                   "Fit time (s) and transform time (ms per 1,000 vectors) of each reducer; fit_rows = vectors fit on.")
+times
+
+# %% [markdown]
+# ## Aggregate: nDCG@10 change vs float32 per method and kept fraction, on the same held-out collections
+
+# %%
+summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
+sets = report.caption_sets(summary)
+table = change_table(summary, "reducer")
+report.write_table(table, "table-reduction", profile, "nDCG@10 change (%) vs float32 per reducer and kept fraction "
+                   f"(reduce, then store in the format). {sets}")
+print(sets)
+table
+
+# %% [markdown]
+# ## Figure: the paper's Fig. 4 and 5
+
+# %%
+fig = plot_change_by_fraction(summary, hue="reducer", col="format", title=(
+    f"Dimensionality reduction ({weighting}-weighted mean of the same held-out collections per model; "
+    f"fit on {fit_on})"))
+plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig4-reduction")
+display(fig)
+
+# %% [markdown]
+# ## What the numbers say: the ranking of the reducers at each kept fraction (float32)
+# The paper: PCA ≈ kernel PCA ≫ random projection ≫ autoencoder, UMAP. The scorecard (notebook 05) judges the
+# claim with CIs; here is the point ranking.
+
+# %%
+float32 = summary[(summary.format == "float32") & (summary.reducer != "none")]
+for (model, fraction), rows in float32.groupby(["model", "fraction"], sort=False):
+    ranked = rows.sort_values("change_pct", ascending=False)
+    print(f"{model}, {fraction:.0%} kept: " + " > ".join(f"{r.reducer} ({r.change_pct:+.2f} %)"
+                                                         for r in ranked.itertuples()))
