@@ -56,13 +56,27 @@ seed = 0
 profile = "default"
 
 # %%
+from IPython.display import display
+
+from study import config, plots, report, stats
+from study.datasets import collection_table
 from study.notebook import setup
+from study.quantize import FORMATS
+from study.stages_beyond import (
+    KEYS,
+    beyond_conclusions,
+    beyond_table,
+    check_format_list,
+    check_seed,
+    plot_beyond_formats,
+    plot_beyond_rescoring,
+    run_beyond,
+    summarise_beyond,
+    write_beyond_table,
+    write_summary,
+)
 
 setup()
-from study import config, report
-from study.quantize import FORMATS
-from study.stages_beyond import check_format_list, check_seed, run_beyond_stage
-
 models = config.check_models(models)
 datasets = config.check_datasets(datasets)
 datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
@@ -78,33 +92,57 @@ n_resamples = config.check_positive_int("n_resamples", n_resamples)
 seed = check_seed(seed)
 profile = config.check_profile_name(profile)
 
+# %% [markdown]
+# ## The collections (and the calibration sets)
+
 # %%
-out = run_beyond_stage(models, datasets, formats, calibrate_on, paper_calibrate_on, asymmetric, rescore_first,
-                       rescore_tiers, oversampling, weighting, profile, datasets_per_model, n_resamples, seed)
-out.table
+collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}
+                        | ({*calibrate_on, paper_calibrate_on} - {"self", "none"})))
+
+# %% [markdown]
+# ## Compress, search (symmetric, asymmetric, two-stage), score; each configuration against float32
+# Per collection: paired bootstrap CI of the difference, sign-flip p-value, Holm across the stage.
+
+# %%
+runs = [run_beyond(m, datasets_per_model.get(m, datasets), formats, calibrate_on, paper_calibrate_on, asymmetric,
+                   rescore_first, rescore_tiers, oversampling) for m in models]
+tidy, per_query = (report.concat(part) for part in zip(*runs))
+tidy = stats.annotate_tidy(tidy, per_query, n_resamples=n_resamples, seed=seed)
+report.save_results(tidy, per_query, "06-beyond", profile)
+tidy[tidy.metric == "ndcg_at_10"].head(8)
+
+# %% [markdown]
+# ## Aggregate over the same held-out collections, both weightings, with CIs
+
+# %%
+sets = report.caption_sets(report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE))
+summary = summarise_beyond(tidy, per_query, n_resamples, seed)
+write_summary(summary, profile)
+table = beyond_table(summary, weighting)
+write_beyond_table(table, weighting, sets, profile)
+print(sets)
+table
 
 # %% [markdown]
 # ## Figure: paper vs corrected formats, symmetric and asymmetric (95 % CI; open = not significant)
 
 # %%
-from IPython.display import Image
-
-Image(str(out.figures['formats']['png']))
+main = summary[summary.weighting == weighting]
+fig = plot_beyond_formats(main, formats, weighting)
+plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig-beyond-formats")
+display(fig)
 
 # %% [markdown]
 # ## Figure: two-stage search, nDCG@10 change against the oversampling m
 
 # %%
-Image(str(out.figures['rescoring']['png'])) if 'rescoring' in out.figures else None
+fig = plot_beyond_rescoring(main, weighting)
+if fig is not None:
+    plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig-beyond-rescoring")
+    display(fig)
 
 # %% [markdown]
-# ## Files written
+# ## What the numbers say (paired tests between configurations, rescoring retention, asymmetric search)
 
 # %%
-{name: str(path) for name, path in out.files.items()}
-
-# %% [markdown]
-# ## What the numbers say
-
-# %%
-print(out.conclusions)
+print(beyond_conclusions(summary, tidy, per_query, weighting, calibrate_on[0], n_resamples, seed))

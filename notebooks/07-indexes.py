@@ -46,13 +46,15 @@ train_on = "self"              # what trains faiss SQ ranges and PQ codebooks: "
 profile = "default"
 
 # %%
+from IPython.display import display
+
+from study import config, plots, report
+from study.datasets import collection_table
+from study.index import check_hnsw, check_index_names
 from study.notebook import setup
+from study.stages_indexes import STEM, indexes_conclusions, publish_indexes, run_indexes
 
 setup()
-from study import config
-from study.index import check_hnsw, check_index_names
-from study.stages_indexes import run_indexes_stage
-
 models = config.check_models(models)
 datasets = config.check_datasets(datasets)
 datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
@@ -64,28 +66,39 @@ hnsw = check_hnsw(hnsw)
 train_on = config.check_reference_set("train_on", train_on)
 profile = config.check_profile_name(profile)
 
+# %% [markdown]
+# ## The collections
+
 # %%
-out = run_indexes_stage(models, datasets, indexes, threads=threads, repeats=repeats, batch1_queries=batch1_queries,
-                        hnsw=hnsw, train_on=train_on, profile=profile, datasets_per_model=datasets_per_model)
-out.table[["model", "dataset", "index", "bytes_per_vector", "build_s", "qps_b1", "qps_b100", "recall_at_10",
-           "ndcg_at_10", "simulated_ndcg_at_10", "agree_top10", "agree_max_score_diff", "same_arithmetic"]]
+collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}))
 
 # %% [markdown]
-# ## Figure: speed and quality against measured bytes per vector (largest collection)
+# ## Build every index, time it, score its ranking, compare it with its simulated counterpart
 
 # %%
-from IPython.display import Image
+table, per_query = run_indexes(models, datasets, indexes, threads=threads, repeats=repeats,
+                               batch1_queries=batch1_queries, hnsw=hnsw, train_on=train_on,
+                               datasets_per_model=datasets_per_model)
+report.save_results(table, per_query, STEM, profile)
+table[["model", "dataset", "index", "bytes_per_vector", "build_s", "qps_b1", "qps_b100", "recall_at_10",
+       "ndcg_at_10", "simulated_ndcg_at_10", "agree_top10", "agree_max_score_diff", "same_arithmetic"]]
 
-Image(str(out.figure['png']))
+# %% [markdown]
+# ## The largest collection per model: table and figure (speed and quality against measured bytes per vector)
+
+# %%
+out = publish_indexes(table, per_query, repeats, profile)
+display(plots.show_saved(out.figure))
+out.largest[["model", "dataset", "index", "bytes_per_vector", "qps_b1", "recall_at_10", "ndcg_at_10"]]
 
 # %% [markdown]
 # ## How each index's simulated counterpart is computed
 
 # %%
-out.table.drop_duplicates('index')[['index', 'same_arithmetic', 'reference', 'params']]
+table.drop_duplicates("index")[["index", "same_arithmetic", "reference", "params"]]
 
 # %% [markdown]
 # ## What the measurements show
 
 # %%
-print(out.conclusions)
+print(indexes_conclusions(table))

@@ -171,3 +171,10 @@ def plot_rescoring_curves(curves: pd.DataFrame, flat: pd.DataFrame, title: str) 
     fig.legend(handles, labels, title="first stage (dashed: without rescoring)", fontsize="small",
                loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
+
+
+def show_saved(paths: dict[str, Path]):
+    """The saved PNG of a figure, for a notebook to display inline (IPython only where a notebook runs)."""
+    from IPython.display import Image
+
+    return Image(str(paths["png"]))

@@ -363,29 +363,47 @@ def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[st
     sets = report.caption_sets(report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE))
     summary = summarise_beyond(tidy, per_query, n_resamples, seed)
     dirs = report.output_dirs(profile)
-    files["summary"] = atomic_write(dirs["results"] / f"{STEM}-summary.csv",
-                                    lambda p: summary.to_csv(p, index=False, float_format="%.6g"))
+    files["summary"] = write_summary(summary, profile)
     main = summary[summary.weighting == weighting]
     figures = {
-        "formats": plots.save_figure(_formats_figure(main, formats, weighting), dirs["figures"] / "fig-beyond-formats"),
+        "formats": plots.save_figure(plot_beyond_formats(main, formats, weighting),
+                                     dirs["figures"] / "fig-beyond-formats"),
     }
-    curves = main[main.rescore != NONE]
-    if not curves.empty:
-        flat = main[(main.query_format == "same") & (main.rescore == NONE)]
-        fig = plots.plot_rescoring_curves(curves, flat, f"Two-stage search ({weighting}-weighted, 95 % CI)")
-        figures["rescoring"] = plots.save_figure(fig, dirs["figures"] / "fig-beyond-rescoring")
+    rescoring = plot_beyond_rescoring(main, weighting)
+    if rescoring is not None:
+        figures["rescoring"] = plots.save_figure(rescoring, dirs["figures"] / "fig-beyond-rescoring")
     table = beyond_table(summary, weighting)
-    files |= {f"table_{k}": v for k, v in report.write_table(
-        table, "table-beyond", profile,
-        f"Corrected formats, asymmetric search and rescoring: nDCG@10 change vs float32 with 95 % bootstrap CI "
-        f"({weighting}-weighted and unweighted over collections), p-values Holm-corrected; CR counts every tier "
-        f"stored. {sets}").items()}
+    files |= {f"table_{k}": v for k, v in write_beyond_table(table, weighting, sets, profile).items()}
     conclusions = sets + "\n" + beyond_conclusions(summary, tidy, per_query, weighting, calibrate_on[0],
                                                       n_resamples, seed)
     return BeyondOutput(tidy, summary, table, figures, files, conclusions)
 
 
-def _formats_figure(main: pd.DataFrame, formats: list[str], weighting: str):
+def write_summary(summary: pd.DataFrame, profile: str) -> Path:
+    """``results/<profile>/06-beyond-summary.csv``: the stage's aggregate, both weightings, with CIs."""
+    folder = report.output_dirs(profile)["results"]
+    return atomic_write(folder / f"{STEM}-summary.csv", lambda p: summary.to_csv(p, index=False, float_format="%.6g"))
+
+
+def write_beyond_table(table: pd.DataFrame, weighting: str, sets: str, profile: str) -> dict[str, Path]:
+    """``table-beyond`` (CSV and LaTeX), its caption naming the collections."""
+    return report.write_table(
+        table, "table-beyond", profile,
+        f"Corrected formats, asymmetric search and rescoring: nDCG@10 change vs float32 with 95 % bootstrap CI "
+        f"({weighting}-weighted and unweighted over collections), p-values Holm-corrected; CR counts every tier "
+        f"stored. {sets}")
+
+
+def plot_beyond_rescoring(main: pd.DataFrame, weighting: str):
+    """Two-stage search: change against the oversampling m per first stage and tier (None without rescoring)."""
+    curves = main[main.rescore != NONE]
+    if curves.empty:
+        return None
+    flat = main[(main.query_format == "same") & (main.rescore == NONE)]
+    return plots.plot_rescoring_curves(curves, flat, f"Two-stage search ({weighting}-weighted, 95 % CI)")
+
+
+def plot_beyond_formats(main: pd.DataFrame, formats: list[str], weighting: str):
     """Symmetric and asymmetric change per format (paper formats marked), with CIs."""
     rows = main[(main.rescore == NONE) & (main.format != "float32")].copy()
     rows["configuration"] = [f"{f}{' (paper)' if p else ''}{f' @{c}' if c != NONE else ''}"

@@ -152,6 +152,61 @@ def selection_table(selection: pd.DataFrame) -> pd.DataFrame:
 # --- the stage --------------------------------------------------------------------------------------------
 
 
+def judged_models(models: list[str], tidy: pd.DataFrame) -> list[str]:
+    """The profile's models that have results, first, then every other model with results (e.g. WordLlama,
+    which only the reduction stages run): every model with results is judged."""
+    present = [m for m in models if m in set(tidy.model)]
+    if not present:
+        raise StudyError(f"no results for {', '.join(models)} (found: {', '.join(sorted(set(tidy.model)))})")
+    return present + [m for m in dict.fromkeys(tidy.model) if m not in present]
+
+
+def write_configurations(configs: pd.DataFrame, profile: str) -> dict[str, Path]:
+    """The configurations table (CSV) and the frontier table (CSV and LaTeX), captions naming the collections."""
+    sets = sets_sentence(comparison_sets(configs))
+    dropped = {m: len(v) for m, v in configs.attrs.get("dropped", {}).items() if v}
+    dropped_text = (" Configurations scored on fewer collections are left out of the frontier (" +
+                    ", ".join(f"{m}: {n}" for m, n in dropped.items()) + "; they are compared in their stage's "
+                    "tables)." if dropped else "")
+    files = {"configurations": atomic_write(
+        report.output_dirs(profile)["results"] / "tables" / "tradeoff-configurations.csv",
+        lambda p: configs.to_csv(p, index=False, float_format="%.6g"))}
+    files |= {f"frontier_{k}": v for k, v in report.write_table(
+        frontier_table(configs), "table-tradeoff-frontier", profile,
+        "Pareto-optimal configurations per model: measured bytes per vector (every tier; of which the rescoring "
+        f"tier), what is stored once, compression ratio, nDCG@10 and its change against float32. {sets}"
+        f"{dropped_text}").items()}
+    return files
+
+
+def write_selection(selection: pd.DataFrame, configs: pd.DataFrame, profile: str) -> dict[str, Path]:
+    """The budget recommendations (CSV and LaTeX)."""
+    return report.write_table(
+        selection_table(selection), "table-tradeoff-selection", profile,
+        "Best configuration inside each memory budget (every tier it stores, plus what is stored once), per corpus "
+        f"size. {sets_sentence(comparison_sets(configs))}")
+
+
+def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, claims: list, selection: pd.DataFrame,
+                       models: list[str], used: list[Path], params: dict | None, metric: str = "ndcg_at_10",
+                       weighting: str = "texts") -> dict[str, Path]:
+    """Scorecard tables, provenance, the paper's macros, the list of other results and the README material."""
+    card, checks = as_table(claims), checks_table(claims)
+    files = {f"scorecard_{k}": v for k, v in paper_macros.write_scorecard(card, checks, profile,
+                                                                        collections_table(claims)).items()}
+    files["provenance"] = write_provenance(profile)
+    provenance = json.loads(files["provenance"].read_text())
+    calibrate_on, fit_on = faithful_settings(tidy)
+    paper_configs = paper_configurations(tidy, calibrate_on, fit_on, metric, weighting)
+    macros = paper_macros.all_macros(profile, configs, claims, selection, models, provenance, used,
+                                     sorted(set(tidy.dataset)), paper_configs)
+    files["macros"] = paper_macros.write_macros(macros, profile)
+    files["other_results"] = paper_macros.write_other_results(profile)
+    for i, path in enumerate(paper_macros.write_readme_results(profile, card, params)):
+        files[f"readme_{i}"] = path
+    return files
+
+
 def run_tradeoff_stage(
     models: list[str],
     profile: str,
@@ -161,61 +216,28 @@ def run_tradeoff_stage(
     metric: str = "ndcg_at_10",
     params: dict | None = None,
 ) -> TradeoffOutput:
-    """Stage 05 over whatever tidy results the profile has (stages 02, 03, 04, 06 ...)."""
+    """Stage 05 over whatever tidy results the profile has (stages 02, 03, 04, 06 ...), in one call (what
+    ``study publish`` and the tests use; notebook 05 shows the same steps one by one)."""
     budget_bytes = parse_budgets(budgets)
     n_list = [check_n_vectors(n) for n in n_vectors]
     tidy, used = load_tidy(profile)
-    present = [m for m in models if m in set(tidy.model)]
-    if not present:
-        raise StudyError(f"no results for {', '.join(models)} under profile {profile!r} (found: "
-                         f"{', '.join(sorted(set(tidy.model)))})")
-    # every model with results is judged (e.g. WordLlama, which only the reduction stages run), profile's first
-    present += [m for m in dict.fromkeys(tidy.model) if m not in present]
+    present = judged_models(models, tidy)
     per_query = load_per_query(used)
     configs = configurations(tidy, metric=metric, weighting=weighting)
-    sets = sets_sentence(comparison_sets(configs))
-    dropped = {m: len(v) for m, v in configs.attrs.get("dropped", {}).items() if v}
-    dropped_text = (" Configurations scored on fewer collections are left out of the frontier (" +
-                    ", ".join(f"{m}: {n}" for m, n in dropped.items()) + "; they are compared in their stage's "
-                    "tables)." if dropped else "")
-    dirs = report.output_dirs(profile)
-    files: dict[str, Path] = {"configurations": atomic_write(
-        dirs["results"] / "tables" / "tradeoff-configurations.csv",
-        lambda p: configs.to_csv(p, index=False, float_format="%.6g"))}
-
-    frontier = frontier_table(configs)
-    files |= {f"frontier_{k}": v for k, v in report.write_table(
-        frontier, "table-tradeoff-frontier", profile,
-        "Pareto-optimal configurations per model: measured bytes per vector (every tier; of which the rescoring "
-        f"tier), what is stored once, compression ratio, nDCG@10 and its change against float32. {sets}"
-        f"{dropped_text}").items()}
+    files = write_configurations(configs, profile)
     selection = selections(configs, n_list, budget_bytes)
-    files |= {f"selection_{k}": v for k, v in report.write_table(
-        selection_table(selection), "table-tradeoff-selection", profile,
-        "Best configuration inside each memory budget (every tier it stores, plus what is stored once), per corpus "
-        f"size. {sets}").items()}
-
+    files |= write_selection(selection, configs, profile)
     calibrate_on, fit_on = faithful_settings(tidy)
     claims = scorecard(tidy, present, weighting, per_query=per_query, calibrate_on=calibrate_on, fit_on=fit_on)
-    card, checks = as_table(claims), checks_table(claims)
-    files |= {f"scorecard_{k}": v for k, v in paper_macros.write_scorecard(card, checks, profile,
-                                                                         collections_table(claims)).items()}
-
+    dirs = report.output_dirs(profile)
     figures = {
         "tradeoff": plots.save_figure(plot_tradeoff(configs), dirs["figures"] / FIG_TRADEOFF),
         "storage": plots.save_figure(plot_storage(configs, n_list, budget_bytes), dirs["figures"] / FIG_STORAGE),
     }
-    files["provenance"] = write_provenance(profile)
-    provenance = json.loads(files["provenance"].read_text())
-    paper_configs = paper_configurations(tidy, calibrate_on, fit_on, metric, weighting)
-    macros = paper_macros.all_macros(profile, configs, claims, selection, present, provenance, used,
-                                     sorted(set(tidy.dataset)), paper_configs)
-    files["macros"] = paper_macros.write_macros(macros, profile)
-    files["other_results"] = paper_macros.write_other_results(profile)
-    for i, path in enumerate(paper_macros.write_readme_results(profile, card, params)):
-        files[f"readme_{i}"] = path
+    files |= write_paper_inputs(profile, tidy, configs, claims, selection, present, used, params, metric, weighting)
     conclusions = tradeoff_conclusions(configs, selection, claims, used, [m for m in models if m not in present])
-    return TradeoffOutput(configs, frontier, selection, card, checks, figures, files, conclusions, used)
+    return TradeoffOutput(configs, frontier_table(configs), selection, as_table(claims), checks_table(claims),
+                          figures, files, conclusions, used)
 
 
 def tradeoff_conclusions(configs: pd.DataFrame, selection: pd.DataFrame, claims: list, used: list[Path],

@@ -145,8 +145,9 @@ def test_reduction_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir
                  "paper/generated/tiny/table-reduction.tex", "paper/generated/tiny/table-reduction-timings.tex"]:
         assert (output_dir / path).stat().st_size > 0, path
     text = printed(nb)
-    assert "PCA ≈ kernel PCA (kpca_cosine)" in text and "≫ random projection" in text
-    assert "minilm-l6, float8_e4m3, 25% kept:" in text
+    ranking = next(line for line in text.splitlines() if line.startswith("minilm-l6, 25% kept:"))
+    assert {"pca", "kpca_cosine", "random_projection", "truncation"} <= set(ranking.replace("(", " ").split())
+    assert "Averaged over the same 1 collection (adi); left out: time" in text  # time is the fit set
 
 
 def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
@@ -166,7 +167,7 @@ def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir,
                  "paper/generated/tiny/table1-combined-truncation.tex",
                  "paper/generated/tiny/table1-combined-vs-paper.tex"]:
         assert (output_dir / path).stat().st_size > 0, path
-    assert "vs int8 alone (4×)" in printed(nb)
+    assert "PCA 50 % + float8_e4m3" in printed(nb) and "vs int8" in printed(nb)
     assert np.isfinite(tidy.value).all()
 
 
