@@ -51,4 +51,4 @@ bench: install
 
 # The paper of a profile (after `make study`): paper/build/main.pdf, copied to results/$(PROFILE)/paper.pdf
 paper: install
-	$(BIN)/python -m study.paper_macros --profile $(PROFILE)
+	$(BIN)/python -m study.publish.paper_macros --profile $(PROFILE)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study.errors import ParameterError
-from study.io import atomic_write
-from study.paths import output_root
+from study.core.errors import ParameterError
+from study.core.io import atomic_write
+from study.core.paths import output_root
 
 COLUMNS = ["benchmark", "case", "metric", "value", "unit", "machine", "date"]
 

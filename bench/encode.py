@@ -21,9 +21,9 @@ import time
 import numpy as np
 
 from bench.common import make_rows, write_rows
-from study.datasets import load_collection
-from study.embeddings import load_embeddings, role_texts
-from study.models import load_encoder, normalise
+from study.data.datasets import load_collection
+from study.encoders.cache import load_embeddings, role_texts
+from study.encoders.registry import load_encoder, normalise
 
 BENCHMARK = "encode"
 

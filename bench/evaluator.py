@@ -16,9 +16,9 @@ import time
 import numpy as np
 
 from bench.common import make_rows, write_rows
-from study.experiment import load_eval_data, reference_vectors
-from study.quantize import calibrate, round_trip
-from study.retrieval import evaluate
+from study.compress.formats import calibrate, round_trip
+from study.experiment.configs import load_eval_data, reference_vectors
+from study.search.exact import evaluate
 
 
 def _median_seconds(fn, repeats: int) -> tuple[float, object]:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     import mteb  # noqa: F401  (timed: every run of the mteb path pays it once)
 
-    from study.mteb_bridge import mteb_ndcg_at_10
+    from study.experiment.mteb_bridge import mteb_ndcg_at_10
 
     import_s = time.perf_counter() - start
     data = load_eval_data(args.model, args.dataset)

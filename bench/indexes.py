@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from bench.common import make_rows, write_rows
-from study import index as ix
-from study.retrieval import search
+from study.search import indexes as ix
+from study.search.exact import search
 
 BENCHMARK = "indexes"
 RANDOM = "random"
@@ -39,7 +39,7 @@ def load_vectors(dataset: str, model: str, n: int, dims: int, n_queries: int, se
                  ) -> tuple[str, np.ndarray, np.ndarray]:
     """(description, documents, queries): random unit vectors (``dataset="random"``) or a collection's embeddings."""
     if dataset != RANDOM:
-        from study.experiment import load_eval_data
+        from study.experiment.configs import load_eval_data
 
         data = load_eval_data(model, dataset)
         return f"{model}/{dataset}", data.docs, data.queries[:n_queries]

@@ -12,10 +12,10 @@ Corpora are synthetic unit vectors (seeded) with planted relevant documents: eac
 ``--planted`` documents at cosine ``--cosine`` to it, placed among the first ``min(sizes)`` rows, so
 every corpus holds the same task and larger ones add distractors. The float32 corpus is written
 block by block to a ``.npy`` file; each compressed copy is produced from it block by block
-(``study.streaming.quantize_in_blocks``), so no step holds a corpus in memory.
+(``study.search.streaming.quantize_in_blocks``), so no step holds a corpus in memory.
 
 Each case (format × dims × N) runs in its own process, which memory-maps the stored corpus, runs
-``study.streaming.stream_search`` (``stream_search_hamming`` on the packed bits for ``binary``) with
+``study.search.streaming.stream_search`` (``stream_search_hamming`` on the packed bits for ``binary``) with
 the budget left after its own start-up, and reports:
 
 * ``wall_time_s`` — the search alone (``time.perf_counter``), queries already encoded;
@@ -33,9 +33,9 @@ the budget left after its own start-up, and reports:
   found in the case's top-10;
 * ``recall_at_10_planted`` — share of the planted relevant documents found in the top-10.
 
-Each HNSW case (``--indexes``: index kind of ``study.index`` × dims × N, up to ``--index-max-n``)
+Each HNSW case (``--indexes``: index kind of ``study.search.indexes`` × dims × N, up to ``--index-max-n``)
 runs in its own process too. It memory-maps the float32 corpus and builds the index with
-``study.index.build_index`` (the study's HNSW parameters: connectivity 16, expansion_add 128,
+``study.search.indexes.build_index`` (the study's HNSW parameters: connectivity 16, expansion_add 128,
 expansion_search 64; all cores), fed ``GEN_ROWS`` documents at a time whose pages are then released;
 faiss's scalar quantizer is trained on the first ``min(--sizes)`` documents (as int8 is calibrated).
 It reports ``build_s``; ``wall_time_s``, one search call with all queries at once, top-10 (the exact
@@ -70,13 +70,14 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.common import machine_description, make_rows, write_rows
-from study.io import write_json_atomic, write_npy_atomic
-from study.metrics import neighbour_recall
-from study.models import normalise
-from study.paths import REPO_ROOT
-from study.quantize import Quantized, calibrate, get_format, quantize
-from study.scaling import BENCHMARK, case_name, is_index, scaling_report
-from study.streaming import (
+from study.analysis.scaling import BENCHMARK, case_name, is_index, scaling_report
+from study.analysis.tradeoff import format_bytes, parse_budget
+from study.compress.formats import Quantized, calibrate, get_format, quantize
+from study.core.io import write_json_atomic, write_npy_atomic
+from study.core.paths import REPO_ROOT
+from study.core.vectors import normalise
+from study.search.metrics import neighbour_recall
+from study.search.streaming import (
     DEFAULT_BUDGET,
     MIN_QUERY_ROWS,
     plan_blocks,
@@ -85,7 +86,6 @@ from study.streaming import (
     stream_search,
     stream_search_hamming,
 )
-from study.tradeoff import format_bytes, parse_budget
 
 FORMATS = ["float32", "float16", "float8_e4m3", "int8", "binary"]
 SIZES = [10_000, 100_000, 1_000_000]
@@ -263,7 +263,7 @@ def _exact_truth(folder: Path, docs: np.ndarray, queries: np.ndarray, budget: in
 
 def run_index_case(case: dict) -> dict:
     """Build one HNSW index over a stored corpus prefix and search it; the measurements (fresh process)."""
-    from study.index import HNSWParams, build_index, get_kind  # faiss and usearch: only in index workers
+    from study.search.indexes import HNSWParams, build_index, get_kind  # faiss and usearch: only in index workers
 
     folder, name, n, budget = Path(case["folder"]), case["index"], case["n_docs"], case["budget"]
     queries = np.load(folder / "queries.npy")
@@ -327,7 +327,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a partial rerun: replace only the cases measured now, keep the other rows of this "
                              "benchmark (e.g. indexes added to an earlier exact-search run)")
     parser.add_argument("--indexes", nargs="*", default=INDEXES,
-                        help="HNSW index kinds of study.index (e.g. usearch-e4m3-hnsw); none: exact search only")
+                        help="HNSW index kinds of study.search.indexes (e.g. usearch-e4m3-hnsw); none: exact search "
+                             "only")
     parser.add_argument("--index-max-n", type=int, default=INDEX_MAX_N,
                         help="largest N an index is built for (larger cases are skipped)")
     parser.add_argument("--budget", default="4GiB", help="peak memory allowed to each case, e.g. 4GiB")
@@ -345,16 +346,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for fmt in args.formats:
         get_format(fmt)
     args.sizes = sorted(set(args.sizes))
-    if not args.worker:  # study.index imports faiss and usearch, which the exact workers do without
+    if not args.worker:  # study.search.indexes imports faiss and usearch, which the exact workers do without
         check_indexes(args.indexes)
     args.budget = parse_budget(args.budget, "budget")
     return args
 
 
 def check_indexes(names: list[str]) -> None:
-    """Each name must be an HNSW kind of ``study.index``."""
-    from study.errors import ParameterError
-    from study.index import get_kind, index_kinds
+    """Each name must be an HNSW kind of ``study.search.indexes``."""
+    from study.core.errors import ParameterError
+    from study.search.indexes import get_kind, index_kinds
 
     for name in names:
         if get_kind(name).search != "hnsw":

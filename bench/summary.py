@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from bench.common import read_rows
-from study.io import splice_between
-from study.paths import REPO_ROOT
+from study.core.io import splice_between
+from study.core.paths import REPO_ROOT
 
 START = "<!-- bench:start (written by `python -m bench.summary` from results/bench.csv; do not edit) -->"
 END = "<!-- bench:end -->"
@@ -87,8 +87,8 @@ def index_lines(rows: pd.DataFrame) -> list[str]:
 
 
 def scaling_lines() -> list[str]:
-    from study.errors import StudyError
-    from study.scaling import scaling_report
+    from study.analysis.scaling import scaling_report
+    from study.core.errors import StudyError
 
     try:
         report = scaling_report()

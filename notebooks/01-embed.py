@@ -25,16 +25,16 @@
 # L2-normalised float32, with the model's query/document prompts.
 
 # %% tags=["parameters"]
-model = "minilm-l6"        # a name from study.models.MODELS
+model = "minilm-l6"        # a name from study.encoders.registry.MODELS
 datasets = ["scifact"]     # collection names under the data root, BEIR folder paths, or "mteb:<Task>"
 profile = "default"        # output folder name under results/
 
 # %%
-from study.notebook import setup
+from study.core.notebook import setup
 
 setup()
 from study import config
-from study.stages import embed_collections
+from study.stages.quantization import embed_collections
 
 model = config.check_model(model)
 datasets = config.check_datasets(datasets)

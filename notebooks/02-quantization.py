@@ -39,11 +39,13 @@ profile = "default"
 # %%
 from IPython.display import display
 
-from study import config, plots, report, stats
-from study.datasets import collection_table
-from study.experiment import run_quantization
-from study.notebook import setup
-from study.quantize import FORMATS
+from study import config
+from study.analysis import report, stats
+from study.compress.formats import FORMATS
+from study.core.notebook import setup
+from study.data.datasets import collection_table
+from study.experiment.evaluate import run_quantization
+from study.figures import plots
 
 setup()
 models = config.check_models(models)
@@ -75,7 +77,7 @@ tidy[tidy.metric == "ndcg_at_10"].head(8)
 # %% [markdown]
 # ## Aggregate: the change of every format against float32, on the same held-out collections
 # Per model, each format is averaged over the collections every format was scored on, leaving out any
-# collection a format was calibrated on (`study.comparison`); 95 % paired bootstrap CIs, Holm-corrected tests.
+# collection a format was calibrated on (`study.analysis.comparison`); 95 % paired bootstrap CIs, Holm-corrected tests.
 
 # %%
 summary = report.summarise(tidy, ["format"], weighting=weighting)

@@ -50,12 +50,14 @@ profile = "default"
 # %%
 from IPython.display import display
 
-from study import config, plots, report
-from study.datasets import collection_table
-from study.notebook import setup
-from study.quantize import FORMATS
-from study.reduce import METHODS, check_fit_sample, check_fractions
-from study.stages_reduction import plot_change_by_fraction, run_grid_for_models, table1, table1_vs_paper
+from study import config
+from study.analysis import report
+from study.compress.formats import FORMATS
+from study.compress.reducers import METHODS, check_fit_sample, check_fractions
+from study.core.notebook import setup
+from study.data.datasets import collection_table
+from study.figures import plots
+from study.stages.reduction import plot_change_by_fraction, run_grid_for_models, table1, table1_vs_paper
 
 setup()
 models = config.check_models(models)

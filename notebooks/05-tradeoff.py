@@ -25,13 +25,13 @@
 # **How.** All tidy result files of the profile that exist (`results/<profile>/0*-*.csv`) are read. Per
 # model, every configuration is averaged over **the same held-out collections** (the widest set its float32
 # baseline was scored on, minus any collection a reducer was fit on or a format calibrated on;
-# configurations scored on fewer are named and left out — `study.comparison`), weighted by texts as the
+# configurations scored on fewer are named and left out — `study.analysis.comparison`), weighted by texts as the
 # paper, and compared with the float32, unreduced baseline. Storage is measured and counts every tier a
 # configuration keeps: bytes per vector from the packed arrays (a rescored configuration: its first tier
 # plus the copy it rescores with), plus what is stored once (reducer matrix and mean, int8 ranges, scales),
 # amortised over N. The Pareto frontier is drawn against the compression ratio (the paper's Fig. 7) and,
 # for each corpus size N, storage against nDCG@10 with the memory budgets as lines (the paper's Fig. 8/9).
-# The scorecard checks the paper's claims by the explicit rules of `study/scorecard.py`, each check on the
+# The scorecard checks the paper's claims by the explicit rules of `study/analysis/scorecard.py`, each check on the
 # paper-faithful variant with its paired bootstrap CI (holds / fails / undecided) and a leave-one-
 # collection-out robustness pass; a claim whose stage has not run is marked *not run*. The notebook also
 # writes the paper's numeric macros, provenance and the README material; `make paper` then builds the PDF.
@@ -47,12 +47,14 @@ profile = "default"
 # %%
 from IPython.display import display
 
-from study import config, plots, report, tradeoff
-from study.comparison import sets_sentence
-from study.metrics import METRICS
-from study.notebook import setup
-from study.scorecard import as_table, checks_table, faithful_settings, scorecard
-from study.stages_tradeoff import (
+from study import config
+from study.analysis import report, tradeoff
+from study.analysis.comparison import sets_sentence
+from study.analysis.scorecard import as_table, checks_table, faithful_settings, scorecard
+from study.core.notebook import setup
+from study.figures import plots
+from study.search.metrics import METRICS
+from study.stages.tradeoff import (
     FIG_STORAGE,
     FIG_TRADEOFF,
     frontier_table,

@@ -58,11 +58,13 @@ profile = "default"
 # %%
 from IPython.display import display
 
-from study import config, plots, report, stats
-from study.datasets import collection_table
-from study.notebook import setup
-from study.quantize import FORMATS
-from study.stages_beyond import (
+from study import config
+from study.analysis import report, stats
+from study.compress.formats import FORMATS
+from study.core.notebook import setup
+from study.data.datasets import collection_table
+from study.figures import plots
+from study.stages.beyond import (
     KEYS,
     beyond_conclusions,
     beyond_table,

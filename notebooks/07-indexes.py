@@ -48,11 +48,13 @@ profile = "default"
 # %%
 from IPython.display import display
 
-from study import config, plots, report
-from study.datasets import collection_table
-from study.index import check_hnsw, check_index_names
-from study.notebook import setup
-from study.stages_indexes import STEM, indexes_conclusions, publish_indexes, run_indexes
+from study import config
+from study.analysis import report
+from study.core.notebook import setup
+from study.data.datasets import collection_table
+from study.figures import plots
+from study.search.indexes import check_hnsw, check_index_names
+from study.stages.indexes import STEM, indexes_conclusions, publish_indexes, run_indexes
 
 setup()
 models = config.check_models(models)

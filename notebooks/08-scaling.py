@@ -19,7 +19,7 @@
 #
 # **Question.** Users will point the study at collections of millions of documents. An evaluator that
 # holds the full query × document score matrix does not survive that (10k queries × 523k documents in
-# float32 is about 21 GB). Does our exact search (`study.streaming`, which `study.retrieval.search`
+# float32 is about 21 GB). Does our exact search (`study.search.streaming`, which `study.search.exact.search`
 # uses) grow linearly with the corpus, stay within a fixed memory budget, and how close does it run to
 # the machine's own matrix-multiply speed — for every storage format? And from which N does a real
 # approximate index (usearch or faiss HNSW) answer the same queries faster than exact search on
@@ -35,7 +35,7 @@
 # same process — the physical limit.
 #
 # On the same corpora it builds HNSW indexes (`--indexes`, default `usearch-f16-hnsw`,
-# `usearch-i8-hnsw`, `faiss-sq8-hnsw`; up to `--index-max-n`, by default 100k) with `study.index` and
+# `usearch-i8-hnsw`, `faiss-sq8-hnsw`; up to `--index-max-n`, by default 100k) with `study.search.indexes` and
 # the study's graph parameters (connectivity 16, expansion_add 128, expansion_search 64, all cores),
 # each in its own process, feeding the memory-mapped float32 corpus in blocks. Per index it records the build time,
 # the time of one search call with all queries (top-10), the peak resident memory (the whole graph
@@ -62,20 +62,20 @@ indexes = None                 # HNSW index kinds to show, e.g. ["usearch-f16-hn
 budget = None                  # check peak memory against this size (e.g. "4GiB"); None: the run's own budget
 
 # %%
-from study.notebook import setup
+from study.core.notebook import setup
 
 setup()
 from study import config
-from study.index import index_kinds
-from study.quantize import FORMATS
-from study.tradeoff import parse_budget
+from study.analysis.tradeoff import parse_budget
+from study.compress.formats import FORMATS
+from study.search.indexes import index_kinds
 
 formats = config.check_choices("formats", formats, list(FORMATS))
 indexes = None if indexes is None else config.check_choices("indexes", indexes, index_kinds(searches=["hnsw"]))
 budget = None if budget is None else parse_budget(budget, "budget")
 
 # %%
-from study.scaling import scaling_report
+from study.analysis.scaling import scaling_report
 
 report = scaling_report(formats=formats, budget=budget, indexes=indexes)
 report.table[["format", "method", "dims", "n_docs", "wall_time_s", "build_s", "peak_rss_bytes", "budget_bytes",

@@ -7,12 +7,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .errors import StudyError
+from study.analysis.tradeoff import check_n_vectors, load_tidy, parse_budget, result_files, select
+from study.config import check_datasets, check_model, check_profile_name, load_profile
+from study.core.errors import StudyError
+from study.core.offline import offline_by_default
+from study.core.paths import data_root
+from study.data.datasets import list_collections
+from study.encoders.registry import MODELS, prepare_model
+from study.stages.quantization import embed_collections
+from study.stages.republish import publish
 
 
 def _cmd_models_prepare(args: argparse.Namespace) -> int:
-    from .config import load_profile
-    from .models import prepare_model
 
     names = list(args.names)
     if args.profile:
@@ -26,7 +32,6 @@ def _cmd_models_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
-    from .models import MODELS
 
     for spec in MODELS.values():
         where = "offline" if spec.offline else "online (Hugging Face)"
@@ -35,8 +40,6 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets_list(args: argparse.Namespace) -> int:
-    from .datasets import list_collections
-    from .paths import data_root
 
     print(f"data root: {data_root()}")
     for name in list_collections():
@@ -45,8 +48,6 @@ def _cmd_datasets_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:
-    from .config import check_datasets, check_model
-    from .stages import embed_collections
 
     summary = embed_collections(check_model(args.model), check_datasets(args.datasets), args.profile)
     print(summary.to_string(index=False))
@@ -56,8 +57,6 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 def _select_profile(profile: str | None) -> str:
     """The profile ``study select`` reads: the one given, else ``default`` once it has run, else the
     committed ``full`` results."""
-    from .config import check_profile_name
-    from .tradeoff import result_files
 
     if profile is not None:
         return check_profile_name(profile)
@@ -65,8 +64,6 @@ def _select_profile(profile: str | None) -> str:
 
 
 def _cmd_select(args: argparse.Namespace) -> int:
-    from .config import check_model
-    from .tradeoff import check_n_vectors, load_tidy, parse_budget, select
 
     ram = parse_budget(args.ram, "ram")
     disk = None if args.disk is None else parse_budget(args.disk, "disk")
@@ -81,8 +78,6 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from .config import check_profile_name
-    from .publish import publish
 
     for stage, conclusions in publish(check_profile_name(args.profile), args.stages or None).items():
         print(f"== {stage}\n{conclusions}\n")
@@ -133,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    offline_by_default()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")

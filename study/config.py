@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
-from .datasets import MTEB_PREFIX, list_collections
-from .errors import ParameterError
-from .models import MODELS
-from .paths import REPO_ROOT
+from study.core.errors import ParameterError
+from study.core.paths import REPO_ROOT
+from study.data.datasets import MTEB_PREFIX, list_collections
+from study.encoders.registry import MODELS
 
 CONFIG_DIR = REPO_ROOT / "config"
 SELF = "self"

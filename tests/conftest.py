@@ -33,9 +33,9 @@ def cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_embeddings(cache_dir):
     """MiniLM embeddings of adi and time: {name: (collection, docs Embeddings, queries Embeddings)}."""
-    from study.datasets import load_collection
-    from study.embeddings import ROLES, load_embeddings
-    from study.models import load_encoder
+    from study.data.datasets import load_collection
+    from study.encoders.cache import ROLES, load_embeddings
+    from study.encoders.registry import load_encoder
 
     lazy_encoder = functools.cache(lambda: load_encoder("minilm-l6"))
     out = {}

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from study.datasets import list_collections, load_collection
-from study.errors import DatasetError, ParameterError
+from study.core.errors import DatasetError, ParameterError
+from study.data.datasets import list_collections, load_collection
 
 
 def write_beir(folder, corpus, queries, qrels, gz=False):

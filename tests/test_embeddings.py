@@ -6,9 +6,9 @@ import zlib
 import numpy as np
 import pytest
 
-from study.datasets import load_collection
-from study.embeddings import cache_dir, load_embeddings
-from study.models import MODELS, Encoder
+from study.data.datasets import load_collection
+from study.encoders.cache import cache_dir, load_embeddings
+from study.encoders.registry import MODELS, Encoder
 
 
 class CountingEncoder(Encoder):

@@ -34,12 +34,12 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from study import embeddings
-from study.datasets import load_collection
-from study.errors import DatasetError
-from study.models import MODELS, Encoder, load_encoder, normalise
-from study.quantize import round_trip
-from study.retrieval import evaluate
+from study.compress.formats import round_trip
+from study.core.errors import DatasetError
+from study.data.datasets import load_collection
+from study.encoders import cache as embeddings
+from study.encoders.registry import MODELS, Encoder, load_encoder, normalise
+from study.search.exact import evaluate
 
 # ---------------------------------------------------------------------------------------------------
 # Encoding in separate processes: kill -9 and resume; two processes on one entry
@@ -47,9 +47,9 @@ from study.retrieval import evaluate
 ENCODE = r"""
 import functools, json, logging, sys, time, zlib
 import numpy as np
-from study.datasets import load_collection
-from study.embeddings import load_embeddings
-from study.models import load_encoder
+from study.data.datasets import load_collection
+from study.encoders.cache import load_embeddings
+from study.encoders.registry import load_encoder
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 name, kind, delay, roles = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4].split(",")
@@ -152,7 +152,8 @@ def test_two_processes_encoding_one_entry_share_the_work_through_the_lock(tmp_pa
 
 def test_chunk_size_from_the_environment_is_validated():
     env = os.environ | {"STUDY_CHUNK_SIZE": "lots"}
-    done = subprocess.run([sys.executable, "-c", "import study.embeddings"], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", "import study.encoders.cache"], env=env, capture_output=True,
+                          text=True)
     assert done.returncode != 0 and "parameter 'STUDY_CHUNK_SIZE'" in done.stderr
 
 
@@ -197,7 +198,7 @@ def _garble(path: Path) -> None:
 def test_a_damaged_cache_file_is_detected_and_rebuilt_with_a_warning(adi_entry, damage, file, why, caplog):
     original = (adi_entry / "docs/vectors.npy").read_bytes()
     damage(adi_entry / "docs" / file)
-    with caplog.at_level(logging.WARNING, logger="study.embeddings"):
+    with caplog.at_level(logging.WARNING, logger="study.encoders.cache"):
         rebuilt = embeddings.load_embeddings("minilm-l6", load_collection("adi"), "docs", encoder=_minilm)
     assert any("rebuilding embedding cache" in r.message and why in r.message for r in caplog.records)
     assert (adi_entry / "docs/vectors.npy").read_bytes() == original  # re-encoded, identical
@@ -229,7 +230,7 @@ def test_a_damaged_chunk_is_encoded_again_never_reused(tmp_path, monkeypatch, ca
     _flip_bytes(chunks / "chunk-000000016.npy")  # same size, still loads, wrong numbers
 
     encoder = FlakyEncoder()
-    with caplog.at_level(logging.WARNING, logger="study.embeddings"):
+    with caplog.at_level(logging.WARNING, logger="study.encoders.cache"):
         got = embeddings.load_embeddings("minilm-l6", adi, "docs", encoder=encoder)
     assert any("chunk-000000016.npy: damaged" in r.message for r in caplog.records)
     assert encoder.calls == math.ceil(82 / 16) - 2  # the two intact chunks were reused
@@ -513,7 +514,7 @@ def test_a_stage_runs_end_to_end_with_the_network_blocked(tmp_path):
     }
     script = ("import socket\n"
               "assert socket.socket.connect.__name__ == '_guard' and socket.getaddrinfo.__name__ == '_resolve'\n"
-              "from study.stages import embed_collections, run_quantization_stage\n"
+              "from study.stages.quantization import embed_collections, run_quantization_stage\n"
               "embed_collections('minilm-l6', ['adi'], 'offline')\n"
               "out = run_quantization_stage(['minilm-l6'], ['adi'], ['float32', 'int8', 'binary'], 'self', 'texts',"
               " 'offline')\n"

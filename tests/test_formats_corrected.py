@@ -6,11 +6,19 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from study.errors import ParameterError
-from study.experiment import Config, search_inputs
-from study.hamming import hamming_distances, hamming_search
-from study.quantize import CORRECTED_FORMATS, FORMATS, PAPER_FORMATS, calibrate, get_format, quantize, round_trip
-from study.retrieval import search
+from study.compress.formats import (
+    CORRECTED_FORMATS,
+    FORMATS,
+    PAPER_FORMATS,
+    calibrate,
+    get_format,
+    quantize,
+    round_trip,
+)
+from study.core.errors import ParameterError
+from study.experiment.configs import Config, search_inputs
+from study.search.exact import search
+from study.search.hamming import hamming_distances, hamming_search
 
 EXPECTED_BYTES_384 = {
     "int8_clipped": 384, "int8_quantile": 384, "int4": 192, "int4_quantile": 192,

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from usearch.index import Index
 
-from study import index as ix
-from study.errors import ParameterError
-from study.experiment import load_eval_data
-from study.quantize import quantize
-from study.retrieval import search
+from study.compress.formats import quantize
+from study.core.errors import ParameterError
+from study.experiment.configs import load_eval_data
+from study.search import indexes as ix
+from study.search.exact import search
 
 ALL = list(ix.KINDS)
 SAME_ARITHMETIC_EXACT = [n for n, k in ix.KINDS.items() if k.search == "exact" and k.same_arithmetic]
@@ -126,10 +126,10 @@ def test_usearch_stores_the_codes_we_simulate(fmt, dtype, random_docs):
         np.testing.assert_array_equal(stored, ours.view(ml_dtypes.bfloat16).astype(np.float32))
     else:
         np.testing.assert_array_equal(stored.view(ours.dtype), ours)
-    if fmt in ("f16", "e5m2"):  # the same bits as study.quantize's ml_dtypes casts
+    if fmt in ("f16", "e5m2"):  # the same bits as study.compress.formats's ml_dtypes casts
         paper = ix.USEARCH_FORMATS[fmt][3]
         np.testing.assert_array_equal(ours.view(np.uint8), quantize(x, paper).packed)
-    if fmt == "e4m3":  # study.quantize follows ml_dtypes: NaN beyond ±448, where usearch saturates
+    if fmt == "e4m3":  # study.compress.formats follows ml_dtypes: NaN beyond ±448, where usearch saturates
         paper_codes = quantize(x, "float8_e4m3").packed
         assert np.isnan(paper_codes[0, :2].view(dtype).astype(np.float32)).all()
         assert (ours[0, :2].view(dtype).astype(np.float32) == [448.0, -448.0]).all()

@@ -5,8 +5,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from study.errors import ParameterError, StudyError
-from study.models import MODELS, _join_parts, get_spec, load_encoder
+from study.core.errors import ParameterError, StudyError
+from study.encoders.registry import MODELS, _join_parts, get_spec, load_encoder
 
 
 def test_registry_holds_the_offline_and_the_paper_models():

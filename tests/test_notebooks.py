@@ -98,7 +98,7 @@ def test_notebooks_02_and_04_run_on_a_beir_folder_given_by_its_path(tiny_embeddi
     by its folder, and the stage's statistics (which pair the two) run."""
     import shutil
 
-    from study.paths import data_root
+    from study.core.paths import data_root
 
     folder = tmp_path / "elsewhere" / "mycollection"
     shutil.copytree(data_root() / "adi", folder)

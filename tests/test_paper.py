@@ -9,8 +9,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from study import paper_macros, scorecard
-from study.paths import REPO_ROOT
+from study.analysis import scorecard
+from study.core.paths import REPO_ROOT
+from study.publish import paper_macros
 
 MAIN_TEX = (REPO_ROOT / "paper" / "main.tex").read_text()
 PER_DIM = {"float32": 4, "float16": 2, "bfloat16": 2, "float8_e4m3": 1, "float8_e5m2": 1, "int8": 1,
@@ -157,8 +158,8 @@ def tiny_run(tiny_embeddings, tmp_path_factory):
     """Stage 01 markers and stage 02 on adi/time into a temporary output root, then notebook 05 by papermill."""
     import papermill
 
-    from study.quantize import PAPER_FORMATS
-    from study.stages import embed_collections, run_quantization_stage
+    from study.compress.formats import PAPER_FORMATS
+    from study.stages.quantization import embed_collections, run_quantization_stage
 
     root = tmp_path_factory.mktemp("out")
     with pytest.MonkeyPatch.context() as mp:
@@ -210,7 +211,7 @@ def test_paper_compiles_from_a_tiny_run_without_undefined_references(tiny_run):
 
 
 def test_build_paper_explains_what_is_missing(output_dir, monkeypatch):
-    from study.errors import StudyError
+    from study.core.errors import StudyError
 
     if shutil.which("latexmk"):
         with pytest.raises(StudyError, match="run notebook 05"):

@@ -6,8 +6,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from study.errors import ParameterError
-from study.quantize import (
+from study.compress.formats import (
     FORMATS,
     PAPER_FORMATS,
     calibrate,
@@ -17,6 +16,7 @@ from study.quantize import (
     round_trip,
     unpack_nibbles,
 )
+from study.core.errors import ParameterError
 
 EXPECTED_BYTES_384 = {
     "float32": 1536, "float16": 768, "bfloat16": 768, "float8_e4m3": 384,

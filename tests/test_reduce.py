@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 
 from study import config
-from study.errors import ParameterError, StudyError
-from study.models import normalise
-from study.reduce import (
+from study.compress.reducers import (
     METHODS,
     QUADRATIC,
     check_fit_sample,
@@ -17,6 +15,8 @@ from study.reduce import (
     n_components,
     subsample,
 )
+from study.core.errors import ParameterError, StudyError
+from study.core.vectors import normalise
 
 
 def unit_rows(n: int, dims: int, seed: int) -> np.ndarray:
@@ -147,7 +147,7 @@ def test_subsample_is_seeded_keeps_order_and_leaves_small_sets_alone():
 
 def test_wordllama_loads_offline_from_its_package(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from study.models import MODELS, load_encoder
+    from study.encoders.registry import MODELS, load_encoder
 
     assert MODELS["wordllama-256"].dims == 256 and MODELS["wordllama-256"].matryoshka
     encoder = load_encoder("wordllama-256")

@@ -6,10 +6,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from study.errors import ParameterError
-from study.experiment import Config, evaluate_format, load_eval_data
-from study.rescore import final_run, parse_rescore, rerank, rescore_sweep
-from study.retrieval import search
+from study.core.errors import ParameterError
+from study.experiment.configs import Config, load_eval_data
+from study.experiment.evaluate import evaluate_format
+from study.experiment.rescore import final_run, parse_rescore, rerank, rescore_sweep
+from study.search.exact import search
 
 
 @pytest.fixture(scope="module")

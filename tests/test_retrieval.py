@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import pytrec_eval
 
-from study.metrics import per_query_metrics
-from study.models import normalise
-from study.quantize import calibrate, round_trip
-from study.retrieval import evaluate, search
+from study.compress.formats import calibrate, round_trip
+from study.core.vectors import normalise
+from study.search.exact import evaluate, search
+from study.search.metrics import per_query_metrics
 
 
 def _pytrec_reference(queries, query_ids, docs, doc_ids, qrels):

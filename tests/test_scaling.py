@@ -10,9 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study.errors import ParameterError
-from study.models import normalise
-from study.scaling import (
+from study.analysis.scaling import (
     case_table,
     comparable_format,
     conclusions,
@@ -21,6 +19,8 @@ from study.scaling import (
     is_index,
     plot_scaling,
 )
+from study.core.errors import ParameterError
+from study.core.vectors import normalise
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the bench package
@@ -139,7 +139,7 @@ def test_figure_has_a_build_panel_only_with_indexes():
 
 def test_bench_options_and_cases():
     from bench.scaling import _cases, parse_args
-    from study.metrics import neighbour_recall
+    from study.search.metrics import neighbour_recall
 
     args = parse_args(["--quick", "--dims", "384"])
     names = [name for name, _ in _cases(args, Path("d384"), 384)]
@@ -155,7 +155,7 @@ def test_bench_options_and_cases():
 
 
 def test_block_wise_build_from_a_memory_map(tmp_path):
-    from study import index as ix
+    from study.search import indexes as ix
 
     docs = normalise(np.random.default_rng(0).standard_normal((600, 32), dtype=np.float32))
     np.save(tmp_path / "docs.npy", docs)

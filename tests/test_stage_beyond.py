@@ -5,10 +5,10 @@ import papermill as pm
 import pytest
 from conftest import REPO
 
-from study.errors import ParameterError
-from study.experiment import load_eval_data
-from study.quantize import FORMATS
-from study.stages_beyond import _plan, check_format_list, check_seed, config_label
+from study.compress.formats import FORMATS
+from study.core.errors import ParameterError
+from study.experiment.configs import load_eval_data
+from study.stages.beyond import _plan, check_format_list, check_seed, config_label
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",

@@ -8,9 +8,9 @@ import papermill as pm
 import pytest
 from conftest import REPO
 
-from study import index as ix
-from study.experiment import load_eval_data
-from study.stages_indexes import indexes_conclusions, largest_collection_rows
+from study.experiment.configs import load_eval_data
+from study.search import indexes as ix
+from study.stages.indexes import indexes_conclusions, largest_collection_rows
 
 NB = "07-indexes.ipynb"
 

@@ -7,12 +7,12 @@ import papermill as pm
 import pytest
 from conftest import REPO
 
-from study.errors import StudyError
-from study.experiment import load_eval_data, reference_vectors
-from study.quantize import calibrate, quantize
-from study.reduce import fit_reducer
-from study.retrieval import evaluate
-from study.stages_reduction import combined_conclusions, reduction_conclusions, run_reduction_grid
+from study.compress.formats import calibrate, quantize
+from study.compress.reducers import fit_reducer
+from study.core.errors import StudyError
+from study.experiment.configs import load_eval_data, reference_vectors
+from study.search.exact import evaluate
+from study.stages.reduction import combined_conclusions, reduction_conclusions, run_reduction_grid
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "metric", "value", "bytes_per_vector", "overhead_bytes", "compression_ratio",

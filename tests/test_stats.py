@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from study import stats
+from study.analysis import stats
 
 
 def test_bootstrap_ci_contains_the_true_mean_difference_about_95_percent_of_the_time():
@@ -104,7 +104,7 @@ def test_annotate_tidy_fills_ci_and_tests_for_non_baseline_rows_of_the_metric():
 
 
 def test_add_significance_aggregates_with_the_summary_weighting():
-    from study.report import summarise
+    from study.analysis.report import summarise
 
     tidy, per_query = _synthetic_results()
     for weighting in ("texts", "none"):

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study.errors import ParameterError
-from study.models import normalise
-from study.quantize import PAPER_FORMATS, calibrate, quantize
-from study.retrieval import search
-from study.streaming import (
+from study.compress.formats import PAPER_FORMATS, calibrate, quantize
+from study.core.errors import ParameterError
+from study.core.vectors import normalise
+from study.search.exact import search
+from study.search.streaming import (
     key_ranks,
     key_scores,
     plan_blocks,
@@ -67,8 +67,8 @@ def _assert_same(result, reference) -> None:
 @pytest.fixture(scope="module")
 def cisi(cache_dir):
     """The real CISI collection embedded with the static (fast, offline) WordLlama model: 1460 × 256."""
-    from study.datasets import load_collection
-    from study.embeddings import load_embeddings
+    from study.data.datasets import load_collection
+    from study.encoders.cache import load_embeddings
 
     collection = load_collection("cisi")
     docs = load_embeddings("wordllama-256", collection, "docs")
@@ -145,7 +145,7 @@ def test_zero_and_non_finite_vectors_score_zero_and_are_counted():
 
 
 def test_block_normalisation_is_bit_identical_to_models_normalise():
-    from study.streaming import normalise_into
+    from study.core.vectors import normalise_into
 
     rng = np.random.default_rng(4)
     x = rng.standard_normal((300, 33)).astype(np.float32) * rng.uniform(1e-3, 1e3, (300, 1)).astype(np.float32)
@@ -325,7 +325,7 @@ def test_scaling_benchmark_quick_mode_and_its_notebook_run(output_dir, tmp_path)
 
 
 def test_time_exponent_is_the_log_log_slope():
-    from study.scaling import fit_exponents
+    from study.analysis.scaling import fit_exponents
 
     n = np.array([1e4, 1e5, 1e6])
     table = pd.DataFrame({"format": "f", "dims": 8, "n_docs": n.astype(int), "wall_time_s": 3e-6 * n**1.2})

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study import report, tradeoff
+from study.analysis import report, tradeoff
 from study.cli import main as cli
-from study.errors import ParameterError, StudyError
+from study.core.errors import ParameterError, StudyError
 
 # --- helpers: hand-built tidy results -----------------------------------------------------------------------
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study import scorecard
-from study.comparison import config_key, deduplicate, normalise_keys
-from study.verdicts import Check, Condition, Evidence, Term, combine_states, evaluate, state_of
+from study.analysis import scorecard
+from study.analysis.comparison import config_key, deduplicate, normalise_keys
+from study.analysis.verdicts import Check, Condition, Evidence, Term, combine_states, evaluate, state_of
 
 
 def synthetic(shifts: dict[str, dict[str, float]], n: int = 200, seed: int = 0, texts=None):

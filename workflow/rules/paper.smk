@@ -46,7 +46,7 @@ rule paper:
     output:
         f"{RESULTS}/paper.pdf" if LATEXMK else temp(f"build/paper-{PROFILE}.skipped"),
     params:
-        cmd=(f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m study.paper_macros "
+        cmd=(f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m study.publish.paper_macros "
              f"--profile {PROFILE} --if-available"),
         marker="" if LATEXMK else f" && touch build/paper-{PROFILE}.skipped",
     shell:

@@ -1,0 +1,433 @@
+"""The performance–storage trade-off: configurations, Pareto frontier, memory budgets, ``select``.
+
+A *configuration* of a model is everything that changes what is stored (format × reducer ×
+fraction, and the calibration / fit sets, rescoring and query format when a stage varies them).
+Its quality is the nDCG@10 change against the model's float32, unreduced baseline, every
+configuration of a model averaged over **the same held-out collections** (``study.analysis.comparison``);
+its storage is measured and counts every tier it keeps:
+``total_bytes(N) = N × bytes_per_vector + overhead_bytes`` (bytes per vector of the searched tier
+plus the rescoring tier; reducer matrix and mean, int8 ranges, scales: what the tidy column
+``overhead_bytes`` reports), i.e. the overhead amortised over N. A RAM and a disk budget can be
+given apart (``select``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from study.analysis.comparison import NONE, CollectionSet, compare_like_for_like, is_baseline, key_columns
+from study.analysis.report import WEIGHTINGS, output_dirs
+from study.core.errors import ParameterError, StudyError
+
+TIDY_REQUIRED = {"model", "dataset", "format", "metric", "value", "bytes_per_vector"}
+
+# --- memory budgets ---------------------------------------------------------------------------
+
+_UNITS = {"": 1, "B": 1,
+          "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_BUDGET_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+BUDGET_HELP = ("a positive size in bytes: a number with an optional unit B, kB/MB/GB/TB (powers of 1000) "
+               "or KiB/MiB/GiB/TiB (powers of 1024), e.g. '512MiB', '2GB', '1.5 GiB'")
+
+
+def parse_budget(value: str | int | float, name: str = "budget") -> int:
+    """Bytes in a budget such as ``512MiB`` (2^20-byte units) or ``2GB`` (10^9-byte units).
+
+    A lowercase final ``b`` (``Gb``, ``mb``) means *bits* by convention and is refused rather
+    than guessed; ``kB`` and ``KB`` both mean 1000 bytes (write ``KiB`` for 1024). Fractions of a
+    byte are rounded down; the result must be at least one byte.
+    """
+    if isinstance(value, bool):
+        raise ParameterError(name, value, BUDGET_HELP)
+    if isinstance(value, int | float | np.integer | np.floating):
+        number, unit = float(value), ""
+    else:
+        match = _BUDGET_RE.match(str(value))
+        if not match:
+            raise ParameterError(name, value, BUDGET_HELP)
+        number, unit = float(match.group(1)), match.group(2)
+        if unit.endswith("b"):
+            raise ParameterError(name, value, "a size in bytes ('b' means bits: write B, e.g. '2GB' or '512MiB')")
+        if unit.upper() not in _UNITS:
+            raise ParameterError(name, value, BUDGET_HELP)
+    total = number * _UNITS[unit.upper()]
+    if not math.isfinite(total) or total < 1:
+        raise ParameterError(name, value, BUDGET_HELP)
+    return int(total)
+
+
+def format_bytes(n: float) -> str:
+    """``3.84 GB (3.58 GiB)``: decimal and binary units together, so neither is mistaken."""
+    if n < 1000:
+        return f"{n:,.0f} B"
+    dec = next((u, s) for u, s in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)) if n >= s)
+    binary = next(((u, s) for u, s in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+                   if n >= s), None)
+    exact = f"{n / binary[1]:.3g} {binary[0]}" if binary else f"{n:,.0f} B"
+    return f"{n / dec[1]:.3g} {dec[0]} ({exact})"
+
+
+def format_budget(n: int) -> str:
+    """A budget as it was most likely written: ``64 MiB`` or ``2 GB`` when exact, else ``format_bytes``."""
+    exact = [(n // size, unit) for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10),
+                                                  ("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3))
+             if n >= size and n % size == 0]
+    if not exact:
+        return format_bytes(n)
+    count, unit = min(exact)
+    return f"{count} {unit}"
+
+
+def parse_budgets(budgets: dict[str, str | int]) -> dict[str, int]:
+    """Named budgets (``{"phone": "512MiB"}``) in bytes, validated; order kept."""
+    if not isinstance(budgets, dict) or not budgets:
+        raise ParameterError("budgets", budgets, "a non-empty mapping {label: size}, e.g. {'laptop': '4GiB'}")
+    return {str(label): parse_budget(size, f"budgets[{label!r}]") for label, size in budgets.items()}
+
+
+def check_n_vectors(value: object, name: str = "n_vectors") -> int:
+    """A corpus size: a positive whole number (``10000000``, ``1e7``, ``"10_000_000"``)."""
+    try:
+        number = float(str(value).replace("_", "").replace(",", "")) if not isinstance(value, bool) else -1.0
+    except ValueError:
+        number = -1.0
+    if not math.isfinite(number) or number < 1 or number != int(number):
+        raise ParameterError(name, value, "a positive whole number of vectors, e.g. 10000000 or 1e7")
+    return int(number)
+
+
+# --- tidy results → configurations ---------------------------------------------------------------
+
+
+def result_files(profile: str) -> list[Path]:
+    """The profile's tidy result tables: ``results/<profile>/0*-*.csv`` (per-query files are parquet)."""
+    folder = output_dirs(profile)["results"]
+    return sorted(p for p in folder.glob("0*-*.csv") if "per-query" not in p.name)
+
+
+def load_tidy(profile: str) -> tuple[pd.DataFrame, list[Path]]:
+    """Concatenate every tidy result file of a profile that exists; files without the tidy columns
+    are skipped. Raises ``StudyError`` when there is none."""
+    used, frames = [], []
+    for path in result_files(profile):
+        frame = pd.read_csv(path)
+        if set(frame.columns) >= TIDY_REQUIRED:
+            frames.append(frame)
+            used.append(path)
+    if not frames:
+        folder = output_dirs(profile)["results"]
+        raise StudyError(f"no tidy results under {folder}: run the study first (make study PROFILE={profile})")
+    return pd.concat(frames, ignore_index=True), used
+
+
+def load_per_query(used: list[Path]) -> pd.DataFrame | None:
+    """The per-query scores beside the given tidy result files (``<stem>-per-query.parquet``), concatenated;
+    ``None`` when none exists (verdicts then fall back to point estimates)."""
+    frames = []
+    for path in used:
+        pq = path.with_name(f"{path.stem}-per-query.parquet")
+        if pq.exists():
+            frame = pd.read_parquet(pq)
+            if {"config_id", "dataset", "query_id"} <= set(frame.columns):
+                frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def label(row: pd.Series | dict) -> str:
+    """A short, unique name of a configuration: ``float8_e4m3 + pca 50%`` and its non-default parts."""
+    get = row.get if isinstance(row, dict) else row.get
+    text = str(get("format"))
+    if get("reducer", NONE) != NONE:
+        text += f" + {get('reducer')} {100 * float(get('fraction', 1.0)):g}%"
+        if get("fit_on", NONE) not in (NONE, "self"):
+            text += f" (fit {get('fit_on')})"
+    if get("calibrate_on", NONE) not in (NONE, "self") and get("format") != "float32":
+        text += f" [cal {get('calibrate_on')}]"
+    if get("rescore", NONE) != NONE:
+        text += f" → rescore {get('rescore')}"
+    if get("query_format", "same") != "same":
+        text += f" (queries {get('query_format')})"
+    if get("index", NONE) != NONE:
+        text += f" @ {get('index')}"
+    return text
+
+
+KINDS = (("float32", "float32"), ("float16", "16-bit float"), ("bfloat16", "16-bit float"), ("float8", "float8"),
+         ("int8", "int8"), ("int4", "int4"), ("float4", "float4"), ("binary", "binary"))
+
+
+def kind(fmt: str) -> str:
+    """The number format a storage format belongs to (``float8_e4m3_scaled`` → ``float8``)."""
+    return next((name for prefix, name in KINDS if str(fmt).startswith(prefix)), str(fmt))
+
+
+def family(row: pd.Series | dict) -> str:
+    """The kind of configuration the paper's Pareto advice (claim 4) speaks of: ``float8 + pca``, ``binary``..."""
+    base = kind(row["format"])
+    if row.get("rescore", NONE) != NONE:
+        return f"{base} + rescoring"
+    return base if row["reducer"] == NONE else f"{base} + {row['reducer']}"
+
+
+def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: str = "texts",
+                   policy: str = "widest") -> pd.DataFrame:
+    """One row per model × configuration with its quality and measured storage, like for like.
+
+    Per model, every configuration is averaged over **the same held-out collections**
+    (``comparison.compare_like_for_like`` with ``policy``; ``widest``, the default for the
+    trade-off, keeps the model's baseline collections minus every fit/calibration set and drops the
+    configurations not scored on all of them). ``value`` is the mean of ``metric`` over that set
+    (weighted by texts, the paper's choice, or unweighted), ``baseline`` the float32 mean over the
+    same set, ``change_pct`` the relative change; ``expected`` rescales the change to the model's
+    baseline over all its collections. ``collections`` names the set (``attrs["sets"]`` holds the
+    ``CollectionSet`` per model, ``attrs["dropped"]`` what ``widest`` left out).
+
+    Storage counts every tier a configuration keeps: ``bytes_per_vector`` = first tier (what is
+    searched, ``tier1_bytes_per_vector``) + the rescoring tier (``tier2_bytes_per_vector``, e.g. int8
+    on disk), each measured; ``overhead_bytes`` is what is stored once (both tiers' ranges, the
+    reducer). ``compression_ratio`` is float32's bytes over all tiers.
+    """
+    if weighting not in WEIGHTINGS:
+        raise ParameterError("weighting", weighting, WEIGHTINGS)
+    if "metric" not in tidy.columns or metric not in set(tidy.metric):
+        raise ParameterError("metric", metric, sorted(set(tidy.get("metric", []))))
+    rows = tidy[tidy.metric == metric]
+    missing = sorted(set(rows.model) - set(rows[is_baseline(rows)].model))
+    if missing:
+        raise StudyError(f"no float32 unreduced baseline for {', '.join(missing)} in the results: run stage 02 first")
+    comparison = compare_like_for_like(rows, policy)
+    rows = comparison.rows
+    keys = key_columns(rows)
+    rows["weight"] = rows.n_texts.astype(float) if weighting == "texts" else 1.0
+    base = rows[is_baseline(rows)].drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"]).value
+    rows["baseline"] = [base.get((m, d), np.nan) for m, d in zip(rows.model, rows.dataset)]
+    rows["wv"], rows["wb"] = rows.weight * rows.value, rows.weight * rows.baseline
+    tier2 = rows["rescore_bytes_per_vector"] if "rescore_bytes_per_vector" in rows else pd.Series(np.nan, rows.index)
+    rows["tier2"] = tier2.fillna(0.0).where(rows.rescore != NONE, 0.0)
+    grouped = rows.groupby(["model", *keys], sort=False, dropna=False)
+    out = grouped.agg(
+        wv=("wv", "sum"), wb=("wb", "sum"), w=("weight", "sum"),
+        tier1_bytes_per_vector=("bytes_per_vector", "max"), tier2_bytes_per_vector=("tier2", "max"),
+        overhead_bytes=("overhead_bytes", "max"), n_datasets=("dataset", "nunique"),
+    ).reset_index()
+    out["bytes_per_vector"] = out.tier1_bytes_per_vector + out.tier2_bytes_per_vector
+    out["value"] = out.wv / out.w
+    out["baseline"] = out.wb / out.w
+    out["change_pct"] = 100 * (out.value / out.baseline - 1)
+    out["loss_pct"] = -out.change_pct
+    everywhere = tidy[(tidy.metric == metric) & is_baseline(tidy)].drop_duplicates(["model", "dataset"])
+    weights = everywhere.n_texts.astype(float) if weighting == "texts" else pd.Series(1.0, everywhere.index)
+    full = (everywhere.value * weights).groupby(everywhere.model).sum() / weights.groupby(everywhere.model).sum()
+    out["expected"] = out.model.map(full) * (1 + out.change_pct / 100)
+    base_bytes = out[is_baseline(out)].groupby("model").bytes_per_vector.first()
+    out["compression_ratio"] = out.model.map(base_bytes) / out.bytes_per_vector
+    out["collections"] = out.model.map({m: ", ".join(s.names) for m, s in comparison.sets.items()})
+    out["label"] = [label(r) for r in out.to_dict("records")]
+    out["family"] = [family(r) for r in out.to_dict("records")]
+    out["kind"] = [kind(f) + (" + rescoring" if r != NONE else "") for f, r in zip(out.format, out.rescore)]
+    out["weighting"] = weighting
+    out = out.drop(columns=["wv", "wb", "w"])
+    out["on_frontier"] = pareto_mask_by(out, "bytes_per_vector", "change_pct")
+    out = out.sort_values(["model", "bytes_per_vector", "change_pct"], ascending=[True, True, False],
+                          ignore_index=True)
+    out.attrs["sets"] = comparison.sets
+    out.attrs["dropped"] = comparison.dropped
+    return out
+
+
+def comparison_sets(configs: pd.DataFrame) -> dict[str, CollectionSet]:
+    """The ``CollectionSet`` per model behind a ``configurations`` table."""
+    return dict(configs.attrs.get("sets", {}))
+
+
+# --- Pareto frontier ---------------------------------------------------------------------------------
+
+
+def pareto_mask(cost: np.ndarray | pd.Series, quality: np.ndarray | pd.Series) -> np.ndarray:
+    """True for the points no other point dominates (cost ≤ and quality ≥, one of them strictly).
+
+    Points tied on both cost and quality are all kept; a point with NaN quality never is.
+    Hand-written because the 2-D case is a sort and one sweep (O(n log n)); the libraries
+    (e.g. ``paretoset``) add a dependency for these few lines.
+    """
+    cost = np.asarray(cost, dtype=float)
+    quality = np.asarray(quality, dtype=float)
+    if cost.shape != quality.shape:
+        raise ValueError("cost and quality must have the same length")
+    keep = np.zeros(len(cost), dtype=bool)
+    valid = np.flatnonzero(~np.isnan(quality) & ~np.isnan(cost))
+    order = valid[np.lexsort((-quality[valid], cost[valid]))]
+    best = -np.inf
+    i = 0
+    while i < len(order):
+        j = i
+        while j < len(order) and cost[order[j]] == cost[order[i]]:
+            j += 1
+        top = quality[order[i]]  # the best quality at this cost (sorted descending within the cost)
+        if top > best:
+            for k in order[i:j]:
+                keep[k] = quality[k] == top
+            best = top
+        i = j
+    return keep
+
+
+def pareto_mask_by(frame: pd.DataFrame, cost: str, quality: str, group: str = "model") -> np.ndarray:
+    """``pareto_mask`` within each ``group`` (each model has its own frontier)."""
+    mask = np.zeros(len(frame), dtype=bool)
+    for _, idx in frame.groupby(group, sort=False).indices.items():
+        mask[idx] = pareto_mask(frame[cost].to_numpy()[idx], frame[quality].to_numpy()[idx])
+    return mask
+
+
+def total_bytes(configs: pd.DataFrame, n_vectors: int) -> pd.Series:
+    """Storage of ``n_vectors`` vectors: N × measured bytes per vector (every tier) + what is stored once."""
+    return n_vectors * configs.bytes_per_vector + configs.overhead_bytes
+
+
+def at_scale(configs: pd.DataFrame, n_vectors: int) -> pd.DataFrame:
+    """Configurations with their storage for a corpus of N vectors: ``total_bytes`` (everything),
+    ``ram_bytes`` (first tier + what is stored once: what must be in memory to search) and
+    ``disk_bytes`` (the rescoring tier), ``amortised_bytes_per_vector``, and the frontier recomputed
+    on total bytes (the overhead can move a point off it at small N)."""
+    n_vectors = check_n_vectors(n_vectors)
+    out = configs.copy()
+    out["n_vectors"] = n_vectors
+    out["total_bytes"] = total_bytes(out, n_vectors)
+    out["ram_bytes"] = n_vectors * out.tier1_bytes_per_vector + out.overhead_bytes
+    out["disk_bytes"] = n_vectors * out.tier2_bytes_per_vector
+    out["amortised_bytes_per_vector"] = out.total_bytes / n_vectors
+    out["on_frontier"] = pareto_mask_by(out, "total_bytes", "change_pct")
+    return out
+
+
+def fits(scaled: pd.DataFrame, ram: int, disk: int | None = None) -> pd.Series:
+    """Which configurations fit: without a disk budget everything a configuration stores must fit in
+    ``ram``; with one, the first tier and what is stored once in ``ram`` and the rescoring tier on disk."""
+    if disk is None:
+        return scaled.total_bytes <= ram
+    return (scaled.ram_bytes <= ram) & (scaled.disk_bytes <= disk)
+
+
+# --- select ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Selection:
+    """The best configuration inside a budget, and the next best ones."""
+
+    model: str
+    budget_bytes: int
+    n_vectors: int
+    best: pd.Series
+    runners_up: pd.DataFrame
+    n_fitting: int
+    n_configurations: int
+    disk_bytes: int | None = None
+
+    @property
+    def expected_loss_pct(self) -> float:
+        return float(self.best.loss_pct)
+
+    def describe(self) -> str:
+        """The recommendation as a few plain lines (what the CLI prints)."""
+        b = self.best
+        where = (f"RAM {format_bytes(self.budget_bytes)}" if self.disk_bytes is None else
+                 f"RAM {format_bytes(self.budget_bytes)} + disk {format_bytes(self.disk_bytes)}")
+        lines = [
+            f"Budget {where} for {self.n_vectors:,} vectors of {self.model}: "
+            f"{self.n_fitting} of {self.n_configurations} configurations fit.",
+            f"Recommended: {b.label}",
+            f"  storage   {format_bytes(b.total_bytes)} = {self.n_vectors:,} × {b.bytes_per_vector:g} B/vector"
+            f" + {int(b.overhead_bytes):,} B stored once; compression {b.compression_ratio:.3g}×",
+        ]
+        if b.tier2_bytes_per_vector > 0:
+            lines.append(f"  tiers     RAM {format_bytes(b.ram_bytes)} ({b.tier1_bytes_per_vector:g} B/vector searched "
+                         f"+ what is stored once), rescoring tier {format_bytes(b.disk_bytes)} "
+                         f"({b.tier2_bytes_per_vector:g} B/vector{', on disk' if self.disk_bytes is not None else ''})")
+        lines.append(f"  expected  nDCG@10 {b.expected:.4f} ({b.change_pct:+.2f} % vs float32; "
+                     f"{int(b.n_datasets)} collection(s), {b.weighting}-weighted: {b.collections})")
+        if len(self.runners_up):
+            lines.append("Runners-up:")
+            for r in self.runners_up.itertuples():
+                flag = "" if r.on_frontier else "  (dominated)"
+                lines.append(f"  {r.label:40s} {format_bytes(r.total_bytes):>24s}  {r.change_pct:+7.2f} %{flag}")
+        return "\n".join(lines)
+
+
+def rank(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Best first: highest quality, then the smallest storage, then the name (deterministic)."""
+    return candidates.sort_values(["change_pct", "total_bytes", "label"], ascending=[False, True, True])
+
+
+def select(
+    budget_bytes: int | str,
+    n_vectors: int,
+    results: pd.DataFrame,
+    model: str | None = None,
+    weighting: str = "texts",
+    runners_up: int = 5,
+    disk_bytes: int | str | None = None,
+) -> Selection:
+    """The best configuration that fits ``budget_bytes`` of RAM (and ``disk_bytes`` of disk, if given).
+
+    Without a disk budget everything a configuration stores counts against the RAM budget; with one,
+    a two-tier configuration keeps its first tier (and what is stored once) in RAM and its rescoring
+    tier on disk (``fits``). ``results`` is a tidy table (as the stages write) or the output of
+    ``configurations``. Raises ``StudyError`` naming the smallest configuration when nothing fits.
+    """
+    budget = parse_budget(budget_bytes, "ram")
+    disk = None if disk_bytes is None else parse_budget(disk_bytes, "disk")
+    n_vectors = check_n_vectors(n_vectors)
+    configs = configurations(results, weighting=weighting) if "metric" in results.columns else results
+    models = sorted(set(configs.model))
+    if model is None:
+        if len(models) != 1:
+            raise ParameterError("model", model, models)
+        model = models[0]
+    if model not in models:
+        raise ParameterError("model", model, models)
+    configs = at_scale(configs[configs.model == model], n_vectors)
+    fitting = configs[fits(configs, budget, disk)]
+    if fitting.empty:
+        column = "total_bytes" if disk is None else "ram_bytes"
+        smallest = configs.sort_values([column, "label"]).iloc[0]
+        where = "" if disk is None else f" of RAM (with {format_bytes(disk)} of disk)"
+        raise StudyError(
+            f"no configuration of {model} fits {format_bytes(budget)}{where} for {n_vectors:,} vectors; the smallest "
+            f"is {smallest.label} at {format_bytes(smallest[column])} ({smallest.bytes_per_vector:g} B/vector + "
+            f"{int(smallest.overhead_bytes):,} B overhead)"
+        )
+    ordered = rank(fitting)
+    return Selection(model, budget, n_vectors, ordered.iloc[0], ordered.iloc[1 : 1 + runners_up],
+                     len(fitting), len(configs), disk)
+
+
+def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int]) -> pd.DataFrame:
+    """The recommendation for every model × corpus size × named RAM budget, everything stored counted
+    (``None`` where nothing fits)."""
+    rows = []
+    for model in configs.model.unique():
+        for n in n_vectors:
+            scaled = at_scale(configs[configs.model == model], n)
+            for name, budget in budgets.items():
+                inside = scaled[fits(scaled, budget)]
+                best = rank(inside).iloc[0] if len(inside) else None
+                rows.append({
+                    "model": model, "n_vectors": n, "budget": name, "budget_bytes": budget,
+                    "budget_size": format_budget(budget),
+                    "configuration": best.label if best is not None else None,
+                    "total_bytes": best.total_bytes if best is not None else np.nan,
+                    "compression_ratio": best.compression_ratio if best is not None else np.nan,
+                    "n_datasets": best.n_datasets if best is not None else np.nan,
+                    "expected": best.expected if best is not None else np.nan,
+                    "change_pct": best.change_pct if best is not None else np.nan,
+                })
+    return pd.DataFrame(rows)

@@ -1,0 +1,1 @@
+"""compress: see the README's "How the study is built"."""

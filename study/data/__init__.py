@@ -1,0 +1,1 @@
+"""data: see the README's "How the study is built"."""

@@ -1,0 +1,1 @@
+"""encoders: see the README's "How the study is built"."""

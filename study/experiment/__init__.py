@@ -1,0 +1,1 @@
+"""experiment: see the README's "How the study is built"."""

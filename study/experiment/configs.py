@@ -1,0 +1,149 @@
+"""Configurations: the value object every result row is keyed by, the data it is evaluated on, tidy rows.
+
+A configuration is one value object with a stable string id, the key of every result row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from study.compress.formats import Params, Quantized, quantize
+from study.config import SELF, check_choice
+from study.data.datasets import Collection, load_collection
+from study.encoders.cache import load_embeddings
+from study.search.exact import search
+from study.search.hamming import hamming_search
+from study.search.metrics import METRICS
+
+NONE = "none"
+QUERY_FORMATS = ("same", "float32")
+"""``same``: queries stored like the documents; ``float32``: asymmetric search, queries not quantized."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """One point of the study: model × collection × reduction × format (× rescoring)."""
+
+    model: str
+    dataset: str
+    split: str
+    reducer: str = NONE
+    fraction: float = 1.0
+    fit_on: str = NONE
+    format: str = "float32"
+    calibrate_on: str = NONE
+    rescore: str = NONE
+    query_format: str = "same"
+
+    @property
+    def id(self) -> str:
+        return "|".join(f"{k}={v}" for k, v in asdict(self).items())
+
+
+@dataclass
+class EvalData:
+    """The float32 vectors and judgments needed to evaluate one (model, collection, split)."""
+
+    model: str
+    collection: Collection
+    split: str
+    doc_ids: list[str]
+    docs: np.ndarray
+    query_ids: list[str]
+    queries: np.ndarray
+    qrels: dict[str, dict[str, int]]
+
+    @property
+    def dataset(self) -> str:
+        return self.collection.name
+
+    @property
+    def n_texts(self) -> int:
+        """Documents + evaluated queries: the paper's weight of a task in its averages."""
+        return len(self.doc_ids) + len(self.query_ids)
+
+
+@lru_cache(maxsize=8)
+def _collection(name: str) -> Collection:
+    return load_collection(name)
+
+
+def load_eval_data(model: str, dataset: str, split: str | None = None) -> EvalData:
+    """Load (encoding on first use) the vectors of a collection's corpus and judged queries."""
+    collection = _collection(dataset)
+    split = split or collection.default_split()
+    docs = load_embeddings(model, collection, "docs")
+    queries = load_embeddings(model, collection, "queries")
+    query_ids = collection.split_query_ids(split)
+    return EvalData(
+        model=model,
+        collection=collection,
+        split=split,
+        doc_ids=docs.ids,
+        docs=np.asarray(docs.vectors, dtype=np.float32),
+        query_ids=query_ids,
+        queries=queries.rows(query_ids),
+        qrels=collection.split_qrels(split),
+    )
+
+
+def reference_vectors(model: str, reference: str, data: EvalData) -> np.ndarray:
+    """Vectors of a calibration / fit set: ``self`` = the evaluated corpus; a collection name =
+    its corpus plus its dev queries (all its queries if it has no dev split), as the paper did
+    with MLQuestions."""
+    if reference == SELF:
+        return data.docs
+    collection = _collection(reference)
+    docs = load_embeddings(model, collection, "docs")
+    queries = load_embeddings(model, collection, "queries")
+    qids = collection.split_query_ids("dev") if "dev" in collection.qrels else list(collection.queries)
+    return np.concatenate([np.asarray(docs.vectors, dtype=np.float32), queries.rows(qids)], axis=0)
+
+
+def tidy_rows(
+    cfg: Config,
+    per_query: pd.DataFrame,
+    *,
+    stage: str,
+    dims: int,
+    original_dims: int,
+    bytes_per_vector: float,
+    overhead_bytes: int,
+    n_docs: int,
+    n_texts: int,
+) -> pd.DataFrame:
+    """One row per metric in the study's tidy schema."""
+    base = asdict(cfg) | {
+        "stage": stage,
+        "dims": dims,
+        "bytes_per_vector": bytes_per_vector,
+        "overhead_bytes": overhead_bytes,
+        "compression_ratio": 4 * original_dims / bytes_per_vector,
+        "n_queries": len(per_query),
+        "n_docs": n_docs,
+        "n_texts": n_texts,
+        "config_id": cfg.id,
+    }
+    return pd.DataFrame([base | {"metric": m, "value": float(per_query[m].mean())} for m in METRICS])
+
+
+def search_inputs(
+    cfg: Config, packed_docs: Quantized, queries: np.ndarray, params: Params
+) -> tuple[np.ndarray, np.ndarray, Callable]:
+    """What the search compares for ``cfg``: (queries, documents, search function).
+
+    ``query_format='same'``: queries quantized like the documents, scored by the format's
+    similarity (cosine on decoded vectors, or Hamming on packed bits); ``'float32'``: float32
+    queries against the decoded documents (asymmetric search, cosine)."""
+    check_choice("query_format", cfg.query_format, QUERY_FORMATS)
+    if cfg.query_format == "float32":
+        return np.asarray(queries, dtype=np.float32), packed_docs.decode(), search
+    packed_queries = quantize(queries, cfg.format, params)
+    if packed_docs.format.similarity == "hamming":
+        return packed_queries.packed, packed_docs.packed, hamming_search
+    return packed_queries.decode(), packed_docs.decode(), search

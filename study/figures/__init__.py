@@ -1,0 +1,1 @@
+"""figures: see the README's "How the study is built"."""

@@ -1,0 +1,1 @@
+"""publish: see the README's "How the study is built"."""

@@ -1,0 +1,543 @@
+"""The paper's generated inputs and its build: numeric macros, the scorecard table, README material.
+
+Every number the paper's text quotes is a macro in ``paper/generated/<profile>/macros.tex``,
+written here from the results (never typed). The same set of macro names is written for every
+profile — a value whose stage has not run reads *not run* — so ``paper/main.tex`` compiles for
+any profile. ``build_paper`` runs latexmk with the profile passed as ``\\studyprofile``.
+
+    python -m study.publish.paper_macros --profile default      (what ``make paper`` runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from study.analysis.comparison import sets_sentence
+from study.analysis.paper_reference import paper_table1
+from study.analysis.report import latex_escape, output_dirs
+from study.analysis.scorecard import CLAIMS, COMMON_RULE, RULES, TOLERANCE_POINTS, VERDICTS
+from study.analysis.tradeoff import comparison_sets
+from study.config import check_profile_name
+from study.core.errors import ParameterError, StudyError
+from study.core.io import atomic_write, splice_between, write_text_atomic
+from study.core.paths import REPO_ROOT, output_root
+from study.encoders.registry import MODELS
+
+NOT_RUN = r"\textit{not run}"
+FRACTIONS = (1.0, 0.9, 0.75, 0.5, 0.25)
+PAPER_FORMATS = ("float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary")
+COMMITTED_PROFILE = "full"  # the profile whose outputs are committed (README material goes to paper/ too)
+LATEX_INSTALL_HINT = ("latexmk not found: install LaTeX to build the paper, e.g. `sudo apt-get install -y "
+                      "--no-install-recommends latexmk texlive-latex-recommended` on Debian/Ubuntu (or run "
+                      ".ci/install-latex.sh), then `make paper`")
+
+_ONES = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
+         "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"]
+_TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"]
+
+
+def number_word(n: int) -> str:
+    """0–999 in CamelCase words (``32`` → ``ThirtyTwo``): LaTeX macro names cannot hold digits."""
+    if not 0 <= n < 1000:
+        raise ValueError(f"number_word handles 0..999, got {n}")
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + (_ONES[n % 10] if n % 10 else "")
+    return _ONES[n // 100] + "Hundred" + (number_word(n % 100) if n % 100 else "")
+
+
+def macro_name(*parts: object) -> str:
+    """A LaTeX macro name from parts: ``("change", "float8_e4m3", "minilm-l6")`` →
+    ``changeFloatEightEFourMThreeMinilmLSix`` (letters only, numbers spelled out)."""
+    words = []
+    for part in parts:
+        if isinstance(part, float):
+            part = f"{round(part * 100)}" if part < 1 else ""
+        for token in re.findall(r"[A-Za-z]+|[0-9]+", str(part)):
+            words.append(number_word(int(token)) if token.isdigit() else token[0].upper() + token[1:].lower())
+    name = "".join(words)
+    name = name[0].lower() + name[1:]
+    if not re.fullmatch(r"[A-Za-z]+", name):
+        raise ValueError(f"not a valid macro name: {name!r}")
+    return name
+
+
+def num(value: float | None, digits: int = 2, signed: bool = False) -> str:
+    """A number for the text (``\\ensuremath{-0.69}``), or *not run* when missing."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return NOT_RUN
+    return rf"\ensuremath{{{value:+.{digits}f}}}" if signed else rf"\ensuremath{{{value:.{digits}f}}}"
+
+
+def _lookup(configs: pd.DataFrame | None, model: str, fmt: str, fraction: float, column: str) -> float | None:
+    """One number of the paper-faithful configuration (``scorecard.paper_configurations``: exactly one per
+    model × format × kept fraction, so no variant can be picked by its result)."""
+    if configs is None or configs.empty:
+        return None
+    reducer = "none" if fraction == 1.0 else "pca"
+    hit = configs[(configs.model == model) & (configs.format == fmt) & (configs.reducer == reducer)
+                  & np.isclose(configs.fraction, fraction)]
+    if len(hit) > 1:
+        raise StudyError(f"{len(hit)} variants of {model} {fmt} at {fraction:.0%} for one macro: pass the "
+                         "paper-faithful configurations (scorecard.paper_configurations)")
+    return None if hit.empty else float(hit[column].iloc[0])
+
+
+def result_macros(configs: pd.DataFrame | None) -> dict[str, str]:
+    """Per registered model, from the paper-faithful configurations: baseline nDCG@10, the % change and
+    bytes/vector of every paper format at every kept fraction (PCA below 100 %), and the held-out
+    collections they are averaged over (count and names)."""
+    macros = {}
+    for model in MODELS:
+        base = _lookup(configs, model, "float32", 1.0, "value")
+        macros[macro_name("baseline", model)] = num(base, 3)
+        mine = None if configs is None or configs.empty else configs[configs.model == model]
+        have = mine is not None and not mine.empty
+        macros[macro_name("collections", model)] = str(int(mine.n_datasets.max())) if have else NOT_RUN
+        macros[macro_name("collection", "names", model)] = latex_escape(mine.collections.iloc[0]) if have else NOT_RUN
+        for fmt in PAPER_FORMATS:
+            for fraction in FRACTIONS:
+                macros[macro_name("change", fmt, fraction, model)] = num(
+                    _lookup(configs, model, fmt, fraction, "change_pct"), 2, signed=True)
+            bpv = _lookup(configs, model, fmt, 1.0, "bytes_per_vector")
+            macros[macro_name("bytes", fmt, model)] = NOT_RUN if bpv is None else f"{bpv:g}"
+    return macros
+
+
+def paper_number_macros() -> dict[str, str]:
+    """The paper's own Table 1 numbers quoted in our text (computed from ``paper_reference``)."""
+    table = paper_table1()
+    macros = {}
+    for row in table.itertuples():
+        macros[macro_name("paper", "change", row.format, row.fraction, row.model)] = num(row.change_pct, 2, True)
+    for model, frame in table.groupby("model"):
+        macros[macro_name("paper", "baseline", model)] = num(
+            float(frame[(frame.format == "float32") & (frame.fraction == 1.0)].ndcg_at_10.iloc[0]), 3)
+    return macros
+
+
+def claim_macros(claims: list | None) -> dict[str, str]:
+    """Verdict and checks of each claim, and how many claims got each verdict."""
+
+    macros = {}
+    by_number = {c.number: c for c in claims or []}
+    for number in CLAIMS:
+        c = by_number.get(number)
+        macros[macro_name("claim", number, "verdict")] = c.verdict if c else "not run"
+        macros[macro_name("claim", number, "robustness")] = latex_escape(c.robustness) if c else "n/a"
+        macros[macro_name("claim", number, "checks")] = latex_escape(c.checked) if c else "no check ran"
+    for v in VERDICTS:
+        macros[macro_name("claims", v.replace(" ", "-"))] = str(sum(c.verdict == v for c in claims or []))
+    return macros
+
+
+def selection_sentence(table: pd.DataFrame | None, model: str) -> str:
+    """One generated sentence: the recommendation per budget at the largest corpus size."""
+    if table is None or table.empty or model not in set(table.model):
+        return NOT_RUN
+    rows = table[table.model == model]
+    n = int(rows.n_vectors.max())
+    parts = []
+    for r in rows[rows.n_vectors == n].itertuples():
+        what = (f"{latex_escape(r.configuration)} ({num(r.change_pct, 2, True)}\\,\\%)"
+                if isinstance(r.configuration, str) else "nothing fits")
+        parts.append(f"{latex_escape(r.budget)} ({latex_escape(r.budget_size)}): {what}")
+    return f"for {n:,} vectors of {latex_escape(model)}, " + "; ".join(parts)
+
+
+def frontier_sentence(configs: pd.DataFrame | None, model: str) -> str:
+    if configs is None or configs.empty or model not in set(configs.model):
+        return NOT_RUN
+    front = configs[(configs.model == model) & configs.on_frontier].sort_values("compression_ratio")
+    return ", ".join(f"{latex_escape(r.label)} ({r.compression_ratio:.3g}$\\times$, {num(r.change_pct, 2, True)}\\,\\%)"
+                     for r in front.itertuples())
+
+
+def all_macros(
+    profile: str,
+    configs: pd.DataFrame | None = None,
+    claims: list | None = None,
+    selection: pd.DataFrame | None = None,
+    models: list[str] | None = None,
+    provenance: dict | None = None,
+    stage_files: list[Path] | None = None,
+    datasets: list[str] | None = None,
+    paper_configs: pd.DataFrame | None = None,
+) -> dict[str, str]:
+    """Every macro the paper uses, for one profile (missing stages read *not run*). The numbers quoted for
+    the paper's configurations come from ``paper_configs`` (the paper-faithful variants, like for like);
+    the frontier and the selection from ``configs`` (every configuration, every tier counted)."""
+    models = models or []
+    primary = models[0] if models else "minilm-l6"
+    have = configs is not None and not configs.empty
+    datasets = sorted(set(datasets or []))
+    git = (provenance or {}).get("git", {})
+    macros = {
+        "studyProfile": latex_escape(profile),
+        "primaryModel": latex_escape(primary),
+        "modelList": latex_escape(", ".join(models)) or NOT_RUN,
+        "nModels": str(len(models)),
+        "nCollections": str(len(datasets)) if datasets else NOT_RUN,
+        "collectionList": latex_escape(", ".join(datasets)) or NOT_RUN,
+        "nConfigurations": str(len(configs)) if have else NOT_RUN,
+        "stageList": latex_escape(", ".join(p.name for p in stage_files or [])) or NOT_RUN,
+        "provCommit": latex_escape((git.get("commit") or "unknown")[:10]),
+        "provDirty": "with uncommitted changes" if git.get("dirty") else "clean",
+        "provDate": latex_escape((provenance or {}).get("created_utc", "unknown")[:10]),
+        "provMachine": latex_escape((provenance or {}).get("machine", {}).get("cpu_model") or "unknown CPU"),
+        "selectionSentence": selection_sentence(selection, primary),
+    }
+    for model in MODELS:
+        macros[macro_name("frontier", model)] = frontier_sentence(configs, model)
+    macros["frontierCollections"] = (latex_escape(sets_sentence(comparison_sets(configs))) if have else NOT_RUN)
+    macros |= result_macros(paper_configs) | paper_number_macros() | claim_macros(claims)
+    return macros
+
+
+def write_macros(macros: dict[str, str], profile: str) -> Path:
+    """``paper/generated/<profile>/macros.tex``: one ``\\newcommand`` per macro, sorted."""
+    lines = [f"% Generated by study.publish.paper_macros for profile {profile}; do not edit (rerun notebook 05)."]
+    for name in sorted(macros):
+        if not re.fullmatch(r"[A-Za-z]+", name):
+            raise ValueError(f"invalid macro name {name!r}")
+        lines.append(rf"\newcommand{{\{name}}}{{{macros[name]}}}")
+    return write_text_atomic(output_dirs(profile)["tables"] / "macros.tex", "\n".join(lines) + "\n")
+
+
+# --- the scorecard and rules as LaTeX ------------------------------------------------------------------
+
+
+def scorecard_latex(table: pd.DataFrame) -> str:
+    """The scorecard as a full-width ``tabularx`` table (the claim, the paper's and our numbers, verdict)."""
+    ours = [c for c in table.columns if c.startswith("ours: ")]
+    left = ">{\\raggedright}X"
+    spec = "r" + left * (2 + len(ours)) + ">{\\raggedright\\arraybackslash}p{2.2cm}"
+    head = ["\\#", "claim", "paper (bge-small/nomic)", *[f"ours: {latex_escape(c[6:])}" for c in ours],
+            "verdict (unweighted; robustness)"]
+    lines = [
+        "\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
+        "\\caption{Reproduction scorecard: the paper's five claims, its numbers, ours (nDCG@10 change vs float32, "
+        "\\%, with 95\\,\\% paired bootstrap CIs, texts-weighted; per claim and model on the same held-out "
+        "collections, listed in Table~\\ref{tab:scorecard-collections}), the verdict from the rules of "
+        "Section~\\ref{sec:scorecard-rules} (texts-weighted; unweighted in brackets) and its robustness to "
+        "leaving one collection out.}",
+        "\\label{tab:scorecard}",
+        f"\\begin{{tabularx}}{{\\textwidth}}{{{spec}}}", "\\toprule",
+        " & ".join(f"\\textbf{{{h}}}" for h in head) + " \\\\", "\\midrule",
+    ]
+    for row in table.to_dict("records"):
+        cells = [str(row["claim"]), latex_escape(row["statement"]), latex_escape(row["paper"]),
+                 *[latex_escape(row[c]) for c in ours],
+                 f"\\textbf{{{latex_escape(row['verdict'])}}} ({latex_escape(row.get('unweighted', ''))})"
+                 f"\\newline {{\\tiny {latex_escape(row['checks'])}; {latex_escape(row.get('robustness', ''))}}}"]
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
+    return "\n".join(lines) + "\n"
+
+
+def rules_latex() -> str:
+
+    items = "\n".join(f"\\item[Claim {n}.] {latex_escape(text)}" for n, text in RULES.items())
+    return (f"% Generated from study.analysis.scorecard.RULES; do not edit.\n{latex_escape(COMMON_RULE)}\n"
+            f"\\begin{{description}}\n{items}\n"
+            f"\\end{{description}}\n% tolerance on stated ranges: {TOLERANCE_POINTS:g} point\n")
+
+
+def collections_latex(sets: pd.DataFrame) -> str:
+    """Which held-out collections each claim's checks average over, per model."""
+    lines = ["\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
+             "\\caption{The collections behind each scorecard claim, per model: the held-out collections all of the "
+             "claim's configurations were scored on (a collection a reducer was fit on or int8 calibrated on is "
+             "left out).}", "\\label{tab:scorecard-collections}",
+             "\\begin{tabularx}{\\textwidth}{rlr>{\\raggedright}X>{\\raggedright\\arraybackslash}X}", "\\toprule",
+             "\\textbf{claim} & \\textbf{model} & \\textbf{n} & \\textbf{collections} & \\textbf{left out} \\\\",
+             "\\midrule"]
+    for r in sets.to_dict("records"):
+        lines.append(" & ".join([str(r["claim"]), latex_escape(r["model"]), str(r["collections"]),
+                                 latex_escape(r["names"]), latex_escape(r["left out"])]) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_scorecard(table: pd.DataFrame, checks: pd.DataFrame, profile: str,
+                    sets: pd.DataFrame | None = None) -> dict[str, Path]:
+    dirs = output_dirs(profile)
+
+    sets = sets if sets is not None else pd.DataFrame(columns=["claim", "model", "collections", "names", "left out"])
+    return {
+        "collections_csv": atomic_write(dirs["results"] / "tables" / "tradeoff-scorecard-collections.csv",
+                                        lambda p: sets.to_csv(p, index=False)),
+        "collections_tex": write_text_atomic(dirs["tables"] / "scorecard-collections.tex", collections_latex(sets)),
+        "csv": atomic_write(dirs["results"] / "tables" / "table-tradeoff-scorecard.csv",
+                            lambda p: table.to_csv(p, index=False)),
+        "checks_csv": atomic_write(dirs["results"] / "tables" / "tradeoff-scorecard-checks.csv",
+                                   lambda p: checks.to_csv(p, index=False)),
+        "tex": write_text_atomic(dirs["tables"] / "table-tradeoff-scorecard.tex", scorecard_latex(table)),
+        "rules_tex": write_text_atomic(dirs["tables"] / "scorecard-rules.tex", rules_latex()),
+    }
+
+
+# --- figures and tables of other stages ------------------------------------------------------------------
+
+# What main.tex includes by name (with the notebook that writes each); everything else a profile's
+# notebooks write is listed by ``other_results_latex`` so new stages reach the paper without edits.
+MAIN_FIGURES = {"fig3-quantization": "02-quantization.ipynb", "fig7-tradeoff": "05-tradeoff.ipynb",
+                "fig8-tradeoff-storage": "05-tradeoff.ipynb"}
+MAIN_TABLES = {"table-quantization": "02-quantization.ipynb", "table-quantization-vs-paper": "02-quantization.ipynb",
+               "table-tradeoff-frontier": "05-tradeoff.ipynb", "table-tradeoff-selection": "05-tradeoff.ipynb",
+               "table-tradeoff-scorecard": "05-tradeoff.ipynb", "scorecard-rules": "05-tradeoff.ipynb",
+               "scorecard-collections": "05-tradeoff.ipynb",
+               "macros": "05-tradeoff.ipynb", "other-results": "05-tradeoff.ipynb"}
+
+
+def other_results_latex(profile: str) -> str:
+    """Figures and tables of the profile that main.tex does not include by name (stages 03, 04, 06, 07 ...),
+    each with a comment and caption naming the notebook that wrote it."""
+    owners = notebook_outputs(profile)
+    owner = dict(zip(owners.file.map(lambda f: Path(f).stem), owners.notebook))
+    dirs = output_dirs(profile)
+    lines = [f"% Generated by study.publish.paper_macros.other_results_latex for profile {profile}; do not edit."]
+    figures = [p for p in sorted(dirs["figures"].glob("*.pdf")) if p.stem not in MAIN_FIGURES]
+    tables = [p for p in sorted(dirs["tables"].glob("*.tex")) if p.stem not in MAIN_TABLES]
+    if not figures and not tables:
+        lines.append("No other stage has written figures or tables for this profile yet.")
+    for path in figures:
+        nb = owner.get(path.stem, "?")
+        lines += ["\\begin{figure}[htbp]", "\\centering",
+                  f"\\includegraphics[width=\\linewidth]{{\\figdir {path.stem}}} % written by notebooks/{nb}",
+                  f"\\caption{{{latex_escape(path.stem)}: written by notebook \\texttt{{{latex_escape(nb)}}}, "
+                  "which describes it.}", f"\\label{{fig:{path.stem}}}", "\\end{figure}"]
+    for path in tables:
+        lines.append(f"\\gentable{{{path.name}}} % written by notebooks/{owner.get(path.stem, '?')}")
+    return "\n".join(lines) + "\n"
+
+
+def write_other_results(profile: str) -> Path:
+    return write_text_atomic(output_dirs(profile)["tables"] / "other-results.tex", other_results_latex(profile))
+
+
+# --- README material ----------------------------------------------------------------------------------------
+
+
+def notebook_outputs(profile: str) -> pd.DataFrame:
+    """Which notebook wrote which figure / table / result file of a profile.
+
+    A file belongs to notebook ``NN-topic.ipynb`` when its name contains ``topic`` or starts with
+    ``NN-`` (the study's naming rule); files matching no notebook are listed as ``?``.
+    """
+    root = output_root()
+    dirs = output_dirs(profile)
+    notebooks = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    topics = {nb.name: (nb.stem[:2], nb.stem[3:]) for nb in notebooks}
+    files = [*sorted(dirs["figures"].glob("*.png")), *sorted(dirs["tables"].glob("*.tex")),
+             *sorted(dirs["results"].glob("0*-*.csv"))]
+    rows = []
+    for path in files:
+        owner = next((nb for nb, (number, topic) in topics.items()
+                      if topic in path.stem or path.stem.startswith(number + "-")), "?")
+        if path.name in ("macros.tex", "scorecard-rules.tex"):
+            owner = next((nb for nb in topics if "tradeoff" in nb), owner)
+        kind = {".png": "figure", ".tex": "LaTeX table", ".csv": "results"}[path.suffix]
+        rows.append({"notebook": owner, "kind": kind, "file": str(path.relative_to(root))})
+    return pd.DataFrame(rows, columns=["notebook", "kind", "file"])
+
+
+def notebook_titles() -> pd.DataFrame:
+    """Each stage notebook and the question its first heading asks."""
+    import nbformat
+
+    rows = []
+    for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        first = next((c.source for c in cells if c.cell_type == "markdown"), "")
+        title = first.splitlines()[0].lstrip("# ").strip() if first else ""
+        rows.append({"notebook": f"notebooks/{path.name}", "question": title})
+    return pd.DataFrame(rows, columns=["notebook", "question"])
+
+
+def _markdown_table(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "_(nothing yet)_\n"
+    return df.to_markdown(index=False) + "\n"
+
+
+def _scorecard_markdown(scorecard_table: pd.DataFrame) -> str:
+    """The scorecard as a Markdown table, without the claims' long statements."""
+    return _markdown_table(scorecard_table.drop(columns=["statement"], errors="ignore"))
+
+
+def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: dict | None = None) -> str:
+    """The README's results section, regenerated from a profile's outputs."""
+    dirs = output_dirs(profile)
+    root = output_root()
+    fig = dirs["figures"] / "fig7-tradeoff.png"
+    parts = [
+        f"<!-- Generated by study.publish.paper_macros.readme_results for profile '{profile}'; do not edit. -->",
+        f"## Results (profile `{profile}`)", "",
+    ]
+    if fig.exists():
+        rel = Path("..") / fig.relative_to(root)
+        parts += ["nDCG@10 loss against compression for every configuration, with the Pareto frontier "
+                  "(notebook `05-tradeoff.ipynb`):", "", f"![Trade-off]({rel.as_posix()})", ""]
+    else:
+        parts += [f"_The `{profile}` profile has not been run yet: `make study PROFILE={profile}` writes the "
+                  "figures, tables and this section._", ""]
+    parts += ["### Reproduction scorecard", ""]
+    if scorecard_table is not None and not scorecard_table.empty:
+        parts.append(_scorecard_markdown(scorecard_table))
+        parts.append("Verdict rules: `study/analysis/scorecard.py` (`RULES`); the paper's numbers come from its "
+                     "Table 1.\n")
+    else:
+        parts.append("_Not run yet._\n")
+    pdf = dirs["results"] / "paper.pdf"
+    if pdf.exists():
+        parts.append(f"The paper built from these results: [{pdf.relative_to(root)}](../{pdf.relative_to(root)}).\n")
+    parts += ["### The notebooks", "", _markdown_table(notebook_titles()),
+              "### Which notebook makes which figure and table", "", _markdown_table(notebook_outputs(profile))]
+    example = params or {"profile": profile}
+    parts += [
+        "### Rerun one notebook", "",
+        "Every stage is a notebook run by papermill with the profile's parameters (`config/<profile>.yaml`). "
+        "Snakemake reruns one stage and what depends on it:", "",
+        "```bash",
+        f".venv/bin/snakemake --cores 2 --configfile config/{profile}.yaml --forcerun tradeoff   # e.g. stage 05",
+        "```", "",
+        "or run a notebook directly (its parameters: `.venv/bin/papermill --help-notebook notebooks/NN-topic.ipynb`):",
+        "", "```bash",
+        f".venv/bin/papermill notebooks/05-tradeoff.ipynb build/notebooks/{profile}/05-tradeoff.ipynb \\",
+        f"    -y '{json.dumps(example)}'",
+        "```", "",
+        f"then `make paper PROFILE={profile}` rebuilds the PDF from the regenerated macros, tables and figures.", "",
+    ]
+    return "\n".join(parts)
+
+
+README_START = "<!-- results:start (written by notebook 05 for the full profile; do not edit) -->"
+README_END = "<!-- results:end -->"
+
+
+def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
+    """The short results block of the top-level README: main figure, scorecard, links (root-relative paths)."""
+    dirs = output_dirs(profile)
+    root = output_root()
+    fig = dirs["figures"] / "fig7-tradeoff.png"
+    if not fig.exists() or scorecard_table is None or scorecard_table.empty:
+        return f"_The `{profile}` profile has not been run yet (`make study PROFILE={profile}`)._"
+    parts = [f"Profile `{profile}`: nDCG@10 loss against compression for every configuration, with the Pareto "
+             "frontier (notebook `05-tradeoff.ipynb`):", "",
+             f"![Trade-off]({fig.relative_to(root).as_posix()})", "",
+             "Reproduction scorecard (verdict rules: `study/analysis/scorecard.py`):", "",
+             _scorecard_markdown(scorecard_table).rstrip(), ""]
+    pdf = dirs["results"] / "paper.pdf"
+    if pdf.exists():
+        parts.append(f"The paper built from these results: [{pdf.relative_to(root).as_posix()}]"
+                     f"({pdf.relative_to(root).as_posix()}). ")
+    parts.append("Every figure and table, the notebook that makes it, and how to rerun one: "
+                 "[paper/README-results.md](paper/README-results.md).")
+    return "\n".join(parts)
+
+
+def splice_readme(readme: Path, block: str) -> bool:
+    """Replace the text between ``README_START`` and ``README_END`` in ``readme``; False if either is missing."""
+    return splice_between(readme, README_START, README_END, block)
+
+
+def write_readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: dict | None = None) -> list[Path]:
+    """``paper/generated/<profile>/README-results.md``; for the committed profile also ``paper/README-results.md``
+    and the results block of the top-level ``README.md`` (between its markers)."""
+    text = readme_results(profile, scorecard_table, params)
+    paths = [write_text_atomic(output_dirs(profile)["tables"] / "README-results.md", text)]
+    if profile == COMMITTED_PROFILE:
+        paths.append(write_text_atomic(output_root() / "paper" / "README-results.md", text))
+        readme = output_root() / "README.md"
+        if splice_readme(readme, readme_summary(profile, scorecard_table)):
+            paths.append(readme)
+    return paths
+
+
+# --- the build ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PaperBuild:
+    pdf: Path
+    log: Path
+    problems: list[str]
+
+
+_PROBLEMS = re.compile(r"(undefined|Undefined control sequence|Missing character|multiply defined|! )")
+
+
+def latex_problems(log_text: str) -> list[str]:
+    """Lines of a LaTeX log that report undefined references/citations/macros or errors."""
+    return [ln.strip() for ln in log_text.splitlines() if _PROBLEMS.search(ln)]
+
+
+def build_paper(profile: str, latexmk: str = "latexmk", timeout: int = 600) -> PaperBuild:
+    """Build ``paper/build/main.pdf`` (under the output root) from a profile's generated files with latexmk,
+    and copy it to ``results/<profile>/paper.pdf``. Raises ``StudyError`` when latexmk is missing, the
+    profile has no generated macros, or LaTeX fails."""
+
+    profile = check_profile_name(profile)
+    exe = shutil.which(latexmk)
+    if exe is None:
+        raise StudyError(LATEX_INSTALL_HINT)
+    root = output_root()
+    macros = output_dirs(profile)["tables"] / "macros.tex"
+    if not macros.exists():
+        raise StudyError(f"no {macros}: run notebook 05 for profile {profile!r} first (make study PROFILE={profile})")
+    if re.search(r"[\s%#{}\\]", str(root)):
+        raise ParameterError("STUDY_OUTPUT_DIR", str(root), "a path without spaces or LaTeX special characters")
+    outdir = root / "paper" / "build"
+    outdir.mkdir(parents=True, exist_ok=True)
+    pretex = rf"\def\studyprofile{{{profile}}}\def\studyroot{{{root.as_posix()}/}}"
+    cmd = [exe, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", f"-outdir={outdir}",
+           f"-usepretex={pretex}", "-g", "main.tex"]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT / "paper", capture_output=True, text=True, timeout=timeout)
+    log = outdir / "main.log"
+    log_text = log.read_text(errors="replace") if log.exists() else ""
+    if proc.returncode != 0:
+        errors = [ln for ln in log_text.splitlines() if ln.startswith(("!", "./", "/"))][:10]
+        detail = " | ".join(errors) or proc.stderr[-500:]
+        raise StudyError(f"latexmk failed ({proc.returncode}) for profile {profile!r}: {detail}; see {log}")
+    pdf = outdir / "main.pdf"
+    copy = output_dirs(profile)["results"] / "paper.pdf"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pdf, copy)
+    return PaperBuild(pdf, log, latex_problems(log_text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m study.publish.paper_macros",
+                                     description="Build the paper of a profile.")
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--if-available", action="store_true",
+                        help="without latexmk, print how to install it and succeed (the Snakemake rule)")
+    args = parser.parse_args(argv)
+    if args.if_available and shutil.which("latexmk") is None:
+        print(LATEX_INSTALL_HINT)
+        return 0
+    try:
+        build = build_paper(args.profile)
+    except StudyError as exc:
+        print(f"study: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {build.pdf} (copy: {output_dirs(args.profile)['results'] / 'paper.pdf'})")
+    for line in build.problems:
+        print(f"warning: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

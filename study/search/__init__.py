@@ -1,0 +1,1 @@
+"""search: see the README's "How the study is built"."""

@@ -1,0 +1,556 @@
+"""Exact top-k search in bounded memory: documents are scored in blocks against all queries and a
+running top-k per query is kept, so memory is O(queries × k + block × dims), never queries × corpus.
+
+Why hand-written: libraries with exact search (faiss ``IndexFlat``/``IndexBinaryFlat``, usearch's
+exact mode) keep their own tie order and cut ties at the k-th score arbitrarily, so nDCG computed
+from their runs would not equal trec_eval's. Here the order is trec_eval's, exactly as
+``study.search.exact.search`` defines it: score high first, then document id in descending string order.
+
+How the order is kept exact and cheap: every (score, document) pair becomes one unsigned 64-bit key,
+``(order-preserving bits of the float32 score) << 32 | (rank of the document id in string order)``.
+Keys are unique, so the per-query top-k is a plain ``argpartition`` on keys and ties need no
+special case. Per block: scores (one GEMM, or XOR + popcount for packed bits), a filter against
+each query's current k-th score (rows whose block holds many candidates are first tightened to the
+block's own k-th score with ``np.partition``), the surviving candidates are merged with the running
+keys. Loops run over blocks and chunks of queries, never over documents.
+
+Why scores do not depend on the block size: BLAS picks different kernels for very small products
+(GEMV when a side is 1, "small matrix" kernels below a few million multiply-adds), and those sum in
+another order, changing the last bit of some scores. Each GEMM here is kept in the regular regime:
+queries are padded to at least ``MIN_QUERY_ROWS`` rows and each document block to at least
+``MIN_GEMM_MACS`` multiply-adds (zero rows, dropped after the product). With that, on BLAS kernels
+that sum each dot product in one order (e.g. OpenBLAS' Sandybridge kernel) results are identical
+for every memory budget and equal to one unblocked ``queries @ docs.T``; FMA kernels (OpenBLAS'
+Haswell kernel, what an AMD EPYC without ``OPENBLAS_CORETYPE`` gets) sum tile edges in another
+order, so scores of two block sizes agree to float32 rounding (~1e-7) and rankings agree except
+among documents within that rounding of each other (tests/test_streaming.py checks exactly that).
+A given plan is deterministic: the same inputs and budget give the same bits on every run.
+
+Memory: ``plan_blocks`` turns a budget in bytes into a block size and a query-chunk size from an
+upper bound of every allocation this module makes (``bytes_needed``); ``tracemalloc`` confirms it
+in the tests. Blocks read from a ``np.memmap`` are released from the process after use
+(``madvise(MADV_DONTNEED)`` on the block's pages), so the mapped corpus does not accumulate in the
+resident set either.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from study.compress.formats import Params, Quantized, get_format, quantize
+from study.core.errors import ParameterError
+from study.core.io import atomic_path
+from study.core.vectors import normalise, normalise_into
+from study.search.metrics import DEPTH
+from study.search.ranking import SearchResult, tie_rank
+
+DEFAULT_BUDGET = 256 << 20
+MIN_QUERY_ROWS = 32
+MIN_GEMM_MACS = 1 << 23
+QUERY_CHUNK = 128  # queries per selection step: keeps the selection's temporaries small
+MAX_SCORE_BYTES = 64 << 20  # larger score blocks are no faster, only bigger (measured: bench/scaling.py)
+HAMMING_TILE = 512  # documents per XOR/popcount step: its temporaries stay in cache
+_SELECT_BYTES = 64  # worst-case selection bytes per (query, document) pair of a chunk (all tied)
+_SIGN = np.uint32(0x80000000)
+
+
+# --- keys: (score, rank) as one sortable uint64 -------------------------------------------------
+
+
+def score_keys(scores: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """uint64 keys ordered like (score, rank); -0.0 counts as +0.0 (they tie in trec_eval too)."""
+    s = np.asarray(scores, dtype=np.float32) + np.float32(0.0)  # -0.0 + 0.0 = +0.0
+    bits = s.view(np.uint32)
+    ordered = np.where(bits & _SIGN, ~bits, bits | _SIGN)
+    return (ordered.astype(np.uint64) << np.uint64(32)) | np.asarray(ranks).astype(np.uint64)
+
+
+def key_scores(keys: np.ndarray) -> np.ndarray:
+    """The float32 scores encoded in ``keys`` (inverse of ``score_keys``)."""
+    ordered = (keys >> np.uint64(32)).astype(np.uint32)
+    bits = np.where(ordered & _SIGN, ordered ^ _SIGN, ~ordered)
+    return bits.view(np.float32)
+
+
+def key_ranks(keys: np.ndarray) -> np.ndarray:
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+# --- memory plan ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """Documents per block, queries per selection step, and the bytes that plan may allocate."""
+
+    block_rows: int
+    query_chunk: int
+    bytes_needed: int
+    n_blocks: int
+
+
+def _padded_queries(n_queries: int) -> int:
+    return max(n_queries, MIN_QUERY_ROWS)
+
+
+def min_block_rows(n_queries: int, dims: int, hamming: bool = False) -> int:
+    """Rows a document block is padded to so that its GEMM stays in the regular BLAS regime (1 for bits)."""
+    if hamming:
+        return 1
+    return max(1, -(-MIN_GEMM_MACS // (_padded_queries(n_queries) * max(1, dims))))
+
+
+def bytes_needed(
+    n_queries: int,
+    n_docs: int,
+    dims: int,
+    k: int,
+    block_rows: int,
+    query_chunk: int,
+    hamming: bool = False,
+    raw_row_bytes: int | None = None,
+) -> int:
+    """Upper bound of the bytes ``stream_search`` allocates for this shape (excluding its inputs).
+
+    Fixed: queries (converted, normalised, padded), tie ranks of the ids (object array, argsort,
+    ranks, inverse), running keys and the sorted, decoded output. Per block: the score block and
+    the decoded, normalised (and, for tiny blocks, padded) documents — or the XOR/popcount
+    temporaries for packed bits — the stored rows of the block as read (``raw_row_bytes`` each,
+    default float32: resident while a memory-mapped block is scored), and the selection on one
+    chunk of queries, sized for the worst case where every score ties.
+    """
+    qp = _padded_queries(n_queries)
+    gemm_rows = max(block_rows, min_block_rows(n_queries, dims, hamming))
+    fixed = 12 * qp * dims + 32 * n_docs + 56 * n_queries * k
+    raw = 4 * dims if raw_row_bytes is None else raw_row_bytes
+    if hamming:  # distances + scores per pair, the block's words twice, each thread's XOR/popcount tile
+        per_block = block_rows * (6 * n_queries + 2 * dims) + hamming_threads() * n_queries * HAMMING_TILE * 9
+    else:
+        per_block = gemm_rows * (4 * qp + 4 * dims) + block_rows * 24 * dims
+    return fixed + per_block + block_rows * raw + _SELECT_BYTES * query_chunk * (block_rows + k)
+
+
+def plan_blocks(
+    n_queries: int,
+    n_docs: int,
+    dims: int,
+    k: int = DEPTH,
+    memory_budget: int = DEFAULT_BUDGET,
+    hamming: bool = False,
+    raw_row_bytes: int | None = None,
+) -> BlockPlan:
+    """The largest block (score block ≤ ``MAX_SCORE_BYTES``) whose search fits ``memory_budget`` bytes.
+
+    Blocks are at least ``min(n_docs, min_block_rows)`` documents (smaller GEMMs would change the
+    last bit of scores); when even that does not fit, fewer queries are selected per step.
+    """
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, int | np.integer) or memory_budget <= 0:
+        raise ParameterError("memory_budget", memory_budget, "a positive number of bytes")
+    k = min(k, n_docs)
+    floor_rows = min(max(n_docs, 1), min_block_rows(n_queries, dims, hamming))
+
+    def need(rows: int, chunk: int) -> int:
+        return bytes_needed(n_queries, n_docs, dims, k, rows, chunk, hamming, raw_row_bytes)
+
+    chunk = max(1, min(n_queries, QUERY_CHUNK))
+    if least_budget(n_queries, n_docs, dims, k, hamming, raw_row_bytes) > memory_budget:
+        raise ParameterError(
+            "memory_budget", int(memory_budget),
+            f"at least {need(floor_rows, 1)} bytes for {n_queries} queries × {n_docs} documents × {dims} dims, k={k}",
+        )
+    chunk = _largest(1, chunk, lambda c: need(floor_rows, c) <= memory_budget)
+    cap = max(floor_rows, min(max(n_docs, 1), MAX_SCORE_BYTES // (4 * _padded_queries(n_queries))))
+    rows = _largest(floor_rows, cap, lambda r: need(r, chunk) <= memory_budget)
+    n_blocks = -(-n_docs // rows) if n_docs else 0
+    return BlockPlan(rows, chunk, need(rows, chunk), n_blocks)
+
+
+def least_budget(
+    n_queries: int, n_docs: int, dims: int, k: int = DEPTH, hamming: bool = False, raw_row_bytes: int | None = None
+) -> int:
+    """The smallest ``memory_budget`` (bytes) a search of this shape accepts."""
+    k = min(k, n_docs)
+    floor_rows = min(max(n_docs, 1), min_block_rows(n_queries, dims, hamming))
+    return bytes_needed(n_queries, n_docs, dims, k, floor_rows, 1, hamming, raw_row_bytes)
+
+
+def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
+    """Largest value in [lo, hi] for which the monotone ``fits`` holds (``fits(lo)`` is assumed)."""
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+# --- reading blocks -------------------------------------------------------------------------------
+
+
+def release_pages(block: np.ndarray) -> None:
+    """Drop the pages of a shared ``np.memmap`` block from this process's resident set; the data stays
+    in the page cache and the file (dirty pages included), and is read back on the next access. A no-op
+    for ordinary arrays and for copy-on-write maps (mode "c", whose private pages would be lost).
+    Keeps the resident set bounded while streaming a corpus."""
+    mm = getattr(block, "_mmap", None)
+    if not isinstance(mm, mmap.mmap) or getattr(block, "mode", "r") not in ("r", "r+", "w+") or block.size == 0:
+        return
+    try:
+        base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    except (TypeError, ValueError):  # closed map
+        return
+    start = block.ctypes.data - base
+    page = mmap.PAGESIZE
+    lo = start // page * page
+    hi = min(len(mm), -(-(start + block.nbytes) // page) * page)
+    if 0 <= lo < hi:
+        mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+def iter_row_blocks(array: np.ndarray, block_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, rows)`` views of consecutive row blocks; memmap pages are released after each."""
+    for start in range(0, array.shape[0], block_rows):
+        block = array[start : start + block_rows]
+        yield start, block
+        release_pages(block)
+
+
+def _doc_reader(docs: np.ndarray | Quantized) -> tuple[int, int, Callable[[np.ndarray], np.ndarray], np.ndarray]:
+    """(n, dims, decode(rows) → float32, raw rows array) for float arrays and ``Quantized`` codes."""
+    if isinstance(docs, Quantized):
+        return docs.n, docs.dims, lambda rows: docs.format.decode(rows, docs.params, docs.dims), docs.packed
+    docs = docs if isinstance(docs, np.ndarray) else np.asarray(docs, dtype=np.float32)
+    if docs.ndim != 2:
+        raise ParameterError("docs", f"shape {docs.shape}", "a 2-D array (n_docs, dims) or Quantized codes")
+    return docs.shape[0], docs.shape[1], lambda rows: np.asarray(rows, dtype=np.float32), docs
+
+
+# --- the running top-k ----------------------------------------------------------------------------
+
+
+class _RunningTopK:
+    """Per-query top-k keys (unordered, 0 = empty slot) and the score a newcomer must reach."""
+
+    def __init__(self, n_queries: int, k: int) -> None:
+        self.k = k
+        self.keys = np.zeros((n_queries, k), dtype=np.uint64)
+        self.threshold = np.full(n_queries, -np.inf, dtype=np.float32)
+
+    def update(self, rows: slice, scores: np.ndarray, ranks: np.ndarray) -> None:
+        """Merge one block's ``scores`` (chunk of queries × block) whose documents have ``ranks``."""
+        k, n = self.k, scores.shape[1]
+        thr = self.threshold[rows].copy()
+        if n > 2 * k:  # queries whose top-k is not full yet would take the whole block: cut at its k-th first
+            self._tighten(scores, thr, np.flatnonzero(thr == -np.inf))
+        hit_rows, cols, counts = self._candidates(scores, thr)
+        crowded = np.flatnonzero(counts > 2 * k)
+        if crowded.size:  # many newcomers (sorted or tied data): at most k of this block can enter
+            self._tighten(scores, thr, crowded)
+            hit_rows, cols, counts = self._candidates(scores, thr)
+        if hit_rows.size == 0:
+            return
+        cand = score_keys(scores[hit_rows, cols], ranks[cols])
+        del cols
+        touched = np.flatnonzero(counts)
+        slot = np.cumsum(counts > 0) - 1  # row of the chunk → row of the merge table
+        width = int(counts.max())
+        starts = np.cumsum(counts) - counts
+        table = np.zeros((touched.size, k + width), dtype=np.uint64)
+        running = self.keys[rows]  # a view: updated in place
+        table[:, :k] = running[touched]
+        table[slot[hit_rows], k + np.arange(hit_rows.size) - starts[hit_rows]] = cand
+        del cand, hit_rows
+        best = np.argpartition(table, width, axis=1)[:, width:]
+        merged = np.take_along_axis(table, best, axis=1)
+        del table, best
+        running[touched] = merged
+        lowest = merged.min(axis=1)
+        full = lowest > 0
+        new_thr = np.full(touched.size, -np.inf, dtype=np.float32)
+        new_thr[full] = key_scores(lowest[full])
+        self.threshold[rows.start + touched] = new_thr
+
+    def _tighten(self, scores: np.ndarray, thr: np.ndarray, which: np.ndarray) -> None:
+        """Raise ``thr`` of rows ``which`` to their k-th best score in this block (in place)."""
+        if which.size == 0:
+            return
+        n = scores.shape[1]
+        part = scores[which]
+        part.partition(n - self.k, axis=1)
+        thr[which] = np.maximum(thr[which], part[:, n - self.k])
+
+    @staticmethod
+    def _candidates(scores: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column) of every score reaching its row's threshold, and the count per row."""
+        n = scores.shape[1]
+        flat = np.flatnonzero(scores >= thr[:, None])
+        hit_rows = flat // n
+        cols = flat - hit_rows * n
+        del flat
+        return hit_rows, cols, np.bincount(hit_rows, minlength=scores.shape[0])
+
+    def result(self, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, scores) per query in trec_eval order; ``order[rank]`` = document index."""
+        keys = np.sort(self.keys, axis=1)[:, ::-1]
+        return order[key_ranks(keys)], key_scores(keys).copy()
+
+
+def _ranks(doc_ids: list[str] | None, rank: np.ndarray | None, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rank of each document in id string order, inverse permutation)."""
+    if rank is None:
+        if doc_ids is None or len(doc_ids) != n_docs:
+            raise ParameterError("doc_ids", f"{None if doc_ids is None else len(doc_ids)} ids", f"{n_docs} ids")
+        rank = tie_rank(doc_ids)
+    rank = np.asarray(rank, dtype=np.int64)
+    if rank.shape != (n_docs,):
+        raise ParameterError("rank", f"shape {rank.shape}", f"a permutation of 0..{n_docs - 1}")
+    order = np.empty(n_docs, dtype=np.int64)
+    order[rank] = np.arange(n_docs)
+    return rank, order
+
+
+def _empty(n_queries: int) -> SearchResult:
+    return SearchResult(np.empty((n_queries, 0), np.int64), np.empty((n_queries, 0), np.float32), 0, 0)
+
+
+def _check_k(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k <= 0:
+        raise ParameterError("k", k, "a positive integer")
+    return int(k)
+
+
+def stream_search(
+    queries: np.ndarray | Quantized,
+    docs: np.ndarray | Quantized,
+    doc_ids: list[str] | None = None,
+    k: int = DEPTH,
+    memory_budget: int = DEFAULT_BUDGET,
+    rank: np.ndarray | None = None,
+    progress: bool = False,
+) -> SearchResult:
+    """Exact cosine top-k of every query over ``docs`` (float array, memmap or ``Quantized`` codes,
+    decoded block by block) within ``memory_budget`` bytes of working memory.
+
+    Ties are ordered by ``doc_ids`` in descending string order; pass ``rank`` (each document's
+    position in ascending id order, e.g. ``np.arange(n)`` for zero-padded ids) instead of the ids
+    to skip sorting millions of strings.
+    """
+    k = _check_k(k)
+    n_docs, dims, decode, raw = _doc_reader(docs)
+    if isinstance(queries, Quantized):
+        queries = queries.decode()
+    q = normalise(np.asarray(queries, dtype=np.float32))
+    if q.ndim != 2 or (n_docs and q.shape[1] != dims):
+        raise ParameterError("queries", f"shape {q.shape}", f"(n_queries, {dims})")
+    n_q = q.shape[0]
+    k = min(k, n_docs)
+    if n_q == 0 or n_docs == 0:
+        return _empty(n_q)
+    plan = plan_blocks(n_q, n_docs, dims, k, memory_budget, raw_row_bytes=raw[:1].nbytes)
+    rank, order = _ranks(doc_ids, rank, n_docs)
+    qp = np.zeros((_padded_queries(n_q), dims), dtype=np.float32)
+    qp[:n_q] = q
+    zero_q = int((~q.any(axis=1)).sum())
+    del q
+    min_rows = min_block_rows(n_q, dims)
+    gemm_rows = max(plan.block_rows, min_rows)
+    score_buffer = np.empty(qp.shape[0] * gemm_rows, dtype=np.float32)  # contiguous views: BLAS writes in place
+    normed = np.zeros((gemm_rows, dims), dtype=np.float32)  # tiny blocks are padded with zero rows
+    top = _RunningTopK(n_q, k)
+    zero_d = 0
+    blocks = tqdm(iter_row_blocks(raw, plan.block_rows), total=plan.n_blocks, desc="scoring", unit="block",
+                  disable=not progress)
+    for start, rows in blocks:
+        n = rows.shape[0]
+        m = max(n, min_rows)  # a block smaller than the regular-GEMM size is padded with zero rows, dropped below
+        block = normed[:m]
+        normalise_into(decode(rows), block[:n])
+        block[n:] = 0
+        zero_d += int((~block[:n].any(axis=1)).sum())
+        product = score_buffer[: qp.shape[0] * m].reshape(qp.shape[0], m)
+        np.matmul(qp, block.T, out=product)
+        del block
+        s = product[:n_q, :n]  # finite: normalised rows are finite (non-finite ones were zeroed)
+        for c in range(0, n_q, plan.query_chunk):
+            chunk = slice(c, min(n_q, c + plan.query_chunk))
+            top.update(chunk, s[chunk], rank[start : start + n])
+    indices, best = top.result(order)
+    return SearchResult(indices, best, zero_q, zero_d)
+
+
+# --- Hamming on packed bits -------------------------------------------------------------------
+
+
+def hamming_threads() -> int:
+    """Threads for the XOR/popcount steps (numpy releases the GIL in ufuncs): the usable CPUs."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _hamming_block(q_words: np.ndarray, doc_words: np.ndarray, out: np.ndarray, pool: ThreadPoolExecutor) -> None:
+    """``out[i, j]`` = Hamming distance between query i and document j, tiles of documents in parallel."""
+    words_major = np.ascontiguousarray(doc_words.T)  # (words, docs): each word a contiguous row
+
+    def tile(start: int) -> None:
+        stop = min(out.shape[1], start + HAMMING_TILE)
+        x = np.empty((q_words.shape[0], stop - start), np.uint64)
+        ones = np.empty(x.shape, np.uint8)
+        dist = out[:, start:stop]
+        dist[...] = 0
+        for w in range(q_words.shape[1]):  # one 64-bit word at a time
+            np.bitwise_xor(q_words[:, w, None], words_major[w, None, start:stop], out=x)
+            np.bitwise_count(x, out=ones)
+            dist += ones
+
+    list(pool.map(tile, range(0, out.shape[1], HAMMING_TILE)))
+
+
+def _words(packed: np.ndarray) -> np.ndarray:
+    """Packed bits (n, bytes) as uint64 words, zero-padded to a multiple of 8 bytes (no extra distance)."""
+    packed = np.ascontiguousarray(packed, dtype=np.uint8)
+    pad = -packed.shape[1] % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros((packed.shape[0], pad), np.uint8)], axis=1)
+    return packed.view(np.uint64)
+
+
+def stream_search_hamming(
+    query_bits: np.ndarray | Quantized,
+    doc_bits: np.ndarray | Quantized,
+    doc_ids: list[str] | None = None,
+    k: int = DEPTH,
+    memory_budget: int = DEFAULT_BUDGET,
+    rank: np.ndarray | None = None,
+    progress: bool = False,
+) -> SearchResult:
+    """Exact top-k by Hamming distance (XOR + ``np.bitwise_count``) on bit-packed codes, streamed in
+    document blocks. ``scores`` holds ``-distance`` (higher is better), ties in trec_eval order."""
+    k = _check_k(k)
+    qb = query_bits.packed if isinstance(query_bits, Quantized) else query_bits
+    db = doc_bits.packed if isinstance(doc_bits, Quantized) else doc_bits
+    if qb.ndim != 2 or db.ndim != 2 or qb.shape[1] != db.shape[1]:
+        raise ParameterError("query_bits", f"shapes {qb.shape} and {db.shape}", "2-D packed codes of equal width")
+    n_q, n_docs = qb.shape[0], db.shape[0]
+    k = min(k, n_docs)
+    if n_q == 0 or n_docs == 0:
+        return _empty(n_q)
+    qw = _words(qb)
+    n_words = qw.shape[1]
+    plan = plan_blocks(n_q, n_docs, 8 * n_words, k, memory_budget, hamming=True, raw_row_bytes=db[:1].nbytes)
+    rank, order = _ranks(doc_ids, rank, n_docs)
+    top = _RunningTopK(n_q, k)
+    scores = np.empty((n_q, plan.block_rows), dtype=np.float32)
+    dist = np.empty((n_q, plan.block_rows), dtype=np.uint16)
+    pool = ThreadPoolExecutor(hamming_threads())
+    blocks = tqdm(iter_row_blocks(db, plan.block_rows), total=plan.n_blocks, desc="hamming", unit="block",
+                  disable=not progress)
+    with pool:
+        for start, rows in blocks:
+            n = rows.shape[0]
+            d = dist[:, :n]
+            _hamming_block(qw, _words(rows), d, pool)
+            s = scores[:, :n]
+            np.negative(d, out=s, dtype=np.float32, casting="unsafe")
+            for c in range(0, n_q, plan.query_chunk):
+                chunk = slice(c, min(n_q, c + plan.query_chunk))
+                top.update(chunk, s[chunk], rank[start : start + n])
+    indices, best = top.result(order)
+    return SearchResult(indices, best, 0, 0)
+
+
+# --- block-wise compression and transforms ----------------------------------------------------------
+
+
+def _check_rows(block_rows: int) -> int:
+    if isinstance(block_rows, bool) or not isinstance(block_rows, int | np.integer) or block_rows <= 0:
+        raise ParameterError("block_rows", block_rows, "a positive integer")
+    return int(block_rows)
+
+
+def _output(path: Path | str | None, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    if path is None:
+        return np.empty(shape, dtype=dtype)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+
+
+def quantize_in_blocks(
+    vectors: np.ndarray,
+    name: str,
+    params: Params | None = None,
+    block_rows: int = 65536,
+    path: Path | str | None = None,
+    progress: bool = False,
+) -> Quantized:
+    """``study.compress.formats.quantize`` applied block by block: byte for byte the same codes, while only
+    one block of float32 rows and its codes are in memory. With ``path`` the codes go to a ``.npy``
+    file (written atomically) and come back memory-mapped, so a corpus larger than memory can be
+    compressed; calibrated formats need ``params`` (from ``study.compress.formats.calibrate`` on a sample)."""
+    fmt = get_format(name)
+    block_rows = _check_rows(block_rows)
+    if vectors.ndim != 2:
+        raise ParameterError("vectors", f"shape {vectors.shape}", "a 2-D array (n, dims)")
+    n, dims = vectors.shape
+    width = quantize(np.zeros((1, dims), np.float32), name, params).packed.shape[1] if n else 0
+
+    def fill(out: np.ndarray) -> None:
+        for start, rows in tqdm(iter_row_blocks(vectors, block_rows), total=-(-n // block_rows), desc=name,
+                                unit="block", disable=not progress):
+            out[start : start + rows.shape[0]] = quantize(rows, name, params).packed
+            release_pages(out[start : start + rows.shape[0]])
+
+    if path is None:
+        packed = _output(None, (n, width), np.uint8)
+        fill(packed)
+    else:
+        with atomic_path(path) as tmp:
+            out = _output(tmp, (n, width), np.uint8)
+            fill(out)
+            out.flush()
+            del out
+        packed = np.load(path, mmap_mode="r")
+    return Quantized(fmt, packed, params or {}, dims)
+
+
+def transform_in_blocks(
+    reducer_transform_fn: Callable[[np.ndarray], np.ndarray],
+    vectors: np.ndarray,
+    block_rows: int = 65536,
+    path: Path | str | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Apply a row-wise transform (e.g. a fitted reducer's ``transform``) block by block into one
+    preallocated float32 array (or a ``.npy`` memmap at ``path``, written atomically). The result
+    equals ``reducer_transform_fn(vectors)`` for any transform that treats rows independently."""
+    block_rows = _check_rows(block_rows)
+    if vectors.ndim != 2:
+        raise ParameterError("vectors", f"shape {vectors.shape}", "a 2-D array (n, dims)")
+    n = vectors.shape[0]
+    blocks = iter_row_blocks(vectors, block_rows)
+
+    def fill(out_for: Callable[[int], np.ndarray], first: np.ndarray) -> np.ndarray:
+        out = out_for(first.shape[1])
+        out[: first.shape[0]] = first
+        for start, rows in tqdm(blocks, total=max(0, -(-n // block_rows) - 1), desc="transform", unit="block",
+                                disable=not progress):
+            out[start : start + rows.shape[0]] = reducer_transform_fn(rows)
+        return out
+
+    first_rows = next(blocks, (0, vectors[:0]))[1]
+    first = np.asarray(reducer_transform_fn(first_rows), dtype=np.float32)
+    if first.ndim != 2 or first.shape[0] != first_rows.shape[0]:
+        raise ParameterError("reducer_transform_fn", f"returned shape {first.shape}", "one output row per input row")
+    if path is None:
+        return fill(lambda width: np.empty((n, width), np.float32), first)
+    with atomic_path(path) as tmp:
+        out = fill(lambda width: _output(tmp, (n, width), np.float32), first)
+        out.flush()
+        del out
+    return np.load(path, mmap_mode="r")

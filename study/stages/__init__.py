@@ -1,0 +1,1 @@
+"""stages: see the README's "How the study is built"."""

@@ -1,0 +1,418 @@
+"""Stage 06, beyond the paper: corrected formats, asymmetric search, two-stage rescoring, with statistics.
+
+Every configuration is compared with float32 of the same model and collection on the same queries
+(paired bootstrap CI, sign-flip test, Holm across the stage's configurations; ``study.analysis.stats``).
+Paper-faithful formats keep the paper's calibration set (``paper_calibrate_on``); the corrected
+ones are calibrated on each of ``calibrate_on`` (the first one also serves the asymmetric and
+rescoring runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from study.analysis import report, stats
+from study.analysis.comparison import compare_like_for_like
+from study.compress.formats import FORMATS, get_format
+from study.config import SELF, as_list, check_choices
+from study.core.errors import ParameterError
+from study.core.io import atomic_write
+from study.experiment.configs import NONE, Config, EvalData, load_eval_data, reference_vectors
+from study.experiment.evaluate import evaluate_format
+from study.experiment.rescore import RESCORE_K, rescore_sweep
+from study.figures import plots
+
+STAGE = "06"
+STEM = "06-beyond"
+KEYS = ["format", "calibrate_on", "query_format", "rescore"]
+USABLE_LOSS_PCT = 5.0  # the criterion printed for "usable": a loss of nDCG@10 smaller than this
+
+
+@dataclass
+class BeyondOutput:
+    tidy: pd.DataFrame
+    summary: pd.DataFrame
+    table: pd.DataFrame
+    figures: dict[str, dict[str, Path]]
+    files: dict[str, Path] = field(default_factory=dict)
+    conclusions: str = ""
+
+
+def check_format_list(name: str, value: object, every: list[str]) -> list[str]:
+    """A list of registered format names; ``"all"`` = ``every``; ``[]`` or ``"none"`` = none."""
+    if value == "all":
+        return list(every)
+    if value in ("none", [], ()):
+        return []
+    return check_choices(name, as_list(name, value), list(FORMATS))
+
+
+def check_seed(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParameterError("seed", value, "a non-negative integer")
+    return value
+
+
+def _calibration_sets(fmt: str, calibrate_on: list[str], paper_calibrate_on: str) -> list[str]:
+    f = get_format(fmt)
+    if not f.needs_calibration:
+        return [NONE]
+    return [paper_calibrate_on] if f.paper_faithful else list(calibrate_on)
+
+
+def _plan(
+    data: EvalData, formats: list[str], calibrate_on: list[str], paper_calibrate_on: str,
+    asymmetric: list[str], rescore_first: list[str],
+) -> list[tuple[Config, str]]:
+    """(configuration, kind) of one (model, collection): kind ∈ symmetric / asymmetric / rescore."""
+    base = {"model": data.model, "dataset": data.dataset, "split": data.split}
+    plan = [(Config(**base, format=f, calibrate_on=c), "symmetric")
+            for f in formats for c in _calibration_sets(f, calibrate_on, paper_calibrate_on)]
+    plan += [(Config(**base, format=f, calibrate_on=_calibration_sets(f, calibrate_on, paper_calibrate_on)[0],
+                     query_format="float32"), "asymmetric") for f in asymmetric if f != "float32"]
+    plan += [(Config(**base, format=f, calibrate_on=calibrate_on[0]), "rescore") for f in rescore_first]
+    return plan
+
+
+def run_beyond(
+    model: str,
+    datasets: list[str],
+    formats: list[str],
+    calibrate_on: list[str],
+    paper_calibrate_on: str,
+    asymmetric: list[str],
+    rescore_first: list[str],
+    rescore_tiers: list[str],
+    oversampling: list[int],
+    k: int = RESCORE_K,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every configuration of the stage for one model: tidy rows and per-query scores."""
+    tidy, per_query = [], []
+    for dataset in datasets:
+        data = load_eval_data(model, dataset)
+        references: dict[str, np.ndarray] = {}
+
+        def calibration(name: str, data: EvalData = data, references: dict = references) -> np.ndarray | None:
+            if name == NONE:
+                return None
+            if name not in references:
+                references[name] = reference_vectors(model, name, data)
+            return references[name]
+
+        plan = _plan(data, formats, calibrate_on, paper_calibrate_on, asymmetric, rescore_first)
+        for cfg, kind in tqdm(plan, desc=f"{model} · {dataset}", unit="config"):
+            if kind == "rescore":
+                rows, pq = rescore_sweep(cfg, data, data.docs, data.queries, calibration(cfg.calibrate_on),
+                                         rescore_tiers, oversampling, STAGE, k)
+            else:
+                rows, pq = evaluate_format(cfg, data, data.docs, data.queries, calibration(cfg.calibrate_on), STAGE)
+            tidy.append(rows)
+            per_query.append(pq)
+    return pd.concat(tidy, ignore_index=True), pd.concat(per_query, ignore_index=True)
+
+
+def config_label(format: str, calibrate_on: str, query_format: str, rescore: str) -> str:
+    """A short readable name: ``int8_clipped @self``, ``binary_sign → float32 ×4``, ``int8 · float32 queries``
+    (``@set``: the calibration set of the configuration's calibrated formats)."""
+    text = format
+    if rescore != NONE:
+        tier, _, m = rescore.rpartition("x")
+        text += f" → {tier} ×{m}"
+    if query_format != "same":
+        text += f" · {query_format} queries"
+    if calibrate_on != NONE:
+        text += f" @{calibrate_on}"
+    return text
+
+
+def summarise_beyond(
+    tidy: pd.DataFrame, per_query: pd.DataFrame, n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED
+) -> pd.DataFrame:
+    """Both aggregations (``weighting`` = texts and none), each with CIs, p-values and Holm."""
+    extra = ["rescore_format", "oversample", "rescore_bytes_per_vector"]
+    first = tidy.drop_duplicates(["model", *KEYS]).set_index(["model", *KEYS])
+    parts = []
+    for weighting in report.WEIGHTINGS:
+        summary = report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE)
+        summary = stats.add_significance(summary, tidy, per_query, KEYS, weighting, n_resamples=n_resamples,
+                                         seed=seed)
+        for col in extra:
+            summary[col] = first[col].reindex(pd.MultiIndex.from_frame(summary[["model", *KEYS]])).to_numpy() \
+                if col in first else np.nan
+        parts.append(summary)
+    out = pd.concat(parts, ignore_index=True)
+    out["label"] = [config_label(*r) for r in out[KEYS].itertuples(index=False)]
+    tier2 = out["rescore_bytes_per_vector"].fillna(0) if "rescore_bytes_per_vector" in out else 0.0
+    out["stored_ratio"] = out.compression_ratio * out.bytes_per_vector / (out.bytes_per_vector + tier2)
+    out["paper_faithful"] = [get_format(f).paper_faithful for f in out.format]
+    return out
+
+
+def beyond_table(summary: pd.DataFrame, weighting: str) -> pd.DataFrame:
+    """One row per configuration: storage of both tiers, nDCG@10, % change [CI] in both weightings."""
+    main = summary[summary.weighting == weighting]
+    other = summary[summary.weighting != weighting].set_index(["model", "label"])
+    table = pd.DataFrame({
+        "model": main.model.to_numpy(),
+        "configuration": main.label.to_numpy(),
+        "B/vector (1st tier)": main.bytes_per_vector.to_numpy(),
+        "B/vector (2nd tier)": main.rescore_bytes_per_vector.fillna(0).to_numpy(),
+        "CR (1st tier)": main.compression_ratio.to_numpy(),
+        "CR (all tiers)": main.stored_ratio.to_numpy(),
+        "nDCG@10": main.value.to_numpy(),
+        "change (%)": main.change_pct.to_numpy(),
+        "CI low (%)": main.ci_low.to_numpy(),
+        "CI high (%)": main.ci_high.to_numpy(),
+        "p (Holm)": main.p_holm.to_numpy(),
+    })
+    idx = pd.MultiIndex.from_arrays([main.model, main.label])
+    for col, src in [("unweighted change (%)", "change_pct"), ("unweighted CI low (%)", "ci_low"),
+                     ("unweighted CI high (%)", "ci_high")]:
+        table[col] = other[src].reindex(idx).to_numpy() if len(other) else np.nan
+    return table.sort_values(["model", "CR (all tiers)", "change (%)"], ascending=[True, True, False],
+                             ignore_index=True)
+
+
+def _ids(tidy: pd.DataFrame, model: str, datasets: list[str], **fields) -> list[str] | None:
+    """config_id per collection (in ``datasets`` order) of the configuration given by ``fields``."""
+    rows = tidy[(tidy.model == model) & (tidy.metric == "ndcg_at_10")]
+    for key, value in fields.items():
+        rows = rows[rows[key] == value]
+    by_dataset = rows.drop_duplicates("dataset").set_index("dataset").config_id
+    if not set(datasets) <= set(by_dataset.index):
+        return None
+    return [by_dataset[d] for d in datasets]
+
+
+def _fmt_ci(change: float, lo: float, hi: float) -> str:
+    return f"{change:+.2f} % [{lo:+.2f}, {hi:+.2f}]"
+
+
+def _row_text(row: pd.Series) -> str:
+    tier = (f", + {row.rescore_bytes_per_vector:.0f} B/vector second tier"
+            if pd.notna(row.get("rescore_bytes_per_vector")) else "")
+    return (f"{row.label}: {_fmt_ci(row.change_pct, row.ci_low, row.ci_high)} "
+            f"({row.bytes_per_vector:.0f} B/vector, {row.compression_ratio:.1f}×{tier})")
+
+
+def _verdict(res: pd.Series, better: str, worse: str) -> str:
+    if res.p_value >= stats.ALPHA:
+        return "no significant difference"
+    return better if res["diff"] > 0 else worse
+
+
+def _comparisons(rows: pd.DataFrame, tidy: pd.DataFrame, model: str, datasets: list[str],
+                 calibrate_on: str) -> dict[str, tuple[list[str], list[str]]]:
+    """The paired comparisons the conclusions need, by name: int8 variants vs float8_e4m3 at 4×, and
+    each format's asymmetric run vs its symmetric run."""
+    out = {}
+    float8 = _ids(tidy, model, datasets, format="float8_e4m3", query_format="same", rescore=NONE)
+    for name in ("int8", "int8_clipped"):
+        fields = {"format": name, "query_format": "same", "rescore": NONE}
+        if not get_format(name).paper_faithful:
+            fields["calibrate_on"] = calibrate_on
+        ids = _ids(tidy, model, datasets, **fields)
+        if ids is not None and float8 is not None:
+            out[f"{name} vs float8_e4m3"] = (ids, float8)
+    for row in rows[(rows.query_format == "float32") & (rows.rescore == NONE)].itertuples():
+        same = {"format": row.format, "calibrate_on": row.calibrate_on, "rescore": NONE}
+        a = _ids(tidy, model, datasets, query_format="float32", **same)
+        b = _ids(tidy, model, datasets, query_format="same", **same)
+        if a is not None and b is not None:
+            out[f"asymmetric {row.format}"] = (a, b)
+    return out
+
+
+def beyond_conclusions(
+    summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, calibrate_on: str,
+    n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED,
+) -> str:
+    """The closing text of stage 06, every number computed from the results."""
+    lines = []
+    main = summary[summary.weighting == weighting]
+    sets = compare_like_for_like(tidy[tidy.metric == "ndcg_at_10"], "shared").sets  # the summary's collections
+    for model, rows in main.groupby("model", sort=False):
+        datasets = list(sets[model].names)
+        base = rows[(rows.format == "float32") & (rows.query_format == "same") & (rows.rescore == NONE)]
+        lines.append(f"## {model}: float32 nDCG@10 = {base.value.iloc[0]:.4f} ({weighting}-weighted mean of the "
+                     f"same {len(datasets)} held-out collections for every configuration); changes vs float32 with "
+                     "95 % bootstrap CIs.")
+        candidates = rows[rows.format != "float32"]
+        for target in (8, 32):
+            fit = candidates[candidates.stored_ratio >= 0.95 * target]  # every tier stored counts
+            one = fit[fit.rescore == NONE]
+            if not one.empty:
+                lines.append(f"Best at ≥ {target}× (CR ≥ {0.95 * target:g}, all it stores) in one tier: "
+                             f"{_row_text(one.loc[one.change_pct.idxmax()])}.")
+            first = candidates[(candidates.rescore != NONE) & (candidates.compression_ratio >= 0.95 * target)]
+            if not first.empty:
+                best = first.loc[first.change_pct.idxmax()]
+                lines.append(f"Best with a first tier of ≥ {target}× and rescoring: {_row_text(best)}; with its "
+                             f"rescoring tier it stores {best.bytes_per_vector + best.rescore_bytes_per_vector:g} "
+                             f"B/vector ({best.stored_ratio:.3g}× in all).")
+        wanted = _comparisons(rows, tidy, model, datasets, calibrate_on)
+        tests = stats.paired_differences(per_query, tidy, list(wanted.values()), weighting,
+                                         n_resamples=n_resamples, seed=seed)
+        if len(tests):
+            tests.index = list(wanted)
+        lines += _ranking_lines(rows, tests)
+        lines += _rescoring_lines(rows)
+        lines += _asymmetric_lines(tests)
+    lines.append(f"Open dots / 'not significant': p ≥ {stats.ALPHA} after Holm's correction across the stage's "
+                 f"configurations (sign-flip test, {n_resamples} resamples, seed {seed}).")
+    return "\n".join(lines)
+
+
+def _ranking_lines(rows: pd.DataFrame, tests: pd.DataFrame) -> list[str]:
+    lines = []
+    sym = rows[(rows.query_format == "same") & (rows.rescore == NONE) & (rows.format != "float32")]
+    paper = sym[sym.paper_faithful].sort_values("change_pct", ascending=False)
+    lines.append("Ranking, paper formats only: " + " > ".join(paper.label) + ".")
+    lines.append("Ranking with the corrected formats: " + " > ".join(sym.sort_values("change_pct",
+                                                                                      ascending=False).label) + ".")
+    for name in ("int8", "int8_clipped"):
+        key = f"{name} vs float8_e4m3"
+        if key not in tests.index:
+            continue
+        res = tests.loc[key]
+        verdict = _verdict(res, f"{name} beats float8_e4m3", f"float8_e4m3 beats {name}")
+        lines.append(f"4×, {name} − float8_e4m3: nDCG@10 {res['diff']:+.4f} [{res.diff_ci_low:+.4f}, "
+                     f"{res.diff_ci_high:+.4f}], p = {res.p_value:.4f} (uncorrected): {verdict} "
+                     f"(the paper: float8 beats int8).")
+    for name in ("float4_e2m1", "float4_e2m1_scaled", "float4_e2m1_dimscaled", "int4"):
+        for _, row in sym[sym.format == name].iterrows():
+            usable = "usable" if row.ci_low > -USABLE_LOSS_PCT else "not usable"
+            lines.append(f"8×, {_row_text(row)}: {usable} by the criterion 'CI of the loss within "
+                         f"{USABLE_LOSS_PCT:.0f} %' (the paper found float4 unusable).")
+    return lines
+
+
+def _rescoring_lines(rows: pd.DataFrame) -> list[str]:
+    lines = []
+    two = rows[rows.rescore != NONE]
+    for (first, tier), frame in two.groupby(["format", "rescore_format"], sort=False):
+        frame = frame.sort_values("oversample")
+        cal = frame.calibrate_on.iloc[0] if get_format(first).needs_calibration else NONE
+        alone = rows[(rows.format == first) & (rows.query_format == "same") & (rows.rescore == NONE)
+                     & (rows.calibrate_on == cal)]
+        start = f"without rescoring {100 + alone.change_pct.iloc[0]:.1f} %; " if not alone.empty else ""
+        steps = ", ".join(f"m = {r.oversample:.0f}: {100 + r.change_pct:.1f} % [{100 + r.ci_low:.1f}, "
+                          f"{100 + r.ci_high:.1f}]" for r in frame.itertuples())
+        lines.append(f"Retention of float32 nDCG@10, {first} rescored with {tier}: {start}{steps}.")
+    return lines
+
+
+def _asymmetric_lines(tests: pd.DataFrame) -> list[str]:
+    asym = tests[[str(i).startswith("asymmetric ") for i in tests.index]] if len(tests) else tests
+    if asym.empty:
+        return []
+    p_holm = stats.holm(asym.p_value)
+    names = [str(i).removeprefix("asymmetric ") for i in asym.index]
+    better = [f"{n} ({d:+.4f})" for n, d, p in zip(names, asym["diff"], p_holm, strict=True)
+              if p < stats.ALPHA and d > 0]
+    worse = [f"{n} ({d:+.4f})" for n, d, p in zip(names, asym["diff"], p_holm, strict=True)
+             if p < stats.ALPHA and d < 0]
+    same = len(asym) - len(better) - len(worse)
+    return [f"Asymmetric (float32 queries) vs symmetric, paired nDCG@10 difference, Holm-corrected: better for "
+            f"{', '.join(better) or 'none'}; worse for {', '.join(worse) or 'none'}; no significant "
+            f"difference for the other {same} of {len(asym)} formats."]
+
+
+def run_beyond_stage(
+    models: list[str],
+    datasets: list[str],
+    formats: list[str],
+    calibrate_on: list[str],
+    paper_calibrate_on: str,
+    asymmetric: list[str],
+    rescore_first: list[str],
+    rescore_tiers: list[str],
+    oversampling: list[int],
+    weighting: str,
+    profile: str,
+    datasets_per_model: dict[str, list[str]] | None = None,
+    n_resamples: int = stats.N_RESAMPLES,
+    seed: int = stats.SEED,
+) -> BeyondOutput:
+    """Stage 06: run, test against float32, write tidy results + per-query scores, two figures, a table."""
+    if "float32" not in formats:
+        raise ParameterError("formats", formats, "a list that includes float32 (the baseline)")
+    if not calibrate_on:
+        raise ParameterError("calibrate_on", calibrate_on, f"a non-empty list such as ['{SELF}']")
+    per_model = datasets_per_model or {}
+    parts = [run_beyond(m, per_model.get(m, datasets), formats, calibrate_on, paper_calibrate_on, asymmetric,
+                        rescore_first, rescore_tiers, oversampling) for m in models]
+    tidy = pd.concat([p[0] for p in parts], ignore_index=True)
+    per_query = pd.concat([p[1] for p in parts], ignore_index=True)
+    tidy = stats.annotate_tidy(tidy, per_query, n_resamples=n_resamples, seed=seed)
+    files = report.save_results(tidy, per_query, STEM, profile)
+    out = publish_beyond(tidy, per_query, formats, calibrate_on, weighting, profile, n_resamples, seed)
+    out.files = files | out.files
+    return out
+
+
+def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[str], calibrate_on: list[str],
+                   weighting: str, profile: str, n_resamples: int = stats.N_RESAMPLES,
+                   seed: int = stats.SEED) -> BeyondOutput:
+    """Stage 06's summary (both weightings, CIs), figures, table and conclusions from its tidy results, like for
+    like (every configuration over the same held-out collections)."""
+    files: dict[str, Path] = {}
+    sets = report.caption_sets(report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE))
+    summary = summarise_beyond(tidy, per_query, n_resamples, seed)
+    dirs = report.output_dirs(profile)
+    files["summary"] = write_summary(summary, profile)
+    main = summary[summary.weighting == weighting]
+    figures = {
+        "formats": plots.save_figure(plot_beyond_formats(main, formats, weighting),
+                                     dirs["figures"] / "fig-beyond-formats"),
+    }
+    rescoring = plot_beyond_rescoring(main, weighting)
+    if rescoring is not None:
+        figures["rescoring"] = plots.save_figure(rescoring, dirs["figures"] / "fig-beyond-rescoring")
+    table = beyond_table(summary, weighting)
+    files |= {f"table_{k}": v for k, v in write_beyond_table(table, weighting, sets, profile).items()}
+    conclusions = sets + "\n" + beyond_conclusions(summary, tidy, per_query, weighting, calibrate_on[0],
+                                                      n_resamples, seed)
+    return BeyondOutput(tidy, summary, table, figures, files, conclusions)
+
+
+def write_summary(summary: pd.DataFrame, profile: str) -> Path:
+    """``results/<profile>/06-beyond-summary.csv``: the stage's aggregate, both weightings, with CIs."""
+    folder = report.output_dirs(profile)["results"]
+    return atomic_write(folder / f"{STEM}-summary.csv", lambda p: summary.to_csv(p, index=False, float_format="%.6g"))
+
+
+def write_beyond_table(table: pd.DataFrame, weighting: str, sets: str, profile: str) -> dict[str, Path]:
+    """``table-beyond`` (CSV and LaTeX), its caption naming the collections."""
+    return report.write_table(
+        table, "table-beyond", profile,
+        f"Corrected formats, asymmetric search and rescoring: nDCG@10 change vs float32 with 95 % bootstrap CI "
+        f"({weighting}-weighted and unweighted over collections), p-values Holm-corrected; CR counts every tier "
+        f"stored. {sets}")
+
+
+def plot_beyond_rescoring(main: pd.DataFrame, weighting: str):
+    """Two-stage search: change against the oversampling m per first stage and tier (None without rescoring)."""
+    curves = main[main.rescore != NONE]
+    if curves.empty:
+        return None
+    flat = main[(main.query_format == "same") & (main.rescore == NONE)]
+    return plots.plot_rescoring_curves(curves, flat, f"Two-stage search ({weighting}-weighted, 95 % CI)")
+
+
+def plot_beyond_formats(main: pd.DataFrame, formats: list[str], weighting: str):
+    """Symmetric and asymmetric change per format (paper formats marked), with CIs."""
+    rows = main[(main.rescore == NONE) & (main.format != "float32")].copy()
+    rows["configuration"] = [f"{f}{' (paper)' if p else ''}{f' @{c}' if c != NONE else ''}"
+                             for f, p, c in zip(rows.format, rows.paper_faithful, rows.calibrate_on)]
+    rows["queries"] = np.where(rows.query_format == "same", "queries stored like documents",
+                               "float32 queries (asymmetric)")
+    rank = {f: i for i, f in enumerate(formats)}
+    order = list(dict.fromkeys(rows.sort_values(["format"], key=lambda s: s.map(rank)).configuration))
+    return plots.plot_change_intervals(rows, order, "configuration", "queries",
+                                       f"Paper vs corrected formats ({weighting}-weighted, 95 % CI)")

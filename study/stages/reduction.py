@@ -1,0 +1,478 @@
+"""Stages 03 (every reducer × fraction, float32 and float8) and 04 (reduction × every format, the
+paper's Table 1): the grid, its figures, tables and closing text — one call per notebook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from tqdm import tqdm
+
+from study.analysis import report
+from study.analysis.paper_reference import paper_table1
+from study.compress.formats import get_format
+from study.compress.reducers import DEFAULT_FIT_SAMPLE, QUADRATIC, SEED, Reducer, fit_reducer, timed_transform
+from study.config import SELF
+from study.experiment.configs import NONE, Config, EvalData, load_eval_data, reference_vectors
+from study.experiment.evaluate import evaluate_format
+from study.figures import plots
+from study.stages.quantization import StageOutput
+
+METRIC = "ndcg_at_10"
+#: two changes closer than this many percentage points count as "about equal" in the conclusions
+TOLERANCE_PTS = 1.0
+
+
+@dataclass
+class ReductionStageOutput(StageOutput):
+    """A stage output with its main table and the reducers' fit/transform times."""
+
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    timings: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# --- the grid ---------------------------------------------------------------------------------------------
+
+
+def run_reduction_grid(
+    model: str,
+    datasets: list[str],
+    methods: list[str],
+    fractions: list[float],
+    formats: list[str],
+    fit_on: str,
+    calibrate_on: str,
+    *,
+    stage: str,
+    fit_sample: int | None = DEFAULT_FIT_SAMPLE,
+    seed: int = SEED,
+    split: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Reduce first, then quantize: every method × fraction × format on every collection, plus each
+    format unreduced (the baselines). A reducer is fit once on ``fit_on`` (or per collection when
+    ``fit_on='self'``); int8-style ranges are calibrated on the *reduced* ``calibrate_on`` set.
+
+    Returns (tidy rows, per-query rows, one timing row per fitted reducer).
+    """
+    data = {d: load_eval_data(model, d, split) for d in datasets}
+    first = data[datasets[0]]
+    needs_cal = [f for f in formats if get_format(f).needs_calibration]
+    shared_cal = reference_vectors(model, calibrate_on, first) if needs_cal and calibrate_on != SELF else None
+    fit_set = reference_vectors(model, fit_on, first) if fit_on != SELF else None
+
+    tidy, per_query, timings = [], [], []
+    for d in data.values():  # the unreduced baselines
+        calibration = shared_cal if shared_cal is not None else d.docs
+        for fmt in formats:
+            rows, pq = _evaluate(Config(model, d.dataset, d.split), fmt, calibrate_on, d, d.docs, d.queries,
+                                 calibration, stage, None)
+            tidy.append(rows)
+            per_query.append(pq)
+
+    grid = [(m, f) for m in methods for f in fractions]
+    for method, fraction in tqdm(grid, desc=f"{model} · reducers", unit="fit"):
+        groups = [(fit_on, fit_set, list(data.values()))] if fit_on != SELF else [
+            (SELF, d.docs, [d]) for d in data.values()]
+        for fit_name, vectors, targets in groups:
+            reducer = fit_reducer(method, vectors, fraction, fit_sample=fit_sample, seed=seed)
+            timing = _Timing(reducer)
+            reduced_cal = timing.transform(shared_cal) if shared_cal is not None else None
+            for d in targets:
+                docs, queries = timing.transform(d.docs), timing.transform(d.queries)
+                calibration = reduced_cal if reduced_cal is not None else docs
+                base = Config(model, d.dataset, d.split, reducer=method, fraction=float(fraction),
+                              fit_on=fit_on if reducer.name != "truncation" else NONE)
+                for fmt in formats:
+                    rows, pq = _evaluate(base, fmt, calibrate_on, d, docs, queries, calibration, stage, reducer)
+                    tidy.append(rows)
+                    per_query.append(pq)
+            timings.append(timing.row(model, method, fraction, fit_name if fit_on == SELF else fit_on,
+                                      [d.dataset for d in targets]))
+    return pd.concat(tidy, ignore_index=True), pd.concat(per_query, ignore_index=True), pd.DataFrame(timings)
+
+
+def _evaluate(base: Config, fmt: str, calibrate_on: str, data: EvalData, docs: np.ndarray, queries: np.ndarray,
+              calibration: np.ndarray, stage: str, reducer: Reducer | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One format on (reduced) vectors; the reducer's stored bytes join the format's overhead."""
+    needs = get_format(fmt).needs_calibration
+    cfg = Config(**{**base.__dict__, "format": fmt, "calibrate_on": calibrate_on if needs else NONE})
+    rows, pq = evaluate_format(cfg, data, docs, queries, calibration if needs else None, stage)
+    if reducer is not None:
+        rows["overhead_bytes"] = rows["overhead_bytes"] + reducer.overhead_bytes
+    rows["fit_rows"] = reducer.fit_rows if reducer is not None and reducer.name != "truncation" else 0
+    return rows, pq
+
+
+class _Timing:
+    """Accumulates a fitted reducer's transform time over everything it transforms."""
+
+    def __init__(self, reducer: Reducer) -> None:
+        self.reducer, self.seconds, self.vectors = reducer, 0.0, 0
+
+    def transform(self, vectors: np.ndarray) -> np.ndarray:
+        out, seconds = timed_transform(self.reducer, vectors)
+        self.seconds += seconds
+        self.vectors += len(vectors)
+        return out
+
+    def row(self, model: str, method: str, fraction: float, fit_on: str, datasets: list[str]) -> dict:
+        r = self.reducer
+        return {
+            "model": model, "reducer": method, "fraction": float(fraction), "dims": r.n_components,
+            "fit_on": fit_on, "fit_rows": r.fit_rows, "subsampled": method in QUADRATIC,
+            "fit_s": r.fit_seconds, "transform_s_per_1k": 1000 * self.seconds / max(self.vectors, 1),
+            "vectors_transformed": self.vectors, "overhead_bytes": r.overhead_bytes, "datasets": " ".join(datasets),
+        }
+
+
+def run_grid_for_models(
+    models: list[str],
+    datasets: list[str],
+    datasets_per_model: dict[str, list[str]] | None,
+    **kwargs,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``run_reduction_grid`` for each model on its collections, concatenated."""
+    per_model = datasets_per_model or {}
+    parts = [run_reduction_grid(m, per_model.get(m, datasets), **kwargs) for m in models]
+    return tuple(pd.concat([p[i] for p in parts], ignore_index=True) for i in range(3))
+
+
+def timing_table(timings: pd.DataFrame) -> pd.DataFrame:
+    """Fit and transform cost per model × reducer × fraction (means over fits when fit per collection)."""
+    return (timings.groupby(["model", "reducer", "fraction"], sort=False)
+            .agg(dims=("dims", "first"), fit_rows=("fit_rows", "max"), fits=("fit_s", "size"),
+                 fit_s=("fit_s", "mean"), transform_ms_per_1k=("transform_s_per_1k", lambda s: 1000 * s.mean()),
+                 stored_MB=("overhead_bytes", lambda s: s.max() / 1e6))
+            .reset_index())
+
+
+# --- stage 03 ---------------------------------------------------------------------------------------------
+
+
+def run_reduction_stage(
+    models: list[str],
+    datasets: list[str],
+    methods: list[str],
+    fractions: list[float],
+    formats: list[str],
+    fit_on: str,
+    calibrate_on: str,
+    fit_sample: int | None,
+    weighting: str,
+    profile: str,
+    datasets_per_model: dict[str, list[str]] | None = None,
+) -> ReductionStageOutput:
+    """Stage 03: every reducer at every fraction for the given formats; results, figure, tables."""
+    tidy, per_query, timings = run_grid_for_models(
+        models, datasets, datasets_per_model, methods=methods, fractions=fractions, formats=formats,
+        fit_on=fit_on, calibrate_on=calibrate_on, stage="03", fit_sample=fit_sample)
+    files = report.save_results(tidy, per_query, "03-reduction", profile)
+    times = timing_table(timings)
+    files |= _write(times, "table-reduction-timings", profile,
+                    "Fit time (s) and transform time (ms per 1,000 vectors) of each reducer; fit_rows = vectors "
+                    "fit on.")
+    out = publish_reduction(tidy, weighting, fit_on, profile, times)
+    out.files = files | out.files
+    return out
+
+
+def publish_reduction(tidy: pd.DataFrame, weighting: str, fit_on: str, profile: str,
+                      times: pd.DataFrame) -> ReductionStageOutput:
+    """Stage 03's summary, figure (paper Fig. 4/5), table and conclusions from its tidy results, like for like."""
+    summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
+    sets = report.caption_sets(summary)
+    fig = plot_change_by_fraction(summary, hue="reducer", col="format", title=(
+        f"Dimensionality reduction ({weighting}-weighted mean of the same held-out collections per model; "
+        f"fit on {fit_on})"))
+    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig4-reduction")
+    table = change_table(summary, "reducer")
+    files = _write(table, "table-reduction", profile,
+                   f"nDCG@10 change (%) vs float32 per reducer and kept fraction (reduce, then store in the format). "
+                   f"{sets}")
+    conclusions = sets + "\n" + reduction_conclusions(summary, times)
+    return ReductionStageOutput(tidy, summary, pd.DataFrame(), figure, files, conclusions, table=table, timings=times)
+
+
+def change_table(summary: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Wide table: one row per model × ``by`` × format, one column per kept fraction (% change)."""
+    rows = summary[summary.reducer != NONE]
+    wide = rows.pivot_table(index=["model", by, "format"], columns="fraction", values="change_pct", sort=False)
+    wide = wide[sorted(wide.columns, reverse=True)]
+    wide.columns = [f"{c:.0%} kept" for c in wide.columns]
+    return wide.reset_index()
+
+
+def _write(df: pd.DataFrame, stem: str, profile: str, caption: str) -> dict[str, Path]:
+    return {f"{stem}_{k}": v for k, v in report.write_table(df, stem, profile, caption).items()}
+
+
+def plot_change_by_fraction(summary: pd.DataFrame, hue: str, col: str, title: str) -> plt.Figure:
+    """Lines: nDCG@10 change vs float32 against the kept fraction, one line per ``hue``, one panel per
+    model × ``col``; the unreduced point (100 %) starts every line (the paper's Fig. 4-6)."""
+    reduced = summary[summary.reducer != NONE]
+    start = summary[summary.reducer == NONE]
+    # every reducer's line starts at the unreduced format (100 % kept)
+    lines = pd.concat([reduced] + [start.assign(reducer=r) for r in reduced.reducer.unique()], ignore_index=True)
+    hue_order = list(dict.fromkeys(lines[hue]))
+    models, cols = list(summary.model.unique()), list(reduced[col].unique())
+    fig, axes = plt.subplots(len(models), len(cols), figsize=(4.2 * len(cols), 3.3 * len(models)),
+                             squeeze=False, sharex=True)
+    for i, model in enumerate(models):
+        for j, value in enumerate(cols):
+            ax = axes[i][j]
+            panel = lines[(lines.model == model) & (lines[col] == value)].sort_values("fraction")
+            sns.lineplot(data=panel, x="fraction", y="change_pct", hue=hue, hue_order=hue_order, marker="o", ax=ax,
+                         legend=(i == 0 and j == len(cols) - 1))
+            ax.axhline(0, color="black", lw=0.8)
+            ax.set_yscale("symlog", linthresh=1.0)
+            ax.set_xlim(1.03, min(lines.fraction) - 0.03)
+            ax.set_title(f"{model} · {value}")
+            ax.set_xlabel("fraction of dimensions kept")
+            ax.set_ylabel("nDCG@10 change vs float32 (%)" if j == 0 else "")
+    if axes[0][-1].get_legend() is not None:
+        sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), title=hue)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _change(summary: pd.DataFrame, model: str, reducer: str, fraction: float, fmt: str) -> float | None:
+    hit = summary[(summary.model == model) & (summary.reducer == reducer) & np.isclose(summary.fraction, fraction)
+                  & (summary.format == fmt)]
+    return float(hit.change_pct.iloc[0]) if len(hit) else None
+
+
+def reduction_conclusions(summary: pd.DataFrame, times: pd.DataFrame) -> str:
+    """The closing text of stage 03: rankings per fraction and the paper's ranking, checked from the numbers."""
+    lines = []
+    reduced = summary[summary.reducer != NONE]
+    fractions = sorted(reduced.fraction.unique(), reverse=True)
+    for model in summary.model.unique():
+        for fmt in reduced[reduced.model == model].format.unique():
+            for f in fractions:
+                at = reduced[(reduced.model == model) & (reduced.format == fmt) & np.isclose(reduced.fraction, f)]
+                ranking = ", ".join(f"{r.reducer} {r.change_pct:+.2f} %" for r in
+                                    at.sort_values("change_pct", ascending=False).itertuples())
+                lines.append(f"{model}, {fmt}, {f:.0%} kept: {ranking}.")
+        lines += _paper_ranking_checks(summary, model, fractions)
+        if not times.empty:
+            lines += _cost_lines(times[times.model == model])
+    lines.append(
+        "The paper fit every reducer on MLQuestions; kernel PCA and UMAP here are fit on a seeded subsample "
+        "(fit_rows in the timings table), so their numbers are for that fit-set size. Timings are wall-clock "
+        "on a shared machine and only indicative."
+    )
+    return "\n".join(lines)
+
+
+def _paper_ranking_checks(summary: pd.DataFrame, model: str, fractions: list[float]) -> list[str]:
+    """PCA ≈ kernel PCA ≫ random projection ≫ autoencoder, UMAP — per model, on float32."""
+    def changes(reducer: str) -> list[float] | None:
+        vals = [_change(summary, model, reducer, f, "float32") for f in fractions]
+        return None if any(v is None for v in vals) else vals
+
+    pca, rp = changes("pca"), changes("random_projection")
+    kpcas = {k: changes(k) for k in ("kpca_cosine", "kpca_rbf", "kpca_poly")}
+    kpcas = {k: v for k, v in kpcas.items() if v is not None}
+    weak = {k: changes(k) for k in ("autoencoder", "umap")}
+    weak = {k: v for k, v in weak.items() if v is not None}
+    out = []
+    if pca is None:
+        return [f"{model}: PCA was not run on float32, so the paper's ranking cannot be checked."]
+    where = ", ".join(f"{f:.0%}" for f in fractions)
+    if kpcas:
+        gap = max(abs(a - b) for v in kpcas.values() for a, b in zip(v, pca))
+        verdict = "holds" if gap <= TOLERANCE_PTS else "does not hold"
+        out.append(f"{model}: PCA ≈ kernel PCA ({', '.join(kpcas)}) {verdict}: the largest gap to PCA at "
+                   f"{where} kept is {gap:.2f} points (tolerance {TOLERANCE_PTS:g}).")
+    if rp is not None:
+        best = [max([p, *(v[i] for v in kpcas.values())]) for i, p in enumerate(pca)]
+        margin = min(b - r for b, r in zip(best, rp))
+        verdict = "holds" if margin > TOLERANCE_PTS else "does not hold"
+        out.append(f"{model}: PCA/kernel PCA ≫ random projection {verdict}: random projection "
+                   f"{', '.join(f'{r:+.2f} %' for r in rp)} (the best of PCA/kernel PCA's smallest lead over it: "
+                   f"{margin:+.2f} points; '≫' = a lead of more than {TOLERANCE_PTS:g} point at every fraction).")
+        for name, vals in weak.items():
+            margin = min(r - w for r, w in zip(rp, vals))
+            verdict = "holds" if margin > TOLERANCE_PTS else "does not hold"
+            listed = ", ".join(f"{w:+.2f} %" for w in vals)
+            out.append(f"{model}: random projection ≫ {name} {verdict}: {name} {listed} "
+                       f"(random projection's smallest lead over it: {margin:+.2f} points).")
+    trunc = changes("truncation")
+    if trunc is not None:
+        wins = sum(t > p for t, p in zip(trunc, pca))
+        t_list, p_list = ", ".join(f"{t:+.2f}" for t in trunc), ", ".join(f"{p:+.2f}" for p in pca)
+        out.append(f"{model}: truncation beats PCA at {wins} of {len(fractions)} fractions "
+                   f"(truncation {t_list} % vs PCA {p_list} %).")
+    return out
+
+
+def _cost_lines(times: pd.DataFrame) -> list[str]:
+    if times.empty:
+        return []
+    model = times.model.iloc[0]
+    per = times.groupby("reducer", sort=False).agg(fit_s=("fit_s", "mean"), rows=("fit_rows", "max"),
+                                                   tr=("transform_ms_per_1k", "mean"))
+    parts = "; ".join(f"{r} fit {p.fit_s:.3g} s on {int(p.rows):,} vectors, transform {p.tr:.3g} ms per 1k"
+                      for r, p in per.iterrows())
+    line = f"{model}: mean cost per fit: {parts}."
+    kpca = [r for r in per.index if r.startswith("kpca")]
+    if "pca" in per.index and kpca:
+        pca, k = per.loc["pca"], per.loc[kpca]
+        line += (f" Kernel PCA's fit takes {k.fit_s.mean() / max(pca.fit_s, 1e-9):.2g}× PCA's and its transform "
+                 f"{k.tr.mean() / max(pca.tr, 1e-9):.2g}× PCA's, although kernel PCA is fit on {int(k.rows.max()):,} "
+                 f"vectors and PCA on {int(pca.rows):,}.")
+    return [line]
+
+
+# --- stage 04 ---------------------------------------------------------------------------------------------
+
+
+def run_combined_stage(
+    models: list[str],
+    datasets: list[str],
+    reducers: list[str],
+    fractions: list[float],
+    formats: list[str],
+    fit_on: str,
+    calibrate_on: str,
+    fit_sample: int | None,
+    weighting: str,
+    profile: str,
+    datasets_per_model: dict[str, list[str]] | None = None,
+) -> ReductionStageOutput:
+    """Stage 04: reduce, then quantize — every reducer × fraction × format; our Table 1, the paper's beside it."""
+    tidy, per_query, timings = run_grid_for_models(
+        models, datasets, datasets_per_model, methods=reducers, fractions=fractions, formats=formats,
+        fit_on=fit_on, calibrate_on=calibrate_on, stage="04", fit_sample=fit_sample)
+    files = report.save_results(tidy, per_query, "04-combined", profile)
+    out = publish_combined(tidy, reducers, formats, weighting, fit_on, profile, timing_table(timings))
+    out.files = files | out.files
+    return out
+
+
+def publish_combined(tidy: pd.DataFrame, reducers: list[str], formats: list[str], weighting: str, fit_on: str,
+                     profile: str, times: pd.DataFrame | None = None) -> ReductionStageOutput:
+    """Stage 04's summary, our Table 1 (and the paper's beside it), figure (paper Fig. 6) and conclusions from
+    its tidy results, like for like."""
+    files: dict[str, Path] = {}
+    summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
+    sets = report.caption_sets(summary)
+    tables = {r: table1(summary, r, formats) for r in reducers}
+    for reducer, table in tables.items():
+        files |= _write(table, f"table1-combined-{reducer}", profile,
+                        f"nDCG@10 and compression ratio (CR) per format and kept fraction, {reducer} then the format "
+                        f"(our models and collections; {weighting}-weighted). {sets}")
+    comparison = table1_vs_paper(summary, "pca", formats) if "pca" in reducers else pd.DataFrame()
+    if not comparison.empty:
+        files |= _write(comparison, "table1-combined-vs-paper", profile,
+                        "Relative nDCG@10 change (%) vs float32 at 100 %: ours (PCA, then the format) beside the "
+                        f"paper's Table 1 (bge-small, nomic). {sets}")
+    fig = plot_change_by_fraction(summary, hue="format", col="reducer", title=(
+        f"Reduce, then quantize ({weighting}-weighted mean of the same held-out collections per model; "
+        f"fit on {fit_on})"))
+    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig6-combined")
+    times = times if times is not None else pd.DataFrame()
+    conclusions = sets + "\n" + combined_conclusions(summary, comparison)
+    return ReductionStageOutput(tidy, summary, comparison, figure, files, conclusions,
+                                table=tables[reducers[0]], timings=times)
+
+
+def table1(summary: pd.DataFrame, reducer: str, formats: list[str]) -> pd.DataFrame:
+    """Our Table 1 for one reducer: format × kept fraction, CR, and per model nDCG@10 and its % change."""
+    rows = summary[(summary.reducer == reducer) | (summary.reducer == NONE)].copy()
+    rows["kept (%)"] = (100 * rows.fraction).round().astype(int)
+    out = None
+    for model in rows.model.unique():
+        part = rows[rows.model == model][["format", "fraction", "kept (%)", "compression_ratio", "value",
+                                          "change_pct"]]
+        part = part.rename(columns={"compression_ratio": f"CR {model}", "value": f"{model} nDCG@10",
+                                    "change_pct": f"{model} change (%)"})
+        out = part if out is None else out.merge(part, on=["format", "fraction", "kept (%)"], how="outer")
+    order = {f: i for i, f in enumerate(formats)}
+    out = out.sort_values(["format", "fraction"], key=lambda s: s.map(order) if s.name == "format" else -s)
+    return out.drop(columns="fraction").reset_index(drop=True)
+
+
+def table1_vs_paper(summary: pd.DataFrame, reducer: str, formats: list[str]) -> pd.DataFrame:
+    """Our % changes beside the paper's Table 1 at the same format and kept fraction."""
+    ours = summary[(summary.reducer == reducer) | (summary.reducer == NONE)]
+    ours = ours.pivot_table(index=["format", "fraction"], columns="model", values="change_pct", sort=False)
+    ours.columns = [f"ours {c} (%)" for c in ours.columns]
+    paper = paper_table1().pivot_table(index=["format", "fraction"], columns="model", values="change_pct")
+    paper.columns = [f"paper {c} (%)" for c in paper.columns]
+    out = ours.join(paper, how="left").reset_index()
+    out = out[out.format.isin(formats)]
+    order = {f: i for i, f in enumerate(formats)}
+    out = out.sort_values(["format", "fraction"], key=lambda s: s.map(order) if s.name == "format" else -s)
+    out.insert(1, "kept (%)", (100 * out.pop("fraction")).round().astype(int))
+    return out.reset_index(drop=True)
+
+
+def combined_conclusions(summary: pd.DataFrame, comparison: pd.DataFrame) -> str:
+    """The closing text of stage 04, from the numbers: the paper's claims 2-5 on our data."""
+    lines = []
+    for model in summary.model.unique():
+        int8 = _change(summary, model, NONE, 1.0, "int8")
+        for fmt in ("float8_e4m3", "float8_e5m2"):
+            combo = _change(summary, model, "pca", 0.5, fmt)
+            if combo is not None and int8 is not None:
+                verdict = "holds" if combo > int8 else "does not hold"
+                lines.append(f"{model}: PCA 50 % + {fmt} (8×) {combo:+.2f} % vs int8 alone (4×) {int8:+.2f} %: the "
+                             f"paper's claim that the combination loses less {verdict}.")
+        p25 = _change(summary, model, "pca", 0.25, "float32")
+        f8 = [_change(summary, model, NONE, 1.0, f) for f in ("float8_e4m3", "float8_e5m2")]
+        f8 = [v for v in f8 if v is not None]
+        if p25 is not None and f8:
+            verdict = "holds" if p25 < min(f8) else "does not hold"
+            lines.append(f"{model}: PCA alone at 25 % (4×) {p25:+.2f} % vs float8 alone (4×) "
+                         f"{', '.join(f'{v:+.2f} %' for v in f8)}: 'PCA loses more than float8 at equal compression' "
+                         f"{verdict}.")
+        lines += _budget_lines(summary[summary.model == model], model)
+        pca = summary[(summary.model == model) & (summary.reducer == "pca")]
+        trunc = summary[(summary.model == model) & (summary.reducer == "truncation")]
+        if len(pca) and len(trunc):
+            pair = pca.merge(trunc, on=["format", "fraction"], suffixes=("_pca", "_trunc"))
+            wins = int((pair.change_pct_trunc > pair.change_pct_pca).sum())
+            lines.append(f"{model}: truncation beats PCA in {wins} of {len(pair)} (format, fraction) cells "
+                         f"(median gap {np.nanmedian(pair.change_pct_trunc - pair.change_pct_pca):+.2f} points).")
+    lines += _width_lines(summary)
+    if not comparison.empty:
+        paper_cols = [c for c in comparison.columns if c.startswith("paper")]
+        ours_cols = [c for c in comparison.columns if c.startswith("ours")]
+        both = comparison.dropna(subset=paper_cols)
+        if len(both) and ours_cols:
+            lo, hi = both[paper_cols].min(axis=1) - TOLERANCE_PTS, both[paper_cols].max(axis=1) + TOLERANCE_PTS
+            inside = both[ours_cols].apply(lambda c: c.between(lo, hi)).all(axis=1)
+            lines.append(f"Table 1: in {int(inside.sum())} of {len(both)} (format, fraction) rows our changes lie "
+                         f"within {TOLERANCE_PTS:g} point of the range of the paper's two models.")
+    lines.append("Differences are expected: other models and collections than the paper's; reducers fit on "
+                 "the fit set named in the parameters; int8 ranges taken on the reduced calibration set.")
+    return "\n".join(lines)
+
+
+def _budget_lines(summary: pd.DataFrame, model: str) -> list[str]:
+    """Best configuration at each compression ratio (the paper's claim 4, read from our grid)."""
+    out = []
+    for ratio in (2, 4, 8, 16, 32):
+        ok = summary[summary.compression_ratio >= ratio * 0.999]
+        if ok.empty:
+            continue
+        best = ok.sort_values("value", ascending=False).iloc[0]
+        what = best.format if best.reducer == NONE else f"{best.reducer} {best.fraction:.0%} + {best.format}"
+        out.append(f"{model}: best at ≥ {ratio}× compression: {what} ({best.compression_ratio:.3g}×, "
+                   f"{best.change_pct:+.2f} %).")
+    return out
+
+
+def _width_lines(summary: pd.DataFrame) -> list[str]:
+    """Claim 5: the wider model loses less (mean change over the shared grid)."""
+    means = summary[summary.reducer == "pca"].groupby("model").change_pct.mean()
+    if len(means) < 2:
+        return []
+    return ["Mean change over the PCA grid per model: " + ", ".join(f"{m} {v:+.2f} %" for m, v in means.items())
+            + " (the paper: higher-dimensional models are more robust)."]
