@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install study models test lint lab bench paper clean-outputs
+.PHONY: install study models test lint lab bench paper dag clean-outputs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ models: install
 study: install
 	@# LaTeX for the paper PDF, installed the way `make test` does (where we can: as root or with sudo)
 	@command -v latexmk >/dev/null || bash .ci/install-latex.sh || echo "note: LaTeX could not be installed"
-	$(BIN)/snakemake --snakefile Snakefile --cores $(CORES) --configfile config/$(PROFILE).yaml --rerun-triggers mtime params --printshellcmds
+	$(BIN)/snakemake --snakefile Snakefile --cores $(CORES) --configfile config/$(PROFILE).yaml --printshellcmds
 	@if [ -f results/$(PROFILE)/paper.pdf ] && command -v latexmk >/dev/null; then echo "paper: results/$(PROFILE)/paper.pdf"; \
 	else echo "paper: NOT built (no LaTeX here); install it with 'bash .ci/install-latex.sh', then run 'make paper PROFILE=$(PROFILE)'"; fi
 
@@ -52,3 +52,7 @@ bench: install
 # The paper of a profile (after `make study`): paper/build/main.pdf, copied to results/$(PROFILE)/paper.pdf
 paper: install
 	$(BIN)/python -m study.publish.paper_macros --profile $(PROFILE)
+
+# The workflow's rule graph, as pictured in the README (needs graphviz's `dot`)
+dag: install
+	$(BIN)/snakemake --rulegraph --snakefile Snakefile --configfile config/full.yaml --cores 1 | dot -Tpng -Gdpi=110 -o figures/workflow.png

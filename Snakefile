@@ -2,8 +2,12 @@
 
     snakemake --cores 2 --configfile config/default.yaml      (what `make study` runs)
 
-Encoding one (model, collection) is its own job (the expensive unit); the stages fan in.
-Stage rules live in workflow/rules/*.smk, one file per stage.
+Encoding one (model, collection) is its own job (the expensive unit); the stages fan in. Every rule takes what
+it reads (its notebook and jupytext source, the study sources its outputs depend on, its input tables) and
+declares what it writes, so Snakemake's default rerun triggers rerun exactly what a change affects: an
+experiment rule writes tidy results; a `publish_<stage>` rule redraws that stage's figures and tables from them
+(`study publish`), so editing a figure function redraws that figure without rerunning an experiment. Stage
+rules live in workflow/rules/*.smk, one file per stage; `snakemake --rulegraph | dot -Tpng` draws the flow.
 
 Outputs go under the working directory: the repo by default, else ``STUDY_OUTPUT_DIR`` if set, or
 ``--directory DIR`` (which wins); every job is told the same root, so notebooks write where Snakemake
@@ -15,6 +19,7 @@ import json
 import os
 import shlex
 import sys
+from glob import glob
 
 configfile: os.path.join(workflow.basedir, "config/default.yaml")
 
@@ -31,6 +36,7 @@ PY = sys.executable
 RESULTS = f"results/{PROFILE}"
 FIGURES = f"figures/{PROFILE}"
 NB_OUT = f"build/notebooks/{PROFILE}"
+TABLES = f"paper/generated/{PROFILE}"
 
 
 def datasets_for(model):
@@ -67,6 +73,39 @@ def embed_markers(models=None):
     })
 
 
+def study_code(*parts):
+    """The study sources a rule's outputs depend on (a package: every module in it; else one module), so that
+    editing code reruns exactly the rules it affects (Snakemake's default rerun triggers: code, input, mtime,
+    params, software-env)."""
+    files = [os.path.join(REPO, "study", "__init__.py")]
+    for part in parts:
+        path = os.path.join(REPO, "study", part)
+        files += sorted(glob(os.path.join(path, "*.py"))) if os.path.isdir(path) else [path + ".py"]
+    return files
+
+
+def notebook_files(name):
+    """A stage notebook and its jupytext source: both are what the rule runs."""
+    return [os.path.join(REPO, "notebooks", name), os.path.join(REPO, "notebooks", name[: -len(".ipynb")] + ".py")]
+
+
+# What an experiment's tidy results depend on (no figure or publishing code), and what redraws its figures and
+# tables from those results (`study publish`), without rerunning the experiment.
+EXPERIMENT_CODE = ("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis/report",
+                   "analysis/comparison", "analysis/stats", "analysis/paper_reference")
+PUBLISH_CODE = ("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis", "figures",
+                "stages/republish")
+
+
+def tables(*stems):
+    """LaTeX (paper/generated) and CSV (results/<profile>/tables) of each table."""
+    return [f"{TABLES}/{s}.tex" for s in stems] + [f"{RESULTS}/tables/{s}.csv" for s in stems]
+
+
+def figures(*stems):
+    return [f"{FIGURES}/{s}.{ext}" for s in stems for ext in ("pdf", "png")]
+
+
 def papermill(notebook, executed, params):
     """Shell command running one notebook with parameters given as YAML (JSON is YAML)."""
     return (f"mkdir -p {NB_OUT} && "
@@ -81,7 +120,9 @@ include: "workflow/rules/reduction.smk"
 include: "workflow/rules/combined.smk"
 include: "workflow/rules/beyond.smk"
 include: "workflow/rules/indexes.smk"
+include: "workflow/rules/publish.smk"  # each stage's figures and tables, from its saved results
 include: "workflow/rules/paper.smk"  # last: stage 05 reads every stage table defined above
+include: "workflow/rules/scaling.smk"
 
 
 rule all:
@@ -92,4 +133,7 @@ rule all:
         f"{RESULTS}/04-combined.csv",
         *([f"{RESULTS}/06-beyond.csv"] if BEYOND_STAGE else []),
         *([f"{RESULTS}/07-indexes.csv"] if INDEX_STAGE else []),
+        PUBLISHED,  # every stage's figures and tables
         rules.paper.output,  # stage 05 (trade-off, scorecard, macros) and the PDF when latexmk is installed
+        *(rules.readme.output if PROFILE == COMMITTED_PROFILE else []),
+        *(rules.scaling.output if SCALING_STAGE else []),

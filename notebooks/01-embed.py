@@ -34,7 +34,7 @@ from study.core.notebook import setup
 
 setup()
 from study import config
-from study.stages.quantization import embed_collections
+from study.stages.embed import embed_collections
 
 model = config.check_model(model)
 datasets = config.check_datasets(datasets)

@@ -35,17 +35,18 @@ formats = ["float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "floa
 calibrate_on = "mlquestions"   # a collection name, or "self" (the evaluated corpus)
 weighting = "texts"            # "texts" (the paper) or "none"
 profile = "default"
+publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
 
 # %%
-from IPython.display import display
-
 from study import config
-from study.analysis import report, stats
+from study.analysis import report
 from study.compress.formats import FORMATS
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.experiment.evaluate import run_quantization
 from study.figures import plots
+from study.figures.quantization import quantization_figure
+from study.stages.quantization import publish_quantization, quantization_summary
 
 setup()
 models = config.check_models(models)
@@ -80,10 +81,8 @@ tidy[tidy.metric == "ndcg_at_10"].head(8)
 # collection a format was calibrated on (`study.analysis.comparison`); 95 % paired bootstrap CIs, Holm-corrected tests.
 
 # %%
-summary = report.summarise(tidy, ["format"], weighting=weighting)
-sets = report.caption_sets(summary)
-summary = stats.add_significance(summary, tidy, per_query, ["format"], weighting)
-print(sets)
+summary = quantization_summary(tidy, per_query, weighting)
+print(report.caption_sets(summary))
 summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct", "ci_low", "ci_high",
          "p_holm"]]
 
@@ -91,23 +90,13 @@ summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "c
 # ## Figure: nDCG@10 change per format (the paper's Fig. 3)
 
 # %%
-fig = plots.plot_change_by_format(summary, report.per_dataset_change(tidy), formats,
-                                  f"Quantization ({weighting}-weighted, the same held-out collections per model)")
-plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig3-quantization")
-display(fig)
+plots.show(quantization_figure(summary, report.per_dataset_change(tidy), formats, weighting))
 
 # %% [markdown]
-# ## Tables: ours, and ours beside the paper's Table 1 (100 % of dimensions)
+# ## Ours beside the paper's Table 1 (100 % of dimensions)
 
 # %%
-table = summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct"]].rename(
-    columns={"value": "ndcg_at_10", "bytes_per_vector": "bytes/vector", "compression_ratio": "CR",
-             "change_pct": "change (%)"})
-report.write_table(table, "table-quantization", profile,
-                   f"nDCG@10 per storage format (our models and collections). {sets}")
 comparison = report.compare_with_paper(summary)
-report.write_table(comparison, "table-quantization-vs-paper", profile,
-                   f"Relative nDCG@10 change vs float32: ours beside the paper's Table 1 (100 % of dimensions). {sets}")
 comparison
 
 # %% [markdown]
@@ -123,3 +112,11 @@ for row in comparison[comparison.format != "float32"].dropna(subset=paper).itert
     verdict = "agrees with" if all(lo <= rec[c] <= hi for c in ours) else "differs from"
     print(f"{rec['format']}: ours {', '.join(f'{rec[c]:+.2f} %' for c in ours)} {verdict} the paper's "
           f"{', '.join(f'{rec[c]:+.2f} %' for c in paper)} (bge-small, nomic).")
+
+# %% [markdown]
+# ## Write the figures and tables
+# From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
+
+# %%
+if publish:
+    publish_quantization(*report.saved("02-quantization", profile), formats, weighting, profile)

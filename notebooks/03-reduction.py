@@ -52,9 +52,9 @@ calibrate_on = "mlquestions"   # for calibrated formats (int8): ranges of the *r
 fit_sample = 1000              # kernel PCA / UMAP: at most this many fit vectors (seeded), or None for all
 weighting = "texts"            # "texts" (the paper) or "none"
 profile = "default"
+publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
 
 # %%
-from IPython.display import display
 
 from study import config
 from study.analysis import report
@@ -63,7 +63,8 @@ from study.compress.reducers import METHODS, check_fit_sample, check_fractions
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
-from study.stages.reduction import change_table, plot_change_by_fraction, run_grid_for_models, timing_table
+from study.figures.reduction import reduction_figure
+from study.stages.reduction import change_table, publish_reduction, run_grid_for_models, timing_table
 
 setup()
 models = config.check_models(models)
@@ -113,8 +114,6 @@ times
 summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
 sets = report.caption_sets(summary)
 table = change_table(summary, "reducer")
-report.write_table(table, "table-reduction", profile, "nDCG@10 change (%) vs float32 per reducer and kept fraction "
-                   f"(reduce, then store in the format). {sets}")
 print(sets)
 table
 
@@ -122,11 +121,7 @@ table
 # ## Figure: the paper's Fig. 4 and 5
 
 # %%
-fig = plot_change_by_fraction(summary, hue="reducer", col="format", title=(
-    f"Dimensionality reduction ({weighting}-weighted mean of the same held-out collections per model; "
-    f"fit on {fit_on})"))
-plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig4-reduction")
-display(fig)
+plots.show(reduction_figure(summary, weighting, fit_on))
 
 # %% [markdown]
 # ## What the numbers say: the ranking of the reducers at each kept fraction (float32)
@@ -139,3 +134,11 @@ for (model, fraction), rows in float32.groupby(["model", "fraction"], sort=False
     ranked = rows.sort_values("change_pct", ascending=False)
     print(f"{model}, {fraction:.0%} kept: " + " > ".join(f"{r.reducer} ({r.change_pct:+.2f} %)"
                                                          for r in ranked.itertuples()))
+
+# %% [markdown]
+# ## Write the figures and tables
+# From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
+
+# %%
+if publish:
+    publish_reduction(report.load_results("03-reduction", profile), weighting, fit_on, profile, times)

@@ -46,9 +46,9 @@ calibrate_on = "mlquestions"   # int8 ranges: from this set after reduction (the
 fit_sample = 2000              # kernel PCA / UMAP, if listed in reducers: at most this many fit vectors, or None
 weighting = "texts"            # "texts" (the paper) or "none"
 profile = "default"
+publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
 
 # %%
-from IPython.display import display
 
 from study import config
 from study.analysis import report
@@ -57,7 +57,8 @@ from study.compress.reducers import METHODS, check_fit_sample, check_fractions
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
-from study.stages.reduction import plot_change_by_fraction, run_grid_for_models, table1, table1_vs_paper
+from study.figures.reduction import combined_figure
+from study.stages.reduction import publish_combined, run_grid_for_models, table1, table1_vs_paper
 
 setup()
 models = config.check_models(models)
@@ -98,32 +99,19 @@ tidy[tidy.metric == "ndcg_at_10"].head(8)
 summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
 sets = report.caption_sets(summary)
 print(sets)
-for reducer in reducers:
-    report.write_table(table1(summary, reducer, formats), f"table1-combined-{reducer}", profile,
-                       f"nDCG@10 and compression ratio (CR) per format and kept fraction, {reducer} then the format "
-                       f"(our models and collections; {weighting}-weighted). {sets}")
 table1(summary, reducers[0], formats)
 
 # %% [markdown]
 # ## Our relative changes beside the paper's Table 1 (PCA, then the format)
 
 # %%
-comparison = table1_vs_paper(summary, "pca", formats) if "pca" in reducers else None
-if comparison is not None:
-    report.write_table(comparison, "table1-combined-vs-paper", profile,
-                       "Relative nDCG@10 change (%) vs float32 at 100 %: ours (PCA, then the format) beside the "
-                       f"paper's Table 1 (bge-small, nomic). {sets}")
-comparison
+table1_vs_paper(summary, "pca", formats) if "pca" in reducers else None
 
 # %% [markdown]
 # ## Figure: nDCG@10 change vs kept fraction per format (the paper's Fig. 6)
 
 # %%
-fig = plot_change_by_fraction(summary, hue="format", col="reducer", title=(
-    f"Reduce, then quantize ({weighting}-weighted mean of the same held-out collections per model; "
-    f"fit on {fit_on})"))
-plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig6-combined")
-display(fig)
+plots.show(combined_figure(summary, weighting, fit_on))
 
 # %% [markdown]
 # ## What the numbers say: the best configuration at each compression ratio, and the paper's claim 3
@@ -141,3 +129,11 @@ for model, rows in summary.groupby("model", sort=False):
     for r in combo.itertuples():
         print(f"{model}: PCA 50 % + {r.format} {r.change_pct:+.2f} % vs int8 {int8.iloc[0]:+.2f} %" if len(int8)
               else f"{model}: int8 not run")
+
+# %% [markdown]
+# ## Write the figures and tables
+# From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
+
+# %%
+if publish:
+    publish_combined(report.load_results("04-combined", profile), reducers, formats, weighting, fit_on, profile)

@@ -53,14 +53,13 @@ from study.analysis.comparison import sets_sentence
 from study.analysis.scorecard import as_table, checks_table, faithful_settings, scorecard
 from study.core.notebook import setup
 from study.figures import plots
+from study.figures.tradeoff import plot_storage, plot_tradeoff
 from study.search.metrics import METRICS
 from study.stages.tradeoff import (
     FIG_STORAGE,
     FIG_TRADEOFF,
     frontier_table,
     judged_models,
-    plot_storage,
-    plot_tradeoff,
     selection_table,
     write_configurations,
     write_paper_inputs,
@@ -99,9 +98,7 @@ frontier_table(configs)
 # ## Figure: nDCG@10 loss against compression, Pareto frontier dashed (the paper's Fig. 7)
 
 # %%
-fig = plot_tradeoff(configs)
-plots.save_figure(fig, report.output_dirs(profile)["figures"] / FIG_TRADEOFF)
-display(fig)
+plots.show_saved(plots.save_figure(plot_tradeoff(configs), report.output_dirs(profile)["figures"] / FIG_TRADEOFF))
 
 # %% [markdown]
 # ## The best configuration inside each budget (every tier counted), and the paper's Fig. 8/9
@@ -109,9 +106,8 @@ display(fig)
 # %%
 selection = tradeoff.selections(configs, n_vectors, budget_bytes)
 write_selection(selection, configs, profile)
-fig = plot_storage(configs, n_vectors, budget_bytes)
-plots.save_figure(fig, report.output_dirs(profile)["figures"] / FIG_STORAGE)
-display(fig)
+display(plots.show_saved(plots.save_figure(plot_storage(configs, n_vectors, budget_bytes),
+                                          report.output_dirs(profile)["figures"] / FIG_STORAGE)))
 selection_table(selection)
 
 # %% [markdown]

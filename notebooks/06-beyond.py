@@ -54,9 +54,9 @@ weighting = "texts"            # what the figures and the closing text show: "te
 n_resamples = 10000
 seed = 0
 profile = "default"
+publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
 
 # %%
-from IPython.display import display
 
 from study import config
 from study.analysis import report, stats
@@ -64,18 +64,16 @@ from study.compress.formats import FORMATS
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
+from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
 from study.stages.beyond import (
     KEYS,
     beyond_conclusions,
     beyond_table,
     check_format_list,
     check_seed,
-    plot_beyond_formats,
-    plot_beyond_rescoring,
+    publish_beyond,
     run_beyond,
     summarise_beyond,
-    write_beyond_table,
-    write_summary,
 )
 
 setup()
@@ -119,32 +117,32 @@ tidy[tidy.metric == "ndcg_at_10"].head(8)
 # %%
 sets = report.caption_sets(report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE))
 summary = summarise_beyond(tidy, per_query, n_resamples, seed)
-write_summary(summary, profile)
-table = beyond_table(summary, weighting)
-write_beyond_table(table, weighting, sets, profile)
 print(sets)
-table
+beyond_table(summary, weighting)
 
 # %% [markdown]
 # ## Figure: paper vs corrected formats, symmetric and asymmetric (95 % CI; open = not significant)
 
 # %%
 main = summary[summary.weighting == weighting]
-fig = plot_beyond_formats(main, formats, weighting)
-plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig-beyond-formats")
-display(fig)
+plots.show(plot_beyond_formats(main, formats, weighting))
 
 # %% [markdown]
 # ## Figure: two-stage search, nDCG@10 change against the oversampling m
 
 # %%
-fig = plot_beyond_rescoring(main, weighting)
-if fig is not None:
-    plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig-beyond-rescoring")
-    display(fig)
+plots.show(plot_beyond_rescoring(main, weighting))
 
 # %% [markdown]
 # ## What the numbers say (paired tests between configurations, rescoring retention, asymmetric search)
 
 # %%
 print(beyond_conclusions(summary, tidy, per_query, weighting, calibrate_on[0], n_resamples, seed))
+
+# %% [markdown]
+# ## Write the figures and tables
+# From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
+
+# %%
+if publish:
+    publish_beyond(*report.saved("06-beyond", profile), formats, calibrate_on, weighting, profile, n_resamples, seed)

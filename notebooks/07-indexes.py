@@ -44,6 +44,7 @@ batch1_queries = 100           # queries timed one by one for the batch-1 QPS
 hnsw = {"connectivity": 16, "expansion_add": 128, "expansion_search": 64}
 train_on = "self"              # what trains faiss SQ ranges and PQ codebooks: "self" (the corpus) or a collection
 profile = "default"
+publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
 
 # %%
 from IPython.display import display
@@ -53,8 +54,9 @@ from study.analysis import report
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
+from study.figures.indexes import plot_indexes
 from study.search.indexes import check_hnsw, check_index_names
-from study.stages.indexes import STEM, indexes_conclusions, publish_indexes, run_indexes
+from study.stages.indexes import STEM, indexes_conclusions, largest_collection_rows, publish_indexes, run_indexes
 
 setup()
 models = config.check_models(models)
@@ -89,9 +91,12 @@ table[["model", "dataset", "index", "bytes_per_vector", "build_s", "qps_b1", "qp
 # ## The largest collection per model: table and figure (speed and quality against measured bytes per vector)
 
 # %%
-out = publish_indexes(table, per_query, repeats, profile)
-display(plots.show_saved(out.figure))
-out.largest[["model", "dataset", "index", "bytes_per_vector", "qps_b1", "recall_at_10", "ndcg_at_10"]]
+largest = largest_collection_rows(table)
+if publish:
+    display(plots.show_saved(publish_indexes(*report.saved(STEM, profile), repeats, profile).figure))
+else:
+    display(plots.show(plot_indexes(largest)))
+largest[["model", "dataset", "index", "bytes_per_vector", "qps_b1", "recall_at_10", "ndcg_at_10"]]
 
 # %% [markdown]
 # ## How each index's simulated counterpart is computed

@@ -14,7 +14,7 @@ from study.core.offline import offline_by_default
 from study.core.paths import data_root
 from study.data.datasets import list_collections
 from study.encoders.registry import MODELS, prepare_model
-from study.stages.quantization import embed_collections
+from study.stages.embed import embed_collections
 from study.stages.republish import publish
 
 

@@ -514,7 +514,8 @@ def test_a_stage_runs_end_to_end_with_the_network_blocked(tmp_path):
     }
     script = ("import socket\n"
               "assert socket.socket.connect.__name__ == '_guard' and socket.getaddrinfo.__name__ == '_resolve'\n"
-              "from study.stages.quantization import embed_collections, run_quantization_stage\n"
+              "from study.stages.embed import embed_collections\n"
+              "from study.stages.quantization import run_quantization_stage\n"
               "embed_collections('minilm-l6', ['adi'], 'offline')\n"
               "out = run_quantization_stage(['minilm-l6'], ['adi'], ['float32', 'int8', 'binary'], 'self', 'texts',"
               " 'offline')\n"

@@ -159,7 +159,8 @@ def tiny_run(tiny_embeddings, tmp_path_factory):
     import papermill
 
     from study.compress.formats import PAPER_FORMATS
-    from study.stages.quantization import embed_collections, run_quantization_stage
+    from study.stages.embed import embed_collections
+    from study.stages.quantization import run_quantization_stage
 
     root = tmp_path_factory.mktemp("out")
     with pytest.MonkeyPatch.context() as mp:

@@ -39,6 +39,14 @@ def load_results(stem: str, profile: str) -> pd.DataFrame:
     return pd.read_csv(output_dirs(profile)["results"] / f"{stem}.csv")
 
 
+def saved(stem: str, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tidy results and per-query scores a stage saved, as every figure and table is drawn from them
+    (so a notebook run and the workflow's publish rule write the same bytes)."""
+    folder = output_dirs(profile)["results"]
+    parquet = folder / f"{stem}-per-query.parquet"
+    return load_results(stem, profile), (pd.read_parquet(parquet) if parquet.exists() else pd.DataFrame())
+
+
 def weighted_mean(values: pd.Series, weights: pd.Series | None) -> float:
     if weights is None:
         return float(values.mean())

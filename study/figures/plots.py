@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -171,6 +172,19 @@ def plot_rescoring_curves(curves: pd.DataFrame, flat: pd.DataFrame, title: str) 
     fig.legend(handles, labels, title="first stage (dashed: without rescoring)", fontsize="small",
                loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
+
+
+def show(fig: plt.Figure | None):
+    """A figure as PNG bytes for a notebook to display inline (the Agg backend draws no window), then closed;
+    ``None`` stays ``None`` (a figure that has nothing to draw)."""
+    from IPython.display import Image
+
+    if fig is None:
+        return None
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return Image(buffer.getvalue())
 
 
 def show_saved(paths: dict[str, Path]):

@@ -454,15 +454,26 @@ def splice_readme(readme: Path, block: str) -> bool:
 
 
 def write_readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: dict | None = None) -> list[Path]:
-    """``paper/generated/<profile>/README-results.md``; for the committed profile also ``paper/README-results.md``
-    and the results block of the top-level ``README.md`` (between its markers)."""
+    """``paper/generated/<profile>/README-results.md`` (what notebook 05 writes; ``publish_readme`` takes it to
+    the README)."""
     text = readme_results(profile, scorecard_table, params)
-    paths = [write_text_atomic(output_dirs(profile)["tables"] / "README-results.md", text)]
-    if profile == COMMITTED_PROFILE:
-        paths.append(write_text_atomic(output_root() / "paper" / "README-results.md", text))
-        readme = output_root() / "README.md"
-        if splice_readme(readme, readme_summary(profile, scorecard_table)):
-            paths.append(readme)
+    return [write_text_atomic(output_dirs(profile)["tables"] / "README-results.md", text)]
+
+
+def publish_readme(profile: str) -> list[Path]:
+    """For the committed profile: ``paper/README-results.md`` and the results block of the top-level
+    ``README.md`` (between its markers), from what notebook 05 wrote (the workflow's ``readme`` rule)."""
+    if profile != COMMITTED_PROFILE:
+        return []
+    dirs = output_dirs(profile)
+    source = dirs["tables"] / "README-results.md"
+    card_path = dirs["results"] / "tables" / "table-tradeoff-scorecard.csv"
+    if not source.exists() or not card_path.exists():
+        raise StudyError(f"no {source} or {card_path}: run notebook 05 for profile {profile!r} first")
+    paths = [write_text_atomic(output_root() / "paper" / "README-results.md", source.read_text())]
+    readme = output_root() / "README.md"
+    if splice_readme(readme, readme_summary(profile, pd.read_csv(card_path))):
+        paths.append(readme)
     return paths
 
 
@@ -524,7 +535,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--if-available", action="store_true",
                         help="without latexmk, print how to install it and succeed (the Snakemake rule)")
+    parser.add_argument("--readme", action="store_true",
+                        help="splice the committed profile's results into README.md instead of building the paper")
     args = parser.parse_args(argv)
+    if args.readme:
+        try:
+            for path in publish_readme(args.profile):
+                print(f"wrote {path}")
+        except StudyError as exc:
+            print(f"study: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.if_available and shutil.which("latexmk") is None:
         print(LATEX_INSTALL_HINT)
         return 0

@@ -26,6 +26,7 @@ from study.experiment.configs import NONE, Config, EvalData, load_eval_data, ref
 from study.experiment.evaluate import evaluate_format
 from study.experiment.rescore import RESCORE_K, rescore_sweep
 from study.figures import plots
+from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
 
 STAGE = "06"
 STEM = "06-beyond"
@@ -351,6 +352,7 @@ def run_beyond_stage(
     per_query = pd.concat([p[1] for p in parts], ignore_index=True)
     tidy = stats.annotate_tidy(tidy, per_query, n_resamples=n_resamples, seed=seed)
     files = report.save_results(tidy, per_query, STEM, profile)
+    tidy, per_query = report.saved("06-beyond", profile)  # figures and tables come from the saved results
     out = publish_beyond(tidy, per_query, formats, calibrate_on, weighting, profile, n_resamples, seed)
     out.files = files | out.files
     return out
@@ -396,23 +398,5 @@ def write_beyond_table(table: pd.DataFrame, weighting: str, sets: str, profile: 
         f"stored. {sets}")
 
 
-def plot_beyond_rescoring(main: pd.DataFrame, weighting: str):
-    """Two-stage search: change against the oversampling m per first stage and tier (None without rescoring)."""
-    curves = main[main.rescore != NONE]
-    if curves.empty:
-        return None
-    flat = main[(main.query_format == "same") & (main.rescore == NONE)]
-    return plots.plot_rescoring_curves(curves, flat, f"Two-stage search ({weighting}-weighted, 95 % CI)")
 
 
-def plot_beyond_formats(main: pd.DataFrame, formats: list[str], weighting: str):
-    """Symmetric and asymmetric change per format (paper formats marked), with CIs."""
-    rows = main[(main.rescore == NONE) & (main.format != "float32")].copy()
-    rows["configuration"] = [f"{f}{' (paper)' if p else ''}{f' @{c}' if c != NONE else ''}"
-                             for f, p, c in zip(rows.format, rows.paper_faithful, rows.calibrate_on)]
-    rows["queries"] = np.where(rows.query_format == "same", "queries stored like documents",
-                               "float32 queries (asymmetric)")
-    rank = {f: i for i, f in enumerate(formats)}
-    order = list(dict.fromkeys(rows.sort_values(["format"], key=lambda s: s.map(rank)).configuration))
-    return plots.plot_change_intervals(rows, order, "configuration", "queries",
-                                       f"Paper vs corrected formats ({weighting}-weighted, 95 % CI)")

@@ -8,42 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from study.analysis import report, stats
-from study.core.io import write_json_atomic
-from study.data.datasets import load_collection
-from study.encoders.cache import load_embeddings
-from study.encoders.registry import load_encoder
 from study.experiment.evaluate import run_quantization
 from study.figures import plots
-
-
-def embed_collections(model: str, datasets: list[str], profile: str) -> pd.DataFrame:
-    """Stage 01: fill the cache for (model, each collection); write a small marker per collection."""
-    encoder = None
-
-    def lazy_encoder():
-        nonlocal encoder
-        encoder = encoder or load_encoder(model)
-        return encoder
-
-    rows = []
-    for name in datasets:
-        collection = load_collection(name)
-        docs = load_embeddings(model, collection, "docs", encoder=lazy_encoder)
-        queries = load_embeddings(model, collection, "queries", encoder=lazy_encoder)
-        row = {
-            "dataset": collection.name,
-            "docs": docs.vectors.shape[0],
-            "queries": queries.vectors.shape[0],
-            "dims": docs.vectors.shape[1],
-            "megabytes": (docs.vectors.nbytes + queries.vectors.nbytes) / 1e6,
-            "collection_checksum": collection.checksum,
-            "docs_sha256": docs.manifest["sha256"],
-            "queries_sha256": queries.manifest["sha256"],
-        }
-        marker = report.output_dirs(profile)["results"] / "embeddings" / f"{model}--{collection.name}.json"
-        write_json_atomic(marker, row | {"model": model})
-        rows.append(row)
-    return pd.DataFrame(rows)
+from study.figures.quantization import quantization_figure
 
 
 @dataclass
@@ -71,6 +38,7 @@ def run_quantization_stage(
     tidy = pd.concat([p[0] for p in parts], ignore_index=True)
     per_query = pd.concat([p[1] for p in parts], ignore_index=True)
     files = report.save_results(tidy, per_query, "02-quantization", profile)
+    tidy, per_query = report.saved("02-quantization", profile)  # figures and tables come from the saved results
     out = publish_quantization(tidy, per_query, formats, weighting, profile)
     out.files = files | out.files
     return out
@@ -80,21 +48,11 @@ def publish_quantization(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: l
                          profile: str) -> StageOutput:
     """Stage 02's summary, figure (paper Fig. 3), tables and conclusions from its tidy results, like for like."""
     files: dict[str, Path] = {}
-    summary = report.summarise(tidy, ["format"], weighting=weighting)
+    summary = quantization_summary(tidy, per_query, weighting)
     sets = report.caption_sets(summary)
-    n_sets = {len(v) for v in summary.attrs["sets"].values()}
-    summary = stats.add_significance(summary, tidy, per_query, ["format"], weighting)  # CIs, Holm-tested
-    per_dataset = report.per_dataset_change(tidy)
-    fig = plots.plot_change_by_format(
-        summary, per_dataset, formats,
-        f"Quantization ({weighting}-weighted mean of the same {'/'.join(map(str, sorted(n_sets)))} held-out "
-        "collections per model)")
+    fig = quantization_figure(summary, report.per_dataset_change(tidy), formats, weighting)
     figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig3-quantization")
-
-    table = summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct"]].rename(
-        columns={"value": "ndcg_at_10", "bytes_per_vector": "bytes/vector", "compression_ratio": "CR",
-                 "change_pct": "change (%)"}
-    )
+    table = quantization_table(summary)
     files |= {f"table_{k}": v for k, v in report.write_table(
         table, "table-quantization", profile, f"nDCG@10 per storage format (our models and collections). {sets}"
     ).items()}
@@ -105,6 +63,23 @@ def publish_quantization(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: l
     ).items()}
     conclusions = sets + "\n" + quantization_conclusions(summary, comparison)
     return StageOutput(tidy, summary, comparison, figure, files, conclusions)
+
+
+def quantization_summary(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str) -> pd.DataFrame:
+    """Each format against float32 on the same held-out collections per model, with CIs and Holm-tested
+    p-values (``attrs["sets"]``: the collections)."""
+    summary = report.summarise(tidy, ["format"], weighting=weighting)
+    sets = summary.attrs["sets"]
+    summary = stats.add_significance(summary, tidy, per_query, ["format"], weighting)
+    summary.attrs["sets"] = sets
+    return summary
+
+
+def quantization_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Our table of stage 02: bytes, compression, nDCG@10 and its change per model and format."""
+    return summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct"]].rename(
+        columns={"value": "ndcg_at_10", "bytes_per_vector": "bytes/vector", "compression_ratio": "CR",
+                 "change_pct": "change (%)"})
 
 
 def quantization_conclusions(summary: pd.DataFrame, comparison: pd.DataFrame) -> str:

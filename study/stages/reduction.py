@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from tqdm import tqdm
 
 from study.analysis import report
@@ -20,6 +18,7 @@ from study.config import SELF
 from study.experiment.configs import NONE, Config, EvalData, load_eval_data, reference_vectors
 from study.experiment.evaluate import evaluate_format
 from study.figures import plots
+from study.figures.reduction import combined_figure, reduction_figure
 from study.stages.quantization import StageOutput
 
 METRIC = "ndcg_at_10"
@@ -175,6 +174,7 @@ def run_reduction_stage(
     files |= _write(times, "table-reduction-timings", profile,
                     "Fit time (s) and transform time (ms per 1,000 vectors) of each reducer; fit_rows = vectors "
                     "fit on.")
+    tidy, per_query = report.saved("03-reduction", profile)  # figures and tables come from the saved results
     out = publish_reduction(tidy, weighting, fit_on, profile, times)
     out.files = files | out.files
     return out
@@ -185,9 +185,7 @@ def publish_reduction(tidy: pd.DataFrame, weighting: str, fit_on: str, profile: 
     """Stage 03's summary, figure (paper Fig. 4/5), table and conclusions from its tidy results, like for like."""
     summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
     sets = report.caption_sets(summary)
-    fig = plot_change_by_fraction(summary, hue="reducer", col="format", title=(
-        f"Dimensionality reduction ({weighting}-weighted mean of the same held-out collections per model; "
-        f"fit on {fit_on})"))
+    fig = reduction_figure(summary, weighting, fit_on)
     figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig4-reduction")
     table = change_table(summary, "reducer")
     files = _write(table, "table-reduction", profile,
@@ -210,34 +208,6 @@ def _write(df: pd.DataFrame, stem: str, profile: str, caption: str) -> dict[str,
     return {f"{stem}_{k}": v for k, v in report.write_table(df, stem, profile, caption).items()}
 
 
-def plot_change_by_fraction(summary: pd.DataFrame, hue: str, col: str, title: str) -> plt.Figure:
-    """Lines: nDCG@10 change vs float32 against the kept fraction, one line per ``hue``, one panel per
-    model × ``col``; the unreduced point (100 %) starts every line (the paper's Fig. 4-6)."""
-    reduced = summary[summary.reducer != NONE]
-    start = summary[summary.reducer == NONE]
-    # every reducer's line starts at the unreduced format (100 % kept)
-    lines = pd.concat([reduced] + [start.assign(reducer=r) for r in reduced.reducer.unique()], ignore_index=True)
-    hue_order = list(dict.fromkeys(lines[hue]))
-    models, cols = list(summary.model.unique()), list(reduced[col].unique())
-    fig, axes = plt.subplots(len(models), len(cols), figsize=(4.2 * len(cols), 3.3 * len(models)),
-                             squeeze=False, sharex=True)
-    for i, model in enumerate(models):
-        for j, value in enumerate(cols):
-            ax = axes[i][j]
-            panel = lines[(lines.model == model) & (lines[col] == value)].sort_values("fraction")
-            sns.lineplot(data=panel, x="fraction", y="change_pct", hue=hue, hue_order=hue_order, marker="o", ax=ax,
-                         legend=(i == 0 and j == len(cols) - 1))
-            ax.axhline(0, color="black", lw=0.8)
-            ax.set_yscale("symlog", linthresh=1.0)
-            ax.set_xlim(1.03, min(lines.fraction) - 0.03)
-            ax.set_title(f"{model} · {value}")
-            ax.set_xlabel("fraction of dimensions kept")
-            ax.set_ylabel("nDCG@10 change vs float32 (%)" if j == 0 else "")
-    if axes[0][-1].get_legend() is not None:
-        sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), title=hue)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
 
 
 def _change(summary: pd.DataFrame, model: str, reducer: str, fraction: float, fmt: str) -> float | None:
@@ -350,6 +320,7 @@ def run_combined_stage(
         models, datasets, datasets_per_model, methods=reducers, fractions=fractions, formats=formats,
         fit_on=fit_on, calibrate_on=calibrate_on, stage="04", fit_sample=fit_sample)
     files = report.save_results(tidy, per_query, "04-combined", profile)
+    tidy, per_query = report.saved("04-combined", profile)  # figures and tables come from the saved results
     out = publish_combined(tidy, reducers, formats, weighting, fit_on, profile, timing_table(timings))
     out.files = files | out.files
     return out
@@ -372,9 +343,7 @@ def publish_combined(tidy: pd.DataFrame, reducers: list[str], formats: list[str]
         files |= _write(comparison, "table1-combined-vs-paper", profile,
                         "Relative nDCG@10 change (%) vs float32 at 100 %: ours (PCA, then the format) beside the "
                         f"paper's Table 1 (bge-small, nomic). {sets}")
-    fig = plot_change_by_fraction(summary, hue="format", col="reducer", title=(
-        f"Reduce, then quantize ({weighting}-weighted mean of the same held-out collections per model; "
-        f"fit on {fit_on})"))
+    fig = combined_figure(summary, weighting, fit_on)
     figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig6-combined")
     times = times if times is not None else pd.DataFrame()
     conclusions = sets + "\n" + combined_conclusions(summary, comparison)

@@ -25,10 +25,9 @@ STEMS = {"quantization": "02-quantization", "reduction": "03-reduction", "combin
 
 def _load(stem: str, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = report.output_dirs(profile)["results"]
-    csv, parquet = folder / f"{stem}.csv", folder / f"{stem}-per-query.parquet"
-    if not csv.exists():
-        raise StudyError(f"no {csv}: run the stage first (make study PROFILE={profile})")
-    return pd.read_csv(csv), (pd.read_parquet(parquet) if parquet.exists() else pd.DataFrame())
+    if not (folder / f"{stem}.csv").exists():
+        raise StudyError(f"no {folder / f'{stem}.csv'}: run the stage first (make study PROFILE={profile})")
+    return report.saved(stem, profile)
 
 
 def _timings(profile: str) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 # Stage 06: beyond the paper. Corrected int8/int4/float8/float4/binary formats beside the paper's, asymmetric
 # search (float32 queries), two-stage rescoring, each against float32 with paired bootstrap CIs and Holm-corrected
-# tests. Runs after stage 02 (it does not read its results; ordering keeps the two CPU-bound stages apart).
+# tests.
 # The paper's int8 is calibrated as in stage 02 (`quantization.calibrate_on`) unless `beyond.paper_calibrate_on`
 # says otherwise; the corrected formats on each of `beyond.calibrate_on`.
 
@@ -9,6 +9,9 @@ def beyond_params():
     """The notebook's stage parameters: the profile's `beyond:` section, the paper's calibration set by default."""
     paper_set = config.get("quantization", {}).get("calibrate_on", "self")
     return {"paper_calibrate_on": paper_set, **config.get("beyond", {})}
+
+
+BEYOND = beyond_params()
 
 
 def beyond_markers():
@@ -27,16 +30,17 @@ if BEYOND_STAGE:
     rule beyond:
         input:
             beyond_markers(),
-            f"{RESULTS}/02-quantization.csv",
+            notebook_files("06-beyond.ipynb"),
+            study_code(*EXPERIMENT_CODE, "stages/beyond"),
         output:
             f"{RESULTS}/06-beyond.csv",
-            f"{FIGURES}/fig-beyond-formats.png",
+            f"{RESULTS}/06-beyond-per-query.parquet",
         params:
             cmd=papermill(
                 "06-beyond.ipynb", "06-beyond.ipynb",
                 {"models": MODELS, "datasets": config["datasets"],
                  "datasets_per_model": config.get("datasets_per_model", {}),
-                 "profile": PROFILE, **beyond_params()},
+                 "profile": PROFILE, "publish": False, **BEYOND},
             ),
         shell:
             "{params.cmd}"

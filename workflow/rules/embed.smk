@@ -1,6 +1,8 @@
 # Stage 01: prepare a model once, then encode one (model, collection) per job.
 
 rule prepare_model:
+    input:
+        study_code("core", "encoders"),
     output:
         f"build/models/{{model}}.ready",
     shell:
@@ -10,6 +12,8 @@ rule prepare_model:
 rule embed:
     input:
         "build/models/{model}.ready",
+        notebook_files("01-embed.ipynb"),
+        study_code("core", "data", "encoders", "config", "analysis/report", "stages/embed"),
     output:
         f"{RESULTS}/embeddings/{{model}}--{{dataset}}.json",
     threads: workflow.cores

@@ -25,15 +25,18 @@ if INDEX_STAGE:
     rule indexes:
         input:
             index_markers(),
+            notebook_files("07-indexes.ipynb"),
+            study_code(*EXPERIMENT_CODE, "stages/indexes"),
         output:
             f"{RESULTS}/07-indexes.csv",
-            f"{FIGURES}/fig-indexes.png",
+            f"{RESULTS}/07-indexes-per-query.parquet",
         threads: workflow.cores
         params:
             cmd=papermill(
                 "07-indexes.ipynb", "07-indexes.ipynb",
                 {**config["indexes"], "models": [m for m, ds in index_datasets().items() if ds],
-                 "datasets_per_model": {m: ds for m, ds in index_datasets().items() if ds}, "profile": PROFILE},
+                 "datasets_per_model": {m: ds for m, ds in index_datasets().items() if ds}, "profile": PROFILE,
+                 "publish": False},
             ),
         shell:
             "{params.cmd}"

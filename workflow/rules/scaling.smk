@@ -1,0 +1,19 @@
+# Notebook 08: the scaling benchmark's figure and conclusions from results/bench.csv (written by `make bench`,
+# committed), without rerunning the benchmark. Only where that table exists under the output root.
+
+SCALING_STAGE = os.path.exists("results/bench.csv")
+
+if SCALING_STAGE:
+
+    rule scaling:
+        input:
+            "results/bench.csv",
+            notebook_files("08-scaling.ipynb"),
+            study_code("core", "config", "compress", "search", "analysis", "figures", "stages/scaling"),
+        output:
+            "figures/bench/scaling.pdf",
+            "figures/bench/scaling.png",
+        params:
+            cmd=papermill("08-scaling.ipynb", "08-scaling.ipynb", {}),
+        shell:
+            "{params.cmd}"
