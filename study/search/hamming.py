@@ -15,16 +15,7 @@ import numpy as np
 
 from study.search.metrics import DEPTH
 from study.search.ranking import SearchResult
-from study.search.streaming import least_budget, stream_search_hamming
-
-
-def as_words(packed: np.ndarray) -> np.ndarray:
-    """Packed bits (n, bytes) as uint64 words (n, ceil(bytes / 8)), zero-padded: padding adds no distance."""
-    packed = np.ascontiguousarray(packed, dtype=np.uint8)
-    pad = -packed.shape[1] % 8
-    if pad:
-        packed = np.concatenate([packed, np.zeros((packed.shape[0], pad), np.uint8)], axis=1)
-    return packed.view(np.uint64)
+from study.search.streaming import as_words, least_budget, stream_search_hamming
 
 
 def hamming_distances(query_bits: np.ndarray, doc_bits: np.ndarray) -> np.ndarray:

@@ -413,8 +413,8 @@ def _hamming_block(q_words: np.ndarray, doc_words: np.ndarray, out: np.ndarray, 
     list(pool.map(tile, range(0, out.shape[1], HAMMING_TILE)))
 
 
-def _words(packed: np.ndarray) -> np.ndarray:
-    """Packed bits (n, bytes) as uint64 words, zero-padded to a multiple of 8 bytes (no extra distance)."""
+def as_words(packed: np.ndarray) -> np.ndarray:
+    """Packed bits (n, bytes) as uint64 words (n, ceil(bytes / 8)), zero-padded: padding adds no distance."""
     packed = np.ascontiguousarray(packed, dtype=np.uint8)
     pad = -packed.shape[1] % 8
     if pad:
@@ -442,7 +442,7 @@ def stream_search_hamming(
     k = min(k, n_docs)
     if n_q == 0 or n_docs == 0:
         return _empty(n_q)
-    qw = _words(qb)
+    qw = as_words(qb)
     n_words = qw.shape[1]
     plan = plan_blocks(n_q, n_docs, 8 * n_words, k, memory_budget, hamming=True, raw_row_bytes=db[:1].nbytes)
     rank, order = _ranks(doc_ids, rank, n_docs)
@@ -456,7 +456,7 @@ def stream_search_hamming(
         for start, rows in blocks:
             n = rows.shape[0]
             d = dist[:, :n]
-            _hamming_block(qw, _words(rows), d, pool)
+            _hamming_block(qw, as_words(rows), d, pool)
             s = scores[:, :n]
             np.negative(d, out=s, dtype=np.float32, casting="unsafe")
             for c in range(0, n_q, plan.query_chunk):
