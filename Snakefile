@@ -93,7 +93,8 @@ def notebook_files(name):
 # tables from those results (`study publish`), without rerunning the experiment.
 EXPERIMENT_CODE = ("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis/report",
                    "analysis/comparison", "analysis/stats", "analysis/paper_reference")
-PUBLISH_CODE = ("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis", "figures",
+PUBLISH_CODE = ("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis/report",
+                "analysis/comparison", "analysis/stats", "analysis/paper_reference", "figures/plots",
                 "stages/republish")
 
 

@@ -37,10 +37,11 @@ TRADEOFF_OUTPUTS = [
 rule tradeoff:
     input:
         stage_tables,
-        PUBLISHED,  # other-results.tex lists every stage's figures and tables
+        ancient(PUBLISHED),  # other-results.tex lists every stage's figures and tables (by name: a redrawn
+        # figure does not rerun stage 05; the paper rule below takes their contents)
         notebook_files("05-tradeoff.ipynb"),
-        study_code("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis", "figures",
-                   "publish", "stages/tradeoff"),
+        study_code("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis",
+                   "figures/plots", "figures/tradeoff", "publish", "stages/tradeoff"),
     output:
         TRADEOFF_OUTPUTS,
     params:

@@ -21,7 +21,7 @@ if BEYOND_STAGE:
 if INDEX_STAGE:
     PUBLISH["indexes"] = ("07-indexes", [], figures("fig-indexes") + tables("table-indexes"))
 
-STAGE_MODULE = {"combined": "reduction"}  # stage 04's code lives beside stage 03's
+STAGE_MODULE = {"combined": "reduction"}  # stage 04's code lives beside stage 03's (and its figure function)
 
 for _stage, (_stem, _extra, _outputs) in PUBLISH.items():
 
@@ -32,7 +32,8 @@ for _stage, (_stem, _extra, _outputs) in PUBLISH.items():
             f"{RESULTS}/{_stem}.csv",
             f"{RESULTS}/{_stem}-per-query.parquet",
             _extra,
-            study_code(*PUBLISH_CODE, f"stages/{STAGE_MODULE.get(_stage, _stage)}"),
+            study_code(*PUBLISH_CODE, f"stages/{STAGE_MODULE.get(_stage, _stage)}",
+                       f"figures/{STAGE_MODULE.get(_stage, _stage)}"),
         output:
             _outputs,
         params:
