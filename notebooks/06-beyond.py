@@ -67,10 +67,10 @@ from study.figures import plots
 from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
 from study.stages.beyond import (
     KEYS,
-    beyond_conclusions,
     beyond_table,
     check_format_list,
     check_seed,
+    paired_tests,
     publish_beyond,
     run_beyond,
     summarise_beyond,
@@ -134,10 +134,20 @@ plots.show(plot_beyond_formats(main, formats, weighting))
 plots.show(plot_beyond_rescoring(main, weighting))
 
 # %% [markdown]
-# ## What the numbers say (paired tests between configurations, rescoring retention, asymmetric search)
+# ## What the numbers say
+# The best configuration at 8× and 32× of what it stores (every tier), in one tier and with rescoring, then the
+# paired tests between configurations (the paper: float8 beats int8; asymmetric search against symmetric).
 
 # %%
-print(beyond_conclusions(summary, tidy, per_query, weighting, calibrate_on[0], n_resamples, seed))
+for model, rows in main[main.format != "float32"].groupby("model", sort=False):
+    for ratio in (8, 32):
+        fit = rows[rows.stored_ratio >= 0.95 * ratio]
+        for tiers, part in (("one tier", fit[fit.rescore == "none"]), ("rescored", fit[fit.rescore != "none"])):
+            for r in part.nlargest(1, "change_pct").itertuples():
+                print(f"{model}, best at ≥ {ratio}× ({tiers}): {r.label} {r.change_pct:+.2f} % "
+                      f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}], {r.stored_ratio:.3g}× in all")
+tests = paired_tests(summary, tidy, per_query, weighting, calibrate_on[0], n_resamples, seed)
+tests[tests.comparison.str.contains("float8") | (tests.p_value < 0.05)]
 
 # %% [markdown]
 # ## Write the figures and tables

@@ -56,7 +56,7 @@ from study.data.datasets import collection_table
 from study.figures import plots
 from study.figures.indexes import plot_indexes
 from study.search.indexes import check_hnsw, check_index_names
-from study.stages.indexes import STEM, indexes_conclusions, largest_collection_rows, publish_indexes, run_indexes
+from study.stages.indexes import STEM, largest_collection_rows, publish_indexes, run_indexes
 
 setup()
 models = config.check_models(models)
@@ -106,6 +106,16 @@ table.drop_duplicates("index")[["index", "same_arithmetic", "reference", "params
 
 # %% [markdown]
 # ## What the measurements show
+# Per model, on its largest collection: the smallest index that keeps recall@10 ≥ 0.95, the fastest at batch 1,
+# and how far each exact index's nDCG@10 is from its simulated counterpart (0 where the arithmetic is the same).
 
 # %%
-print(indexes_conclusions(table))
+for (model, dataset), rows in largest.groupby(["model", "dataset"], sort=False):
+    good = rows[rows.recall_at_10 >= 0.95].nsmallest(1, "bytes_per_vector")
+    fast = rows.nlargest(1, "qps_b1")
+    for what, r in (("smallest with recall@10 ≥ 0.95", good), ("fastest at batch 1", fast)):
+        for x in r.itertuples():
+            print(f"{model} · {dataset}, {what}: {x.index} ({x.bytes_per_vector:.1f} B/vector, {x.qps_b1:.0f} q/s, "
+                  f"recall@10 {x.recall_at_10:.3f})")
+exact = table[table.search == "exact"].assign(gap=lambda t: t.ndcg_at_10 - t.simulated_ndcg_at_10)
+exact.groupby("index").agg(same_arithmetic=("same_arithmetic", "first"), largest_gap=("gap", lambda g: g.abs().max()))

@@ -77,9 +77,10 @@ def test_beyond_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, t
                  "results/tiny/tables/table-beyond.csv"]:
         assert (output_dir / path).stat().st_size > 0, path
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    for phrase in ("Best at ≥ 8×", "Best at ≥ 32×", "int8_clipped − float8_e4m3", "float4_e2m1_scaled",
-                   "Retention of float32 nDCG@10, binary_sign rescored with float32"):
+    for phrase in ("minilm-l6, best at ≥ 8× (one tier)", "minilm-l6, best at ≥ 32× (one tier)", "in all"):
         assert phrase in printed, phrase
+    shown = "".join(str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "int8_clipped vs float8_e4m3" in shown  # the paired test of the paper's float8-beats-int8 claim
 
 
 def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(output_dir, tmp_path, cache_dir):

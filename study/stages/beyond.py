@@ -229,6 +229,23 @@ def _comparisons(rows: pd.DataFrame, tidy: pd.DataFrame, model: str, datasets: l
     return out
 
 
+def paired_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
+                 calibrate_on: str, n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> pd.DataFrame:
+    """The stage's paired comparisons between configurations (int8 variants vs float8_e4m3 at 4×, each format's
+    asymmetric vs symmetric run), per model on the summary's collections: difference of nDCG@10, CI, p-value."""
+    main = summary[summary.weighting == weighting]
+    sets = compare_like_for_like(tidy[tidy.metric == "ndcg_at_10"], "shared").sets
+    parts = []
+    for model, rows in main.groupby("model", sort=False):
+        wanted = _comparisons(rows, tidy, model, list(sets[model].names), calibrate_on)
+        tests = stats.paired_differences(per_query, tidy, list(wanted.values()), weighting,
+                                         n_resamples=n_resamples, seed=seed)
+        if len(tests):
+            parts.append(tests.assign(model=model, comparison=list(wanted)))
+    columns = ["model", "comparison", "diff", "diff_ci_low", "diff_ci_high", "p_value"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
 def beyond_conclusions(
     summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, calibrate_on: str,
     n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED,
