@@ -69,8 +69,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from bench.analysis import BENCHMARK, case_name, is_index, scaling_report
 from bench.common import machine_description, make_rows, write_rows
-from study.analysis.scaling import BENCHMARK, case_name, is_index
 from study.analysis.tradeoff import format_bytes, parse_budget
 from study.compress.formats import Quantized, calibrate, get_format, quantize
 from study.core.io import write_json_atomic, write_npy_atomic
@@ -86,7 +86,6 @@ from study.search.streaming import (
     stream_search,
     stream_search_hamming,
 )
-from study.stages.scaling import scaling_report
 
 FORMATS = ["float32", "float16", "float8_e4m3", "int8", "binary"]
 SIZES = [10_000, 100_000, 1_000_000]

@@ -87,8 +87,8 @@ def index_lines(rows: pd.DataFrame) -> list[str]:
 
 
 def scaling_lines() -> list[str]:
+    from bench.analysis import scaling_report
     from study.core.errors import StudyError
-    from study.stages.scaling import scaling_report
 
     try:
         report = scaling_report()

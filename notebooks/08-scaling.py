@@ -75,7 +75,7 @@ indexes = None if indexes is None else config.check_choices("indexes", indexes, 
 budget = None if budget is None else parse_budget(budget, "budget")
 
 # %%
-from study.stages.scaling import scaling_report
+from bench.analysis import scaling_report
 
 report = scaling_report(formats=formats, budget=budget, indexes=indexes)
 report.table[["format", "method", "dims", "n_docs", "wall_time_s", "build_s", "peak_rss_bytes", "budget_bytes",

@@ -11,7 +11,7 @@ Importing ``study`` does nothing but name its parts (no environment is changed, 
   real indexes (usearch, faiss)
 * ``study.experiment`` — configurations, their evaluation (one or two tiers), tidy rows, the mteb bridge
 * ``study.figures`` — the figure style and saving
-* ``study.analysis`` — summaries, the comparison rule, statistics, verdicts, trade-off, scorecard, scaling
+* ``study.analysis`` — summaries, the comparison rule, statistics, verdicts, trade-off, scorecard
 * ``study.publish`` — the paper's macros and build, provenance, README blocks
 * ``study.stages`` — what each stage notebook calls (run, aggregate, tables, figures), and ``republish``
 * ``study.cli`` — the ``study`` command

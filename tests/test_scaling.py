@@ -10,17 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study.analysis.scaling import (
+from bench.analysis import (
     case_table,
     comparable_format,
     conclusions,
     crossovers,
     exponent_table,
     is_index,
+    plot_scaling,
 )
 from study.core.errors import ParameterError
 from study.core.vectors import normalise
-from study.figures.scaling import plot_scaling
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the bench package

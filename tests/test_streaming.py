@@ -325,7 +325,7 @@ def test_scaling_benchmark_quick_mode_and_its_notebook_run(output_dir, tmp_path)
 
 
 def test_time_exponent_is_the_log_log_slope():
-    from study.analysis.scaling import fit_exponents
+    from bench.analysis import fit_exponents
 
     n = np.array([1e4, 1e5, 1e6])
     table = pd.DataFrame({"format": "f", "dims": 8, "n_docs": n.astype(int), "wall_time_s": 3e-6 * n**1.2})

@@ -9,8 +9,8 @@ if SCALING_STAGE:
         input:
             "results/bench.csv",
             notebook_files("08-scaling.ipynb"),
-            study_code("core", "config", "compress", "search", "analysis", "figures/plots", "figures/scaling",
-                       "stages/scaling"),
+            os.path.join(REPO, "bench", "analysis.py"),
+            study_code("core", "config", "compress", "search", "analysis", "figures/plots"),
         output:
             "figures/bench/scaling.pdf",
             "figures/bench/scaling.png",

@@ -6,14 +6,19 @@ The measurements come from ``python -m bench.scaling`` (streaming exact search a
 over synthetic corpora of 10k to 1M unit vectors, one process per case). Cases are named
 ``format/d<dims>/N<docs>``, where ``format`` is a storage format of ``study.compress.formats`` (exact search)
 or an index kind of ``study.search.indexes`` such as ``usearch-f16-hnsw``.
+
+Lives in ``bench/`` beside the benchmark that writes the rows (``bench/scaling.py``); notebook 08 and
+``bench/summary.py`` read it. (Its figure and its report are here too: one module for one benchmark.)
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -21,6 +26,8 @@ from study.analysis.tradeoff import format_bytes
 from study.compress.formats import FORMATS
 from study.core.errors import StudyError
 from study.core.paths import output_root
+from study.figures import plots  # noqa: F401 - the study's seaborn style
+from study.figures.plots import save_figure
 from study.search.indexes import get_kind
 
 BENCHMARK = "scaling"
@@ -275,3 +282,81 @@ def conclusions(table: pd.DataFrame, exponents: pd.DataFrame, rows: pd.DataFrame
     if len(indexes):
         lines += _index_lines(indexes, exponents[index_series], crossovers(table), rows)
     return "\n".join(lines)
+
+
+def plot_scaling(table: pd.DataFrame, budget_bytes: float | None = None):
+    """Panels against corpus size: query time (exact search solid, HNSW indexes dashed), peak resident
+    memory (with the budget), the exact search's multiply-add rate as a fraction of the same run's
+    float32 GEMM rate (HNSW has none), and, when indexes were measured, their build time. Colour: format
+    or index kind; marker: dims."""
+
+
+    indexes = table[table.method != EXACT]
+    fig, axes = plt.subplots(1, 4 if len(indexes) else 3, figsize=(17 if len(indexes) else 13, 4))
+    formats = sorted(table.format.unique(), key=lambda f: (is_index(f), f))
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {f: palette[i % len(palette)] for i, f in enumerate(formats)}
+    markers = dict(zip(sorted(table.dims.unique()), ["o", "s", "^", "D"], strict=False))
+    for (fmt, dims), g in sorted(table.groupby(["format", "dims"]), key=lambda item: (is_index(item[0][0]), item[0])):
+        kw = {"color": colours[fmt], "ls": "--" if is_index(fmt) else "-", "marker": markers.get(dims, "o"), "ms": 3,
+              "label": f"{fmt} d={dims}"}
+        axes[0].plot(g.n_docs, g.wall_time_s, **kw)
+        axes[1].plot(g.n_docs, g.peak_rss_bytes / 2**30, **kw)
+        if is_index(fmt):
+            if len(axes) > 3:
+                axes[3].plot(g.n_docs, g.build_s, **kw)
+        else:
+            axes[2].plot(g.n_docs, g.fraction_of_gemm_peak, **kw)
+    if budget_bytes:
+        axes[1].axhline(budget_bytes / 2**30, color="black", lw=1, ls=":", label="budget")
+    axes[0].set(xscale="log", yscale="log", ylabel="query time, all queries (s)",
+                title="time (solid: exact, dashed: HNSW)" if len(indexes) else "time")
+    axes[1].set(xscale="log", ylabel="peak resident memory (GiB)", title="memory", ylim=(0, None))
+    axes[2].set(xscale="log", ylabel="multiply-adds/s ÷ float32 GEMM peak", title="fraction of GEMM peak (exact)",
+                ylim=(0, None))
+    if len(axes) > 3:
+        axes[3].set(xscale="log", yscale="log", ylabel="build time (s)", title="HNSW build")
+    for ax in axes:
+        ax.set_xlabel("documents (N)")
+    axes[1].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+@dataclass
+class ScalingReport:
+    table: pd.DataFrame
+    exponents: pd.DataFrame
+    figure: dict[str, Path]
+    conclusions: str
+    crossovers: pd.DataFrame
+
+
+
+def scaling_report(
+    path: Path | str | None = None,
+    formats: list[str] | None = None,
+    budget: int | None = None,
+    indexes: list[str] | None = None,
+) -> ScalingReport:
+    """Read the scaling rows (only ``formats`` of the exact search and ``indexes`` of the index kinds if
+    given), fit exponents, find where HNSW beats exact search, draw ``figures/bench/scaling.{pdf,png}``
+    and state conclusions. ``budget`` (bytes) replaces the budget the run used when checking peak
+    memory; by default each case is checked against its own."""
+
+    rows = bench_rows(path)
+    table = case_table(rows)
+    index_case = table.format.map(is_index).astype(bool)
+    keep = (~index_case if formats is None else ~index_case & table.format.isin(formats)) | (
+        index_case if indexes is None else index_case & table.format.isin(indexes))
+    table = table[keep].reset_index(drop=True)
+    if table.empty:
+        raise StudyError(f"no scaling measurements of formats {formats} or indexes {indexes}; "
+                         f"measured: {sorted(set(rows.case))}")
+    if budget is not None:
+        table["budget_bytes"] = float(budget)
+        table["peak_rss_within_budget"] = (table.peak_rss_bytes <= budget).astype(int)
+    exponents = exponent_table(table)
+    figure = save_figure(plot_scaling(table, float(table.budget_bytes.max())),
+                         output_root() / "figures" / "bench" / "scaling")
+    return ScalingReport(table, exponents, figure, conclusions(table, exponents, rows), crossovers(table))
