@@ -56,6 +56,7 @@ formats = config.check_choices("formats", formats, list(FORMATS))
 calibrate_on = config.check_reference_set("calibrate_on", calibrate_on)
 weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
 profile = config.check_profile_name(profile)
+publish = config.check_choice("publish", publish, [True, False])
 
 # %% [markdown]
 # ## The collections

@@ -72,6 +72,7 @@ calibrate_on = config.check_reference_set("calibrate_on", calibrate_on)
 fit_sample = check_fit_sample(fit_sample)
 weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
 profile = config.check_profile_name(profile)
+publish = config.check_choice("publish", publish, [True, False])
 
 # %% [markdown]
 # ## The collections (and the fit and calibration sets)

@@ -91,6 +91,7 @@ weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
 n_resamples = config.check_positive_int("n_resamples", n_resamples)
 seed = check_seed(seed)
 profile = config.check_profile_name(profile)
+publish = config.check_choice("publish", publish, [True, False])
 
 # %% [markdown]
 # ## The collections (and the calibration sets)

@@ -69,6 +69,7 @@ batch1_queries = config.check_positive_int("batch1_queries", batch1_queries)
 hnsw = check_hnsw(hnsw)
 train_on = config.check_reference_set("train_on", train_on)
 profile = config.check_profile_name(profile)
+publish = config.check_choice("publish", publish, [True, False])
 
 # %% [markdown]
 # ## The collections
