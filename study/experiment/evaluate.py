@@ -20,8 +20,6 @@ from study.experiment.configs import (
 from study.experiment.rescore import evaluate_rescored
 from study.search.exact import evaluate
 
-__all__ = ["Config", "EvalData", "evaluate_format", "load_eval_data", "run_quantization"]
-
 
 def evaluate_format(
     cfg: Config,

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from study.analysis import report, stats
 from study.analysis.comparison import compare_like_for_like
 from study.compress.formats import FORMATS, get_format
-from study.config import SELF, as_list, check_choices
+from study.config import as_list, check_choices
 from study.core.errors import ParameterError
 from study.core.io import atomic_write
 from study.experiment.configs import NONE, Config, EvalData, load_eval_data, reference_vectors
@@ -341,40 +341,6 @@ def _asymmetric_lines(tests: pd.DataFrame) -> list[str]:
             f"difference for the other {same} of {len(asym)} formats."]
 
 
-def run_beyond_stage(
-    models: list[str],
-    datasets: list[str],
-    formats: list[str],
-    calibrate_on: list[str],
-    paper_calibrate_on: str,
-    asymmetric: list[str],
-    rescore_first: list[str],
-    rescore_tiers: list[str],
-    oversampling: list[int],
-    weighting: str,
-    profile: str,
-    datasets_per_model: dict[str, list[str]] | None = None,
-    n_resamples: int = stats.N_RESAMPLES,
-    seed: int = stats.SEED,
-) -> BeyondOutput:
-    """Stage 06: run, test against float32, write tidy results + per-query scores, two figures, a table."""
-    if "float32" not in formats:
-        raise ParameterError("formats", formats, "a list that includes float32 (the baseline)")
-    if not calibrate_on:
-        raise ParameterError("calibrate_on", calibrate_on, f"a non-empty list such as ['{SELF}']")
-    per_model = datasets_per_model or {}
-    parts = [run_beyond(m, per_model.get(m, datasets), formats, calibrate_on, paper_calibrate_on, asymmetric,
-                        rescore_first, rescore_tiers, oversampling) for m in models]
-    tidy = pd.concat([p[0] for p in parts], ignore_index=True)
-    per_query = pd.concat([p[1] for p in parts], ignore_index=True)
-    tidy = stats.annotate_tidy(tidy, per_query, n_resamples=n_resamples, seed=seed)
-    files = report.save_results(tidy, per_query, STEM, profile)
-    tidy, per_query = report.saved("06-beyond", profile)  # figures and tables come from the saved results
-    out = publish_beyond(tidy, per_query, formats, calibrate_on, weighting, profile, n_resamples, seed)
-    out.files = files | out.files
-    return out
-
-
 def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[str], calibrate_on: list[str],
                    weighting: str, profile: str, n_resamples: int = stats.N_RESAMPLES,
                    seed: int = stats.SEED) -> BeyondOutput:
@@ -413,7 +379,5 @@ def write_beyond_table(table: pd.DataFrame, weighting: str, sets: str, profile: 
         f"Corrected formats, asymmetric search and rescoring: nDCG@10 change vs float32 with 95 % bootstrap CI "
         f"({weighting}-weighted and unweighted over collections), p-values Holm-corrected; CR counts every tier "
         f"stored. {sets}")
-
-
 
 

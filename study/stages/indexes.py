@@ -1,8 +1,8 @@
 """Stage 07: real indexes (usearch, faiss) on real collections — measured bytes, speed and quality.
 
-One call for the notebook (``run_indexes_stage``), its figure and its closing text. The figure
-function lives here rather than in ``plots.py`` only because this stage's owner does not edit that
-shared module; it uses the same style and ``plots.save_figure``.
+What notebook 07 calls: the index runs, the table of the largest collection, ``publish_indexes``
+(figure and table from the saved results) and the closing text ``study publish`` prints. The figure
+is in ``study.figures.indexes``.
 """
 
 from __future__ import annotations
@@ -67,8 +67,6 @@ def largest_collection_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table.merge(keep, on=["model", "dataset"])
 
 
-
-
 TABLE_COLUMNS = {
     "model": "model", "dataset": "collection", "index": "index", "bytes_per_vector": "bytes/vector",
     "build_s": "build (s)", "qps_b1": "QPS b1", "qps_b100": "QPS b100", "recall_at_10": "recall@10",
@@ -86,30 +84,6 @@ def display_table(rows: pd.DataFrame) -> pd.DataFrame:
     for column, digits in TABLE_DIGITS.items():
         out[column] = [f"{v:.{digits}f}" for v in out[column]]
     return out.rename(columns=TABLE_COLUMNS)
-
-
-def run_indexes_stage(
-    models: list[str],
-    datasets: list[str],
-    indexes: list[str],
-    *,
-    threads: int,
-    repeats: int,
-    batch1_queries: int,
-    hnsw: HNSWParams,
-    train_on: str,
-    profile: str,
-    datasets_per_model: dict[str, list[str]] | None = None,
-) -> IndexStageOutput:
-    """Stage 07: measure every index, save the table, the per-query scores, a figure and a LaTeX table."""
-    table, per_query = run_indexes(models, datasets, indexes, threads=threads, repeats=repeats,
-                                   batch1_queries=batch1_queries, hnsw=hnsw, train_on=train_on,
-                                   datasets_per_model=datasets_per_model)
-    files = report.save_results(table, per_query, STEM, profile)
-    table, per_query = report.saved("07-indexes", profile)  # figures and tables come from the saved results
-    out = publish_indexes(table, per_query, repeats, profile)
-    out.files = files | out.files
-    return out
 
 
 def publish_indexes(table: pd.DataFrame, per_query: pd.DataFrame, repeats: int, profile: str) -> IndexStageOutput:

@@ -1,4 +1,5 @@
-"""What each stage notebook does, as one call each (the notebooks stay thin)."""
+"""Stage 02 (notebook 02-quantization): the summary, table, publishing and closing text of the formats run;
+``run_quantization_stage`` runs it all in one call (the tests and scripts use it)."""
 
 from __future__ import annotations
 

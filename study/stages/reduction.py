@@ -1,5 +1,6 @@
 """Stages 03 (every reducer × fraction, float32 and float8) and 04 (reduction × every format, the
-paper's Table 1): the grid, its figures, tables and closing text — one call per notebook."""
+paper's Table 1): the grid notebooks 03 and 04 run, their tables, ``publish_*`` (figures and tables from
+the saved results, what ``study publish`` runs) and the closing text it prints."""
 
 from __future__ import annotations
 
@@ -152,34 +153,6 @@ def timing_table(timings: pd.DataFrame) -> pd.DataFrame:
 # --- stage 03 ---------------------------------------------------------------------------------------------
 
 
-def run_reduction_stage(
-    models: list[str],
-    datasets: list[str],
-    methods: list[str],
-    fractions: list[float],
-    formats: list[str],
-    fit_on: str,
-    calibrate_on: str,
-    fit_sample: int | None,
-    weighting: str,
-    profile: str,
-    datasets_per_model: dict[str, list[str]] | None = None,
-) -> ReductionStageOutput:
-    """Stage 03: every reducer at every fraction for the given formats; results, figure, tables."""
-    tidy, per_query, timings = run_grid_for_models(
-        models, datasets, datasets_per_model, methods=methods, fractions=fractions, formats=formats,
-        fit_on=fit_on, calibrate_on=calibrate_on, stage="03", fit_sample=fit_sample)
-    files = report.save_results(tidy, per_query, "03-reduction", profile)
-    times = timing_table(timings)
-    files |= _write(times, "table-reduction-timings", profile,
-                    "Fit time (s) and transform time (ms per 1,000 vectors) of each reducer; fit_rows = vectors "
-                    "fit on.")
-    tidy, per_query = report.saved("03-reduction", profile)  # figures and tables come from the saved results
-    out = publish_reduction(tidy, weighting, fit_on, profile, times)
-    out.files = files | out.files
-    return out
-
-
 def publish_reduction(tidy: pd.DataFrame, weighting: str, fit_on: str, profile: str,
                       times: pd.DataFrame) -> ReductionStageOutput:
     """Stage 03's summary, figure (paper Fig. 4/5), table and conclusions from its tidy results, like for like."""
@@ -206,8 +179,6 @@ def change_table(summary: pd.DataFrame, by: str) -> pd.DataFrame:
 
 def _write(df: pd.DataFrame, stem: str, profile: str, caption: str) -> dict[str, Path]:
     return {f"{stem}_{k}": v for k, v in report.write_table(df, stem, profile, caption).items()}
-
-
 
 
 def _change(summary: pd.DataFrame, model: str, reducer: str, fraction: float, fmt: str) -> float | None:
@@ -300,30 +271,6 @@ def _cost_lines(times: pd.DataFrame) -> list[str]:
 
 
 # --- stage 04 ---------------------------------------------------------------------------------------------
-
-
-def run_combined_stage(
-    models: list[str],
-    datasets: list[str],
-    reducers: list[str],
-    fractions: list[float],
-    formats: list[str],
-    fit_on: str,
-    calibrate_on: str,
-    fit_sample: int | None,
-    weighting: str,
-    profile: str,
-    datasets_per_model: dict[str, list[str]] | None = None,
-) -> ReductionStageOutput:
-    """Stage 04: reduce, then quantize — every reducer × fraction × format; our Table 1, the paper's beside it."""
-    tidy, per_query, timings = run_grid_for_models(
-        models, datasets, datasets_per_model, methods=reducers, fractions=fractions, formats=formats,
-        fit_on=fit_on, calibrate_on=calibrate_on, stage="04", fit_sample=fit_sample)
-    files = report.save_results(tidy, per_query, "04-combined", profile)
-    tidy, per_query = report.saved("04-combined", profile)  # figures and tables come from the saved results
-    out = publish_combined(tidy, reducers, formats, weighting, fit_on, profile, timing_table(timings))
-    out.files = files | out.files
-    return out
 
 
 def publish_combined(tidy: pd.DataFrame, reducers: list[str], formats: list[str], weighting: str, fit_on: str,
