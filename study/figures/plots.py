@@ -174,6 +174,11 @@ def plot_rescoring_curves(curves: pd.DataFrame, flat: pd.DataFrame, title: str) 
     return fig
 
 
+def collection_counts(summary: pd.DataFrame) -> str:
+    """``minilm-l6 14, mpnet-base 8``: how many held-out collections each model's averages are over."""
+    return ", ".join(f"{m} {len(s)}" for m, s in summary.attrs.get("sets", {}).items())
+
+
 def show(fig: plt.Figure | None):
     """A figure as PNG bytes for a notebook to display inline (the Agg backend draws no window), then closed;
     ``None`` stays ``None`` (a figure that has nothing to draw)."""

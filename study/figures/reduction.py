@@ -7,6 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from study.experiment.configs import NONE
+from study.figures.plots import collection_counts
 
 
 def plot_change_by_fraction(summary: pd.DataFrame, hue: str, col: str, title: str) -> plt.Figure:
@@ -42,12 +43,12 @@ def plot_change_by_fraction(summary: pd.DataFrame, hue: str, col: str, title: st
 def reduction_figure(summary: pd.DataFrame, weighting: str, fit_on: str) -> plt.Figure:
     """Stage 03: change per reducer against the kept fraction, one panel per model × format (Fig. 4/5)."""
     return plot_change_by_fraction(summary, hue="reducer", col="format", title=(
-        f"Dimensionality reduction ({weighting}-weighted mean of the same held-out collections per model; "
-        f"fit on {fit_on})"))
+        f"Dimensionality reduction ({weighting}-weighted mean of the same held-out collections per model: "
+        f"{collection_counts(summary)}; fit on {fit_on})"))
 
 
 def combined_figure(summary: pd.DataFrame, weighting: str, fit_on: str) -> plt.Figure:
     """Stage 04: change per format against the kept fraction, one panel per model × reducer (Fig. 6)."""
     return plot_change_by_fraction(summary, hue="format", col="reducer", title=(
-        f"Reduce, then quantize ({weighting}-weighted mean of the same held-out collections per model; "
-        f"fit on {fit_on})"))
+        f"Reduce, then quantize ({weighting}-weighted mean of the same held-out collections per model: "
+        f"{collection_counts(summary)}; fit on {fit_on})"))
