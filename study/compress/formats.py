@@ -9,6 +9,7 @@ flaws included; corrected variants are registered beside them under their own na
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,7 +35,14 @@ class Format:
     nominal_bits: float = 32.0
     similarity: str = "cosine"
     """How the retrieval step scores the format when queries and documents are both in it:
-    ``"cosine"`` on the decoded vectors, or ``"hamming"`` distance on the packed bits."""
+    ``"cosine"`` on the decoded vectors, ``"hamming"`` distance on the packed bits, or ``"estimator"``:
+    the codec's own inner-product estimate (``score``)."""
+    score: Callable[[np.ndarray, Quantized, str], np.ndarray] | None = None
+    """Codecs (``study.compress.codecs``): ``score(float32 queries, packed documents, query_format)`` → the
+    (queries × documents) matrix of the codec's estimated inner products (``query_format='same'``: the queries
+    quantized as the codec quantizes them; ``'float32'``: not quantized)."""
+    costly_calibration: bool = False
+    """Training is expensive (k-means codebooks, OPQ): ``calibrate`` memoises it by the sample's content."""
 
 
 @dataclass
@@ -91,10 +99,27 @@ def quantize(vectors: np.ndarray, name: str, params: Params | None = None) -> Qu
     return Quantized(fmt, packed, params, vectors.shape[1])
 
 
+_TRAINED: dict[tuple, Params] = {}
+_TRAINED_MAX = 64
+
+
 def calibrate(name: str, sample: np.ndarray) -> Params:
-    """Parameters a format derives from a calibration sample (empty for uncalibrated formats)."""
+    """Parameters a format derives from a calibration sample (empty for uncalibrated formats).
+
+    Costly trainings (codebooks) are memoised by (format, the sample's shape and content digest): a codec
+    trained once on the fit set serves every collection it is applied to, bit for bit the same."""
     fmt = get_format(name)
-    return fmt.calibrate(np.asarray(sample, dtype=np.float32)) if fmt.needs_calibration else {}
+    if not fmt.needs_calibration:
+        return {}
+    sample = np.ascontiguousarray(sample, dtype=np.float32)
+    if not fmt.costly_calibration:
+        return fmt.calibrate(sample)
+    key = (name, sample.shape, hashlib.blake2b(sample.tobytes(), digest_size=16).hexdigest())
+    if key not in _TRAINED:
+        if len(_TRAINED) >= _TRAINED_MAX:
+            _TRAINED.pop(next(iter(_TRAINED)))
+        _TRAINED[key] = fmt.calibrate(sample)
+    return _TRAINED[key]
 
 
 def round_trip(vectors: np.ndarray, name: str, params: Params | None = None) -> np.ndarray:
@@ -220,7 +245,7 @@ PAPER_FORMATS = ["float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2",
 # Each fixes one known weakness of the paper's baselines (see the reference notes); the paper-faithful
 # formats above are left untouched.
 
-SIMILARITIES = ("cosine", "hamming")
+SIMILARITIES = ("cosine", "hamming", "estimator")
 
 
 def _range_calibrator(lower: float | None) -> Callable[[np.ndarray], Params]:

@@ -18,7 +18,8 @@ from study.data.datasets import Collection, load_collection
 from study.encoders.cache import load_embeddings
 from study.search.exact import search
 from study.search.hamming import hamming_search
-from study.search.metrics import METRICS
+from study.search.metrics import DEPTH, METRICS
+from study.search.ranking import SearchResult, top_k_of_scores
 
 NONE = "none"
 QUERY_FORMATS = ("same", "float32")
@@ -139,8 +140,15 @@ def search_inputs(
 
     ``query_format='same'``: queries quantized like the documents, scored by the format's
     similarity (cosine on decoded vectors, or Hamming on packed bits); ``'float32'``: float32
-    queries against the decoded documents (asymmetric search, cosine)."""
+    queries against the decoded documents (asymmetric search, cosine). A codec (``Format.score``) ranks by its
+    own inner-product estimate, given the float32 queries and ``query_format``."""
     check_choice("query_format", cfg.query_format, QUERY_FORMATS)
+    fmt = packed_docs.format
+    if fmt.score is not None:
+        def estimate(q: np.ndarray, docs: Quantized, doc_ids: list[str], k: int = DEPTH) -> SearchResult:
+            return top_k_of_scores(fmt.score(q, docs, cfg.query_format), doc_ids, k)
+
+        return np.asarray(queries, dtype=np.float32), packed_docs, estimate
     if cfg.query_format == "float32":
         return np.asarray(queries, dtype=np.float32), packed_docs.decode(), search
     packed_queries = quantize(queries, cfg.format, params)

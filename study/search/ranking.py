@@ -39,3 +39,11 @@ def _top_k_block(scores: np.ndarray, k: int, rank: np.ndarray) -> np.ndarray:
         cand = np.flatnonzero(row >= kth[q])
         out[q] = cand[np.lexsort((-rank[cand], -row[cand]))[:k]]
     return out
+
+
+def top_k_of_scores(scores: np.ndarray, doc_ids: list[str], k: int) -> SearchResult:
+    """The trec_eval-ordered top-k of a dense (queries × documents) score matrix (a codec's estimates)."""
+    rank = tie_rank(doc_ids)
+    k = min(k, scores.shape[1])
+    indices = _top_k_block(scores, k, rank) if len(scores) else np.empty((0, k), dtype=np.int64)
+    return SearchResult(indices, np.take_along_axis(scores, indices, axis=1), 0, 0)

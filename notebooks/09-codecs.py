@@ -1,0 +1,144 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 09 · The codecs engineers pick today, at equal bytes
+#
+# **Question.** A RAG engineer choosing a storage format in 2026 would also consider vector codecs the paper
+# does not measure: RaBitQ (1, 2, 4 bits per dimension with per-vector factors), OPQ + PQ (4–64 bytes per
+# vector), PQ fast-scan (4-bit codes), TurboQuant (faiss' `QT_*_tq`), Elastic/Lucene's OSQ/BBQ (1-bit
+# documents with 4-bit queries, int4, int7), and the cheap fixes to sign binary (centred, rotated). Which of
+# them is best at each byte budget, how far beyond binary's 32× does useful retrieval go, and does it matter
+# where a codec is trained?
+#
+# **How.** Every codec on every held-out collection, trained on the paper's fit set and (the cheap ones) on
+# each corpus itself; after PCA / truncation; as the first tier of two-stage rescoring. Each configuration
+# against float32 on the same queries (paired bootstrap 95 % CI); each family's best point against sign binary
+# and int8 at no more bytes. Bytes per vector are measured from what is stored (codes + per-vector
+# corrections, both tiers when rescored); codebooks, rotations and centroids are reported as stored once.
+
+# %% tags=["parameters"]
+models = ["minilm-l6"]
+datasets = ["scifact"]
+datasets_per_model = {}        # optional: {model: [collections]} where a model is run on fewer
+formats = ["float32", "binary_sign", "int8_clipped", "rabitq1", "rabitq2", "rabitq4", "rabitq1_rr", "opq8",
+           "opq32", "pq32x4fs", "turboquant2", "turboquant4", "osq1", "osq4", "osq7", "binary_centred",
+           "binary_rotated"]
+calibrate_on = ["mlquestions", "self"]   # training sets; PQ codecs train only on the shared ones (see the module)
+asymmetric = ["binary_sign", "int8_clipped", "opq8", "opq32", "osq1", "osq4", "turboquant2"]  # + float32 queries
+reducers = ["pca", "truncation"]         # each codec of reduced_formats after these reducers...
+fractions = [0.5, 0.25]                  # ...at these kept fractions, fit on fit_on
+reduced_formats = ["rabitq1", "opq8", "osq1", "binary_centred"]
+fit_on = "mlquestions"
+rescore_first = ["rabitq1", "osq1", "opq8"]
+rescore_tiers = ["float32", "int8_clipped"]
+oversampling = [4, 10]
+weighting = "texts"            # what the figure and the closing text show: "texts" (the paper) or "none"
+n_resamples = 10000
+seed = 0
+profile = "default"
+publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
+
+# %%
+from study import config
+from study.analysis import report
+from study.compress.formats import FORMATS
+from study.compress.reducers import check_fractions
+from study.core.notebook import setup
+from study.data.datasets import collection_table
+from study.figures import plots
+from study.figures.codecs import plot_codecs
+from study.stages.beyond import check_format_list, check_seed
+from study.stages.codecs import (
+    REFERENCES,
+    STEM,
+    codecs_table,
+    equal_bytes_tests,
+    publish_codecs,
+    run_codecs,
+    summarise_codecs,
+)
+
+setup()
+models = config.check_models(models)
+datasets = config.check_datasets(datasets)
+datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
+formats = config.check_choices("formats", formats, list(FORMATS))
+calibrate_on = [config.check_reference_set("calibrate_on", c) for c in config.as_list("calibrate_on", calibrate_on)]
+asymmetric = check_format_list("asymmetric", asymmetric, formats)
+reducers = config.check_choices("reducers", config.as_list("reducers", reducers), ["pca", "truncation"])
+fractions = check_fractions(fractions, models)
+reduced_formats = check_format_list("reduced_formats", reduced_formats, list(FORMATS))
+fit_on = config.check_reference_set("fit_on", fit_on)
+rescore_first = check_format_list("rescore_first", rescore_first, list(FORMATS))
+rescore_tiers = config.check_choices("rescore_tiers", rescore_tiers, list(FORMATS))
+oversampling = [config.check_positive_int("oversampling", m) for m in config.as_list("oversampling", oversampling)]
+weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
+n_resamples = config.check_positive_int("n_resamples", n_resamples)
+seed = check_seed(seed)
+profile = config.check_profile_name(profile)
+publish = config.check_choice("publish", publish, [True, False])
+
+# %% [markdown]
+# ## The collections (and the training sets, never evaluated here)
+
+# %%
+collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}
+                        | ({*calibrate_on, fit_on} - {"self", "none"})))
+
+# %% [markdown]
+# ## Train, encode, search with each codec's own estimator, score
+
+# %%
+runs = [run_codecs(m, datasets_per_model.get(m, datasets), formats, calibrate_on, asymmetric, reducers, fractions,
+                   reduced_formats, fit_on, rescore_first, rescore_tiers, oversampling) for m in models]
+tidy, per_query = (report.concat(part) for part in zip(*runs))
+report.save_results(tidy, per_query, STEM, profile)
+tidy[tidy.metric == "ndcg_at_10"][["model", "dataset", "format", "calibrate_on", "query_format", "bytes_per_vector",
+                                   "overhead_bytes", "value"]].head(8)
+
+# %% [markdown]
+# ## Aggregate over the same held-out collections, with CIs against float32
+
+# %%
+summary = summarise_codecs(tidy, per_query, weighting, n_resamples, seed)
+print(report.caption_sets(summary))
+codecs_table(summary)
+
+# %% [markdown]
+# ## Figure: every codec's change against what it stores
+
+# %%
+plots.show(plot_codecs(summary, weighting))
+
+# %% [markdown]
+# ## What the numbers say: each family's best point within sign binary's and int8's bytes
+
+# %%
+tests = equal_bytes_tests(summary, tidy, per_query, weighting, REFERENCES, n_resamples, seed)
+for t in tests.itertuples():
+    side = "better" if t.diff_ci_low > 0 else "worse" if t.diff_ci_high < 0 else "not distinguishable"
+    print(f"{t.model}: {t.best} ({t.bytes:g} B) − {t.reference} ({t.reference_bytes:g} B) = {t.diff:+.4f} "
+          f"[{t.diff_ci_low:+.4f}, {t.diff_ci_high:+.4f}]: {side}")
+tests
+
+# %% [markdown]
+# ## Write the figure and tables
+# From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
+
+# %%
+if publish:
+    print(publish_codecs(*report.saved(STEM, profile), weighting, profile, n_resamples, seed).conclusions)

@@ -1,0 +1,290 @@
+"""Stage 09, the codecs engineers use today: RaBitQ, OPQ + PQ, PQ fast-scan, TurboQuant, OSQ and the cheap
+fixes to sign binary, on the same collections as the study's formats, trained on the fit set or on each corpus,
+alone, after PCA / truncation, and as the first tier of two-stage rescoring.
+
+Training set (``Config.calibrate_on``): every codec is trained on each of ``calibrate_on`` (``mlquestions``, the
+paper's fit set, and/or ``self``, the evaluated corpus, as a deployment trains on its own data), except that
+``pq_families`` (OPQ + PQ, PQ fast-scan) train only on the shared sets: k-means with 256 centroids per
+sub-quantizer cannot be fitted on a corpus of 82 documents (adi), and a deployment large enough to need PQ
+trains on a sample that the fit set stands in for. A training collection is never evaluated here
+(``study.analysis.comparison`` would leave it out anyway).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from study.analysis import report, stats
+from study.analysis.comparison import compare_like_for_like
+from study.compress.codecs import CODEC_FORMATS
+from study.compress.formats import get_format
+from study.compress.reducers import SEED, fit_reducer
+from study.config import SELF
+from study.core.errors import ParameterError
+from study.experiment.configs import NONE, Config, EvalData, load_eval_data, reference_vectors
+from study.experiment.evaluate import evaluate_format
+from study.experiment.rescore import RESCORE_K, rescore_sweep
+from study.figures import plots
+from study.figures.codecs import plot_codecs
+
+STAGE = "09"
+STEM = "09-codecs"
+KEYS = ["reducer", "fraction", "format", "calibrate_on", "query_format", "rescore"]
+PQ_PREFIXES = ("opq", "pq")
+
+
+@dataclass
+class CodecsOutput:
+    summary: pd.DataFrame
+    table: pd.DataFrame
+    tests: pd.DataFrame
+    figures: dict[str, dict[str, Path]]
+    files: dict[str, Path] = field(default_factory=dict)
+    conclusions: str = ""
+
+
+def codec_family(fmt: str) -> str:
+    """The family a codec belongs to (``opq16`` → ``OPQ+PQ``), as the trade-off groups them."""
+    for prefix, name in (("rabitq", "RaBitQ"), ("opq", "OPQ+PQ"), ("pq", "PQ fast-scan"), ("turboquant", "TurboQuant"),
+                         ("osq", "OSQ"), ("binary", "binary"), ("int8", "int8")):
+        if fmt.startswith(prefix):
+            return name
+    return fmt
+
+
+def trains_on_self(fmt: str) -> bool:
+    return not fmt.startswith(PQ_PREFIXES)
+
+
+def width_allows(fmt: str, dims: int) -> bool:
+    """PQ codecs need the width to be a multiple of their sub-quantizer count (``m``)."""
+    if fmt.startswith("opq"):
+        return dims % int(fmt[3:]) == 0
+    if fmt.startswith("pq"):
+        return dims % int(fmt[2:].split("x")[0]) == 0
+    return True
+
+
+def _plan(data: EvalData, formats: list[str], calibrate_on: list[str], asymmetric: list[str]) -> list[Config]:
+    base = {"model": data.model, "dataset": data.dataset, "split": data.split}
+    plan = []
+    for fmt in formats:
+        needs = get_format(fmt).needs_calibration
+        for cal in calibrate_on if needs else [NONE]:
+            if cal == SELF and not trains_on_self(fmt):
+                continue
+            plan.append(Config(**base, format=fmt, calibrate_on=cal))
+            if fmt in asymmetric and fmt != "float32":
+                plan.append(Config(**base, format=fmt, calibrate_on=cal, query_format="float32"))
+    return plan
+
+
+def run_codecs(
+    model: str,
+    datasets: list[str],
+    formats: list[str],
+    calibrate_on: list[str],
+    asymmetric: list[str],
+    reducers: list[str],
+    fractions: list[float],
+    reduced_formats: list[str],
+    fit_on: str,
+    rescore_first: list[str],
+    rescore_tiers: list[str],
+    oversampling: list[int],
+    seed: int = SEED,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every configuration of stage 09 for one model: (tidy rows, per-query scores).
+
+    Reduced runs: each reducer fit once on ``fit_on`` (the paper's protocol), every codec of ``reduced_formats``
+    trained on the reduced first shared set of ``calibrate_on``; two-stage runs: each codec of ``rescore_first``
+    (trained on that set) re-ranked by each tier of ``rescore_tiers`` at each oversampling."""
+    shared = next((c for c in calibrate_on if c != SELF), SELF)
+    skip = {c for c in [*calibrate_on, fit_on] if c not in (SELF, NONE)}
+    evaluated = [d for d in datasets if d not in skip]
+    if not evaluated:
+        raise ParameterError("datasets", datasets, "at least one collection that is not a training set")
+    tidy, per_query = [], []
+
+    def add(rows: pd.DataFrame, pq: pd.DataFrame, extra_overhead: int = 0) -> None:
+        rows["overhead_bytes"] = rows["overhead_bytes"] + extra_overhead
+        tidy.append(rows)
+        per_query.append(pq)
+
+    first = load_eval_data(model, evaluated[0])
+    reduced = []
+    for method in reducers:
+        for fraction in fractions:
+            reducer = fit_reducer(method, reference_vectors(model, fit_on, first), fraction, seed=seed)
+            train = reference_vectors(model, shared, first) if shared != SELF else None
+            reduced.append((method, float(fraction), reducer, reducer.transform(train) if train is not None else None))
+    for dataset in evaluated:
+        data = load_eval_data(model, dataset)
+        references: dict[str, np.ndarray] = {}
+
+        def training(name: str, data: EvalData = data, references: dict = references) -> np.ndarray | None:
+            if name == NONE:
+                return None
+            if name not in references:
+                references[name] = reference_vectors(model, name, data)
+            return references[name]
+
+        plan = _plan(data, formats, calibrate_on, asymmetric)
+        for cfg in tqdm(plan, desc=f"{model} · {dataset}", unit="config"):
+            add(*evaluate_format(cfg, data, data.docs, data.queries, training(cfg.calibrate_on), STAGE))
+        for method, fraction, reducer, train in reduced:
+            docs, queries = reducer.transform(data.docs), reducer.transform(data.queries)
+            sample = train if train is not None else docs
+            fit = fit_on if reducer.name != "truncation" else NONE
+            for fmt in [f for f in reduced_formats if width_allows(f, docs.shape[1])]:
+                needs = get_format(fmt).needs_calibration
+                cfg = Config(model, data.dataset, data.split, reducer=method, fraction=fraction, fit_on=fit,
+                             format=fmt, calibrate_on=shared if needs else NONE)
+                add(*evaluate_format(cfg, data, docs, queries, sample if needs else None, STAGE),
+                    reducer.overhead_bytes)
+        for fmt in rescore_first:
+            cfg = Config(model, data.dataset, data.split, format=fmt, calibrate_on=shared)
+            add(*rescore_sweep(cfg, data, data.docs, data.queries, training(shared), rescore_tiers, oversampling,
+                               STAGE, RESCORE_K))
+    return pd.concat(tidy, ignore_index=True), pd.concat(per_query, ignore_index=True)
+
+
+# --- aggregate, compare, publish ----------------------------------------------------------------------------
+
+
+def config_label(row: pd.Series | dict) -> str:
+    get = row.get
+    text = str(get("format"))
+    if get("reducer", NONE) != NONE:
+        text += f" + {get('reducer')} {100 * float(get('fraction')):g}%"
+    if get("rescore", NONE) != NONE:
+        tier, _, m = str(get("rescore")).rpartition("x")
+        text += f" → {tier} ×{m}"
+    if get("query_format", "same") != "same":
+        text += " · float32 queries"
+    if get("calibrate_on", NONE) != NONE:
+        text += f" @{get('calibrate_on')}"
+    return text
+
+
+def summarise_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
+                     n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> pd.DataFrame:
+    """Per model × configuration over the same held-out collections: nDCG@10, change vs float32 with its CI,
+    bytes of every tier, the family."""
+    summary = report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE)
+    summary = stats.add_significance(summary, tidy, per_query, KEYS, weighting, n_resamples=n_resamples, seed=seed)
+    rows = tidy[tidy.metric == "ndcg_at_10"].drop_duplicates(["model", *KEYS]).set_index(["model", *KEYS])
+    index = pd.MultiIndex.from_frame(summary[["model", *KEYS]])
+    tier2 = rows["rescore_bytes_per_vector"].reindex(index) if "rescore_bytes_per_vector" in rows else np.nan
+    summary["tier2_bytes_per_vector"] = np.nan_to_num(np.asarray(tier2, dtype=float))
+    summary["overhead_bytes"] = rows["overhead_bytes"].reindex(index).to_numpy()
+    summary["stored_bytes_per_vector"] = summary.bytes_per_vector + summary.tier2_bytes_per_vector
+    baseline = summary[(summary.format == "float32") & (summary.reducer == NONE)]
+    summary["stored_ratio"] = (summary.model.map(baseline.groupby("model").bytes_per_vector.first())
+                               / summary.stored_bytes_per_vector)
+    summary["family"] = [codec_family(f) + (" + rescoring" if r != NONE else "") + (f" + {m}" if m != NONE else "")
+                         for f, r, m in zip(summary.format, summary.rescore, summary.reducer, strict=True)]
+    summary["label"] = [config_label(r) for r in summary.to_dict("records")]
+    return summary
+
+
+def codecs_table(summary: pd.DataFrame) -> pd.DataFrame:
+    table = pd.DataFrame({
+        "model": summary.model, "configuration": summary.label, "family": summary.family,
+        "B/vector (all tiers)": summary.stored_bytes_per_vector, "stored once (B)": summary.overhead_bytes,
+        "CR (all tiers)": summary.stored_ratio, "nDCG@10": summary.value, "change (%)": summary.change_pct,
+        "CI low (%)": summary.ci_low, "CI high (%)": summary.ci_high,
+    })
+    return table.sort_values(["model", "B/vector (all tiers)", "change (%)"], ascending=[True, True, False],
+                             ignore_index=True)
+
+
+def _ids(tidy: pd.DataFrame, model: str, datasets: list[str], row: pd.Series | dict) -> list[str] | None:
+    rows = tidy[(tidy.model == model) & (tidy.metric == "ndcg_at_10")]
+    for key in KEYS:
+        rows = rows[rows[key] == row[key]]
+    by_dataset = rows.drop_duplicates("dataset").set_index("dataset").config_id
+    return [by_dataset[d] for d in datasets] if set(datasets) <= set(by_dataset.index) else None
+
+
+def equal_bytes_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
+                      references: dict[str, str], n_resamples: int = stats.N_RESAMPLES,
+                      seed: int = stats.SEED) -> pd.DataFrame:
+    """Each family's best configuration stored in no more bytes (all tiers) than a reference format (sign
+    binary, int8), against that reference: paired nDCG@10 difference with its 95 % bootstrap CI, on the
+    collections every configuration of the summary was scored on."""
+    sets = compare_like_for_like(tidy[tidy.metric == "ndcg_at_10"], "shared").sets
+    parts = []
+    for model, rows in summary.groupby("model", sort=False):
+        datasets = list(sets[model].names)
+        pairs, names = [], []
+        for ref_name, ref_format in references.items():
+            ref = rows[(rows.format == ref_format) & (rows.reducer == NONE) & (rows.rescore == NONE)
+                       & (rows.query_format == "same")]
+            if ref.empty:
+                continue
+            ref = ref.loc[ref.change_pct.idxmax()]
+            fits = rows[(rows.stored_bytes_per_vector <= ref.stored_bytes_per_vector) & (rows.format != ref_format)
+                        & ~rows.format.isin(["float32"])]
+            for family, frame in fits.groupby("family", sort=False):
+                best = frame.loc[frame.change_pct.idxmax()]
+                a, b = _ids(tidy, model, datasets, best), _ids(tidy, model, datasets, ref)
+                if a is not None and b is not None:
+                    pairs.append((a, b))
+                    names.append((ref_name, family, best.label, ref.label, best.stored_bytes_per_vector,
+                                  ref.stored_bytes_per_vector))
+        tests = stats.paired_differences(per_query, tidy, pairs, weighting, n_resamples=n_resamples, seed=seed)
+        if len(tests):
+            meta = pd.DataFrame(names, columns=["against", "family", "best", "reference", "bytes", "reference_bytes"])
+            parts.append(pd.concat([meta, tests.reset_index(drop=True)], axis=1).assign(model=model))
+    columns = ["model", "against", "family", "best", "bytes", "reference", "reference_bytes", "diff", "diff_ci_low",
+               "diff_ci_high", "p_value"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def codecs_conclusions(summary: pd.DataFrame, tests: pd.DataFrame) -> str:
+    """The closing lines of stage 09, every number from the tables."""
+    lines = []
+    for model, rows in summary.groupby("model", sort=False):
+        codecs = rows[rows.format.isin(CODEC_FORMATS)]
+        for target in (8, 32, 64, 128, 256):
+            fit = codecs[codecs.stored_ratio >= 0.95 * target]
+            if not fit.empty:
+                r = fit.loc[fit.change_pct.idxmax()]
+                lines.append(f"{model}, best codec at ≥ {target}× (all tiers): {r.label}: {r.change_pct:+.2f} % "
+                             f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}] ({r.stored_bytes_per_vector:g} B/vector, "
+                             f"{r.stored_ratio:.3g}×)")
+        for t in tests[tests.model == model].itertuples():
+            verdict = ("better" if t.diff_ci_low > 0 else "worse" if t.diff_ci_high < 0 else "not distinguishable")
+            lines.append(f"{model}, {t.family} best within {t.reference} 's {t.reference_bytes:g} B: {t.best} − "
+                         f"{t.reference} = {t.diff:+.4f} nDCG@10 [{t.diff_ci_low:+.4f}, {t.diff_ci_high:+.4f}]: "
+                         f"{verdict}")
+    return "\n".join(lines)
+
+
+REFERENCES = {"sign binary": "binary_sign", "int8": "int8_clipped"}
+
+
+def publish_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, profile: str,
+                   n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> CodecsOutput:
+    """Stage 09's summary, figure, tables and conclusions from its saved tidy results, like for like."""
+    summary = summarise_codecs(tidy, per_query, weighting, n_resamples, seed)
+    sets = report.caption_sets(summary)
+    dirs = report.output_dirs(profile)
+    figures = {"codecs": plots.save_figure(plot_codecs(summary, weighting), dirs["figures"] / "fig-codecs")}
+    table = codecs_table(summary)
+    tests = equal_bytes_tests(summary, tidy, per_query, weighting, REFERENCES, n_resamples, seed)
+    files = report.write_table(
+        table, "table-codecs", profile,
+        f"Codecs (RaBitQ, OPQ+PQ, PQ fast-scan, TurboQuant, OSQ, binary fixes): nDCG@10 change vs float32 with 95 % "
+        f"bootstrap CI ({weighting}-weighted); bytes count every tier; '@set' = the training set. {sets}")
+    files |= {f"tests_{k}": v for k, v in report.write_table(
+        tests, "table-codecs-equal-bytes", profile,
+        f"Each family's best configuration within the bytes of sign binary / int8, paired nDCG@10 difference "
+        f"with 95 % CI. {sets}").items()}
+    return CodecsOutput(summary, table, tests, figures, files, sets + "\n" + codecs_conclusions(summary, tests))
