@@ -121,6 +121,7 @@ include: "workflow/rules/reduction.smk"
 include: "workflow/rules/combined.smk"
 include: "workflow/rules/beyond.smk"
 include: "workflow/rules/indexes.smk"
+include: "workflow/rules/codecs.smk"
 include: "workflow/rules/publish.smk"  # each stage's figures and tables, from its saved results
 include: "workflow/rules/paper.smk"  # last: stage 05 reads every stage table defined above
 include: "workflow/rules/scaling.smk"
@@ -134,6 +135,7 @@ rule all:
         f"{RESULTS}/04-combined.csv",
         *([f"{RESULTS}/06-beyond.csv"] if BEYOND_STAGE else []),
         *([f"{RESULTS}/07-indexes.csv"] if INDEX_STAGE else []),
+        *([f"{RESULTS}/09-codecs.csv"] if CODECS_STAGE else []),
         PUBLISHED,  # every stage's figures and tables
         rules.paper.output,  # stage 05 (trade-off, scorecard, macros) and the PDF when latexmk is installed
         *(rules.readme.output if PROFILE == COMMITTED_PROFILE else []),

@@ -73,7 +73,7 @@ def width_allows(fmt: str, dims: int) -> bool:
 def _plan(data: EvalData, formats: list[str], calibrate_on: list[str], asymmetric: list[str]) -> list[Config]:
     base = {"model": data.model, "dataset": data.dataset, "split": data.split}
     plan = []
-    for fmt in formats:
+    for fmt in [f for f in formats if width_allows(f, data.docs.shape[1])]:
         needs = get_format(fmt).needs_calibration
         for cal in calibrate_on if needs else [NONE]:
             if cal == SELF and not trains_on_self(fmt):

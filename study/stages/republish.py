@@ -14,13 +14,14 @@ from study.analysis import report, stats
 from study.config import load_profile
 from study.core.errors import ParameterError, StudyError
 from study.stages.beyond import publish_beyond
+from study.stages.codecs import publish_codecs
 from study.stages.indexes import publish_indexes
 from study.stages.quantization import publish_quantization
 from study.stages.reduction import publish_combined, publish_reduction
 
-STAGES = ("quantization", "reduction", "combined", "beyond", "indexes")
+STAGES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs")
 STEMS = {"quantization": "02-quantization", "reduction": "03-reduction", "combined": "04-combined",
-         "beyond": "06-beyond", "indexes": "07-indexes"}
+         "beyond": "06-beyond", "indexes": "07-indexes", "codecs": "09-codecs"}
 
 
 def _load(stem: str, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -51,6 +52,10 @@ def publish_stage(stage: str, profile: str) -> str:
         combined = {"fit_on": reduction.get("fit_on", "mlquestions"), **config.get("combined", {})}
         out = publish_combined(tidy, combined["reducers"], combined["formats"], combined.get("weighting", "texts"),
                                combined["fit_on"], profile)
+    elif stage == "codecs":
+        codecs = config.get("codecs", {})
+        out = publish_codecs(tidy, per_query, codecs.get("weighting", "texts"), profile,
+                             codecs.get("n_resamples", stats.N_RESAMPLES), codecs.get("seed", stats.SEED))
     elif stage == "indexes":
         out = publish_indexes(tidy, per_query, config.get("indexes", {}).get("repeats", 1), profile)
     else:

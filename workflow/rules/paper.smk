@@ -6,7 +6,7 @@ import shutil
 
 from snakemake.exceptions import WorkflowError
 
-STAGE_RULES = ("quantization", "reduction", "combined", "beyond", "indexes")
+STAGE_RULES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs")
 LATEXMK = shutil.which("latexmk")
 
 COMMITTED_PROFILE = "full"  # its README block is spliced into README.md (study.publish.paper_macros)

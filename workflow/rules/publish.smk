@@ -21,6 +21,9 @@ if BEYOND_STAGE:
 if INDEX_STAGE:
     PUBLISH["indexes"] = ("07-indexes", [], figures("fig-indexes") + tables("table-indexes"))
 
+if CODECS_STAGE:
+    PUBLISH["codecs"] = ("09-codecs", [], figures("fig-codecs") + tables("table-codecs", "table-codecs-equal-bytes"))
+
 STAGE_MODULE = {"combined": "reduction"}  # stage 04's code lives beside stage 03's (and its figure function)
 
 for _stage, (_stem, _extra, _outputs) in PUBLISH.items():

@@ -1,0 +1,75 @@
+"""Stage 09 (codecs): its plan, its training-set rules, and a papermill run of the notebook on adi (trained on time)."""
+
+import pandas as pd
+import papermill as pm
+import pytest
+from conftest import REPO
+
+from study.core.errors import ParameterError
+from study.experiment.configs import load_eval_data
+from study.stages.codecs import _plan, codec_family, config_label, run_codecs, width_allows
+
+TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
+                "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",
+                "overhead_bytes", "compression_ratio", "n_queries", "n_docs", "config_id"}
+
+
+def test_plan_trains_pq_only_on_shared_sets_and_skips_widths_m_does_not_divide(tiny_embeddings):
+    data = load_eval_data("minilm-l6", "adi")
+    plan = _plan(data, ["float32", "rabitq1", "opq8", "opq48", "opq64"], ["time", "self"], ["rabitq1", "opq8"])
+    seen = [(c.format, c.calibrate_on, c.query_format) for c in plan]
+    assert seen == [
+        ("float32", "none", "same"),
+        ("rabitq1", "time", "same"), ("rabitq1", "time", "float32"),
+        ("rabitq1", "self", "same"), ("rabitq1", "self", "float32"),   # cheap codecs: on the corpus too
+        ("opq8", "time", "same"), ("opq8", "time", "float32"),         # PQ: the shared set only
+        ("opq48", "time", "same"), ("opq64", "time", "same"),
+    ]
+    assert not width_allows("opq48", 256) and width_allows("opq48", 384) and not width_allows("pq64x4fs", 96)
+
+
+def test_families_and_labels():
+    assert [codec_family(f) for f in ("rabitq4_rr", "opq16", "pq32x4fs", "turboquant3", "osq1", "binary_centred")] \
+        == ["RaBitQ", "OPQ+PQ", "PQ fast-scan", "TurboQuant", "OSQ", "binary"]
+    row = {"format": "opq8", "reducer": "pca", "fraction": 0.25, "rescore": "float32x4", "query_format": "float32",
+           "calibrate_on": "mlquestions"}
+    assert config_label(row) == "opq8 + pca 25% → float32 ×4 · float32 queries @mlquestions"
+
+
+def test_a_training_collection_is_never_evaluated(tiny_embeddings):
+    with pytest.raises(ParameterError, match="'datasets'"):
+        run_codecs("minilm-l6", ["time"], ["rabitq1"], ["time"], [], [], [], [], "time", [], [], [])
+
+
+def run(tmp_path, **params):
+    return pm.execute_notebook(
+        str(REPO / "notebooks" / "09-codecs.ipynb"), str(tmp_path / "executed-09.ipynb"), parameters=params,
+        cwd=str(REPO), progress_bar=False, kernel_name="python3",
+    )
+
+
+def test_codecs_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
+    run(tmp_path, datasets=["adi", "time"], formats=["float32", "binary_sign", "int8_clipped", "rabitq1", "opq8",
+        "pq16x4fs", "turboquant2", "osq1", "binary_centred"], calibrate_on=["time", "self"],
+        asymmetric=["binary_sign", "osq1"], reducers=["pca"], fractions=[0.5], reduced_formats=["rabitq1", "opq8"],
+        fit_on="time", rescore_first=["osq1"], rescore_tiers=["float32"], oversampling=[4], n_resamples=500,
+        profile="tiny")
+    tidy = pd.read_csv(output_dir / "results/tiny/09-codecs.csv")
+    assert set(tidy.columns) >= TIDY_COLUMNS
+    assert set(tidy.dataset) == {"adi"}  # time trains the codecs and the reducer: never evaluated
+    bpv = tidy.groupby("format").bytes_per_vector.first()
+    assert bpv["rabitq1"] == 56 and bpv["opq8"] == 8 and bpv["pq16x4fs"] == 8 and bpv["osq1"] == 48 + 16
+    assert set(tidy[tidy.format == "opq8"].calibrate_on) == {"time"}
+    assert set(tidy[tidy.format == "rabitq1"].calibrate_on) == {"time", "self"}
+    assert {"pca"} <= set(tidy.reducer) and (tidy.rescore == "float32x4").any()
+    per_query = pd.read_parquet(output_dir / "results/tiny/09-codecs-per-query.parquet")
+    assert set(per_query.config_id) == set(tidy.config_id)
+    for path in ["figures/tiny/fig-codecs.png", "paper/generated/tiny/table-codecs.tex",
+                 "paper/generated/tiny/table-codecs-equal-bytes.tex", "results/tiny/tables/table-codecs.csv"]:
+        assert (output_dir / path).stat().st_size > 0, path
+
+
+def test_codecs_notebook_refuses_an_unknown_codec(tiny_embeddings, output_dir, tmp_path):
+    with pytest.raises(pm.PapermillExecutionError, match="formats"):
+        run(tmp_path, datasets=["adi"], formats=["float32", "rabitq3"], profile="tiny")
+    assert not (output_dir / "results/tiny/09-codecs.csv").exists()
