@@ -23,7 +23,10 @@ SCORE_TOL = {"usearch": 1e-5, "faiss": 2e-3, "b1": 0.0}
 
 
 def raw_code_bytes(kind: ix.IndexKind, dims: int) -> float:
-    """Bytes of one vector's code from the format alone (PQ: what faiss reports, it depends on training)."""
+    """Bytes of one vector's code from the format alone (PQ: what faiss reports, it depends on training; RaBitQ:
+    the sign bits + faiss' 8 bytes of per-vector factors)."""
+    if kind.format == "rabitq":
+        return dims / 8 + 8
     return dims * kind.bits / 8
 
 
@@ -60,12 +63,12 @@ def test_every_kind_builds_and_searches_random_unit_vectors(name, unit_vectors):
     np.testing.assert_array_equal(one_scores[0], scores[3])
     if index.kind.search == "exact":
         np.testing.assert_array_equal(one_indices[0], indices[3])
-    if index.kind.format not in ("pq", "b1", "sq4"):
+    if index.kind.format not in ("pq", "b1", "sq4", "rabitq") and index.kind.search != "ivf":
         assert (indices[:, 0] == np.arange(8)).all(), "a stored vector finds itself first"
     serialized = index.serialize()
     assert len(serialized) / len(unit_vectors) == index.bytes_per_vector
     assert index.bytes_per_vector >= index.code_bytes >= 1
-    if index.kind.format != "pq":
+    if index.kind.format not in ("pq", "pqrflat"):
         assert index.code_bytes == raw_code_bytes(index.kind, 384)
 
 
@@ -193,3 +196,22 @@ def test_unknown_names_raise_parameter_errors(unit_vectors):
     assert ix.index_kinds(libraries=["faiss"], searches=["hnsw"]) == [
         "faiss-f32-hnsw", "faiss-f16-hnsw", "faiss-bf16-hnsw", "faiss-sq8-hnsw", "faiss-sq4-hnsw", "faiss-b1-hnsw"]
     assert ix.check_index_names("all") == ALL
+
+
+def test_rabitq_and_inverted_file_kinds_store_what_they_say(rng=None):
+    """IndexRaBitQ, IVF-RaBitQ, IVF-PQ and IVF-PQ + float32 refine: bytes measured from the serialized index (the
+    refine tier's float32 vectors included), neighbours found."""
+    rng = np.random.default_rng(0)
+    docs = rng.standard_normal((2000, 64)).astype(np.float32)
+    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
+    queries = docs[:20] + 0.05 * rng.standard_normal((20, 64)).astype(np.float32)
+    for name, code in [("faiss-rabitq-exact", 8 + 8), ("faiss-rabitq-ivf", 8 + 8), ("faiss-pq-ivf", 8),
+                       ("faiss-pqrflat-ivf", 8 + 256)]:
+        index = ix.build_index(name, docs)
+        assert index.code_bytes == code, name
+        ids = 8 if name.endswith("ivf") else 0  # an inverted list stores each vector's id beside its code
+        assert index.bytes_per_vector >= code + ids, (name, index.bytes_per_vector)
+        found, _ = index.search(queries, 10)
+        assert (found[:, 0] == np.arange(20)).mean() >= 0.8, name  # each query's own document first
+    assert ix.ivf_lists(10_000, 100_000) == (100, 13) and ix.ivf_lists(10_000, 390) == (10, 2)
+    assert "usearch-f32-ivf" not in ix.KINDS and "faiss-pqrflat-exact" not in ix.KINDS

@@ -160,7 +160,8 @@ def label(row: pd.Series | dict) -> str:
 
 
 KINDS = (("float32", "float32"), ("float16", "16-bit float"), ("bfloat16", "16-bit float"), ("float8", "float8"),
-         ("int8", "int8"), ("int4", "int4"), ("float4", "float4"), ("binary", "binary"))
+         ("int8", "int8"), ("int4", "int4"), ("float4", "float4"), ("binary", "binary"),
+         ("rabitq", "RaBitQ"), ("opq", "OPQ+PQ"), ("pq", "PQ fast-scan"), ("turboquant", "TurboQuant"), ("osq", "OSQ"))
 
 
 def kind(fmt: str) -> str:

@@ -13,6 +13,10 @@ Index kinds are named ``<library>-<format>-<search>``, e.g. ``usearch-e4m3-hnsw`
   per byte, so no smaller than e4m3 and left out). *Exact* = usearch's brute-force kernel
   (``usearch.index.search(..., exact=True)``) over the code matrix; *hnsw* = ``usearch.index.Index``.
   usearch casts queries to the index's type, so queries and documents are coded alike (as the paper).
+* faiss also stores ``rabitq`` (``IndexRaBitQ``, 1 bit per dimension + factors, queries at 8 bits) and, with
+  ``ivf`` search (an inverted file of ≈ √N lists, 1/8 probed), ``IndexIVFRaBitQ``, ``IndexIVFPQ`` (dims/8 bytes) and
+  ``pqrflat`` (IVF-PQ whose 4·k candidates are re-ranked on float32 vectors, ``IndexRefineFlat``: both tiers are
+  stored and counted).
 * faiss stores ``f32`` (``IndexFlatIP``), ``f16``/``bf16``/``sq8``/``sq4`` (``IndexScalarQuantizer``
   QT_fp16/QT_bf16/QT_8bit/QT_4bit), ``pq`` (``IndexPQ``, dims/8 sub-quantizers of 8 bits: as many bytes
   as ``b1``) and ``b1`` (``IndexBinaryFlat``); hnsw = ``IndexHNSWFlat``/``IndexHNSWSQ``/``IndexBinaryHNSW``
@@ -64,7 +68,7 @@ from study.search.ranking import SearchResult
 from study.search.streaming import iter_row_blocks
 
 LIBRARIES = ("usearch", "faiss")
-SEARCHES = ("exact", "hnsw")
+SEARCHES = ("exact", "hnsw", "ivf")
 K = 10
 BATCHES = (1, 100)
 E4M3_MAX = 448.0  # largest finite float8 E4M3 (fn) value, where usearch saturates
@@ -89,8 +93,14 @@ FAISS_FORMATS: dict[str, tuple[str, float, str | None]] = {
     "sq4": ("QT_4bit", 4, None),
     "pq": ("pq", 1, None),
     "b1": ("binary", 1, "binary"),
+    "rabitq": ("rabitq", 1, None),
+    "pqrflat": ("pqrflat", 33, None),
 }
-FAISS_NO_HNSW = ("pq",)
+FAISS_NO_HNSW = ("pq", "rabitq", "pqrflat")
+FAISS_IVF = ("pq", "rabitq", "pqrflat")  # the inverted-file kinds (IVF-PQ, IVF-RaBitQ, IVF-PQ + float32 refine)
+FAISS_NO_EXACT = ("pqrflat",)
+RABITQ_QB = 8  # query bits of faiss' RaBitQ search, as study.compress.codecs' symmetric RaBitQ
+REFINE_FACTOR = 4  # IVF-PQ + RFlat: the PQ search proposes 4 × k candidates, float32 vectors re-rank them
 
 
 @dataclass(frozen=True)
@@ -143,11 +153,14 @@ def _all_kinds() -> dict[str, IndexKind]:
     kinds = {}
     for search_method in SEARCHES:
         for fmt, (_, _, bits, paper) in USEARCH_FORMATS.items():
+            if search_method == "ivf":  # usearch has no inverted file
+                continue
             ref, same = _reference_text("usearch", fmt)
             kind = IndexKind("usearch", fmt, search_method, bits, paper, ref, same)
             kinds[kind.name] = kind
         for fmt, (_, bits, paper) in FAISS_FORMATS.items():
-            if search_method == "hnsw" and fmt in FAISS_NO_HNSW:
+            if ((search_method == "hnsw" and fmt in FAISS_NO_HNSW) or (search_method == "ivf" and fmt not in FAISS_IVF)
+                    or (search_method == "exact" and fmt in FAISS_NO_EXACT)):
                 continue
             ref, same = _reference_text("faiss", fmt)
             kind = IndexKind("faiss", fmt, search_method, bits, paper, ref, same)
@@ -382,11 +395,16 @@ class _Faiss(BuiltIndex):
                 self.index.add(self._prepare(rows))
             self.build_s = time.perf_counter() - start
         storage = faiss.downcast_index(self.index.storage) if kind.search == "hnsw" and not self.binary else self.index
-        self.code_bytes = float(storage.code_size)
+        if kind.format == "pqrflat":  # PQ codes + the float32 vectors of the refine stage
+            self.code_bytes = float(self._base.code_size + 4 * self.dims)
+        else:
+            self.code_bytes = float(storage.code_size)
 
     def _make(self, train: np.ndarray, hnsw: HNSWParams):
         code, _, _ = FAISS_FORMATS[self.kind.format]
         d, ip, m = self.dims, faiss.METRIC_INNER_PRODUCT, hnsw.connectivity
+        if self.kind.search == "ivf" or code == "rabitq":
+            return self._make_ivf_or_rabitq(code, len(train))
         if code == "binary":
             index = faiss.IndexBinaryFlat(d) if self.kind.search == "exact" else faiss.IndexBinaryHNSW(d, m)
         elif code == "pq":
@@ -404,6 +422,35 @@ class _Faiss(BuiltIndex):
             index.hnsw.efConstruction = hnsw.expansion_add
             index.hnsw.efSearch = hnsw.expansion_search
             self.params = f"M={m}, efConstruction={hnsw.expansion_add}, efSearch={hnsw.expansion_search}"
+        return index
+
+    def _make_ivf_or_rabitq(self, code: str, n_train: int):
+        """IndexRaBitQ (exact scan), or an inverted file over a flat inner-product coarse quantizer with
+        ``ivf_lists`` lists, ``nprobe`` = 1/8 of them: IVF-RaBitQ, IVF-PQ (dims/8 bytes), IVF-PQ + float32 refine."""
+        d, ip = self.dims, faiss.METRIC_INNER_PRODUCT
+        if self.kind.search == "exact":
+            index = faiss.IndexRaBitQ(d, ip)
+            index.qb = RABITQ_QB
+            self.params = f"qb={RABITQ_QB}"
+            return index
+        nlist, nprobe = ivf_lists(self.n, n_train)
+        self._quantizer = faiss.IndexFlatIP(d)  # kept alive beside the index that points to it
+        if code == "rabitq":
+            index = faiss.IndexIVFRaBitQ(self._quantizer, d, nlist, ip)
+            index.qb = RABITQ_QB
+            self.params = f"nlist={nlist}, nprobe={nprobe}, qb={RABITQ_QB}"
+        else:
+            subq, nbits = pq_settings(d, n_train)
+            index = faiss.IndexIVFPQ(self._quantizer, d, nlist, subq, nbits, ip)
+            index.pq.cp.min_points_per_centroid = 1
+            self.params = f"nlist={nlist}, nprobe={nprobe}, M={subq}, nbits={nbits}"
+        index.nprobe = nprobe
+        index.cp.min_points_per_centroid = 1
+        if code == "pqrflat":
+            self._base = index
+            index = faiss.IndexRefineFlat(index)
+            index.k_factor = REFINE_FACTOR
+            self.params += f", refine float32 x{REFINE_FACTOR}"
         return index
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
@@ -432,7 +479,18 @@ class _Faiss(BuiltIndex):
         return total
 
     def decoded_docs(self) -> np.ndarray | None:
-        return None if self.binary else self.index.reconstruct_n(0, self.n)
+        if self.binary:
+            return None
+        if self.kind.search == "ivf" and self.kind.format != "pqrflat":
+            self.index.make_direct_map()
+        return self.index.reconstruct_n(0, self.n)
+
+
+def ivf_lists(n_docs: int, n_train: int) -> tuple[int, int]:
+    """(lists, lists probed) of an inverted file: about √N lists (at most one per 39 training vectors, faiss'
+    k-means floor, and at least 1), and 1/8 of them probed (at least 1)."""
+    nlist = max(1, min(int(round(math.sqrt(n_docs))), n_train // 39))
+    return nlist, max(1, math.ceil(nlist / 8))
 
 
 def build_index(

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from study.analysis import report, stats
 from study.analysis.comparison import compare_like_for_like
+from study.analysis.tradeoff import kind
 from study.compress.codecs import CODEC_FORMATS
 from study.compress.formats import get_format
 from study.compress.reducers import SEED, fit_reducer
@@ -50,11 +51,7 @@ class CodecsOutput:
 
 def codec_family(fmt: str) -> str:
     """The family a codec belongs to (``opq16`` → ``OPQ+PQ``), as the trade-off groups them."""
-    for prefix, name in (("rabitq", "RaBitQ"), ("opq", "OPQ+PQ"), ("pq", "PQ fast-scan"), ("turboquant", "TurboQuant"),
-                         ("osq", "OSQ"), ("binary", "binary"), ("int8", "int8")):
-        if fmt.startswith(prefix):
-            return name
-    return fmt
+    return kind(fmt)
 
 
 def trains_on_self(fmt: str) -> bool:
