@@ -10,6 +10,7 @@ flaws included; corrected variants are registered beside them under their own na
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -99,8 +100,8 @@ def quantize(vectors: np.ndarray, name: str, params: Params | None = None) -> Qu
     return Quantized(fmt, packed, params, vectors.shape[1])
 
 
-_TRAINED: dict[tuple, Params] = {}
-_TRAINED_MAX = 64
+_TRAINED: OrderedDict[tuple, Params] = OrderedDict()
+_TRAINED_MAX = 256  # least recently used first out; a trained codec is at most a few MB
 
 
 def calibrate(name: str, sample: np.ndarray) -> Params:
@@ -115,10 +116,12 @@ def calibrate(name: str, sample: np.ndarray) -> Params:
     if not fmt.costly_calibration:
         return fmt.calibrate(sample)
     key = (name, sample.shape, hashlib.blake2b(sample.tobytes(), digest_size=16).hexdigest())
-    if key not in _TRAINED:
-        if len(_TRAINED) >= _TRAINED_MAX:
-            _TRAINED.pop(next(iter(_TRAINED)))
-        _TRAINED[key] = fmt.calibrate(sample)
+    if key in _TRAINED:
+        _TRAINED.move_to_end(key)
+        return _TRAINED[key]
+    if len(_TRAINED) >= _TRAINED_MAX:
+        _TRAINED.popitem(last=False)
+    _TRAINED[key] = fmt.calibrate(sample)
     return _TRAINED[key]
 
 
