@@ -65,7 +65,8 @@ def test_codecs_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, t
     per_query = pd.read_parquet(output_dir / "results/tiny/09-codecs-per-query.parquet")
     assert set(per_query.config_id) == set(tidy.config_id)
     for path in ["figures/tiny/fig-codecs.png", "paper/generated/tiny/table-codecs.tex",
-                 "paper/generated/tiny/table-codecs-equal-bytes.tex", "results/tiny/tables/table-codecs.csv"]:
+                 "paper/generated/tiny/table-codecs-equal-bytes.tex", "results/tiny/tables/table-codecs.csv",
+                 "paper/generated/tiny/codecs-section.tex", "results/tiny/tables/codecs-peers.csv"]:
         assert (output_dir / path).stat().st_size > 0, path
 
 

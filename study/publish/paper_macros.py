@@ -293,8 +293,9 @@ def write_scorecard(table: pd.DataFrame, checks: pd.DataFrame, profile: str,
 # What main.tex includes by name (with the notebook that writes each); everything else a profile's
 # notebooks write is listed by ``other_results_latex`` so new stages reach the paper without edits.
 MAIN_FIGURES = {"fig3-quantization": "02-quantization.ipynb", "fig7-tradeoff": "05-tradeoff.ipynb",
-                "fig8-tradeoff-storage": "05-tradeoff.ipynb"}
-MAIN_TABLES = {"table-quantization": "02-quantization.ipynb", "table-quantization-vs-paper": "02-quantization.ipynb",
+                "fig8-tradeoff-storage": "05-tradeoff.ipynb", "fig-codecs": "09-codecs.ipynb"}
+MAIN_TABLES = {"codecs-section": "09-codecs.ipynb", "table-codecs-equal-bytes": "09-codecs.ipynb",
+               "table-quantization": "02-quantization.ipynb", "table-quantization-vs-paper": "02-quantization.ipynb",
                "table-tradeoff-frontier": "05-tradeoff.ipynb", "table-tradeoff-selection": "05-tradeoff.ipynb",
                "table-tradeoff-scorecard": "05-tradeoff.ipynb", "scorecard-rules": "05-tradeoff.ipynb",
                "scorecard-collections": "05-tradeoff.ipynb",

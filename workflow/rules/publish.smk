@@ -22,7 +22,8 @@ if INDEX_STAGE:
     PUBLISH["indexes"] = ("07-indexes", [], figures("fig-indexes") + tables("table-indexes"))
 
 if CODECS_STAGE:
-    PUBLISH["codecs"] = ("09-codecs", [], figures("fig-codecs") + tables("table-codecs", "table-codecs-equal-bytes"))
+    PUBLISH["codecs"] = ("09-codecs", [], figures("fig-codecs") + tables("table-codecs", "table-codecs-equal-bytes")
+                         + [f"{TABLES}/codecs-section.tex", f"{RESULTS}/tables/codecs-peers.csv"])
 
 STAGE_MODULE = {"combined": "reduction"}  # stage 04's code lives beside stage 03's (and its figure function)
 
