@@ -251,3 +251,8 @@ def test_bits_out_of_range_are_refused(build, bad):
 def test_sub_quantizers_that_do_not_divide_the_width_are_refused(name):
     with pytest.raises(ParameterError, match="divisor of the vector width 100"):
         calibrate(name, clustered(500, 0, dims=100))
+
+
+def test_pq_needs_a_centroid_per_training_vector():
+    with pytest.raises(ParameterError, match="at least 256 vectors"):
+        calibrate("opq8", clustered(100, 0))

@@ -55,6 +55,7 @@ FAST_SCAN_BYTES = (4, 8, 16, 32)
 TURBOQUANT_BITS = (2, 3, 4)
 OSQ_BITS = {"osq1": (1, 4), "osq4": (4, 4), "osq7": (7, 7)}
 """name → (document bits, query bits): BBQ's 1-bit documents with 4-bit queries, and int4 / int7."""
+PER_VECTOR = float("nan")  # PQ's nominal bits per dimension: none, its bytes per vector are fixed whatever the width
 QUERY_CHUNK = 512  # queries scored per call into faiss (bounds the dense score block to 512 × documents)
 OPQ_ITERATIONS = 10  # faiss' defaults: 50 rounds, 40 k-means iterations in the first; ours bound training to
 OPQ_FIRST_PQ_ITERATIONS = 10  # about a minute per codec on the fit set (2 CPU cores); see bench notes in the README
@@ -131,6 +132,7 @@ def _faiss_codec(
     learned_rotation: Callable[[np.ndarray], np.ndarray] | None = None,
     searcher: Callable[[faiss.Index, str], Callable] | None = None,
     query_round_trip: bool = True,
+    min_train: int = 1,
 ) -> Format:
     """A codec whose training, codes and search are faiss': ``build(dims)`` makes the untrained codec.
 
@@ -144,6 +146,9 @@ def _faiss_codec(
     def train(sample: np.ndarray) -> Params:
         x = normalise(sample)
         dims = x.shape[1]
+        if len(x) < min_train:
+            raise ParameterError(f"{name} training sample", f"{len(x)} vectors",
+                                 f"at least {min_train} vectors (one per k-means centroid)")
         params: Params = {}
         if rotate:
             params["rotation"] = random_rotation(dims)
@@ -238,7 +243,7 @@ def opq_format(n_bytes: int) -> Format:
         f"opq{n_bytes}",
         f"OPQ + PQ, {n_bytes} bytes per vector (faiss OPQ{n_bytes},PQ{n_bytes}x8: learned rotation, "
         f"{n_bytes} sub-quantizers of 256 centroids); float32 queries = asymmetric distance (ADC)",
-        _pq(n_bytes, 8), 8 * n_bytes, learned_rotation=_opq_rotation(n_bytes),
+        _pq(n_bytes, 8), PER_VECTOR, learned_rotation=_opq_rotation(n_bytes), min_train=256,
     )
 
 
@@ -253,7 +258,7 @@ def fast_scan_format(n_bytes: int) -> Format:
         f"pq{m}x4fs",
         f"PQ fast-scan, {n_bytes} bytes per vector (faiss PQ{m}x4fs: {m} sub-quantizers of 16 centroids, SIMD "
         "search with 8-bit look-up tables)",
-        _pq(m, 4), 8 * n_bytes, searcher=_fast_scan_searcher,
+        _pq(m, 4), PER_VECTOR, searcher=_fast_scan_searcher, min_train=16,
     )
 
 

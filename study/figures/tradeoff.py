@@ -12,6 +12,11 @@ from study.figures import plots  # noqa: F401 - the study's seaborn style
 SHOWN_LOSS_PCT = 50.0  # the storage figure leaves out configurations that lose more than this (float4)
 
 
+def kind_palette(kinds: list[str]) -> list:
+    """One distinct colour per kind: seaborn's default 10 colours, or tab20 when the codecs make it more."""
+    return sns.color_palette("deep" if len(kinds) <= 10 else "tab20", len(kinds))
+
+
 def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
     """nDCG@10 loss against measured compression ratio (log axis), one panel per model, frontier drawn."""
     models = list(dict.fromkeys(configs.model))
@@ -21,7 +26,8 @@ def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
     for i, (ax, model) in enumerate(zip(axes[0], models)):
         data = configs[configs.model == model]
         sns.scatterplot(data=data, x="compression_ratio", y="loss_pct", hue="kind", hue_order=kinds,
-                        style="reducer", style_order=reducers, s=45, ax=ax, legend=i == len(models) - 1, zorder=3)
+                        palette=kind_palette(kinds), style="reducer", style_order=reducers, s=45, ax=ax,
+                        legend=i == len(models) - 1, zorder=3)
         front = data[data.on_frontier].sort_values("compression_ratio")
         ax.plot(front.compression_ratio, front.loss_pct, color="black", lw=1, ls="--", zorder=2,
                 label="Pareto frontier")
@@ -54,6 +60,7 @@ def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str,
             data = at_scale(configs[configs.model == model], n)
             shown = data[data.loss_pct <= SHOWN_LOSS_PCT]
             sns.scatterplot(data=shown, x="expected", y="total_bytes", hue="kind", hue_order=kinds,
+                            palette=kind_palette(kinds),
                             style="reducer", s=40, ax=ax, legend=(i == 0 and j == len(n_vectors) - 1), zorder=3)
             front = shown[shown.on_frontier].sort_values("total_bytes")
             ax.plot(front.expected, front.total_bytes, color="black", lw=1, ls="--", zorder=2)
