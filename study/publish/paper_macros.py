@@ -428,6 +428,25 @@ README_START = "<!-- results:start (written by notebook 05 for the full profile;
 README_END = "<!-- results:end -->"
 
 
+def codecs_summary(profile: str) -> list[str]:
+    """README lines on stage 09 (codecs at equal bytes): its figure and the peers' claims read on our data."""
+    dirs = output_dirs(profile)
+    root = output_root()
+    fig, peers = dirs["figures"] / "fig-codecs.png", dirs["results"] / "tables" / "codecs-peers.csv"
+    if not fig.exists() or not peers.exists():
+        return []
+    table = pd.read_csv(peers)
+    table["ours: A − B, nDCG@10 [95 % CI]"] = [f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}]" for d, lo, hi in
+                                               zip(table["diff"], table.diff_ci_low, table.diff_ci_high, strict=True)]
+    table["A"] = [f"{b} ({n:g} B)" for b, n in zip(table.best, table.bytes, strict=True)]
+    table["B"] = [f"{b} ({n:g} B)" for b, n in zip(table.reference, table.reference_bytes, strict=True)]
+    shown = table[["model", "comparison", "A", "B", "ours: A − B, nDCG@10 [95 % CI]"]]
+    return ["The codecs engineers use today (RaBitQ, OPQ+PQ, PQ fast-scan, TurboQuant, OSQ/BBQ, binary fixes; "
+            "notebook `09-codecs.ipynb`), at equal bytes:", "", f"![Codecs]({fig.relative_to(root).as_posix()})", "",
+            "The peers' published claims, read on our models and collections (the claims in full: the paper's codec "
+            "section and `study/stages/codecs.py`):", "", shown.to_markdown(index=False), ""]
+
+
 def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
     """The short results block of the top-level README: main figure, scorecard, links (root-relative paths)."""
     dirs = output_dirs(profile)
@@ -440,6 +459,7 @@ def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
              f"![Trade-off]({fig.relative_to(root).as_posix()})", "",
              "Reproduction scorecard (verdict rules: `study/analysis/scorecard.py`):", "",
              _scorecard_markdown(scorecard_table).rstrip(), ""]
+    parts += codecs_summary(profile)
     pdf = dirs["results"] / "paper.pdf"
     if pdf.exists():
         parts.append(f"The paper built from these results: [{pdf.relative_to(root).as_posix()}]"
