@@ -175,7 +175,9 @@ def summarise_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str
     """Per model × configuration over the same held-out collections: nDCG@10, change vs float32 with its CI,
     bytes of every tier, the family."""
     summary = report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE)
+    sets = summary.attrs.get("sets", {})
     summary = stats.add_significance(summary, tidy, per_query, KEYS, weighting, n_resamples=n_resamples, seed=seed)
+    summary.attrs["sets"] = sets
     rows = tidy[tidy.metric == "ndcg_at_10"].drop_duplicates(["model", *KEYS]).set_index(["model", *KEYS])
     index = pd.MultiIndex.from_frame(summary[["model", *KEYS]])
     tier2 = rows["rescore_bytes_per_vector"].reindex(index) if "rescore_bytes_per_vector" in rows else np.nan
@@ -188,6 +190,7 @@ def summarise_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str
     summary["family"] = [codec_family(f) + (" + rescoring" if r != NONE else "") + (f" + {m}" if m != NONE else "")
                          for f, r, m in zip(summary.format, summary.rescore, summary.reducer, strict=True)]
     summary["label"] = [config_label(r) for r in summary.to_dict("records")]
+    summary.attrs["sets"] = sets
     return summary
 
 
@@ -369,7 +372,7 @@ def codecs_conclusions(summary: pd.DataFrame, tests: pd.DataFrame) -> str:
                          f"{r.stored_ratio:.3g}×)")
         for t in tests[tests.model == model].itertuples():
             verdict = reading(t.diff_ci_low, t.diff_ci_high)
-            lines.append(f"{model}, {t.family} best within {t.reference} 's {t.reference_bytes:g} B: {t.best} − "
+            lines.append(f"{model}, {t.family} best within {t.reference}'s {t.reference_bytes:g} B: {t.best} − "
                          f"{t.reference} = {t.diff:+.4f} nDCG@10 [{t.diff_ci_low:+.4f}, {t.diff_ci_high:+.4f}]: "
                          f"{verdict}")
     return "\n".join(lines)
