@@ -213,6 +213,26 @@ def _ids(tidy: pd.DataFrame, model: str, datasets: list[str], row: pd.Series | d
     return [by_dataset[d] for d in datasets] if set(datasets) <= set(by_dataset.index) else None
 
 
+PAIR_COLUMNS = ["best", "bytes", "reference", "reference_bytes"]
+TEST_COLUMNS = ["diff", "diff_ci_low", "diff_ci_high", "p_value"]
+
+
+def _paired(model: str, pairs: list, meta: list[tuple], names: list[str], tidy: pd.DataFrame,
+            per_query: pd.DataFrame, weighting: str, n_resamples: int, seed: int) -> pd.DataFrame | None:
+    """One model's paired tests (``stats.paired_differences``) beside what each compares (``meta`` rows)."""
+    tests = stats.paired_differences(per_query, tidy, pairs, weighting, n_resamples=n_resamples, seed=seed)
+    if not len(tests):
+        return None
+    frame = pd.DataFrame(meta, columns=[*names, *PAIR_COLUMNS])
+    return pd.concat([frame, tests.reset_index(drop=True)], axis=1).assign(model=model)
+
+
+def _stacked(parts: list[pd.DataFrame | None], names: list[str]) -> pd.DataFrame:
+    columns = ["model", *names, *PAIR_COLUMNS, *TEST_COLUMNS]
+    parts = [p for p in parts if p is not None]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
 def equal_bytes_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
                       references: dict[str, str], n_resamples: int = stats.N_RESAMPLES,
                       seed: int = stats.SEED) -> pd.DataFrame:
@@ -223,7 +243,7 @@ def equal_bytes_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.D
     parts = []
     for model, rows in summary.groupby("model", sort=False):
         datasets = list(sets[model].names)
-        pairs, names = [], []
+        pairs, meta = [], []
         for ref_name, ref_format in references.items():
             ref = rows[(rows.format == ref_format) & (rows.reducer == NONE) & (rows.rescore == NONE)
                        & (rows.query_format == "same")]
@@ -237,15 +257,11 @@ def equal_bytes_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.D
                 a, b = _ids(tidy, model, datasets, best), _ids(tidy, model, datasets, ref)
                 if a is not None and b is not None:
                     pairs.append((a, b))
-                    names.append((ref_name, family, best.label, ref.label, best.stored_bytes_per_vector,
-                                  ref.stored_bytes_per_vector))
-        tests = stats.paired_differences(per_query, tidy, pairs, weighting, n_resamples=n_resamples, seed=seed)
-        if len(tests):
-            meta = pd.DataFrame(names, columns=["against", "family", "best", "reference", "bytes", "reference_bytes"])
-            parts.append(pd.concat([meta, tests.reset_index(drop=True)], axis=1).assign(model=model))
-    columns = ["model", "against", "family", "best", "bytes", "reference", "reference_bytes", "diff", "diff_ci_low",
-               "diff_ci_high", "p_value"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+                    meta.append((ref_name, family, best.label, best.stored_bytes_per_vector, ref.label,
+                                 ref.stored_bytes_per_vector))
+        parts.append(_paired(model, pairs, meta, ["against", "family"], tidy, per_query, weighting, n_resamples,
+                             seed))
+    return _stacked(parts, ["against", "family"])
 
 
 PEER_CLAIMS = [
@@ -298,13 +314,9 @@ def peer_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFram
                 continue
             pairs.append((ids_a, ids_b))
             meta.append((name, claim, a.label, a.stored_bytes_per_vector, b.label, b.stored_bytes_per_vector))
-        tests = stats.paired_differences(per_query, tidy, pairs, weighting, n_resamples=n_resamples, seed=seed)
-        if len(tests):
-            frame = pd.DataFrame(meta, columns=["comparison", "claim", "best", "bytes", "reference", "reference_bytes"])
-            parts.append(pd.concat([frame, tests.reset_index(drop=True)], axis=1).assign(model=model))
-    columns = ["model", "comparison", "claim", "best", "bytes", "reference", "reference_bytes", "diff", "diff_ci_low",
-               "diff_ci_high", "p_value"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+        parts.append(_paired(model, pairs, meta, ["comparison", "claim"], tidy, per_query, weighting, n_resamples,
+                             seed))
+    return _stacked(parts, ["comparison", "claim"])
 
 
 def reading(low: float, high: float) -> str:
