@@ -106,6 +106,21 @@ def reference_vectors(model: str, reference: str, data: EvalData) -> np.ndarray:
     return np.concatenate([np.asarray(docs.vectors, dtype=np.float32), queries.rows(qids)], axis=0)
 
 
+class References:
+    """The calibration / fit sets (``reference_vectors``) of one evaluated collection, each loaded once;
+    ``references("none")`` is ``None`` (a configuration that calibrates nothing)."""
+
+    def __init__(self, model: str, data: EvalData) -> None:
+        self.model, self.data, self._loaded = model, data, {}
+
+    def __call__(self, name: str) -> np.ndarray | None:
+        if name == NONE:
+            return None
+        if name not in self._loaded:
+            self._loaded[name] = reference_vectors(self.model, name, self.data)
+        return self._loaded[name]
+
+
 def tidy_rows(
     cfg: Config,
     per_query: pd.DataFrame,

@@ -22,7 +22,7 @@ from study.compress.formats import FORMATS, get_format
 from study.config import as_list, check_choices
 from study.core.errors import ParameterError
 from study.core.io import atomic_write
-from study.experiment.configs import NONE, Config, EvalData, load_eval_data, reference_vectors
+from study.experiment.configs import NONE, Config, EvalData, References, load_eval_data
 from study.experiment.evaluate import evaluate_format
 from study.experiment.rescore import RESCORE_K, rescore_sweep
 from study.figures import plots
@@ -96,14 +96,7 @@ def run_beyond(
     tidy, per_query = [], []
     for dataset in datasets:
         data = load_eval_data(model, dataset)
-        references: dict[str, np.ndarray] = {}
-
-        def calibration(name: str, data: EvalData = data, references: dict = references) -> np.ndarray | None:
-            if name == NONE:
-                return None
-            if name not in references:
-                references[name] = reference_vectors(model, name, data)
-            return references[name]
+        calibration = References(model, data)
 
         plan = _plan(data, formats, calibrate_on, paper_calibrate_on, asymmetric, rescore_first)
         for cfg, kind in tqdm(plan, desc=f"{model} · {dataset}", unit="config"):

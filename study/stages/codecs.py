@@ -28,7 +28,7 @@ from study.compress.reducers import SEED, fit_reducer
 from study.config import SELF
 from study.core.errors import ParameterError
 from study.core.io import atomic_write, write_text_atomic
-from study.experiment.configs import NONE, Config, EvalData, load_eval_data, reference_vectors
+from study.experiment.configs import NONE, Config, EvalData, References, load_eval_data, reference_vectors
 from study.experiment.evaluate import evaluate_format
 from study.experiment.rescore import RESCORE_K, rescore_sweep
 from study.figures import plots
@@ -123,14 +123,7 @@ def run_codecs(
             reduced.append((method, float(fraction), reducer, reducer.transform(train) if train is not None else None))
     for dataset in evaluated:
         data = load_eval_data(model, dataset)
-        references: dict[str, np.ndarray] = {}
-
-        def training(name: str, data: EvalData = data, references: dict = references) -> np.ndarray | None:
-            if name == NONE:
-                return None
-            if name not in references:
-                references[name] = reference_vectors(model, name, data)
-            return references[name]
+        training = References(model, data)
 
         plan = _plan(data, formats, calibrate_on, asymmetric)
         for cfg in tqdm(plan, desc=f"{model} · {dataset}", unit="config"):
