@@ -82,12 +82,12 @@ def _unrotated(y: np.ndarray, p: Params) -> np.ndarray:
 
 
 @contextmanager
-def single_threaded() -> Iterator[None]:
-    """faiss' OpenMP on one thread while a codec trains or scores: stage rules are single-threaded (the
-    study's determinism), and OpenMP's spinning threads slow training several-fold when the other cores are
-    busy. The previous thread count is restored."""
+def faiss_threads(threads: int) -> Iterator[None]:
+    """faiss' OpenMP pinned to ``threads`` for a block, the previous setting restored. Codecs train and score on
+    one thread: stage rules are single-threaded (the study's determinism), and OpenMP's spinning threads slow
+    training several-fold when the other cores are busy."""
     before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
+    faiss.omp_set_num_threads(threads)
     try:
         yield
     finally:
@@ -153,11 +153,11 @@ def _faiss_codec(
         if rotate:
             params["rotation"] = random_rotation(dims)
         elif learned_rotation is not None:
-            with single_threaded():
+            with faiss_threads(1):
                 params["rotation"] = learned_rotation(x)
         x = _prepared(x, params) if params else x
         index = build(dims)
-        with single_threaded():
+        with faiss_threads(1):
             index.train(x)
         params["index"] = _serialise(index)
         return params
@@ -175,7 +175,7 @@ def _faiss_codec(
             q = index.sa_decode(index.sa_encode(q))
         index.add_sa_codes(np.ascontiguousarray(docs.packed))
         search = searcher(index, query_format) if searcher else index.search
-        with single_threaded():
+        with faiss_threads(1):
             return _dense(search, q, docs.n)
 
     return Format(name, description, encode, decode, calibrate=train, needs_calibration=True, paper_faithful=False,

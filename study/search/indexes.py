@@ -48,8 +48,6 @@ import io
 import math
 import statistics
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import faiss
@@ -59,6 +57,7 @@ from tqdm import tqdm
 from usearch.index import Index as UsearchIndex
 from usearch.index import search as usearch_search
 
+from study.compress.codecs import faiss_threads
 from study.compress.formats import quantize, round_trip
 from study.core.errors import ParameterError
 from study.search.exact import search
@@ -357,17 +356,6 @@ class _UsearchHNSW(BuiltIndex):
 
     def serialized_bytes(self) -> int:
         return int(self.index.serialized_length)
-
-
-@contextmanager
-def faiss_threads(threads: int) -> Iterator[None]:
-    """Pin faiss's OpenMP threads for a block and restore the previous setting."""
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(threads)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(previous)
 
 
 def pq_settings(dims: int, n_train: int) -> tuple[int, int]:
