@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_SIGN = np.uint32(0x80000000)
+
 
 @dataclass
 class SearchResult:
@@ -47,3 +49,25 @@ def top_k_of_scores(scores: np.ndarray, doc_ids: list[str], k: int) -> SearchRes
     k = min(k, scores.shape[1])
     indices = _top_k_block(scores, k, rank) if len(scores) else np.empty((0, k), dtype=np.int64)
     return SearchResult(indices, np.take_along_axis(scores, indices, axis=1), 0, 0)
+
+
+# --- keys: (score, rank) as one sortable uint64 -------------------------------------------------
+
+
+def score_keys(scores: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """uint64 keys ordered like (score, rank); -0.0 counts as +0.0 (they tie in trec_eval too)."""
+    s = np.asarray(scores, dtype=np.float32) + np.float32(0.0)  # -0.0 + 0.0 = +0.0
+    bits = s.view(np.uint32)
+    ordered = np.where(bits & _SIGN, ~bits, bits | _SIGN)
+    return (ordered.astype(np.uint64) << np.uint64(32)) | np.asarray(ranks).astype(np.uint64)
+
+
+def key_scores(keys: np.ndarray) -> np.ndarray:
+    """The float32 scores encoded in ``keys`` (inverse of ``score_keys``)."""
+    ordered = (keys >> np.uint64(32)).astype(np.uint32)
+    bits = np.where(ordered & _SIGN, ordered ^ _SIGN, ~ordered)
+    return bits.view(np.float32)
+
+
+def key_ranks(keys: np.ndarray) -> np.ndarray:
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)

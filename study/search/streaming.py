@@ -1,18 +1,18 @@
 """Exact top-k search in bounded memory: documents are scored in blocks against all queries and a
 running top-k per query is kept, so memory is O(queries × k + block × dims), never queries × corpus.
 
-Why hand-written: libraries with exact search (faiss ``IndexFlat``/``IndexBinaryFlat``, usearch's
-exact mode) keep their own tie order and cut ties at the k-th score arbitrarily, so nDCG computed
-from their runs would not equal trec_eval's. Here the order is trec_eval's, exactly as
+Why not a library's exact index alone: faiss ``IndexFlat``/``IndexBinaryFlat`` and usearch's exact mode
+keep documents in insertion order and cut ties at the k-th score by it, so nDCG computed from their runs
+would not equal trec_eval's, and they hold the whole corpus in memory. Here the order is trec_eval's, exactly as
 ``study.search.exact.search`` defines it: score high first, then document id in descending string order.
 
-How the order is kept exact and cheap: every (score, document) pair becomes one unsigned 64-bit key,
-``(order-preserving bits of the float32 score) << 32 | (rank of the document id in string order)``.
-Keys are unique, so the per-query top-k is a plain ``argpartition`` on keys and ties need no
-special case. Per block: scores (one GEMM, or XOR + popcount for packed bits), a filter against
-each query's current k-th score (rows whose block holds many candidates are first tightened to the
-block's own k-th score with ``np.partition``), the surviving candidates are merged with the running
-keys. Loops run over blocks and chunks of queries, never over documents.
+How the order is kept exact and cheap: documents are visited in *descending* tie rank (their position in
+ascending id order; ``iter_tie_order_blocks``), and each block's scores (one GEMM, or faiss' XOR/popcount
+kernels for packed bits) go to faiss' C++ heaps, one per query, which keep the k best in one pass in parallel
+over queries (``study.search.heap``: with that visiting order their strict admission and their eviction of the
+smallest id among equal scores are trec_eval's tie order). The kept (score, rank) pairs are then sorted as
+one unsigned 64-bit key each, ``(order-preserving bits of the float32 score) << 32 | rank``. Loops run over
+blocks, never over documents or queries.
 
 Why scores do not depend on the block size: BLAS picks different kernels for very small products
 (GEMV when a side is 1, "small matrix" kernels below a few million multiply-adds), and those sum in
@@ -26,22 +26,20 @@ order, so scores of two block sizes agree to float32 rounding (~1e-7) and rankin
 among documents within that rounding of each other (tests/test_streaming.py checks exactly that).
 A given plan is deterministic: the same inputs and budget give the same bits on every run.
 
-Memory: ``plan_blocks`` turns a budget in bytes into a block size and a query-chunk size from an
-upper bound of every allocation this module makes (``bytes_needed``); ``tracemalloc`` confirms it
-in the tests. Blocks read from a ``np.memmap`` are released from the process after use
-(``madvise(MADV_DONTNEED)`` on the block's pages), so the mapped corpus does not accumulate in the
-resident set either.
+Memory: ``plan_blocks`` turns a budget in bytes into a block size from an upper bound of every
+allocation this module makes (``bytes_needed``); ``tracemalloc`` confirms it in the tests. Blocks read
+from a ``np.memmap`` are released from the process after use (``madvise(MADV_DONTNEED)`` on the block's
+pages), so the mapped corpus does not accumulate in the resident set either.
 """
 
 from __future__ import annotations
 
 import mmap
-import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 import numpy as np
 from tqdm import tqdm
 
@@ -49,39 +47,14 @@ from study.compress.formats import Params, Quantized, get_format, quantize
 from study.core.errors import ParameterError
 from study.core.io import atomic_path
 from study.core.vectors import normalise, normalise_into
+from study.search.heap import TopKHeap
 from study.search.metrics import DEPTH
 from study.search.ranking import SearchResult, tie_rank
 
 DEFAULT_BUDGET = 256 << 20
 MIN_QUERY_ROWS = 32
 MIN_GEMM_MACS = 1 << 23
-QUERY_CHUNK = 128  # queries per selection step: keeps the selection's temporaries small
 MAX_SCORE_BYTES = 64 << 20  # larger score blocks are no faster, only bigger (measured: bench/scaling.py)
-HAMMING_TILE = 512  # documents per XOR/popcount step: its temporaries stay in cache
-_SELECT_BYTES = 64  # worst-case selection bytes per (query, document) pair of a chunk (all tied)
-_SIGN = np.uint32(0x80000000)
-
-
-# --- keys: (score, rank) as one sortable uint64 -------------------------------------------------
-
-
-def score_keys(scores: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-    """uint64 keys ordered like (score, rank); -0.0 counts as +0.0 (they tie in trec_eval too)."""
-    s = np.asarray(scores, dtype=np.float32) + np.float32(0.0)  # -0.0 + 0.0 = +0.0
-    bits = s.view(np.uint32)
-    ordered = np.where(bits & _SIGN, ~bits, bits | _SIGN)
-    return (ordered.astype(np.uint64) << np.uint64(32)) | np.asarray(ranks).astype(np.uint64)
-
-
-def key_scores(keys: np.ndarray) -> np.ndarray:
-    """The float32 scores encoded in ``keys`` (inverse of ``score_keys``)."""
-    ordered = (keys >> np.uint64(32)).astype(np.uint32)
-    bits = np.where(ordered & _SIGN, ordered ^ _SIGN, ~ordered)
-    return bits.view(np.float32)
-
-
-def key_ranks(keys: np.ndarray) -> np.ndarray:
-    return (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
 # --- memory plan ----------------------------------------------------------------------------------
@@ -89,10 +62,9 @@ def key_ranks(keys: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BlockPlan:
-    """Documents per block, queries per selection step, and the bytes that plan may allocate."""
+    """Documents per block and the bytes that plan may allocate."""
 
     block_rows: int
-    query_chunk: int
     bytes_needed: int
     n_blocks: int
 
@@ -131,28 +103,27 @@ def bytes_needed(
     dims: int,
     k: int,
     block_rows: int,
-    query_chunk: int,
     hamming: bool = False,
     raw_row_bytes: int | None = None,
 ) -> int:
     """Upper bound of the bytes ``stream_search`` allocates for this shape (excluding its inputs).
 
-    Fixed: queries (converted, normalised, padded), tie ranks of the ids (object array, argsort,
-    ranks, inverse), running keys and the sorted, decoded output. Per block: the score block and
-    the decoded, normalised (and, for tiny blocks, padded) documents — or the XOR/popcount
-    temporaries for packed bits — the stored rows of the block as read (``raw_row_bytes`` each,
-    default float32: resident while a memory-mapped block is scored), and the selection on one
-    chunk of queries, sized for the worst case where every score ties.
+    Fixed: queries (converted, normalised, padded), tie ranks of the ids (object array, argsort, ranks,
+    inverse, the check for row-number ranks), the heaps and the sorted, decoded output. Per block: its ranks
+    and rows in descending tie rank (``raw_row_bytes`` each, default float32: resident while a
+    memory-mapped block is scored, or gathered); for vectors the score block, the decoded, normalised
+    (and, for tiny blocks, padded) documents and a contiguous copy of a short block's scores; for packed
+    bits faiss' candidates per query (its own kernels allocate no per-pair memory).
     """
     qp = _padded_queries(n_queries)
     gemm_rows = max(block_rows, min_block_rows(n_queries, dims, hamming))
-    fixed = 12 * qp * dims + 32 * n_docs + 56 * n_queries * k
+    fixed = 12 * qp * dims + 48 * n_docs + 56 * n_queries * k
     raw = 4 * dims if raw_row_bytes is None else raw_row_bytes
-    if hamming:  # distances + scores per pair, the block's words twice, each thread's XOR/popcount tile
-        per_block = block_rows * (6 * n_queries + 2 * dims) + hamming_threads() * n_queries * HAMMING_TILE * 9
+    if hamming:
+        per_block = 48 * n_queries * k
     else:
-        per_block = gemm_rows * (4 * qp + 4 * dims) + block_rows * 24 * dims
-    return fixed + per_block + block_rows * raw + _SELECT_BYTES * query_chunk * (block_rows + k)
+        per_block = gemm_rows * (4 * qp + 4 * dims) + block_rows * (24 * dims + 4 * n_queries)
+    return fixed + per_block + block_rows * (raw + 16)
 
 
 def plan_blocks(
@@ -164,30 +135,29 @@ def plan_blocks(
     hamming: bool = False,
     raw_row_bytes: int | None = None,
 ) -> BlockPlan:
-    """The largest block (score block ≤ ``MAX_SCORE_BYTES``) whose search fits ``memory_budget`` bytes.
+    """The largest block (for vectors: score block ≤ ``MAX_SCORE_BYTES``) whose search fits ``memory_budget``.
 
-    Blocks are at least ``min(n_docs, min_block_rows)`` documents (smaller GEMMs would change the
-    last bit of scores); when even that does not fit, fewer queries are selected per step.
+    Vector blocks are at least ``min(n_docs, min_block_rows)`` documents (smaller GEMMs would change the
+    last bit of scores).
     """
     if isinstance(memory_budget, bool) or not isinstance(memory_budget, int | np.integer) or memory_budget <= 0:
         raise ParameterError("memory_budget", memory_budget, "a positive number of bytes")
     k = min(k, n_docs)
     floor_rows = min(max(n_docs, 1), min_block_rows(n_queries, dims, hamming))
 
-    def need(rows: int, chunk: int) -> int:
-        return bytes_needed(n_queries, n_docs, dims, k, rows, chunk, hamming, raw_row_bytes)
+    def need(rows: int) -> int:
+        return bytes_needed(n_queries, n_docs, dims, k, rows, hamming, raw_row_bytes)
 
-    chunk = max(1, min(n_queries, QUERY_CHUNK))
-    if least_budget(n_queries, n_docs, dims, k, hamming, raw_row_bytes) > memory_budget:
+    if need(floor_rows) > memory_budget:
         raise ParameterError(
             "memory_budget", int(memory_budget),
-            f"at least {need(floor_rows, 1)} bytes for {n_queries} queries × {n_docs} documents × {dims} dims, k={k}",
+            f"at least {need(floor_rows)} bytes for {n_queries} queries × {n_docs} documents × {dims} dims, k={k}",
         )
-    chunk = _largest(1, chunk, lambda c: need(floor_rows, c) <= memory_budget)
-    cap = max(floor_rows, min(max(n_docs, 1), MAX_SCORE_BYTES // (4 * _padded_queries(n_queries))))
-    rows = _largest(floor_rows, cap, lambda r: need(r, chunk) <= memory_budget)
+    score_cap = n_docs if hamming else MAX_SCORE_BYTES // (4 * _padded_queries(n_queries))
+    cap = max(floor_rows, min(max(n_docs, 1), score_cap))
+    rows = _largest(floor_rows, cap, lambda r: need(r) <= memory_budget)
     n_blocks = -(-n_docs // rows) if n_docs else 0
-    return BlockPlan(rows, chunk, need(rows, chunk), n_blocks)
+    return BlockPlan(rows, need(rows), n_blocks)
 
 
 def least_budget(
@@ -196,7 +166,7 @@ def least_budget(
     """The smallest ``memory_budget`` (bytes) a search of this shape accepts."""
     k = min(k, n_docs)
     floor_rows = min(max(n_docs, 1), min_block_rows(n_queries, dims, hamming))
-    return bytes_needed(n_queries, n_docs, dims, k, floor_rows, 1, hamming, raw_row_bytes)
+    return bytes_needed(n_queries, n_docs, dims, k, floor_rows, hamming, raw_row_bytes)
 
 
 def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
@@ -244,81 +214,51 @@ def iter_row_blocks(array: np.ndarray, block_rows: int) -> Iterator[tuple[int, n
 def _doc_reader(docs: np.ndarray | Quantized) -> tuple[int, int, Callable[[np.ndarray], np.ndarray], np.ndarray]:
     """(n, dims, decode(rows) → float32, raw rows array) for float arrays and ``Quantized`` codes."""
     if isinstance(docs, Quantized):
-        return docs.n, docs.dims, lambda rows: docs.format.decode(rows, docs.params, docs.dims), docs.packed
+        def decode(rows: np.ndarray) -> np.ndarray:
+            return docs.format.decode(np.ascontiguousarray(rows), docs.params, docs.dims)
+
+        return docs.n, docs.dims, decode, docs.packed
     docs = docs if isinstance(docs, np.ndarray) else np.asarray(docs, dtype=np.float32)
     if docs.ndim != 2:
         raise ParameterError("docs", f"shape {docs.shape}", "a 2-D array (n_docs, dims) or Quantized codes")
     return docs.shape[0], docs.shape[1], lambda rows: np.asarray(rows, dtype=np.float32), docs
 
 
-# --- the running top-k ----------------------------------------------------------------------------
+# --- documents in descending tie rank (the order study.search.heap needs) -------------------------
 
 
-class _RunningTopK:
-    """Per-query top-k keys (unordered, 0 = empty slot) and the score a newcomer must reach."""
+@dataclass(frozen=True)
+class TieOrderBlock:
+    """One block of documents in descending tie rank: their stored rows and their ranks (descending)."""
 
-    def __init__(self, n_queries: int, k: int) -> None:
-        self.k = k
-        self.keys = np.zeros((n_queries, k), dtype=np.uint64)
-        self.threshold = np.full(n_queries, -np.inf, dtype=np.float32)
+    rows: np.ndarray
+    ranks: np.ndarray
 
-    def update(self, rows: slice, scores: np.ndarray, ranks: np.ndarray) -> None:
-        """Merge one block's ``scores`` (chunk of queries × block) whose documents have ``ranks``."""
-        k, n = self.k, scores.shape[1]
-        thr = self.threshold[rows].copy()
-        if n > 2 * k:  # queries whose top-k is not full yet would take the whole block: cut at its k-th first
-            self._tighten(scores, thr, np.flatnonzero(thr == -np.inf))
-        hit_rows, cols, counts = self._candidates(scores, thr)
-        crowded = np.flatnonzero(counts > 2 * k)
-        if crowded.size:  # many newcomers (sorted or tied data): at most k of this block can enter
-            self._tighten(scores, thr, crowded)
-            hit_rows, cols, counts = self._candidates(scores, thr)
-        if hit_rows.size == 0:
-            return
-        cand = score_keys(scores[hit_rows, cols], ranks[cols])
-        del cols
-        touched = np.flatnonzero(counts)
-        slot = np.cumsum(counts > 0) - 1  # row of the chunk → row of the merge table
-        width = int(counts.max())
-        starts = np.cumsum(counts) - counts
-        table = np.zeros((touched.size, k + width), dtype=np.uint64)
-        running = self.keys[rows]  # a view: updated in place
-        table[:, :k] = running[touched]
-        table[slot[hit_rows], k + np.arange(hit_rows.size) - starts[hit_rows]] = cand
-        del cand, hit_rows
-        best = np.argpartition(table, width, axis=1)[:, width:]
-        merged = np.take_along_axis(table, best, axis=1)
-        del table, best
-        running[touched] = merged
-        lowest = merged.min(axis=1)
-        full = lowest > 0
-        new_thr = np.full(touched.size, -np.inf, dtype=np.float32)
-        new_thr[full] = key_scores(lowest[full])
-        self.threshold[rows.start + touched] = new_thr
 
-    def _tighten(self, scores: np.ndarray, thr: np.ndarray, which: np.ndarray) -> None:
-        """Raise ``thr`` of rows ``which`` to their k-th best score in this block (in place)."""
-        if which.size == 0:
-            return
-        n = scores.shape[1]
-        part = scores[which]
-        part.partition(n - self.k, axis=1)
-        thr[which] = np.maximum(thr[which], part[:, n - self.k])
+def iter_tie_order_blocks(raw: np.ndarray, rank: np.ndarray, order: np.ndarray, block_rows: int
+                          ) -> Iterator[TieOrderBlock]:
+    """Consecutive blocks of ``raw`` in *descending* rank order (``order[rank]`` = row), each row once.
 
-    @staticmethod
-    def _candidates(scores: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, column) of every score reaching its row's threshold, and the count per row."""
-        n = scores.shape[1]
-        flat = np.flatnonzero(scores >= thr[:, None])
-        hit_rows = flat // n
-        cols = flat - hit_rows * n
-        del flat
-        return hit_rows, cols, np.bincount(hit_rows, minlength=scores.shape[0])
-
-    def result(self, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, scores) per query in trec_eval order; ``order[rank]`` = document index."""
-        keys = np.sort(self.keys, axis=1)[:, ::-1]
-        return order[key_ranks(keys)], key_scores(keys).copy()
+    Rank = row number (ids such as zero-padded numbers) reads blocks from the end, each a reversed view;
+    rank = reversed row number reads them forward; any other order gathers each block's rows (a copy).
+    Pages of a memory-mapped ``raw`` are released after each block, as ``iter_row_blocks`` does."""
+    n = raw.shape[0]
+    ascending = bool(np.array_equal(order, np.arange(n)))
+    descending = not ascending and bool(np.array_equal(order, np.arange(n - 1, -1, -1)))
+    for s in range(0, n, block_rows):
+        e = min(n, s + block_rows)  # positions s..e-1 of the descending order: ranks n-1-s down to n-e
+        ranks = np.arange(n - 1 - s, n - 1 - e, -1, dtype=np.int64)
+        if ascending:
+            stored = raw[n - e : n - s]
+            yield TieOrderBlock(stored[::-1], ranks)
+            release_pages(stored)
+        elif descending:
+            stored = raw[s:e]
+            yield TieOrderBlock(stored, ranks)
+            release_pages(stored)
+        else:
+            yield TieOrderBlock(raw[order[ranks]], ranks)
+            release_pages(raw)
 
 
 def _ranks(doc_ids: list[str] | None, rank: np.ndarray | None, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -382,52 +322,26 @@ def stream_search(
     gemm_rows = max(plan.block_rows, min_rows)
     score_buffer = _scratch("scores", qp.shape[0] * gemm_rows)  # contiguous views: BLAS writes in place
     normed = _scratch("block", gemm_rows * dims).reshape(gemm_rows, dims)  # short blocks: zero-padded below
-    top = _RunningTopK(n_q, k)
+    top = TopKHeap(n_q, k)
     zero_d = 0
-    blocks = tqdm(iter_row_blocks(raw, plan.block_rows), total=plan.n_blocks, desc="scoring", unit="block",
-                  disable=not progress)
-    for start, rows in blocks:
-        n = rows.shape[0]
+    blocks = tqdm(iter_tie_order_blocks(raw, rank, order, plan.block_rows), total=plan.n_blocks, desc="scoring",
+                  unit="block", disable=not progress)
+    for part in blocks:
+        n = part.rows.shape[0]
         m = max(n, min_rows)  # a block smaller than the regular-GEMM size is padded with zero rows, dropped below
         block = normed[:m]
-        normalise_into(decode(rows), block[:n])
+        normalise_into(decode(part.rows), block[:n])
         block[n:] = 0
         zero_d += int((~block[:n].any(axis=1)).sum())
         product = score_buffer[: qp.shape[0] * m].reshape(qp.shape[0], m)
         np.matmul(qp, block.T, out=product)
         del block
-        s = product[:n_q, :n]  # finite: normalised rows are finite (non-finite ones were zeroed)
-        for c in range(0, n_q, plan.query_chunk):
-            chunk = slice(c, min(n_q, c + plan.query_chunk))
-            top.update(chunk, s[chunk], rank[start : start + n])
+        top.add(product[:n_q, :n], part.ranks)  # finite: normalised rows are finite (non-finite ones were zeroed)
     indices, best = top.result(order)
     return SearchResult(indices, best, zero_q, zero_d)
 
 
 # --- Hamming on packed bits -------------------------------------------------------------------
-
-
-def hamming_threads() -> int:
-    """Threads for the XOR/popcount steps (numpy releases the GIL in ufuncs): the usable CPUs."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
-def _hamming_block(q_words: np.ndarray, doc_words: np.ndarray, out: np.ndarray, pool: ThreadPoolExecutor) -> None:
-    """``out[i, j]`` = Hamming distance between query i and document j, tiles of documents in parallel."""
-    words_major = np.ascontiguousarray(doc_words.T)  # (words, docs): each word a contiguous row
-
-    def tile(start: int) -> None:
-        stop = min(out.shape[1], start + HAMMING_TILE)
-        x = np.empty((q_words.shape[0], stop - start), np.uint64)
-        ones = np.empty(x.shape, np.uint8)
-        dist = out[:, start:stop]
-        dist[...] = 0
-        for w in range(q_words.shape[1]):  # one 64-bit word at a time
-            np.bitwise_xor(q_words[:, w, None], words_major[w, None, start:stop], out=x)
-            np.bitwise_count(x, out=ones)
-            dist += ones
-
-    list(pool.map(tile, range(0, out.shape[1], HAMMING_TILE)))
 
 
 def as_words(packed: np.ndarray) -> np.ndarray:
@@ -439,6 +353,17 @@ def as_words(packed: np.ndarray) -> np.ndarray:
     return packed.view(np.uint64)
 
 
+def hamming_block_candidates(query_bits: np.ndarray, block_bits: np.ndarray, k: int
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, positions) of each query's k nearest codes of one block, by faiss' ``knn_hamming``, each
+    row in ascending position. Among codes tied at the k-th distance faiss keeps the earliest positions (its
+    heap takes a newcomer only when strictly closer), which, for a block in descending tie rank, are
+    trec_eval's choice."""
+    distances, positions = faiss.knn_hamming(query_bits, np.ascontiguousarray(block_bits, dtype=np.uint8), k)
+    by_position = np.argsort(positions, axis=1, kind="stable")
+    return np.take_along_axis(distances, by_position, axis=1), np.take_along_axis(positions, by_position, axis=1)
+
+
 def stream_search_hamming(
     query_bits: np.ndarray | Quantized,
     doc_bits: np.ndarray | Quantized,
@@ -448,8 +373,11 @@ def stream_search_hamming(
     rank: np.ndarray | None = None,
     progress: bool = False,
 ) -> SearchResult:
-    """Exact top-k by Hamming distance (XOR + ``np.bitwise_count``) on bit-packed codes, streamed in
-    document blocks. ``scores`` holds ``-distance`` (higher is better), ties in trec_eval order."""
+    """Exact top-k by Hamming distance on bit-packed codes, streamed in document blocks. ``scores`` holds
+    ``-distance`` (higher is better), ties in trec_eval order.
+
+    Each block (in descending tie rank) gives its k nearest codes per query with faiss' XOR/popcount kernels
+    (``hamming_block_candidates``); ``study.search.heap.TopKHeap`` merges them across blocks."""
     k = _check_k(k)
     qb = query_bits.packed if isinstance(query_bits, Quantized) else query_bits
     db = doc_bits.packed if isinstance(doc_bits, Quantized) else doc_bits
@@ -459,26 +387,16 @@ def stream_search_hamming(
     k = min(k, n_docs)
     if n_q == 0 or n_docs == 0:
         return _empty(n_q)
-    qw = as_words(qb)
-    n_words = qw.shape[1]
-    plan = plan_blocks(n_q, n_docs, 8 * n_words, k, memory_budget, hamming=True, raw_row_bytes=db[:1].nbytes)
+    qb = np.ascontiguousarray(qb, dtype=np.uint8)
+    plan = plan_blocks(n_q, n_docs, 8 * -(-qb.shape[1] // 8), k, memory_budget, hamming=True,
+                       raw_row_bytes=db[:1].nbytes)
     rank, order = _ranks(doc_ids, rank, n_docs)
-    top = _RunningTopK(n_q, k)
-    scores = np.empty((n_q, plan.block_rows), dtype=np.float32)
-    dist = np.empty((n_q, plan.block_rows), dtype=np.uint16)
-    pool = ThreadPoolExecutor(hamming_threads())
-    blocks = tqdm(iter_row_blocks(db, plan.block_rows), total=plan.n_blocks, desc="hamming", unit="block",
-                  disable=not progress)
-    with pool:
-        for start, rows in blocks:
-            n = rows.shape[0]
-            d = dist[:, :n]
-            _hamming_block(qw, as_words(rows), d, pool)
-            s = scores[:, :n]
-            np.negative(d, out=s, dtype=np.float32, casting="unsafe")
-            for c in range(0, n_q, plan.query_chunk):
-                chunk = slice(c, min(n_q, c + plan.query_chunk))
-                top.update(chunk, s[chunk], rank[start : start + n])
+    top = TopKHeap(n_q, k)
+    blocks = tqdm(iter_tie_order_blocks(db, rank, order, plan.block_rows), total=plan.n_blocks, desc="hamming",
+                  unit="block", disable=not progress)
+    for part in blocks:
+        distances, positions = hamming_block_candidates(qb, part.rows, min(k, part.rows.shape[0]))
+        top.add_candidates(-distances.astype(np.float32), part.ranks[positions])
     indices, best = top.result(order)
     return SearchResult(indices, best, 0, 0)
 
