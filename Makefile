@@ -36,6 +36,9 @@ test: install
 	@# LaTeX for the paper-build test: installed where we can (CI runs as root); elsewhere that test skips.
 	@command -v latexmk >/dev/null || bash .ci/install-latex.sh || \
 		{ [ -z "$$CI" ] && echo "note: LaTeX not installed; the paper-build test will be skipped"; }
+	@# Headless Chromium for the explorer's browser test, the same way; elsewhere that test skips (under CI it fails).
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || bash .ci/install-chromium.sh || \
+		{ [ -z "$$CI" ] && echo "note: Chromium not installed; the explorer's browser test will be skipped"; }
 	$(BIN)/ruff check study tests bench notebooks
 	$(BIN)/pytest -q
 

@@ -138,5 +138,6 @@ rule all:
         *([f"{RESULTS}/09-codecs.csv"] if CODECS_STAGE else []),
         PUBLISHED,  # every stage's figures and tables
         rules.paper.output,  # stage 05 (trade-off, scorecard, macros) and the PDF when latexmk is installed
+        rules.explorer.output,  # the interactive trade-off page (figures/<profile>/explorer.html)
         *(rules.readme.output if PROFILE == COMMITTED_PROFILE else []),
         *(rules.scaling.output if SCALING_STAGE else []),

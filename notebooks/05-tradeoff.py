@@ -45,7 +45,7 @@ metric = "ndcg_at_10"
 profile = "default"
 
 # %%
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from study import config
 from study.analysis import report, tradeoff
@@ -53,6 +53,7 @@ from study.analysis.comparison import sets_sentence
 from study.analysis.scorecard import as_table, checks_table, faithful_settings, scorecard
 from study.core.notebook import setup
 from study.figures import plots
+from study.figures.explorer import EXPLORER
 from study.figures.tradeoff import plot_storage, plot_tradeoff
 from study.search.metrics import METRICS
 from study.stages.tradeoff import (
@@ -109,6 +110,19 @@ write_selection(selection, configs, profile)
 display(plots.show_saved(plots.save_figure(plot_storage(configs, n_vectors, budget_bytes),
                                           report.output_dirs(profile)["figures"] / FIG_STORAGE)))
 selection_table(selection)
+
+# %% [markdown]
+# ## The same choice for any N and budget: the interactive explorer
+#
+# One self-contained page (it loads nothing from the network) with this trade-off, sliders for the model, N, a RAM
+# and a disk budget, and the best configuration that fits, collection by collection: `study select`'s answer. The
+# workflow's `explorer` rule draws it from the same stage tables after this notebook (`study explorer --profile
+# <profile>` does it by hand), so redrawing it reruns no experiment.
+
+# %%
+page = report.output_dirs(profile)["figures"] / EXPLORER
+drawn = "open it in a browser" if page.exists() else f"not drawn yet: `study explorer --profile {profile}`"
+Markdown(f"Explorer: [{page.parent.name}/{page.name}]({page.as_uri()}) ({drawn})")
 
 # %% [markdown]
 # ## Reproduction scorecard: the paper's five claims, with CIs and robustness

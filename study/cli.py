@@ -16,6 +16,7 @@ from study.data.datasets import list_collections
 from study.encoders.registry import MODELS, prepare_model
 from study.stages.embed import embed_collections
 from study.stages.republish import publish
+from study.stages.tradeoff import write_explorer_page
 
 
 def _cmd_models_prepare(args: argparse.Namespace) -> int:
@@ -84,6 +85,13 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explorer(args: argparse.Namespace) -> int:
+
+    path = write_explorer_page(check_profile_name(args.profile))
+    print(f"wrote {path} (open it in a browser; it works offline)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="study", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -124,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--stages", nargs="*",
                      help="quantization, reduction, combined, beyond, indexes (default: every one that has run)")
     pub.set_defaults(func=_cmd_publish)
+    exp = sub.add_parser("explorer", help="the interactive trade-off page figures/<profile>/explorer.html, from a "
+                                          "profile's saved results (the same choices as `study select`)")
+    exp.add_argument("--profile", default="default")
+    exp.set_defaults(func=_cmd_explorer)
     return parser
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from study.analysis import stats
 from study.analysis.comparison import NONE, CollectionSet, compare_like_for_like, is_baseline, key_columns
 from study.analysis.report import WEIGHTINGS, output_dirs
 from study.core.errors import ParameterError, StudyError
@@ -432,3 +433,72 @@ def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, i
                     "change_pct": best.change_pct if best is not None else np.nan,
                 })
     return pd.DataFrame(rows)
+
+
+# --- uncertainty and the per-collection view (the explorer) -------------------------------------------------
+
+
+def configuration_rows(tidy: pd.DataFrame, configs: pd.DataFrame, metric: str = "ndcg_at_10") -> pd.DataFrame:
+    """The per-collection rows behind each configuration of ``configurations``: the same like-for-like, held-out
+    collections it was averaged over (``policy="widest"``, as ``configurations`` uses). One row per configuration
+    × collection: ``config`` (its row in ``configs``), model, label, dataset, value, baseline (float32 on that
+    collection), change_pct, n_texts, config_id and baseline_id (for the per-query scores)."""
+    rows = compare_like_for_like(tidy[tidy.metric == metric], "widest").rows
+    keys = key_columns(rows)
+    index = configs[["model", *keys, "label"]].reset_index(names="config")
+    merged = rows.merge(index, on=["model", *keys], how="inner", validate="many_to_one")
+    base = merged[is_baseline(merged)].drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"])
+    where = pd.MultiIndex.from_arrays([merged.model, merged.dataset])
+    merged["baseline"] = base.value.reindex(where).to_numpy()
+    merged["baseline_id"] = base.config_id.reindex(where).to_numpy() if "config_id" in merged else None
+    merged["change_pct"] = 100 * (merged.value / merged.baseline - 1)
+    columns = ["config", "model", "label", "dataset", "value", "baseline", "change_pct", "n_texts", "config_id",
+               "baseline_id"]
+    return merged.reindex(columns=columns).sort_values(["config", "dataset"], ignore_index=True)
+
+
+def _scored(rows: pd.DataFrame, per_query: pd.DataFrame | None) -> np.ndarray:
+    """Rows whose configuration and baseline both have per-query scores on that collection."""
+    if per_query is None or rows.config_id.isna().all():
+        return np.zeros(len(rows), bool)
+    have = set(zip(per_query.dataset, per_query.config_id))
+    return np.array([(d, c) in have and (d, b) in have for d, c, b in zip(rows.dataset, rows.config_id,
+                                                                          rows.baseline_id)], bool)
+
+
+def with_intervals(configs: pd.DataFrame, rows: pd.DataFrame, per_query: pd.DataFrame | None,
+                   weighting: str = "texts", metric: str = "ndcg_at_10",
+                   n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> pd.DataFrame:
+    """``configs`` with ``ci_low``/``ci_high``: the paired, query-level 95 % bootstrap CI of ``change_pct`` over
+    the configuration's collections (``rows`` from ``configuration_rows``; queries resampled within each
+    collection, collections weighted as ``weighting``: ``stats.compare``, the CIs every stage reports). NaN where
+    a configuration lacks per-query scores on one of its collections (or none are given)."""
+    out = configs.assign(ci_low=np.nan, ci_high=np.nan)
+    complete = pd.Series(_scored(rows, per_query), rows.index).groupby(rows.config).transform("all")
+    usable = rows[complete.to_numpy()]
+    if usable.empty:
+        return out
+    groups = {c: g for g, c in enumerate(dict.fromkeys(usable.config))}
+    weight = usable.n_texts.astype(float) if weighting == "texts" else pd.Series(1.0, usable.index)
+    pairs = pd.DataFrame({"group": usable.config.map(groups), "dataset": usable.dataset,
+                          "config_id": usable.config_id, "baseline_id": usable.baseline_id,
+                          "weight": weight / weight.groupby(usable.config).transform("sum")})
+    res = stats.compare(pairs, per_query, metric, n_resamples, seed)
+    out.loc[list(groups), "ci_low"] = res.ci_low.to_numpy()
+    out.loc[list(groups), "ci_high"] = res.ci_high.to_numpy()
+    return out
+
+
+def per_collection_intervals(rows: pd.DataFrame, per_query: pd.DataFrame | None, metric: str = "ndcg_at_10",
+                             n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> pd.DataFrame:
+    """``rows`` (``configuration_rows``) with ``ci_low``/``ci_high`` of each collection's ``change_pct``: the
+    paired bootstrap CI on that collection's queries alone (one collection at a time, so memory stays small)."""
+    out = rows.assign(ci_low=np.nan, ci_high=np.nan)
+    scored = _scored(rows, per_query)
+    for dataset, sub in out[scored].groupby("dataset", sort=True):
+        pairs = pd.DataFrame({"group": np.arange(len(sub)), "dataset": dataset, "config_id": sub.config_id,
+                              "baseline_id": sub.baseline_id, "weight": 1.0})
+        res = stats.compare(pairs, per_query[per_query.dataset == dataset], metric, n_resamples, seed)
+        out.loc[sub.index, "ci_low"] = res.ci_low.to_numpy()
+        out.loc[sub.index, "ci_high"] = res.ci_high.to_numpy()
+    return out

@@ -32,6 +32,7 @@ from study.core.errors import ParameterError, StudyError
 from study.core.io import atomic_write, splice_between, write_text_atomic
 from study.core.paths import REPO_ROOT, output_root
 from study.encoders.registry import MODELS
+from study.figures.explorer import EXPLORER
 
 NOT_RUN = r"\textit{not run}"
 FRACTIONS = (1.0, 0.9, 0.75, 0.5, 0.25)
@@ -399,6 +400,11 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
     else:
         parts += [f"_The `{profile}` profile has not been run yet: `make study PROFILE={profile}` writes the "
                   "figures, tables and this section._", ""]
+    page = dirs["figures"] / EXPLORER
+    parts += [f"To choose a configuration for a corpus size and a RAM (and disk) budget, move the sliders of "
+              f"[{page.name}]({(Path('..') / page.relative_to(root)).as_posix()}): {EXPLORER_BLURB} "
+              "(drawn by the workflow's `explorer` rule after notebook 05, or by "
+              f"`study explorer --profile {profile}`).", ""]
     parts += ["### Reproduction scorecard", ""]
     if scorecard_table is not None and not scorecard_table.empty:
         parts.append(_scorecard_markdown(scorecard_table))
@@ -429,6 +435,9 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
     return "\n".join(parts)
 
 
+EXPLORER_BLURB = ("one self-contained page (it loads nothing from the network) with this trade-off for each model, "
+                  "the configurations that fit the budget highlighted, the best one named with its storage, CI and "
+                  "collection-by-collection change: the answer `study select` gives")
 README_START = "<!-- results:start (written by notebook 05 for the full profile; do not edit) -->"
 README_END = "<!-- results:end -->"
 
@@ -461,8 +470,13 @@ def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
         return f"_The `{profile}` profile has not been run yet (`make study PROFILE={profile}`)._"
     parts = [f"Profile `{profile}`: nDCG@10 loss against compression for every configuration, with the Pareto "
              "frontier (notebook `05-tradeoff.ipynb`):", "",
-             f"![Trade-off]({fig.relative_to(root).as_posix()})", "",
-             "Reproduction scorecard (verdict rules: `study/analysis/scorecard.py`):", "",
+             f"![Trade-off]({fig.relative_to(root).as_posix()})", ""]
+    page = dirs["figures"] / EXPLORER
+    if page.exists():
+        rel = page.relative_to(root).as_posix()
+        parts += [f"To choose a configuration, move the sliders of the interactive explorer [{rel}]({rel}) "
+                  f"(download it and open it in a browser): {EXPLORER_BLURB}", ""]
+    parts += ["Reproduction scorecard (verdict rules: `study/analysis/scorecard.py`):", "",
              _scorecard_markdown(scorecard_table).rstrip(), ""]
     parts += codecs_summary(profile)
     pdf = dirs["results"] / "paper.pdf"

@@ -23,10 +23,18 @@ from study.analysis.scorecard import (
 )
 from study.analysis.tradeoff import (
     comparison_sets,
+    configuration_rows,
+    configurations,
     format_bytes,
+    load_per_query,
+    load_tidy,
+    per_collection_intervals,
+    with_intervals,
 )
 from study.core.errors import StudyError
 from study.core.io import atomic_write
+from study.core.paths import output_root
+from study.figures.explorer import EXPLORER, write_explorer
 from study.publish import paper_macros
 from study.publish.provenance import write_provenance
 
@@ -118,3 +126,34 @@ def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, 
     return files
 
 
+
+
+# --- the interactive explorer (the workflow's `explorer` rule, `study explorer`) -----------------------------------
+
+
+def explorer_weighting(profile: str) -> str:
+    """The weighting notebook 05 used (its ``tradeoff-configurations.csv``), else ``texts`` (``study select``'s
+    default), so the page answers as the notebook's tables and ``study select --weighting`` do."""
+    path = report.output_dirs(profile)["results"] / "tables" / "tradeoff-configurations.csv"
+    if path.exists():
+        values = pd.read_csv(path, usecols=lambda c: c == "weighting").get("weighting", pd.Series(dtype=str))
+        if len(values.dropna()):
+            return str(values.dropna().iloc[0])
+    return "texts"
+
+
+def write_explorer_page(profile: str, metric: str = "ndcg_at_10") -> Path:
+    """``figures/<profile>/explorer.html`` from the profile's saved tidy results, exactly the configurations
+    ``study select`` compares (recomputed from the stage tables at full precision, not read back from the rounded
+    CSV), with their bootstrap CIs and per-collection values from the per-query scores. Nothing is rerun."""
+    tidy, used = load_tidy(profile)
+    per_query = load_per_query(used)
+    weighting = explorer_weighting(profile)
+    configs = configurations(tidy, metric=metric, weighting=weighting)
+    rows = configuration_rows(tidy, configs, metric)
+    configs = with_intervals(configs, rows, per_query, weighting, metric)
+    rows = per_collection_intervals(rows, per_query, metric)
+    root = output_root()
+    source = ", ".join(p.relative_to(root).as_posix() if p.is_relative_to(root) else p.name for p in used)
+    return write_explorer(configs, rows, report.output_dirs(profile)["figures"] / EXPLORER, profile,
+                          weighting=weighting, source=source)

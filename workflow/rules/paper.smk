@@ -53,6 +53,25 @@ rule tradeoff:
         "{params.cmd}"
 
 
+# The interactive trade-off page (study.figures.explorer), redrawn from the saved stage tables without rerunning an
+# experiment or notebook 05: after notebook 05 (it takes the weighting from its configurations table), and again
+# whenever the page's code changes. For the committed profile the README links it (rule readme).
+EXPLORER_PAGE = f"{FIGURES}/explorer.html"
+
+
+rule explorer:
+    input:
+        stage_tables,
+        f"{RESULTS}/tables/tradeoff-configurations.csv",
+        study_code("core", "config", "analysis", "figures/explorer", "stages/tradeoff"),
+    output:
+        EXPLORER_PAGE,
+    params:
+        cmd=f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m study.cli explorer --profile {PROFILE}",
+    shell:
+        "{params.cmd}"
+
+
 rule paper:
     input:
         os.path.join(REPO, "paper", "main.tex"),
@@ -75,6 +94,7 @@ rule readme:
         f"{TABLES}/README-results.md",
         f"{RESULTS}/tables/table-tradeoff-scorecard.csv",
         f"{FIGURES}/fig7-tradeoff.png",
+        EXPLORER_PAGE,
         rules.paper.output,
     output:
         touch(f"build/readme-{PROFILE}.spliced"),
