@@ -360,3 +360,181 @@ def scaling_report(
     figure = save_figure(plot_scaling(table, float(table.budget_bytes.max())),
                          output_root() / "figures" / "bench" / "scaling")
     return ScalingReport(table, exponents, figure, conclusions(table, exponents, rows), crossovers(table))
+
+
+# --- index scaling on real embeddings (bench/pool_scaling.py) ----------------------------------------
+
+POOL_BENCHMARK = "pool_scaling"
+_POOL_CASE = re.compile(r"^(?P<data>[^/]+)/(?P<index>[^/]+)/d(?P<dims>\d+)/N(?P<n_docs>\d+)$")
+SOURCES = {"pool": "real pool", "pool-gmm": "fitted to the pool", "iid": "iid random (worst case)"}
+_SOURCE_STYLE = {"pool": "-", "pool-gmm": "--", "iid": ":"}
+POOL_METRICS = ["build_s", "bytes_per_vector", "qps_b1", "qps_b100", "recall_at_10", "ndcg_at_10", "n_queries",
+                "n_relevant", "mean_10th_neighbour_cosine"]
+
+
+def pool_case(data: str, index: str, dims: int, n_docs: int) -> str:
+    """``<data>/<index>/d<dims>/N<n>``: data ``pool:<model>``, ``pool-gmm:<model>`` or ``iid``."""
+    return f"{data}/{index}/d{dims}/N{n_docs}"
+
+
+def pool_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (data, index, dims, N) with every metric of ``POOL_METRICS`` (NaN where not measured),
+    the data's ``source`` (pool, pool-gmm, iid) and ``model``; corpus-level metrics are joined to every index."""
+    parts = rows.case.str.extract(_POOL_CASE)
+    cases = rows[parts.notna().all(axis=1)].assign(**parts.dropna())
+    wide = cases.pivot_table(index=["data", "index", "dims", "n_docs"], columns="metric", values="value",
+                             aggfunc="first").reset_index()
+    wide.columns.name = None
+    for metric in POOL_METRICS:
+        if metric not in wide:
+            wide[metric] = np.nan
+    wide["dims"], wide["n_docs"] = wide.dims.astype(int), wide.n_docs.astype(int)
+    wide["source"] = wide.data.str.split(":").str[0]
+    wide["model"] = wide.data.str.split(":").str[1].fillna("")
+    corpus = wide[wide["index"] == "corpus"].set_index(["data", "n_docs"])
+    indexes = wide[wide["index"] != "corpus"].copy()
+    for metric in ("n_relevant", "mean_10th_neighbour_cosine"):
+        indexes[metric] = [corpus[metric].get((d, n), np.nan) for d, n in zip(indexes.data, indexes.n_docs)]
+    order = {s: i for i, s in enumerate(SOURCES)}
+    return indexes.sort_values(["source", "model", "index", "n_docs"], key=lambda c: c.map(order) if c.name == "source"
+                               else c).reset_index(drop=True)
+
+
+def _at(table: pd.DataFrame, source: str, index: str, n: int, metric: str, model: str | None = None) -> float:
+    g = table[(table.source == source) & (table["index"] == index) & (table.n_docs == n)]
+    if model is not None:
+        g = g[g.model == model]
+    return float(g[metric].iloc[0]) if len(g) else float("nan")
+
+
+def pool_conclusions(table: pd.DataFrame) -> str:
+    """Sentences computed from the table: HNSW recall on the pool vs iid at the pool's size, fitted vs real
+    where both were measured, the fitted curve at its largest N, nDCG@10 of the pooled queries."""
+    lines = []
+    pool = table[table.source == "pool"]
+    hnsw = sorted(k for k in table["index"].unique() if k.endswith("-hnsw"))
+    for model, g in pool.groupby("model"):
+        n = int(g.n_docs.max())
+        parts = [f"{k} {_at(table, 'pool', k, n, 'recall_at_10', model):.3f}" for k in hnsw
+                 if np.isfinite(_at(table, "pool", k, n, "recall_at_10", model))]
+        iid = [f"{k} {_at(table, 'iid', k, n, 'recall_at_10'):.3f}" for k in hnsw
+               if np.isfinite(_at(table, "iid", k, n, "recall_at_10"))]
+        dims = int(g.dims.iloc[0])
+        lines.append(f"HNSW recall@10 on the real pool of {model} (d={dims}) at N={n:,}: " + ", ".join(parts)
+                     + (f"; on iid random vectors at the same N (d={int(table[table.source == 'iid'].dims.iloc[0])}): "
+                        + ", ".join(iid) if iid else "") + ".")
+        exact = g[g["index"] == "study-f32-exact"].sort_values("n_docs")
+        total = exact.n_relevant.max()
+        complete = exact[exact.n_relevant >= total]  # prefixes holding every judged-relevant document
+        if len(exact) > 1:
+            partial = exact[exact.n_relevant < total]
+            head = (f"below N={int(total):,} a prefix holds only part of the {int(total):,} judged-relevant documents "
+                    f"(nDCG@10 {', '.join(f'{v:.4f}' for v in partial.ndcg_at_10)} at N="
+                    f"{', '.join(f'{n:,}' for n in partial.n_docs)}); " if len(partial) else "")
+            tail = (f"from N={int(complete.n_docs.iloc[0]):,} to {int(complete.n_docs.iloc[-1]):,} only "
+                    f"distractors are added and it goes from {complete.ndcg_at_10.iloc[0]:.4f} "
+                    f"to {complete.ndcg_at_10.iloc[-1]:.4f}"
+                    if len(complete) > 1 else f"at N={int(complete.n_docs.iloc[-1]):,} it is "
+                    f"{complete.ndcg_at_10.iloc[-1]:.4f}")
+            lines.append(f"nDCG@10 of the {int(exact.n_queries.iloc[0]):,} pooled queries ({model}, exact float32): "
+                         + head + tail + ".")
+    fitted = table[table.source == "pool-gmm"]
+    if len(fitted) and len(pool):
+        model = fitted.model.iloc[0]
+        both = fitted.merge(pool[pool.model == model], on=["index", "n_docs"], suffixes=("_fit", "_real"))
+        both = both[both["index"].isin(hnsw)]
+        if len(both):
+            gap = (both.recall_at_10_fit - both.recall_at_10_real)
+            sizes = ", ".join(f"{n:,}" for n in sorted(both.n_docs.unique()))
+            lines.append(f"Fitted vs real ({model}, HNSW kinds at N={sizes}): "
+                         f"recall@10 of the fitted vectors minus the real pool's is {gap.mean():+.3f} on average "
+                         f"(from {gap.min():+.3f} to {gap.max():+.3f}); the 10th neighbour of a query lies at cosine "
+                         f"{both.mean_10th_neighbour_cosine_real.iloc[-1]:.3f} in the real pool and "
+                         f"{both.mean_10th_neighbour_cosine_fit.iloc[-1]:.3f} in the fitted vectors.")
+        n_max = int(fitted.n_docs.max())
+        top = fitted[fitted.n_docs == n_max].dropna(subset=["recall_at_10"])
+        lines.append(f"Fitted vectors at N={n_max:,}: " + ", ".join(
+            f"{r['index']} recall@10 {r.recall_at_10:.3f} ({r.qps_b1:,.0f} QPS at batch 1, build {r.build_s:.0f} s, "
+            f"{r.bytes_per_vector:.0f} B/vector)" for _, r in top.iterrows()) + ".")
+    return "\n".join(lines)
+
+
+def plot_pool_scaling(table: pd.DataFrame):
+    """Panels against N: recall@10 (real pool solid, fitted dashed, iid dotted), queries per second at
+    batch 1, build time, and nDCG@10 of the pooled queries (real pool only). Colour: index kind;
+    marker: model."""
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.4))
+    kinds = sorted(table["index"].unique())
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"] + ["#444444", "#bb8800", "#008888", "#880088"]
+    colours = {k: palette[i % len(palette)] for i, k in enumerate(kinds)}
+    markers = dict(zip(sorted(table.model.unique()), ["o", "s", "^", "D"], strict=False))
+    for (source, model, kind), g in table.groupby(["source", "model", "index"]):
+        g = g.sort_values("n_docs")
+        label = f"{kind} ({SOURCES[source]}{', ' + model if model else ''})"
+        kw = {"color": colours[kind], "ls": _SOURCE_STYLE[source], "marker": markers.get(model, "."), "ms": 3,
+              "label": label, "lw": 1.6 if source == "pool" else 1.0}
+        if kind != "study-f32-exact":
+            axes[0].plot(g.n_docs, g.recall_at_10, **kw)
+        axes[1].plot(g.n_docs, g.qps_b1, **kw)
+        axes[2].plot(g.n_docs, g.build_s, **kw)
+        if source == "pool":
+            axes[3].plot(g.n_docs, g.ndcg_at_10, **kw)
+    axes[0].set(xscale="log", ylabel="recall@10 vs exact float32", title="recall@10 (solid: real pool)", ylim=(0, 1.02))
+    axes[1].set(xscale="log", yscale="log", ylabel="queries/s, batch 1", title="speed")
+    axes[2].set(xscale="log", yscale="log", ylabel="build time (s)", title="build (all cores)")
+    axes[3].set(xscale="log", ylabel="nDCG@10 of the pooled queries", title="quality (real pool)")
+    for ax in axes:
+        ax.set_xlabel("documents (N)")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=6, ncol=6, loc="lower center", bbox_to_anchor=(0.5, -0.28))
+    fig.tight_layout()
+    return fig
+
+
+@dataclass
+class PoolReport:
+    table: pd.DataFrame
+    figure: dict[str, Path]
+    conclusions: str
+
+
+def pool_report(path: Path | str | None = None) -> PoolReport:
+    """Read the ``pool_scaling`` rows, draw ``figures/bench/scaling-pool.{pdf,png}`` and state conclusions."""
+    path = Path(path) if path else output_root() / "results" / "bench.csv"
+    if not path.exists():
+        raise StudyError(f"{path}: no benchmark table; run `python -m bench.pool_scaling` first")
+    rows = pd.read_csv(path, dtype={"benchmark": str, "case": str, "metric": str, "unit": str})
+    rows = rows[rows.benchmark == POOL_BENCHMARK]
+    if rows.empty:
+        raise StudyError(f"{path}: no rows of benchmark {POOL_BENCHMARK!r}; run `python -m bench.pool_scaling` first")
+    table = pool_table(rows)
+    figure = save_figure(plot_pool_scaling(table), output_root() / "figures" / "bench" / "scaling-pool")
+    return PoolReport(table, figure, pool_conclusions(table))
+
+
+def pool_report_if_measured(path: Path | str | None = None) -> PoolReport | None:
+    """``pool_report``, or ``None`` (saying why) when ``bench/pool_scaling.py`` has not run yet."""
+    try:
+        return pool_report(path)
+    except StudyError as why:
+        print(f"no index scaling on real embeddings yet: {why}")
+        return None
+
+
+# --- exact search vs faiss (bench/exact_vs_faiss.py) ---------------------------------------------------
+
+EXACT_VS_FAISS = "exact_vs_faiss"
+_EXACT_CASE = re.compile(r"^(?P<data>[^/]+)/d(?P<dims>\d+)/N(?P<n_docs>\d+)/q(?P<batch>\d+)$")
+
+
+def exact_vs_faiss_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (data, dims, N, batch) of the ``exact_vs_faiss`` rows, real pool before fitted vectors."""
+    mine = rows[(rows.benchmark == EXACT_VS_FAISS) & rows.case.str.match(_EXACT_CASE)]
+    if mine.empty:
+        return pd.DataFrame()
+    wide = mine.pivot_table(index="case", columns="metric", values="value", aggfunc="first").reset_index()
+    wide.columns.name = None
+    parts = wide.case.str.extract(_EXACT_CASE).astype({"dims": int, "n_docs": int, "batch": int})
+    table = pd.concat([parts, wide], axis=1)
+    table["fitted"] = table.data.str.startswith("pool-gmm")
+    return table.sort_values(["dims", "n_docs", "batch", "fitted"]).drop(columns="fitted").reset_index(drop=True)

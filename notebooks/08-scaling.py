@@ -15,46 +15,33 @@
 # ---
 
 # %% [markdown]
-# # 08 · Scaling: does exact search stay linear and bounded up to a million vectors, and when does HNSW pay off?
+# # 08 · Scaling: how do exact search and real indexes behave as the corpus grows — on real embeddings first?
 #
-# **Question.** Users will point the study at collections of millions of documents. An evaluator that
-# holds the full query × document score matrix does not survive that (10k queries × 523k documents in
-# float32 is about 21 GB). Does our exact search (`study.search.streaming`, which `study.search.exact.search`
-# uses) grow linearly with the corpus, stay within a fixed memory budget, and how close does it run to
-# the machine's own matrix-multiply speed — for every storage format? And from which N does a real
-# approximate index (usearch or faiss HNSW) answer the same queries faster than exact search on
-# compressed vectors of a comparable format, at what recall@10 and for how many bytes per vector?
+# **Question.** Users will point the study at collections of millions of documents. How do recall@10,
+# speed, build time and bytes per vector of real indexes (usearch/faiss HNSW per format, IVF-PQ, IVF-RaBitQ,
+# RaBitQ) change with N on *text embeddings*, and is the study's exact search as fast as the exact search users
+# would pick instead (faiss `IndexFlatIP` / `IndexBinaryFlat`)? And does exact search stay linear and bounded
+# in memory up to a million vectors?
 #
-# **How.** `python -m bench.scaling` (or `make bench`) writes synthetic corpora of unit vectors
-# (N = 10k, 100k, 1M; d = 384 and 768; 1,000 queries, each with planted relevant documents) to disk,
-# compresses them block by block (float16, float8 E4M3, the paper's int8, binary), and searches each
-# case in its own process with a memory budget (default 4 GiB): documents are memory-mapped and scored
-# in blocks against all queries with a running top-k (binary by Hamming distance on the packed bits).
-# It records the search's wall time, the process's peak resident memory (`VmHWM`), and its
-# multiply-adds per second divided by the rate of a float32 GEMM of the same block shape timed in the
-# same process — the physical limit.
+# **Real embeddings** (`python -m bench.pool_scaling`). No shared collection has more than about 11k
+# documents, so all of them are pooled into one corpus (45,031 documents, MiniLM and WordLlama embeddings from
+# the cache). Every collection's queries are searched against the whole pool and scored with its own qrels:
+# documents of other collections count as not relevant (an assumption, stated). Pool rows come in nesting
+# order, every judged-relevant document first, so a larger N only adds distractors once N passes their count.
+# Beyond the pool, vectors are drawn from a Gaussian mixture fitted to the pooled MiniLM vectors (in their PCA
+# space, with the residual spread per component), searched with the real queries, to N = 1M; its curve is
+# compared with the real one where both exist. iid random vectors are kept only as the labelled worst case.
 #
-# On the same corpora it builds HNSW indexes (`--indexes`, default `usearch-f16-hnsw`,
-# `usearch-i8-hnsw`, `faiss-sq8-hnsw`; up to `--index-max-n`, by default 100k) with `study.search.indexes` and
-# the study's graph parameters (connectivity 16, expansion_add 128, expansion_search 64, all cores),
-# each in its own process, feeding the memory-mapped float32 corpus in blocks. Per index it records the build time,
-# the time of one search call with all queries (top-10), the peak resident memory (the whole graph
-# lives in memory; the budget binds only the streaming search), the serialized bytes per vector, and
-# recall@10 against the exact float32 top-10. The GEMM fraction does not apply to a graph search.
-# Each index is compared with exact search of its own format where the study has it (`usearch-f16` ↔
-# `float16`), else the nearest in bits per dimension (`i8`, `sq8` ↔ the paper's `int8`).
+# **Exact search vs faiss** (`python -m bench.exact_vs_faiss`): the study's prepared exact index
+# (`study.search.flat.FlatIndex`: blocked GEMM, faiss' heaps in trec_eval tie order, one sort of the kept
+# pairs) against faiss flat indexes and a bare GEMM, at N = 10k, 100k, 1M × batches 1, 100, 1000, d = 384, 768.
 #
-# This notebook reads those rows from `results/bench.csv`, fits the exponent of time (and of HNSW
-# build time) against N by least squares on log-log axes, finds from which N each index stays faster
-# than its exact counterpart, and draws the figure. Timings depend on the machine and on its load,
-# which the run records.
+# **iid random vectors** (`python -m bench.scaling`) measure the streaming exact search (memory-mapped corpora
+# scored in blocks within a memory budget, every storage format) and, as the worst case of a graph index,
+# HNSW on independent random unit vectors: no neighbourhood structure, so recall@10 falls fast with N.
 #
-# A caveat on the indexes: the corpora are independent random unit vectors, with no neighbourhood
-# structure (their intrinsic dimension is the full d). That is the worst case for a graph index: expect
-# HNSW's recall@10 to fall and its build time to grow faster than N as N grows, more than on real
-# embeddings (notebook 07 measures the same indexes on real collections); the conclusions print the
-# measured trend. Building them at N = 1M takes hours on 2 cores, so the default run stops the
-# indexes at 100k (`--index-max-n 1000000` includes 1M).
+# This notebook reads those rows from `results/bench.csv` (written by `make bench`), computes every
+# conclusion from them and draws the figures. Timings depend on the machine and its load.
 
 # %% tags=["parameters"]
 formats = ["float32", "float16", "float8_e4m3", "int8", "binary"]   # formats to show (as measured)
@@ -73,6 +60,49 @@ from study.search.indexes import index_kinds
 formats = config.check_choices("formats", formats, list(FORMATS))
 indexes = None if indexes is None else config.check_choices("indexes", indexes, index_kinds(searches=["hnsw"]))
 budget = None if budget is None else parse_budget(budget, "budget")
+
+# %% [markdown]
+# ## Real embeddings: the pooled collections and vectors fitted to them
+#
+# One row per data × index × N: build time, bytes per vector (serialized index), queries per second at batch
+# 1 and 100, recall@10 against exact float32, nDCG@10 of the pooled queries (real pool only), and how crowded
+# the corpus looks from its queries (mean cosine of the 10th neighbour).
+
+# %%
+from bench.analysis import pool_report_if_measured
+
+pool = pool_report_if_measured()
+pool.table[["data", "index", "n_docs", "build_s", "bytes_per_vector", "qps_b1", "qps_b100", "recall_at_10",
+            "ndcg_at_10", "n_relevant", "mean_10th_neighbour_cosine"]] if pool else None
+
+# %% [markdown]
+# ## Figure: recall@10, speed, build time and nDCG@10 against N (solid: real pool, dashed: fitted, dotted: iid)
+
+# %%
+from IPython.display import Image, display
+
+display(Image(str(pool.figure["png"]))) if pool else None
+
+# %%
+print(pool.conclusions if pool else "")
+
+# %% [markdown]
+# ## Exact search vs faiss flat, shape by shape
+#
+# Times are the best of repeats with both sides prepared; `ratio_vs_faiss` = faiss time ÷ study time (above 1:
+# the study is faster), `gemm_share` = the products alone ÷ the study's search, `tie_pass_s` = the one sort
+# of the kept pairs that gives trec_eval's order.
+
+# %%
+from bench.analysis import exact_vs_faiss_table
+from bench.common import read_rows
+
+exact = exact_vs_faiss_table(read_rows())
+exact[["data", "dims", "n_docs", "batch", "study_s", "faiss_s", "ratio_vs_faiss", "gemm_share", "stream_s",
+       "tie_pass_s", "binary_ratio_vs_faiss", "same_top100"]] if len(exact) else "no exact_vs_faiss rows yet"
+
+# %% [markdown]
+# ## iid random vectors: the streaming exact search, and HNSW's worst case
 
 # %%
 from bench.analysis import scaling_report
@@ -101,8 +131,6 @@ report.crossovers
 # ## Figure: query time (exact solid, HNSW dashed), peak memory, GEMM fraction, HNSW build time
 
 # %%
-from IPython.display import Image
-
 Image(str(report.figure['png']))
 
 # %% [markdown]

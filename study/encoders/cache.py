@@ -131,6 +131,17 @@ def check_cache(folder: Path, expected: dict, verify_checksum: bool = True) -> d
     return manifest
 
 
+def is_cached(model: str, collection: Collection, role: str) -> bool:
+    """Whether a complete, current cache entry exists (checked without its checksum, without encoding)."""
+    ids, texts = role_texts(collection, role)
+    try:
+        check_cache(cache_dir(model, collection, role), _expected_manifest(model, collection, role, texts),
+                    verify_checksum=False)
+    except CacheError:
+        return False
+    return True
+
+
 def load_embeddings(
     model: str,
     collection: Collection,

@@ -17,6 +17,8 @@ sums in another order: again equal to float32 rounding, rankings equal except am
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import faiss
 import numpy as np
 
@@ -78,37 +80,37 @@ class FlatIndex:
         k = _check_k(k, self.n_docs)
         q = normalise(_check_queries(np.asarray(queries, dtype=np.float32), self.dims, "float vectors"))
         top = TopKHeap(q.shape[0], k)
-        if q.shape[0] < GEMV_BELOW:
-            self._search_gemv(q, top)
-        else:
-            self._search_gemm(q, top)
+        self.scan(q, top.add_rows)
         position_order = self.rows[::-1]  # rank r ↦ document: the position of rank r is n - 1 - r
         indices, scores = top.result(position_order)
         return SearchResult(indices, scores, int((~q.any(axis=1)).sum()), self.zero_docs)
 
-    def _search_gemv(self, q: np.ndarray, top: TopKHeap) -> None:
-        scores = np.empty((1, self.n_docs), dtype=np.float32)
-        for i, query in enumerate(q):
-            np.matmul(self.vectors, query, out=scores[0])
-            one = TopKHeap(1, top.k)
-            one.add(scores, self.ranks)
-            top.values[i], top.ranks[i] = one.values[0], one.ranks[0]
-
-    def _search_gemm(self, q: np.ndarray, top: TopKHeap) -> None:
+    def scan(self, q: np.ndarray, take: Callable[[slice, np.ndarray, np.ndarray], None]) -> None:
+        """Score normalised queries ``q`` against every document, block by block, handing each block to
+        ``take(query rows, scores, ranks)`` (``TopKHeap.add_rows`` in ``search``; a no-op times the products
+        alone, as ``bench/exact_vs_faiss.py`` does)."""
+        if q.shape[0] < GEMV_BELOW:
+            scores = np.empty((1, self.n_docs), dtype=np.float32)
+            for i, query in enumerate(q):
+                np.matmul(self.vectors, query, out=scores[0])
+                take(slice(i, i + 1), scores, self.ranks)
+            return
         n_q = q.shape[0]
         qp = np.zeros((max(n_q, MIN_QUERY_ROWS), self.dims), dtype=np.float32)
         qp[:n_q] = q
-        block = max(min_block_rows(n_q, self.dims), SCORE_BYTES // (4 * qp.shape[0]))
-        product = np.empty((qp.shape[0], min(block, max(self.n_docs, min_block_rows(n_q, self.dims)))), np.float32)
+        least = min_block_rows(n_q, self.dims)
+        block = max(least, SCORE_BYTES // (4 * qp.shape[0]))
+        product = np.empty((qp.shape[0], min(block, max(self.n_docs, least))), np.float32)
+        everyone = slice(0, n_q)
         for start in range(0, self.n_docs, block):
             rows = self.vectors[start : start + block]
             n = rows.shape[0]
-            m = max(n, min_block_rows(n_q, self.dims))
+            m = max(n, least)
             if m > n:  # a short last block, padded with zero rows to stay in the regular GEMM regime
                 rows = np.concatenate([rows, np.zeros((m - n, self.dims), np.float32)])
             out = product[:, :m] if m == product.shape[1] else np.empty((qp.shape[0], m), np.float32)
             np.matmul(qp, rows.T, out=out)
-            top.add(out[:n_q, :n], self.ranks[start : start + n])
+            take(everyone, out[:n_q, :n], self.ranks[start : start + n])
 
 
 class BinaryFlatIndex:

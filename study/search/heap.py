@@ -45,6 +45,14 @@ class TopKHeap:
         self._heaps.addn_with_ids(scores.shape[1], faiss.swig_ptr(scores), faiss.swig_ptr(ranks), 0, 0,
                                   self.n_queries)
 
+    def add_rows(self, rows: slice, scores: np.ndarray, ranks: np.ndarray) -> None:
+        """``add`` for the queries ``rows`` only (``scores`` has one row per query of the slice)."""
+        scores = np.ascontiguousarray(scores, dtype=np.float32)
+        ranks = np.ascontiguousarray(ranks, dtype=np.int64)
+        start, stop, _ = rows.indices(self.n_queries)
+        self._heaps.addn_with_ids(scores.shape[1], faiss.swig_ptr(scores), faiss.swig_ptr(ranks), 0, start,
+                                  stop - start)
+
     def add_candidates(self, scores: np.ndarray, ranks: np.ndarray) -> None:
         """Offer per-query candidates of a block: ``scores`` and ``ranks`` both (queries × c), each row's
         ranks descending and all below the ranks offered before."""

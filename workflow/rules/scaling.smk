@@ -1,4 +1,4 @@
-# Notebook 08: the scaling benchmark's figure and conclusions from results/bench.csv (written by `make bench`,
+# Notebook 08: the scaling benchmarks' figures (real pooled embeddings, iid vectors) and conclusions from results/bench.csv (written by `make bench`,
 # committed), without rerunning the benchmark. Only where that table exists under the output root.
 
 SCALING_STAGE = os.path.exists("results/bench.csv")
@@ -14,6 +14,8 @@ if SCALING_STAGE:
         output:
             "figures/bench/scaling.pdf",
             "figures/bench/scaling.png",
+            "figures/bench/scaling-pool.pdf",
+            "figures/bench/scaling-pool.png",
         params:
             cmd=papermill("08-scaling.ipynb", "08-scaling.ipynb", {}),
         shell:

@@ -1,0 +1,126 @@
+"""Prepared exact indexes and faiss' heaps: exact trec_eval order under heavy ties, equal to the streaming
+search, and bad input refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from study.compress.formats import quantize
+from study.core.errors import ParameterError
+from study.search.flat import GEMV_BELOW, BinaryFlatIndex, FlatIndex
+from study.search.heap import TopKHeap
+from study.search.streaming import iter_tie_order_blocks, stream_search, stream_search_hamming
+
+
+def _trec_top_k(scores: np.ndarray, rank: np.ndarray, k: int) -> np.ndarray:
+    """Reference: a full sort of every row by (score desc, rank desc)."""
+    return np.stack([np.lexsort((-rank, -row))[:k] for row in scores])
+
+
+@pytest.mark.parametrize("block", [7, 64, 5000])
+def test_heap_keeps_trec_eval_ties_when_fed_in_descending_rank(block):
+    rng = np.random.default_rng(block)
+    scores = rng.integers(0, 12, size=(9, 5000)).astype(np.float32)  # a dozen values: ties everywhere
+    rank = rng.permutation(5000)
+    by_rank = np.argsort(-rank)  # documents in descending rank
+    top = TopKHeap(9, 50)
+    for start in range(0, 5000, block):
+        cols = by_rank[start : start + block]
+        top.add(scores[:, cols], rank[cols])
+    order = np.argsort(rank)  # order[rank] = document
+    indices, values = top.result(order)
+    expected = _trec_top_k(scores, rank, 50)
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
+
+
+def test_heap_fed_in_ascending_rank_would_break_ties_the_other_way():
+    """The visiting order matters: the check above can fail."""
+    scores = np.zeros((1, 100), np.float32)
+    rank = np.arange(100)
+    top = TopKHeap(1, 10)
+    top.add(scores, rank)  # ascending: the heap keeps the first ten, trec_eval wants the last ten
+    assert set(top.result(np.arange(100))[0][0]) == set(range(10))
+    assert set(_trec_top_k(scores, rank, 10)[0]) == set(range(90, 100))
+
+
+@pytest.mark.parametrize("kind", ["row numbers", "reversed", "shuffled"])
+def test_tie_order_blocks_visit_every_row_once_in_descending_rank(kind):
+    n = 1003
+    rank = {"row numbers": np.arange(n), "reversed": np.arange(n)[::-1].copy(),
+            "shuffled": np.random.default_rng(0).permutation(n)}[kind]
+    order = np.empty(n, np.int64)
+    order[rank] = np.arange(n)
+    raw = np.arange(n, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
+    blocks = list(iter_tie_order_blocks(raw, rank, order, 100))
+    ranks = np.concatenate([b.ranks for b in blocks])
+    rows = np.concatenate([b.rows[:, 0] for b in blocks]).astype(int)
+    np.testing.assert_array_equal(ranks, np.arange(n - 1, -1, -1))
+    np.testing.assert_array_equal(rank[rows], ranks)
+
+
+def _tied_corpus(seed: int = 3):
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((1500, 64)).astype(np.float32)
+    docs = quantize(np.concatenate([base, base, base[:300]]), "binary").decode()  # duplicates tie exactly
+    ids = [f"d{i}" for i in rng.permutation(len(docs))]  # string order ≠ numeric order
+    return rng, docs, ids
+
+
+def test_flat_index_equals_stream_search_under_ties():
+    rng, docs, ids = _tied_corpus()
+    queries = quantize(rng.standard_normal((70, 64)).astype(np.float32), "binary").decode()
+    expected = stream_search(queries, docs, ids, 100)
+    got = FlatIndex(docs, ids).search(queries, 100)
+    np.testing.assert_array_equal(got.indices, expected.indices)
+    np.testing.assert_allclose(got.scores, expected.scores, atol=2e-6, rtol=0)
+
+
+def test_small_batches_agree_to_float32_rounding():
+    """Fewer than GEMV_BELOW queries are scored by GEMV: same scores to rounding, same sets on untied data."""
+    rng = np.random.default_rng(5)
+    docs = rng.standard_normal((4000, 48)).astype(np.float32)
+    queries = rng.standard_normal((GEMV_BELOW - 1, 48)).astype(np.float32)
+    index = FlatIndex(docs, rank=np.arange(4000))
+    small = index.search(queries, 20)
+    big = index.search(np.concatenate([queries, rng.standard_normal((40, 48)).astype(np.float32)]), 20)
+    np.testing.assert_allclose(small.scores, big.scores[: len(queries)], atol=2e-6, rtol=0)
+    assert all(set(a) == set(b) for a, b in zip(small.indices, big.indices[: len(queries)], strict=True))
+
+
+def test_flat_index_counts_zero_vectors_and_caps_k():
+    docs = np.eye(5, 8, dtype=np.float32)
+    docs[2] = 0
+    result = FlatIndex(docs, [f"x{i}" for i in range(5)]).search(np.ones((2, 8), np.float32), k=50)
+    assert result.indices.shape == (2, 5) and result.zero_docs == 1 and result.zero_queries == 0
+
+
+@pytest.mark.parametrize("dims", [64, 200])
+def test_binary_flat_index_equals_brute_force_hamming(dims):
+    rng = np.random.default_rng(dims)
+    base = rng.standard_normal((900, dims)).astype(np.float32)
+    docs = quantize(np.concatenate([base, base]), "binary")
+    queries = quantize(rng.standard_normal((30, dims)).astype(np.float32), "binary")
+    ids = [f"{i}" for i in rng.permutation(1800)]
+    order = np.argsort(np.asarray(ids, dtype=object), kind="stable")
+    rank = np.empty(1800, np.int64)
+    rank[order] = np.arange(1800)
+    bits_q, bits_d = np.unpackbits(queries.packed, axis=1), np.unpackbits(docs.packed, axis=1)
+    distances = (bits_q[:, None, :] != bits_d[None, :, :]).sum(axis=2)
+    expected = _trec_top_k(-distances.astype(np.float32), rank, 100)
+    got = BinaryFlatIndex(docs, ids).search(queries, 100)
+    np.testing.assert_array_equal(got.indices, expected)
+    np.testing.assert_array_equal(stream_search_hamming(queries, docs, ids, 100).indices, expected)
+
+
+def test_bad_inputs_name_the_parameter():
+    index = FlatIndex(np.ones((4, 8), np.float32), rank=np.arange(4))
+    with pytest.raises(ParameterError, match="queries"):
+        index.search(np.ones((2, 7), np.float32))
+    with pytest.raises(ParameterError, match="'k'"):
+        index.search(np.ones((2, 8), np.float32), k=0)
+    with pytest.raises(ParameterError, match="docs"):
+        FlatIndex(np.ones((0, 8), np.float32), rank=np.arange(0))
+    with pytest.raises(ParameterError, match="packed"):
+        BinaryFlatIndex(np.ones((3, 4), np.float32), rank=np.arange(3))
