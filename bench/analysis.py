@@ -57,15 +57,16 @@ def method(fmt: str) -> str:
     return "index-exact" if match["search"] == EXACT else match["search"]
 
 
-def bench_rows(path: Path | str | None = None) -> pd.DataFrame:
-    """The ``scaling`` rows of the bench table (default ``results/bench.csv`` under the output root)."""
+def bench_rows(path: Path | str | None = None, benchmark: str = BENCHMARK, script: str = "scaling") -> pd.DataFrame:
+    """The ``benchmark`` rows of the bench table (default ``results/bench.csv`` under the output root);
+    a ``StudyError`` naming ``bench/<script>.py`` when there are none."""
     path = Path(path) if path else output_root() / "results" / "bench.csv"
     if not path.exists():
-        raise StudyError(f"{path}: no benchmark table; run `python -m bench.scaling` first")
+        raise StudyError(f"{path}: no benchmark table; run `python -m bench.{script}` first")
     rows = pd.read_csv(path, dtype={"benchmark": str, "case": str, "metric": str, "unit": str})
-    rows = rows[rows.benchmark == BENCHMARK]
+    rows = rows[rows.benchmark == benchmark]
     if rows.empty:
-        raise StudyError(f"{path}: no rows of benchmark {BENCHMARK!r}; run `python -m bench.scaling` first")
+        raise StudyError(f"{path}: no rows of benchmark {benchmark!r}; run `python -m bench.{script}` first")
     return rows
 
 
@@ -500,14 +501,7 @@ class PoolReport:
 
 def pool_report(path: Path | str | None = None) -> PoolReport:
     """Read the ``pool_scaling`` rows, draw ``figures/bench/scaling-pool.{pdf,png}`` and state conclusions."""
-    path = Path(path) if path else output_root() / "results" / "bench.csv"
-    if not path.exists():
-        raise StudyError(f"{path}: no benchmark table; run `python -m bench.pool_scaling` first")
-    rows = pd.read_csv(path, dtype={"benchmark": str, "case": str, "metric": str, "unit": str})
-    rows = rows[rows.benchmark == POOL_BENCHMARK]
-    if rows.empty:
-        raise StudyError(f"{path}: no rows of benchmark {POOL_BENCHMARK!r}; run `python -m bench.pool_scaling` first")
-    table = pool_table(rows)
+    table = pool_table(bench_rows(path, POOL_BENCHMARK, "pool_scaling"))
     figure = save_figure(plot_pool_scaling(table), output_root() / "figures" / "bench" / "scaling-pool")
     return PoolReport(table, figure, pool_conclusions(table))
 
