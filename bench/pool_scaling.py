@@ -18,9 +18,11 @@ Per case (``<data>/<index>/d<dims>/N<n>``; ``study-f32-exact`` is the study's ex
 ``qps_b1`` (one query per call, up to 100 queries) and ``qps_b100`` (median of 3), ``recall_at_10`` against
 the exact float32 top-10, and, on the pool, ``ndcg_at_10`` of the pooled queries (mean over queries).
 ``n_queries`` says how many queries were scored (the pool: all; fitted and iid: a fixed sample of 1,000).
-Faiss kinds train on the first ``--train-rows`` documents. HNSW kinds are built up to ``--hnsw-max-n`` and
-the other kinds everywhere: the study's HNSW parameters (connectivity 16, expansion 128/64) build in about
-N log N time on these vectors (measured: the build exponents in the README), so 1M takes minutes per index.
+Faiss kinds train on the first ``--train-rows`` documents. The real pool gets every kind of ``--indexes``;
+fitted and iid vectors get ``SYNTHETIC_INDEXES`` up to ``--small-max-n`` and ``LARGE_INDEXES`` (one HNSW kind
+per library, the IVF kinds, exact) beyond it, to keep 1M within about a quarter of an hour on 2 cores (usearch's
+e4m3 alone builds about 30× slower than f16 here). Each corpus' rows are merged into the table as soon as
+they are measured.
 
 Rows go to ``results/bench.csv`` (benchmark ``pool_scaling``); notebook 08 and ``bench/summary.py`` read them
 through ``bench.analysis.pool_report``. Timings depend on the machine and its load.
@@ -44,13 +46,15 @@ from study.search.metrics import neighbour_recall, per_query_metrics
 MODELS = ["minilm-l6", "wordllama-256"]
 SIZES = [5_000, 10_000, 20_000, 0]  # 0 = the whole pool
 FITTED_MODEL = "minilm-l6"
-FITTED_SIZES = [5_000, 10_000, 20_000, 45_031, 100_000, 300_000, 1_000_000]
-IID_SIZES = [5_000, 10_000, 20_000, 45_031, 100_000]
+FITTED_SIZES = [5_000, 20_000, 45_031, 100_000, 300_000, 1_000_000]
+IID_SIZES = [5_000, 20_000, 45_031]
 INDEXES = ["study-f32-exact", "usearch-f32-hnsw", "usearch-f16-hnsw", "usearch-e4m3-hnsw", "usearch-i8-hnsw",
            "usearch-b1-hnsw", "faiss-sq8-hnsw", "faiss-pq-ivf", "faiss-pqrflat-ivf", "faiss-rabitq-ivf",
            "faiss-rabitq-exact"]
-LARGE_INDEXES = ["study-f32-exact", "usearch-f16-hnsw", "usearch-i8-hnsw", "faiss-sq8-hnsw", "faiss-pq-ivf",
-                 "faiss-rabitq-ivf"]  # beyond --small-max-n (the others are measured to there)
+SYNTHETIC_INDEXES = ["study-f32-exact", "usearch-f16-hnsw", "usearch-i8-hnsw", "faiss-sq8-hnsw", "faiss-pq-ivf",
+                     "faiss-rabitq-ivf"]  # fitted and iid vectors (the real pool has every kind)
+LARGE_INDEXES = ["study-f32-exact", "usearch-f16-hnsw", "faiss-sq8-hnsw", "faiss-pq-ivf",
+                 "faiss-rabitq-ivf"]  # beyond --small-max-n: one HNSW kind per library, the IVF kinds, exact
 EXACT = "study-f32-exact"
 SAMPLE_QUERIES = 1_000
 TRAIN_ROWS = 65_536
@@ -117,21 +121,28 @@ def measure_corpus(data: str, docs: np.ndarray, queries: np.ndarray, names: list
     return rows
 
 
-def _kinds(n: int, args: argparse.Namespace) -> list[str]:
-    return args.indexes if n <= args.small_max_n else [k for k in args.indexes if k in LARGE_INDEXES]
+def _kinds(n: int, args: argparse.Namespace, synthetic: bool = False) -> list[str]:
+    kinds = [k for k in args.indexes if k in SYNTHETIC_INDEXES] if synthetic else args.indexes
+    return kinds if n <= args.small_max_n else [k for k in kinds if k in LARGE_INDEXES]
 
 
-def run(args: argparse.Namespace) -> list[dict]:
+def _save(rows: list[dict], machine: str) -> list[dict]:
+    """Merge one corpus' rows into the bench table at once (a long run keeps what it measured)."""
+    write_rows(make_rows(POOL_BENCHMARK, rows, machine), only_cases=True)
+    return rows
+
+
+def run(args: argparse.Namespace, machine: str) -> list[dict]:
     rows: list[dict] = []
     for model in args.models:
         pool = load_pool(model)
         print(f"== {model}: {pool.description()}", flush=True)
         for n in sorted({len(pool.docs) if s == 0 else min(s, len(pool.docs)) for s in args.sizes}):
             docs, ids = pool.docs[:n], pool.doc_ids[:n]
-            rows += [{"case": pool_case(f"pool:{model}", "corpus", pool.dims, n), "metric": "n_relevant",
-                      "value": float(min(n, pool.n_relevant)), "unit": "count"}]
-            rows += measure_corpus(f"pool:{model}", docs, pool.queries, _kinds(n, args), args,
-                                   (ids, pool.query_ids, pool.qrels))
+            relevant = [{"case": pool_case(f"pool:{model}", "corpus", pool.dims, n), "metric": "n_relevant",
+                         "value": float(min(n, pool.n_relevant)), "unit": "count"}]
+            rows += _save(relevant + measure_corpus(f"pool:{model}", docs, pool.queries, _kinds(n, args), args,
+                                                    (ids, pool.query_ids, pool.qrels)), machine)
     if args.fitted_sizes:
         pool = load_pool(args.fitted_model)
         sample = np.random.default_rng(1).choice(len(pool.queries), min(SAMPLE_QUERIES, len(pool.queries)),
@@ -141,11 +152,12 @@ def run(args: argparse.Namespace) -> list[dict]:
         gen = generator(args.fitted_model)
         print(f"== fitted mixture to the {args.fitted_model} pool in {time.perf_counter() - start:.0f} s", flush=True)
         for n in sorted(args.fitted_sizes):
-            rows += measure_corpus(f"pool-gmm:{args.fitted_model}", gen.sample(n), queries, _kinds(n, args), args)
+            rows += _save(measure_corpus(f"pool-gmm:{args.fitted_model}", gen.sample(n), queries,
+                                         _kinds(n, args, synthetic=True), args), machine)
     for n in sorted(args.iid_sizes):
         dims = load_pool(args.fitted_model).dims
-        rows += measure_corpus("iid", iid_unit_vectors(n, dims, 3), iid_unit_vectors(SAMPLE_QUERIES, dims, 4),
-                               _kinds(n, args), args)
+        rows += _save(measure_corpus("iid", iid_unit_vectors(n, dims, 3), iid_unit_vectors(SAMPLE_QUERIES, dims, 4),
+                                     _kinds(n, args, synthetic=True), args), machine)
     return rows
 
 
@@ -180,9 +192,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     machine = machine_description()
-    rows = run(args)
-    rows.append({"case": "run", "metric": "threads", "value": float(args.threads), "unit": "count"})
-    write_rows(make_rows(POOL_BENCHMARK, rows, machine), only_cases=args.merge)
+    started = [{"case": "run", "metric": "threads", "value": float(args.threads), "unit": "count"}]
+    write_rows(make_rows(POOL_BENCHMARK, started, machine), only_cases=args.merge)  # a new run drops the old rows
+    run(args, machine)
     print(pool_report().conclusions)
     return 0
 

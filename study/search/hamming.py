@@ -1,12 +1,12 @@
 """Exact Hamming-distance search over bit-packed codes (binary formats scored as real binary indexes do).
 
-Distances are XOR + popcount (``np.bitwise_count``) on the packed bytes viewed as 64-bit words,
-(``hamming_distances``, the reference; searches stream: ``hamming_search``). The top-k is ordered exactly
-like ``study.search.exact.search`` orders cosine scores (the trec_eval order): smallest distance first,
-ties by document id in descending string order. Hand-written because library binary indexes (faiss
-``IndexBinaryFlat``, usearch) break ties by insertion order and cut ties at the k-th distance
-arbitrarily, so their nDCG would not equal trec_eval's on the many tied distances that 1-bit codes
-produce.
+``hamming_distances`` (XOR + ``np.bitwise_count`` on the packed bytes viewed as 64-bit words) is the plain
+reference; searches stream (``hamming_search``): each document block's nearest codes come from faiss'
+XOR/popcount kernels (``faiss.knn_hamming``) and faiss' heaps merge them, documents visited in descending tie
+rank so that faiss keeps trec_eval's choice among tied distances (``study.search.heap`` says why). The top-k is
+ordered exactly like ``study.search.exact.search`` orders cosine scores (the trec_eval order): smallest
+distance first, ties by document id in descending string order. faiss ``IndexBinaryFlat`` alone would keep
+ties in insertion order, so its nDCG would not equal trec_eval's on the many tied distances 1-bit codes produce.
 """
 
 from __future__ import annotations
