@@ -62,13 +62,19 @@ def case_name(data: str, dims: int, n: int, batch: int) -> str:
     return f"{data}/d{dims}/N{n}/q{batch}"
 
 
+SETTLE_S = 0.2  # pause before each timed call: numpy's BLAS threads spin for a while after a product and
+# would take a core from whatever runs next (faiss' OpenMP threads), penalising the method timed after a GEMM
+
+
 def best_times(methods: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best wall time of each method over ``repeats`` rounds (one warm-up each first; methods interleaved)."""
+    """Best wall time of each method over ``repeats`` rounds (one warm-up each first; methods interleaved, each
+    after ``SETTLE_S`` of rest)."""
     for fn in methods.values():
         fn()
     best = dict.fromkeys(methods, np.inf)
     for _ in range(repeats):
         for name, fn in methods.items():
+            time.sleep(SETTLE_S)
             start = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - start)

@@ -17,11 +17,15 @@ sums in another order: again equal to float32 rounding, rankings equal except am
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import faiss
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
+from study.compress.codecs import faiss_threads
 from study.compress.formats import Quantized
 from study.core.errors import ParameterError
 from study.core.vectors import normalise
@@ -31,9 +35,10 @@ from study.search.ranking import SearchResult, key_ranks, key_scores, score_keys
 from study.search.streaming import MIN_QUERY_ROWS, _ranks, min_block_rows
 
 GEMV_BELOW = 8  # batches smaller than this are scored one matrix-vector product per query
-# score block of a search: larger than streaming's (the corpus is in memory anyway); each block hands the cores
-# from numpy's BLAS threads to faiss' OpenMP ones and back, which costs milliseconds, so fewer blocks are faster
-SCORE_BYTES = 256 << 20
+PARALLEL_FROM = 2 * MIN_QUERY_ROWS  # batches from this size are split over the cores (each part ≥ MIN_QUERY_ROWS)
+BLOCK_ROWS = 16_384  # documents per product in the parallel scan (measured: bench/exact_vs_faiss.py)
+SCORE_BYTES = 256 << 20  # score block of the one-thread scan (8–63 queries)
+_BLAS = ThreadpoolController()
 
 
 def _tie_order(doc_ids: list[str] | None, rank: np.ndarray | None, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,6 +100,10 @@ class FlatIndex:
                 np.matmul(self.vectors, query, out=scores[0])
                 take(slice(i, i + 1), scores, self.ranks)
             return
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if q.shape[0] >= PARALLEL_FROM and threads > 1:
+            self._scan_parallel(q, take, min(threads, q.shape[0] // MIN_QUERY_ROWS))
+            return
         n_q = q.shape[0]
         qp = np.zeros((max(n_q, MIN_QUERY_ROWS), self.dims), dtype=np.float32)
         qp[:n_q] = q
@@ -111,6 +120,36 @@ class FlatIndex:
             out = product[:, :m] if m == product.shape[1] else np.empty((qp.shape[0], m), np.float32)
             np.matmul(qp, rows.T, out=out)
             take(everyone, out[:n_q, :n], self.ranks[start : start + n])
+
+    def _scan_parallel(self, q: np.ndarray, take: Callable[[slice, np.ndarray, np.ndarray], None], threads: int
+                       ) -> None:
+        """The scan split by queries over ``threads`` threads, each multiplying its queries by blocks of
+        ``BLOCK_ROWS`` documents on one core and handing each block on at once, while its scores are still in
+        cache. BLAS and faiss run one thread each meanwhile: numpy's BLAS threads and faiss' OpenMP ones
+        taking turns on the same cores cost milliseconds per block (measured: bench/exact_vs_faiss.py). Each
+        part has at least ``MIN_QUERY_ROWS`` queries, so every product stays in the regular GEMM regime; the
+        parts' shapes depend on the number of cores, so scores equal a one-thread scan's to float32 rounding."""
+        parts = np.array_split(np.arange(q.shape[0]), threads)
+        least = min_block_rows(MIN_QUERY_ROWS, self.dims)
+
+        def scan_part(rows: np.ndarray) -> None:
+            lo, hi = int(rows[0]), int(rows[-1]) + 1
+            part = np.ascontiguousarray(q[lo:hi])
+            out = np.empty((hi - lo, BLOCK_ROWS), np.float32)
+            for start in range(0, self.n_docs, BLOCK_ROWS):
+                docs = self.vectors[start : start + BLOCK_ROWS]
+                n = docs.shape[0]
+                if n < least:  # a short last block, padded with zero rows to stay in the regular GEMM regime
+                    padded = np.zeros((least, self.dims), np.float32)
+                    padded[:n] = docs
+                    scores = (part @ padded.T)[:, :n]
+                else:
+                    scores = out[:, :n] if n == BLOCK_ROWS else np.empty((hi - lo, n), np.float32)
+                    np.matmul(part, docs.T, out=scores)
+                take(slice(lo, hi), scores, self.ranks[start : start + n])
+
+        with _BLAS.limit(limits=1, user_api="blas"), faiss_threads(1), ThreadPoolExecutor(threads) as pool:
+            list(pool.map(scan_part, parts))
 
 
 class BinaryFlatIndex:
