@@ -119,10 +119,15 @@ def exact_vs_faiss_lines(rows: pd.DataFrame) -> list[str]:
     verdict = ("at or above 1.0× faiss at every shape" if behind.empty else
                f"below 1.0× faiss at {len(behind)} of {len(table)} shapes (lowest "
                f"{behind.ratio_vs_faiss.min():.2f}× at {behind.loc[behind.ratio_vs_faiss.idxmin(), 'case']})")
+    heavy = table[(table.n_docs >= 100_000) & (table.batch >= 100)]  # where the products dominate
+    gemm = (f" Where the products dominate (N ≥ 100k, batch ≥ 100) the GEMM share is "
+            f"{heavy.gemm_share.min():.0%}–{heavy.gemm_share.max():.0%}." if len(heavy) else "")
+    binary = (f" Sign bits: `BinaryFlatIndex` is faiss' own `IndexBinaryFlat` search plus the tie pass, "
+              f"{table.binary_ratio_vs_faiss.min():.2f}–{table.binary_ratio_vs_faiss.max():.2f}× faiss.")
     return [f"* **Exact search vs faiss** (`bench/exact_vs_faiss.py`, {_stamp(mine)}; both prepared before timing, "
             "top-100, best of repeats; × faiss = faiss time ÷ study time; GEMM share = the products alone ÷ the "
             f"study's search; stream = the one-shot `stream_search`): the study's `FlatIndex` is {verdict}; its "
-            f"tie-ordering pass costs at most {table.tie_pass_s.max() * 1e3:.2f} ms per search.", "",
+            f"tie-ordering pass costs at most {table.tie_pass_s.max() * 1e3:.2f} ms per search.{gemm}{binary}", "",
             shown.to_markdown(index=False, floatfmt=("", "", "", "", ".4f", ".4f", ".2f", ".0%", ".4f", ".2f", ".1e")),
             ""]
 

@@ -25,6 +25,7 @@ def rows():
 
 def test_summary_reads_every_number_from_the_rows(monkeypatch):
     monkeypatch.setattr(summary, "scaling_lines", lambda: [])
+    monkeypatch.setattr(summary, "pool_lines", lambda: [])
     text = summary.summary(rows())
     assert "40–40× faster" in text and "12.5 s to import mteb" in text and "4e-06" in text
     assert "20.0 docs/s" in text and "19.0" in text and "+5.3%" in text
@@ -34,4 +35,5 @@ def test_summary_reads_every_number_from_the_rows(monkeypatch):
 
 def test_summary_of_no_rows_says_how_to_run(monkeypatch):
     monkeypatch.setattr(summary, "scaling_lines", lambda: [])
+    monkeypatch.setattr(summary, "pool_lines", lambda: [])
     assert "make bench" in summary.summary(rows().iloc[0:0])
