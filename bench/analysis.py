@@ -469,7 +469,9 @@ def plot_pool_scaling(table: pd.DataFrame):
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"] + ["#444444", "#bb8800", "#008888", "#880088"]
     colours = {k: palette[i % len(palette)] for i, k in enumerate(kinds)}
     markers = dict(zip(sorted(table.model.unique()), ["o", "s", "^", "D"], strict=False))
-    for (source, model, kind), g in table.groupby(["source", "model", "index"]):
+    order = {s: i for i, s in enumerate(SOURCES)}  # the legend lists the real pool first, iid last
+    groups = sorted(table.groupby(["source", "model", "index"]), key=lambda item: (order[item[0][0]], item[0][1:]))
+    for (source, model, kind), g in groups:
         g = g.sort_values("n_docs")
         label = f"{kind} ({SOURCES[source]}{', ' + model if model else ''})"
         kw = {"color": colours[kind], "ls": _SOURCE_STYLE[source], "marker": markers.get(model, "."), "ms": 3,
