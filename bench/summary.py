@@ -86,19 +86,25 @@ def index_lines(rows: pd.DataFrame) -> list[str]:
             table.to_markdown(index=False, floatfmt=("", ".0f", ".3g", ".0f", ".0f", ".3f")), ""]
 
 
-def pool_lines() -> list[str]:
-    """Index scaling on real pooled embeddings first (the real-embedding curves), then the fitted vectors."""
-    from bench.analysis import pool_report
+def _report_lines(heading: str, make_report) -> list[str]:
+    """``heading`` and one bullet per line of a report's conclusions; nothing when its benchmark has no rows."""
     from study.core.errors import StudyError
 
     try:
-        report = pool_report()
+        report = make_report()
     except StudyError:
         return []
-    return ["* **Index scaling on real embeddings** (`bench/pool_scaling.py`, figure `figures/bench/scaling-pool.png`, "
-            "notebook `08-scaling.ipynb`; the pool = all shared collections in one corpus, each collection's "
-            "queries scored with its own qrels, other collections' documents counted as not relevant):",
-            *[f"  * {line}" for line in report.conclusions.splitlines() if line.strip()]]
+    return [heading, *[f"  * {line}" for line in report.conclusions.splitlines() if line.strip()]]
+
+
+def pool_lines() -> list[str]:
+    """Index scaling on real pooled embeddings first (the real-embedding curves), then the fitted vectors."""
+    from bench.analysis import pool_report
+
+    return _report_lines("* **Index scaling on real embeddings** (`bench/pool_scaling.py`, figure "
+                         "`figures/bench/scaling-pool.png`, notebook `08-scaling.ipynb`; the pool = all shared "
+                         "collections in one corpus, each collection's queries scored with its own qrels, other "
+                         "collections' documents counted as not relevant):", pool_report)
 
 
 def exact_vs_faiss_lines(rows: pd.DataFrame) -> list[str]:
@@ -134,15 +140,9 @@ def exact_vs_faiss_lines(rows: pd.DataFrame) -> list[str]:
 
 def scaling_lines() -> list[str]:
     from bench.analysis import scaling_report
-    from study.core.errors import StudyError
 
-    try:
-        report = scaling_report()
-    except StudyError:
-        return []
-    return ["* **Scaling on iid random vectors** (`bench/scaling.py`, the worst case of a graph index; figure "
-            "`figures/bench/scaling.png`, notebook `08-scaling.ipynb`):",
-            *[f"  * {line}" for line in report.conclusions.splitlines() if line.strip()]]
+    return _report_lines("* **Scaling on iid random vectors** (`bench/scaling.py`, the worst case of a graph index; "
+                         "figure `figures/bench/scaling.png`, notebook `08-scaling.ipynb`):", scaling_report)
 
 
 def summary(rows: pd.DataFrame) -> str:
