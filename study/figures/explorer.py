@@ -9,8 +9,10 @@ named in ``#choice`` and broken down per collection in a second plot.
 Decisions (tested in ``tests/test_explorer.py``, in a headless Chromium too):
 
 * **Plotly**, drawn in SVG (not WebGL, so it renders without a GPU and its points can be counted), with
-  plotly.js *inlined* (``plotly.offline.get_plotlyjs``, about 4.8 MB): the page loads no script, style sheet or
-  font from anywhere, MathJax is off, and it works opened from disk (``file://``) with no network.
+  plotly.js *inlined* (``plotly.offline.get_plotlyjs``, 4.8 MB, kept gzip-compressed and base64-encoded in the
+  page, 1.9 MB, so that the committed page stays under the repository's 5 MiB limit for a tracked file; the
+  browser's own ``DecompressionStream`` unpacks it, then the page's script runs): the page loads no script,
+  style sheet or font from anywhere, MathJax is off, and it works opened from disk (``file://``) with no network.
 * **The selection is ``study select``'s**, re-implemented in the page's JavaScript line by line from
   ``study.analysis.tradeoff``: ``at_scale`` (total = N × bytes per vector, every tier, + what is stored once;
   RAM = N × first tier + what is stored once; disk = N × rescoring tier), ``fits`` (without a disk budget the
@@ -38,8 +40,11 @@ The page reads nothing at run time: everything is in the file. ``write_explorer`
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import math
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -238,8 +243,15 @@ def explorer_html(configs: pd.DataFrame, per_collection: pd.DataFrame | None, pr
             .replace("@@WEIGHTING@@", data["weighting"])
             .replace("@@DATA@@", _json_for_script(data))
             .replace("@@FIGURE@@", _json_for_script(figure_json))
-            .replace("@@SCRIPT@@", _SCRIPT))
-    return html.replace("@@PLOTLYJS@@", get_plotlyjs())  # last: nothing is substituted inside plotly.js
+            .replace("@@SCRIPT@@", _SCRIPT)
+            .replace("@@BOOT@@", _BOOT))
+    return html.replace("@@PLOTLYJS@@", packed_plotlyjs())  # last: nothing is substituted inside plotly.js
+
+
+@cache
+def packed_plotlyjs() -> str:
+    """plotly.js gzip-compressed (no timestamp: the same bytes every time) and base64-encoded."""
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
 
 
 def write_explorer(configs: pd.DataFrame, per_collection: pd.DataFrame | None, path: Path | str, profile: str,
@@ -308,11 +320,27 @@ Data: @@SOURCE@@ (this page loads nothing from the network).</p>
 <div id="collections" style="width:100%;height:380px"></div>
 <script type="application/json" id="explorer-data">@@DATA@@</script>
 <script type="application/json" id="explorer-figure">@@FIGURE@@</script>
-<script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: "local"};</script>
-<script type="text/javascript">@@PLOTLYJS@@</script>
-<script type="text/javascript">@@SCRIPT@@</script>
+<script type="application/gzip+base64" id="explorer-plotlyjs">@@PLOTLYJS@@</script>
+<script type="text/plain" id="explorer-script">@@SCRIPT@@</script>
+<script type="text/javascript">@@BOOT@@</script>
 </body>
 </html>
+"""
+
+# Unpacks plotly.js with the browser's DecompressionStream, runs it, then runs the page's logic below.
+_BOOT = r"""
+(function () {
+  "use strict";
+  window.PlotlyConfig = {MathJaxConfig: "local"};
+  function run(code) { var s = document.createElement("script"); s.text = code; document.body.appendChild(s); }
+  var text = atob(document.getElementById("explorer-plotlyjs").textContent.trim());
+  var bytes = new Uint8Array(text.length);
+  for (var i = 0; i < text.length; i++) { bytes[i] = text.charCodeAt(i); }
+  new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text().then(function (js) {
+    run(js);
+    run(document.getElementById("explorer-script").textContent);
+  });
+})();
 """
 
 # The page's logic. atScale / fits / rank / choose mirror study.analysis.tradeoff.at_scale / fits / rank / select,
