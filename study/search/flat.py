@@ -32,7 +32,7 @@ from study.core.vectors import normalise
 from study.search.heap import TopKHeap
 from study.search.metrics import DEPTH
 from study.search.ranking import SearchResult, key_ranks, key_scores, score_keys
-from study.search.streaming import MIN_QUERY_ROWS, _ranks, min_block_rows
+from study.search.streaming import MIN_QUERY_ROWS, _check_k, _ranks, min_block_rows
 
 GEMV_BELOW = 8  # batches smaller than this are scored one matrix-vector product per query
 PARALLEL_FROM = 2 * MIN_QUERY_ROWS  # batches from this size are split over the cores (each part ≥ MIN_QUERY_ROWS)
@@ -51,12 +51,6 @@ def _check_queries(queries: np.ndarray, width: int, what: str) -> np.ndarray:
     if queries.ndim != 2 or queries.shape[1] != width:
         raise ParameterError("queries", f"shape {queries.shape}", f"(n_queries, {width}) {what}")
     return queries
-
-
-def _check_k(k: int, n_docs: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k <= 0:
-        raise ParameterError("k", k, "a positive integer")
-    return min(int(k), n_docs)
 
 
 class FlatIndex:
@@ -82,7 +76,7 @@ class FlatIndex:
 
     def search(self, queries: np.ndarray, k: int = DEPTH) -> SearchResult:
         """The k most similar documents of every query (cosine; ties in trec_eval order)."""
-        k = _check_k(k, self.n_docs)
+        k = min(_check_k(k), self.n_docs)
         q = normalise(_check_queries(np.asarray(queries, dtype=np.float32), self.dims, "float vectors"))
         top = TopKHeap(q.shape[0], k)
         self.scan(q, top.add_rows)
@@ -176,7 +170,7 @@ class BinaryFlatIndex:
         """The k nearest documents of every query by Hamming distance (ties in trec_eval order)."""
         qb = query_bits.packed if isinstance(query_bits, Quantized) else np.asarray(query_bits)
         qb = np.ascontiguousarray(_check_queries(qb, self.index.code_size, "packed bytes"), dtype=np.uint8)
-        k = _check_k(k, self.n_docs)
+        k = min(_check_k(k), self.n_docs)
         distances, positions = self.index.search(qb, k)  # ties: the earliest positions (largest ranks) kept
         keys = np.sort(score_keys(-distances.astype(np.float32), self.ranks[positions]), axis=1)[:, ::-1]
         position_order = self.rows[::-1]
