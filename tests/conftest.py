@@ -2,6 +2,9 @@
 
 Tests never touch the repo's own cache or outputs: STUDY_CACHE_DIR and STUDY_OUTPUT_DIR point
 into pytest's temporary folders. Encoding adi + time with MiniLM takes ~15 s on 2 cores.
+
+Plugins: ``ci_rule`` (under CI a skipped test fails) and pytester (to test that rule). ``wait_until`` is how
+a test waits for another process or a browser: for an event, with a limit that only guards against hanging.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +25,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the bench and tools packages (not installed)
 TINY = ["adi", "time"]
+HANG_GUARD_S = 600  # the most any wait_until waits: only a hung process or page reaches it
+pytest_plugins = ["pytester", "ci_rule"]
+
+
+def wait_until(ready: Callable[[], bool], what: str, limit_s: float = HANG_GUARD_S) -> None:
+    """Poll ``ready()`` until it is true; fail naming ``what`` if it never is (a hang, not slowness)."""
+    deadline = time.monotonic() + limit_s
+    while not ready():
+        assert time.monotonic() < deadline, f"{what}: still not the case after {limit_s:.0f} s (hung?)"
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
 """Prepared exact indexes and faiss' heaps: exact trec_eval order under heavy ties, equal to the streaming
-search, and bad input refused by name."""
+search, the parallel scan (forced to 2 and 3 threads, so it runs on any machine) equal to one thread's, and bad
+input refused by name."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pytest
@@ -9,9 +12,12 @@ import pytest
 from study.compress.formats import quantize
 from study.core.errors import ParameterError
 from study.core.vectors import normalise
-from study.search.flat import GEMV_BELOW, PARALLEL_FROM, BinaryFlatIndex, FlatIndex
+from study.search import flat
+from study.search.flat import GEMV_BELOW, PARALLEL_FROM, WORKERS_ENV, BinaryFlatIndex, FlatIndex
 from study.search.heap import TopKHeap
 from study.search.streaming import iter_tie_order_blocks, stream_search, stream_search_hamming
+
+BLOCKS = 4  # document blocks of the parallel scan in the tests below (the last one short, padded)
 
 
 def _trec_top_k(scores: np.ndarray, rank: np.ndarray, k: int) -> np.ndarray:
@@ -79,18 +85,96 @@ def test_flat_index_equals_stream_search_under_ties():
     np.testing.assert_allclose(got.scores, expected.scores, atol=2e-6, rtol=0)
 
 
-def test_parallel_scan_agrees_with_stream_search_to_rounding():
-    """Batches split over the cores: scores equal to float32 rounding; exact ties (duplicates) still ordered by
+class ScanSpy:
+    """Records what a search does: the threads of each parallel scan, and every (query rows, block) handed on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.threads: list[int] = []
+        self.handed: list[tuple[int, int, bool]] = []  # (first query, end query, from the calling thread)
+        parallel, add_rows = FlatIndex._scan_parallel, TopKHeap.add_rows
+        caller = threading.get_ident()
+
+        def scan_parallel(index, q, take, threads):
+            self.threads.append(threads)
+            return parallel(index, q, take, threads)
+
+        def take(heap, rows, scores, ranks):
+            self.handed.append((rows.start, rows.stop, threading.get_ident() == caller))
+            return add_rows(heap, rows, scores, ranks)
+
+        monkeypatch.setattr(FlatIndex, "_scan_parallel", scan_parallel)
+        monkeypatch.setattr(TopKHeap, "add_rows", take)
+
+    def parts(self) -> list[tuple[int, int]]:
+        return sorted({(lo, hi) for lo, hi, _ in self.handed})
+
+    def reset(self) -> None:
+        self.threads.clear()
+        self.handed.clear()
+
+
+@pytest.fixture()
+def spy(monkeypatch) -> ScanSpy:
+    return ScanSpy(monkeypatch)
+
+
+def _parallel_case(monkeypatch, seed: int):
+    """``_tied_corpus`` as ``BLOCKS`` blocks of the parallel scan (smaller blocks than in use, the same code):
+    (index, ids, docs, rng)."""
+    monkeypatch.setattr(flat, "BLOCK_ROWS", 1024)
+    rng, docs, ids = _tied_corpus(seed)
+    assert -(-len(docs) // flat.BLOCK_ROWS) == BLOCKS
+    return FlatIndex(docs, ids), ids, docs, rng
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_forced_workers_take_the_parallel_path_and_equal_one_worker(monkeypatch, spy, workers, how):
+    """On a machine of one core (as seen by the search). ±1 queries and documents of 64 dims: normalised, their
+    products are multiples of 1/64, exact in any summation order, so every score is the same in any split and
+    heavy exact ties test the tie order."""
+    index, _, _, rng = _parallel_case(monkeypatch, workers)
+    queries = quantize(rng.standard_normal((3 * PARALLEL_FROM, 64)).astype(np.float32), "binary").decode()
+    monkeypatch.setattr(flat.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(flat.os, "cpu_count", lambda: 1)
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    one = index.search(queries, 100)
+    assert spy.threads == [] and spy.parts() == [(0, len(queries))]  # one core: the one-thread scan, the reference
+    spy.reset()
+    if how == "environment":
+        monkeypatch.setenv(WORKERS_ENV, str(workers))
+    got = index.search(queries, 100, workers=workers if how == "argument" else None)
+    bounds = np.cumsum([0] + [len(p) for p in np.array_split(queries, workers)])
+    assert spy.threads == [workers]
+    assert spy.parts() == list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))  # the batch split in `workers`
+    assert len(spy.handed) == workers * BLOCKS and not any(caller for _, _, caller in spy.handed)  # by the pool
+    np.testing.assert_array_equal(got.indices, one.indices)
+    np.testing.assert_array_equal(got.scores, one.scores)  # exact here; to float32 rounding in general
+
+
+def test_parallel_scan_agrees_with_stream_search_to_rounding(monkeypatch, spy):
+    """Batches split over 3 threads: scores equal to float32 rounding; exact ties (duplicates) still ordered by
     id; any other difference in the ranking is between documents whose scores lie within that rounding."""
-    rng, docs, ids = _tied_corpus(4)
+    index, ids, docs, rng = _parallel_case(monkeypatch, 4)
     queries = rng.standard_normal((3 * PARALLEL_FROM, 64)).astype(np.float32)
     expected = stream_search(queries, docs, ids, 100)
-    got = FlatIndex(docs, ids).search(queries, 100)
+    got = index.search(queries, 100, workers=3)
+    assert spy.threads == [3]
     np.testing.assert_allclose(got.scores, expected.scores, atol=2e-6, rtol=0)
     rows, cols = np.nonzero(got.indices != expected.indices)
     exact = normalise(queries).astype(np.float64) @ normalise(docs).astype(np.float64).T
     swapped = np.abs(exact[rows, got.indices[rows, cols]] - exact[rows, expected.indices[rows, cols]])
     assert (swapped < 2e-6).all()
+
+
+@pytest.mark.parametrize(("value", "env"), [(0, None), (-2, None), (1.5, None), (True, None), (None, "0"),
+                                            (None, "two"), (None, "-1")])
+def test_a_bad_worker_count_is_refused_by_name(monkeypatch, value, env):
+    index = FlatIndex(np.eye(8, dtype=np.float32), rank=np.arange(8))
+    if env is not None:
+        monkeypatch.setenv(WORKERS_ENV, env)
+    with pytest.raises(ParameterError, match=WORKERS_ENV if env is not None else "'workers'"):
+        index.search(np.ones((PARALLEL_FROM, 8), np.float32), 5, workers=value)
 
 
 def test_small_batches_agree_to_float32_rounding():

@@ -13,6 +13,10 @@ Scores equal ``stream_search``'s to float32 rounding: both pad queries to ``MIN_
 the regular GEMM regime, but their blocks differ. A batch of fewer than ``GEMV_BELOW`` queries is scored by one
 matrix-vector product per query (BLAS GEMV: memory-bound, so about 8× cheaper than a padded GEMM here), which
 sums in another order: again equal to float32 rounding, rankings equal except among documents within it.
+
+A batch of ``PARALLEL_FROM`` or more queries is split over the usable cores; ``workers=`` (``search``, ``scan``)
+or the environment variable ``STUDY_SEARCH_WORKERS`` forces that number of threads instead (1: the one-thread
+scan), e.g. to exercise the parallel path on a one-core machine.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ GEMV_BELOW = 8  # batches smaller than this are scored one matrix-vector product
 PARALLEL_FROM = 2 * MIN_QUERY_ROWS  # batches from this size are split over the cores (each part ≥ MIN_QUERY_ROWS)
 BLOCK_ROWS = 16_384  # documents per product in the parallel scan (measured: bench/exact_vs_faiss.py)
 SCORE_BYTES = 256 << 20  # score block of the one-thread scan (8–63 queries)
+WORKERS_ENV = "STUDY_SEARCH_WORKERS"  # forces the threads of a parallel scan (default: the usable cores)
 _BLAS = ThreadpoolController()
 
 
@@ -45,6 +50,21 @@ def _tie_order(doc_ids: list[str] | None, rank: np.ndarray | None, n_docs: int) 
     """(rows in descending tie rank, their ranks): ``rows[p]`` is the document visited p-th."""
     _, order = _ranks(doc_ids, rank, n_docs)
     return order[::-1].copy(), np.arange(n_docs - 1, -1, -1, dtype=np.int64)
+
+
+def search_workers(workers: int | None = None) -> int:
+    """Threads for a batch of ``PARALLEL_FROM``+ queries: ``workers``, else ``$STUDY_SEARCH_WORKERS``, else the
+    usable cores."""
+    if workers is None:
+        value = os.environ.get(WORKERS_ENV, "")
+        if not value:
+            return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if not value.isdigit() or int(value) < 1:
+            raise ParameterError(WORKERS_ENV, value, "a positive integer (threads)")
+        return int(value)
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise ParameterError("workers", workers, "a positive integer (threads) or None")
+    return int(workers)
 
 
 def _check_queries(queries: np.ndarray, width: int, what: str) -> np.ndarray:
@@ -74,27 +94,30 @@ class FlatIndex:
     def dims(self) -> int:
         return self.vectors.shape[1]
 
-    def search(self, queries: np.ndarray, k: int = DEPTH) -> SearchResult:
-        """The k most similar documents of every query (cosine; ties in trec_eval order)."""
+    def search(self, queries: np.ndarray, k: int = DEPTH, workers: int | None = None) -> SearchResult:
+        """The k most similar documents of every query (cosine; ties in trec_eval order); ``workers``: see
+        ``search_workers``."""
         k = min(_check_k(k), self.n_docs)
         q = normalise(_check_queries(np.asarray(queries, dtype=np.float32), self.dims, "float vectors"))
         top = TopKHeap(q.shape[0], k)
-        self.scan(q, top.add_rows)
+        self.scan(q, top.add_rows, workers)
         position_order = self.rows[::-1]  # rank r ↦ document: the position of rank r is n - 1 - r
         indices, scores = top.result(position_order)
         return SearchResult(indices, scores, int((~q.any(axis=1)).sum()), self.zero_docs)
 
-    def scan(self, q: np.ndarray, take: Callable[[slice, np.ndarray, np.ndarray], None]) -> None:
+    def scan(self, q: np.ndarray, take: Callable[[slice, np.ndarray, np.ndarray], None],
+             workers: int | None = None) -> None:
         """Score normalised queries ``q`` against every document, block by block, handing each block to
         ``take(query rows, scores, ranks)`` (``TopKHeap.add_rows`` in ``search``; a no-op times the products
-        alone, as ``bench/exact_vs_faiss.py`` does)."""
+        alone, as ``bench/exact_vs_faiss.py`` does); ``PARALLEL_FROM``+ queries over ``search_workers(workers)``
+        threads."""
         if q.shape[0] < GEMV_BELOW:
             scores = np.empty((1, self.n_docs), dtype=np.float32)
             for i, query in enumerate(q):
                 np.matmul(self.vectors, query, out=scores[0])
                 take(slice(i, i + 1), scores, self.ranks)
             return
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = search_workers(workers)
         if q.shape[0] >= PARALLEL_FROM and threads > 1:
             self._scan_parallel(q, take, min(threads, q.shape[0] // MIN_QUERY_ROWS))
             return
