@@ -11,8 +11,9 @@
   runs with every host name unresolvable, and the test checks that the page asked for no http(s) URL. A
   screenshot goes to ``build/test-artifacts/explorer.png``.
 
-Where Chromium cannot be found the browser tests are skipped with a message saying how to install it, except
-under CI (``CI`` set), where they fail.
+Where Chromium cannot be found the browser tests are skipped with a message saying how to install it; under CI
+(``CI`` true) that skip is a failure (``tests/ci_rule.py``). Waits for the page are for events (the page's
+``ready`` flag, its update counter), bounded only against a hang; nothing here is timed.
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, wait_until
 
 from study.analysis import tradeoff
 from study.core.errors import ParameterError, StudyError
@@ -245,18 +245,12 @@ def test_intervals_and_per_collection_rows(small):
 
 
 def _unavailable(reason: str):
-    message = f"{reason}: install it with `bash .ci/install-chromium.sh` (as root or with sudo; `make test` does)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message}; under CI the browser test must run")
-    pytest.skip(message)
+    """Skip, saying how to install the browser (under CI the skip fails: tests/ci_rule.py)."""
+    pytest.skip(f"{reason}: install it with `bash .ci/install-chromium.sh` (as root or with sudo; `make test` does)")
 
 
-def test_a_missing_browser_skips_here_and_fails_under_ci(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="install-chromium"):
-        _unavailable("Chromium not found")
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="under CI the browser test must run"):
+def test_a_missing_browser_says_how_to_install_it():
+    with pytest.raises(pytest.skip.Exception, match=r"Chromium not found: install it with `bash \.ci/install-chromium"):
         _unavailable("Chromium not found")
 
 
@@ -291,10 +285,8 @@ def browser():
 
 def open_page(browser, path: Path) -> None:
     browser.get(path.resolve().as_uri())
-    deadline = time.monotonic() + 60
-    while not browser.execute_script("return !!(window.explorer && window.explorer.ready)"):
-        assert time.monotonic() < deadline, "the page did not finish drawing within 60 s"
-        time.sleep(0.1)
+    wait_until(lambda: browser.execute_script("return !!(window.explorer && window.explorer.ready)"),
+               "the page finished drawing")
 
 
 def requested_urls(browser) -> list[str]:
@@ -314,10 +306,7 @@ def act(browser, action) -> None:
     """Do something on the page and wait until the page has redrawn after it."""
     before = browser.execute_script("return window.explorer.updates")
     action()
-    deadline = time.monotonic() + 10
-    while browser.execute_script("return window.explorer.updates") == before:
-        assert time.monotonic() < deadline, "the page did not update"
-        time.sleep(0.02)
+    wait_until(lambda: browser.execute_script("return window.explorer.updates") != before, "the page redrew")
 
 
 def choose_model(browser, model: str) -> None:
@@ -395,7 +384,6 @@ def check_shows(browser, configs: pd.DataFrame, model: str, n: int, ram, disk=No
 
 
 def test_the_full_page_in_a_browser(browser, full_configs):
-    start = time.monotonic()
     open_page(browser, FULL_PAGE)
     remote = [u for u in requested_urls(browser) if not u.startswith(("file:", "data:", "chrome:", "about:"))]
     assert remote == []
@@ -448,7 +436,6 @@ def test_the_full_page_in_a_browser(browser, full_configs):
     browser.find_element("id", "ram").send_keys(Keys.CONTROL, "a", Keys.NULL, "2Gb", Keys.TAB)
     page = shown(browser)
     assert "invalid value '2Gb'" in page["error"] and page["choice"] == "nothing fits"
-    assert time.monotonic() - start < 60
 
 
 def test_the_page_selects_as_study_select_on_a_grid(browser, full_configs):

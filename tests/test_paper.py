@@ -200,7 +200,8 @@ def test_notebook05_writes_figures_tables_macros_and_provenance(tiny_run):
 
 
 @pytest.mark.skipif(shutil.which("latexmk") is None,
-                    reason="latexmk is not installed (run .ci/install-latex.sh; CI installs it)")
+                    reason="latexmk is not installed (run .ci/install-latex.sh; `make test` does); under CI this "
+                           "skip fails (tests/ci_rule.py)")
 def test_paper_compiles_from_a_tiny_run_without_undefined_references(tiny_run):
     root, _, _ = tiny_run
     build = paper_macros.build_paper("tiny")
