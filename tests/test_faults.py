@@ -25,14 +25,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import HANG_GUARD_S, REPO, wait_until
 
 from study.compress.formats import round_trip
 from study.core.errors import DatasetError
@@ -42,17 +42,19 @@ from study.encoders.registry import MODELS, Encoder, load_encoder, normalise
 from study.search.exact import evaluate
 
 # ---------------------------------------------------------------------------------------------------
-# Encoding in separate processes: kill -9 and resume; two processes on one entry
+# Encoding in separate processes: kill -9 and resume; two processes on one entry. No sleep decides anything:
+# the child stops at a chosen chunk and says so (a marker file), the test acts on that, then lets it go on.
 
 ENCODE = r"""
-import functools, json, logging, sys, time, zlib
+import functools, json, logging, pathlib, sys, time, zlib
 import numpy as np
 from study.data.datasets import load_collection
 from study.encoders.cache import load_embeddings
 from study.encoders.registry import load_encoder
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-name, kind, delay, roles = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4].split(",")
+name, kind, roles, pause_after = sys.argv[1], sys.argv[2], sys.argv[3].split(","), int(sys.argv[4])
+control = pathlib.Path(sys.argv[5])
 calls = {"docs": 0, "queries": 0}
 
 
@@ -62,25 +64,29 @@ def fake(texts, role):  # deterministic stand-in for a model: a hash of each tex
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-class Slow:
-    "Counts encode calls (one per chunk) and sleeps after each, so a test can act mid-encode."
+class Pausing:
+    # Counts encode calls (one per chunk); the docs call after pause_after chunks writes control/paused and
+    # waits for control/release (pause_after < 0: never), so a test can act mid-encode at a known chunk.
     def __init__(self, inner):
         self.inner = inner
 
     def encode(self, texts, role):
         calls[role] += 1
-        out = self.inner.encode(texts, role) if self.inner else fake(texts, role)
-        time.sleep(delay)
-        return out
+        if role == "docs" and calls[role] == pause_after + 1:
+            (control / "paused").touch()
+            while not (control / "release").exists():
+                time.sleep(0.01)
+        return self.inner.encode(texts, role) if self.inner else fake(texts, role)
 
 
-encoder = functools.cache(lambda: Slow(load_encoder("minilm-l6") if kind == "real" else None))
+encoder = functools.cache(lambda: Pausing(load_encoder("minilm-l6") if kind == "real" else None))
 collection = load_collection(name)
 sha = {role: load_embeddings("minilm-l6", collection, role, encoder=encoder).manifest["sha256"]
        for role in roles}
 print(json.dumps({"calls": calls, "sha256": sha}))
 """
 CHUNK = 8  # texts per chunk in these tests (adi: 82 docs -> 11 chunks, 35 queries -> 5 chunks)
+N_CHUNKS = math.ceil(82 / CHUNK)
 
 
 def encode_env(cache: Path) -> dict[str, str]:
@@ -88,49 +94,58 @@ def encode_env(cache: Path) -> dict[str, str]:
                          "TRANSFORMERS_OFFLINE": "1"}
 
 
-def start_encode(cache: Path, kind: str, delay: float, roles: str = "docs,queries") -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", ENCODE, "adi", kind, str(delay), roles], env=encode_env(cache),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+class EncodeJob:
+    """``ENCODE`` on adi in a child process, its stderr in ``control/stderr.txt``; with ``pause_after`` = n ≥ 0 it
+    stops before its (n+1)-th docs chunk (n chunks complete) until ``release``."""
 
+    def __init__(self, cache: Path, kind: str, control: Path, roles: str = "docs,queries", pause_after: int = -1):
+        control.mkdir(parents=True)
+        self.control, self.stderr = control, control / "stderr.txt"
+        with self.stderr.open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", ENCODE, "adi", kind, roles, str(pause_after), str(control)],
+                env=encode_env(cache), stdout=subprocess.PIPE, stderr=err, text=True)
 
-def finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[dict, str]:
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, err[-3000:]
-    return json.loads(out.strip().splitlines()[-1]), err
+    def log(self) -> str:
+        return self.stderr.read_text()
+
+    def wait_for(self, ready: Callable[[], bool], what: str) -> None:
+        """Wait until ``ready()`` while the child runs (its exit first is a failure)."""
+        def running_and_ready() -> bool:
+            assert self.proc.poll() is None, f"exited before {what}: {self.log()[-3000:]}"
+            return ready()
+        wait_until(running_and_ready, what)
+
+    def wait_paused(self) -> None:
+        self.wait_for((self.control / "paused").exists, "the encode stopped at its chunk")
+
+    def release(self) -> None:
+        (self.control / "release").touch()
+
+    def finish(self) -> tuple[dict, str]:
+        out, _ = self.proc.communicate(timeout=HANG_GUARD_S)
+        assert self.proc.returncode == 0, self.log()[-3000:]
+        return json.loads(out.strip().splitlines()[-1]), self.log()
 
 
 def entry(cache: Path, name: str = "adi") -> Path:
     return next((cache / "embeddings/minilm-l6").glob(f"{name}-*"))
 
 
-def wait_for_chunks(cache: Path, at_least: int, proc: subprocess.Popen, timeout: float = 600) -> None:
-    """Wait until ``at_least`` docs chunks are complete (their sha256 sidecar exists)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
-        found = list((cache / "embeddings").glob("minilm-l6/*/docs/chunks/chunk-*.npy.sha256"))
-        if len(found) >= at_least:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no {at_least} chunks within {timeout} s")
-
-
 def test_kill_9_during_encoding_resumes_from_finished_chunks_and_equals_an_uninterrupted_run(tmp_path):
     cache, reference = tmp_path / "cache", tmp_path / "reference"
-    proc = start_encode(cache, "real", delay=0.5)
-    wait_for_chunks(cache, 3, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    job = EncodeJob(cache, "real", tmp_path / "killed", pause_after=3)
+    job.wait_paused()  # three docs chunks complete, the fourth being encoded
+    job.proc.send_signal(signal.SIGKILL)
+    job.proc.wait()
     docs = entry(cache) / "docs"
     assert not (docs / "vectors.npy").exists()
-    finished = len(list((docs / "chunks").glob("chunk-*.npy.sha256")))
-    n_chunks = math.ceil(82 / CHUNK)
-    assert 3 <= finished < n_chunks
+    assert len(list((docs / "chunks").glob("chunk-*.npy.sha256"))) == 3
 
-    resumed, log = finish(start_encode(cache, "real", delay=0))
-    assert resumed["calls"]["docs"] == n_chunks - finished  # only the missing chunks were encoded
-    uninterrupted, _ = finish(start_encode(reference, "real", delay=0))
-    assert uninterrupted["calls"]["docs"] == n_chunks
+    resumed, log = EncodeJob(cache, "real", tmp_path / "resumed").finish()
+    assert resumed["calls"]["docs"] == N_CHUNKS - 3  # only the missing chunks were encoded
+    uninterrupted, _ = EncodeJob(reference, "real", tmp_path / "reference-run").finish()
+    assert uninterrupted["calls"]["docs"] == N_CHUNKS
     assert resumed["sha256"] == uninterrupted["sha256"]
     for role in ("docs", "queries"):
         ours, theirs = (entry(c) / role / "vectors.npy" for c in (cache, reference))
@@ -139,14 +154,16 @@ def test_kill_9_during_encoding_resumes_from_finished_chunks_and_equals_an_unint
 
 
 def test_two_processes_encoding_one_entry_share_the_work_through_the_lock(tmp_path):
-    """Started together: one takes the lock and encodes (1 s per chunk), the other waits, then reads."""
+    """The first takes the lock and stops in its first chunk; the second, started then, finds the lock held and
+    waits; let go, the first encodes every chunk and the second reads the finished entry."""
     cache = tmp_path / "cache"
-    procs = [start_encode(cache, "fake", delay=1.0, roles="docs") for _ in range(2)]
-    (a, a_log), (b, b_log) = (finish(p) for p in procs)
-    calls = sorted([a["calls"]["docs"], b["calls"]["docs"]])
-    assert calls == [0, math.ceil(82 / CHUNK)]  # every chunk encoded once, by one process
-    waiter_log = a_log if a["calls"]["docs"] == 0 else b_log
-    assert "another process holds the lock" in waiter_log
+    first = EncodeJob(cache, "fake", tmp_path / "first", roles="docs", pause_after=0)
+    first.wait_paused()
+    second = EncodeJob(cache, "fake", tmp_path / "second", roles="docs")
+    second.wait_for(lambda: "another process holds the lock" in second.log(), "the second process waits")
+    first.release()
+    (a, _), (b, _) = first.finish(), second.finish()
+    assert (a["calls"]["docs"], b["calls"]["docs"]) == (N_CHUNKS, 0)  # every chunk encoded once, by the first
     assert a["sha256"] == b["sha256"]
 
 
