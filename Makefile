@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install study models test lint lab bench paper dag clean-outputs
+.PHONY: install study models test lint lab bench mutants paper dag clean-outputs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ lab: install
 
 bench: install
 	$(BIN)/python -m bench.run_all
+
+# Mutation scores of the modules that decide the study's conclusions (bench/mutants.toml), rows in results/bench.csv
+mutants: install
+	$(BIN)/python -m bench.mutants $(if $(MODULE),--module $(MODULE),)
 
 # The paper of a profile (after `make study`): paper/build/main.pdf, copied to results/$(PROFILE)/paper.pdf
 paper: install

@@ -1,0 +1,240 @@
+"""Mutation score of the modules that decide the study's conclusions (mutmut), into ``results/bench.csv``.
+
+    python -m bench.mutants                          # every module of bench/mutants.toml (``make mutants``)
+    python -m bench.mutants --module comparison      # one module, by its name in bench/mutants.toml
+    python -m bench.mutants --module comparison --survivors   # print each surviving mutant's diff
+    python -m bench.mutants --module comparison --reuse       # re-read the last run's results, run nothing
+
+A mutant is a one-token change of a module (``<`` for ``<=``, a constant, a dropped argument) made by mutmut;
+a good test suite fails on it ("killed"). Each module is mutated in a workspace of its own,
+``build/mutants/<name>/`` (a copy of ``study/``, ``tests/`` and what the tests read, with a ``[tool.mutmut]``
+section naming that one file and its targeted tests), so the repository's tree is never mutated and several
+modules can run side by side. mutmut runs, for each mutant, only the selected tests that reach the mutated
+function. Where a module entry lists ``functions``, only the mutants of those functions count (the codecs
+stage's training and plan logic, not its tables).
+
+Score = killed / (mutants − equivalent). Killed includes mutants whose tests time out (the mutant made them
+loop). *Equivalent* mutants change no behaviour any caller can observe; each is listed in
+``bench/mutants.toml`` with its mutated line and the reason, and an entry whose line no longer matches the
+mutant's diff is stale: it does not count, and the run says so. Rows: benchmark ``mutants``, case = module,
+metrics ``mutants``, ``killed``, ``survived``, ``equivalent``, ``no_tests``, ``timeout``, ``score_pct``
+(non-equivalent killed), ``seconds``.
+
+Written by hand because no tool turns mutmut's per-mutant results into per-module scores with a reviewed
+list of equivalents; mutmut itself does the mutating and the test selection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import make_rows, write_rows
+from study.core.paths import data_root
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = REPO / "bench" / "mutants.toml"
+WORKSPACES = REPO / "build" / "mutants"
+COPIED = ("study", "tests", "bench", "results", "notebooks", "paper", "config", "figures", "workflow", "profiles",
+          "Snakefile", "environment.yml", "README.md", "Makefile")
+KILLED = ("killed", "timeout")
+GOAL_PCT = 90.0
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module held to a mutation score: its file, the tests that guard it, optionally some functions."""
+
+    name: str
+    path: str
+    tests: tuple[str, ...]
+    functions: tuple[str, ...] = ()
+    deselect: str = ""
+
+    @property
+    def dotted(self) -> str:
+        return self.path.removesuffix(".py").replace("/", ".")
+
+    def counts(self, mutant: str) -> bool:
+        """Whether ``mutant`` (a mutmut name) belongs to the part of the module that is scored."""
+        if not mutant.startswith(self.dotted + "."):
+            return False
+        return not self.functions or any(re.search(rf"(x_|ǁ){re.escape(f)}__mutmut_\d+$", mutant)
+                                         for f in self.functions)
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    mutant: str
+    line: str
+    reason: str
+
+
+def load_spec(path: Path = SPEC) -> tuple[dict[str, Module], dict[str, Equivalent]]:
+    """The modules and the reviewed equivalent mutants of ``bench/mutants.toml``."""
+    spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    modules = {name: Module(name, m["path"], tuple(m["tests"]), tuple(m.get("functions", ())), m.get("deselect", ""))
+               for name, m in spec["modules"].items()}
+    equivalents = {e["mutant"]: Equivalent(e["mutant"], e["line"], e["reason"]) for e in spec.get("equivalent", [])}
+    return modules, equivalents
+
+
+def mutmut_config(module: Module) -> str:
+    """The ``[tool.mutmut]`` section of a module's workspace."""
+    selection = [*module.tests, "-p", "no:cacheprovider", "-x", "-q"]
+    if module.deselect:
+        selection += ["-k", f"not ({module.deselect})"]
+    items = {"source_paths": ["study"], "only_mutate": [module.path], "also_copy": list(COPIED[2:]),
+             "pytest_add_cli_args_test_selection": selection, "use_git_change_detection": False,
+             "on_dependency_change": "rerun"}
+    lines = ["", "[tool.mutmut]"]
+    for key, value in items.items():
+        lines.append(f"{key} = {value!r}".replace("'", '"').replace("False", "false"))
+    return "\n".join(lines) + "\n"
+
+
+def prepare_workspace(module: Module) -> Path:
+    """A fresh copy of the repository's code and tests under ``build/mutants/<name>/``."""
+    work = WORKSPACES / module.name
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif source.exists():
+            shutil.copy2(source, work / name)
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    (work / "pyproject.toml").write_text(pyproject + mutmut_config(module), encoding="utf-8")
+    return work
+
+
+def environment() -> dict[str, str]:
+    """The tests' environment inside a workspace: real data folder, one thread, offline, shared test cache."""
+    env = dict(os.environ, STUDY_DATA_DIR=str(data_root()), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
+    env.setdefault("STUDY_TEST_CACHE", str(WORKSPACES / "test-cache"))
+    Path(env["STUDY_TEST_CACHE"]).mkdir(parents=True, exist_ok=True)
+    env.pop("CI", None)  # an environment skip is not a mutant's fault: the full suite's CI rule is checked by CI
+    return env
+
+
+def mutmut(work: Path, *args: str) -> str:
+    """Run one mutmut command in a workspace and return its standard output."""
+    command = [str(Path(sys.executable).with_name("mutmut")), *args]
+    done = subprocess.run(command, cwd=work, env=environment(), capture_output=True, text=True)
+    if done.returncode != 0 and args[0] != "run":
+        raise RuntimeError(f"mutmut {' '.join(args)} failed in {work}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def statuses(work: Path, module: Module) -> dict[str, str]:
+    """Mutant name → mutmut status, for the scored part of the module."""
+    out = mutmut(work, "results", "--all", "true")
+    found = dict(re.findall(r"^\s+(\S+): (.+)$", out, flags=re.M))
+    return {name: status.strip() for name, status in found.items() if module.counts(name)}
+
+
+def diff(work: Path, mutant: str) -> str:
+    return mutmut(work, "show", mutant)
+
+
+def changed_lines(mutant_diff: str) -> list[str]:
+    """The lines a mutant adds (``+`` lines of its diff, without the marker)."""
+    return [ln[1:].strip() for ln in mutant_diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+
+
+def score(work: Path, module: Module, equivalents: dict[str, Equivalent]) -> tuple[dict[str, float], list[str]]:
+    """The module's counts and score, and the messages about stale equivalence entries."""
+    found = statuses(work, module)
+    counts = Counter(found.values())
+    equivalent, stale = 0, []
+    for name, status in found.items():
+        entry = equivalents.get(name)
+        if entry is None or status in KILLED:
+            continue
+        if entry.line.strip() in changed_lines(diff(work, name)):
+            equivalent += 1
+        else:
+            stale.append(f"{name}: listed as equivalent with line {entry.line!r}, which its diff no longer adds")
+    killed = sum(counts[s] for s in KILLED)
+    scored = len(found) - equivalent
+    result = {"mutants": len(found), "killed": killed, "survived": counts["survived"], "equivalent": equivalent,
+              "no_tests": counts["no tests"], "timeout": counts["timeout"],
+              "score_pct": round(100.0 * killed / scored, 2) if scored else 100.0}
+    return result, stale
+
+
+def survivors(work: Path, module: Module, equivalents: dict[str, Equivalent]) -> list[tuple[str, str]]:
+    """(name, diff) of each surviving mutant not listed as equivalent."""
+    return [(name, diff(work, name)) for name, status in sorted(statuses(work, module).items())
+            if status not in KILLED and name not in equivalents]
+
+
+def run_module(module: Module, reuse: bool = False) -> tuple[Path, float]:
+    """Mutate one module in its workspace (or reuse the last run's); returns the workspace and the seconds."""
+    work = WORKSPACES / module.name
+    if reuse and (work / "mutants").exists():
+        return work, float("nan")
+    work = prepare_workspace(module)
+    started = time.perf_counter()
+    out = mutmut(work, "run", "--max-children", str(os.cpu_count() or 1))
+    seconds = time.perf_counter() - started
+    if "Stopping early" in out or not (work / "mutants").exists():
+        raise RuntimeError(f"mutmut did not run the mutants of {module.path}:\n{out[-3000:]}")
+    return work, seconds
+
+
+def measure(names: list[str], reuse: bool, show: bool) -> list[dict]:
+    """Run (or re-read) each named module and return its bench measurements."""
+    modules, equivalents = load_spec()
+    unknown = [n for n in names if n not in modules]
+    if unknown:
+        raise SystemExit(f"parameter 'module': invalid value {unknown[0]!r}; allowed: {', '.join(modules)}")
+    rows = []
+    for name in names or list(modules):
+        module = modules[name]
+        print(f"[mutants] {name}: {module.path} …", flush=True)
+        work, seconds = run_module(module, reuse)
+        result, stale = score(work, module, equivalents)
+        result["seconds"] = round(seconds, 1)
+        print(f"[mutants] {name}: {result}", flush=True)
+        for message in stale:
+            print(f"[mutants] stale equivalence entry: {message}", flush=True)
+        if show:
+            for mutant, text in survivors(work, module, equivalents):
+                print(f"\n### {mutant}\n{text}")
+        units = {"score_pct": "%", "seconds": "s"}
+        rows += [{"case": name, "metric": k, "value": v, "unit": units.get(k, "mutants")} for k, v in result.items()]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", nargs="+", default=[], help="module names of bench/mutants.toml (default: all)")
+    parser.add_argument("--reuse", action="store_true", help="re-read the last run's results instead of running")
+    parser.add_argument("--survivors", action="store_true", help="print the diff of every surviving mutant")
+    parser.add_argument("--no-write", action="store_true", help="do not write results/bench.csv")
+    args = parser.parse_args(argv)
+    rows = measure(args.module, args.reuse, args.survivors)
+    measured = [r for r in rows if r["metric"] != "seconds" or r["value"] == r["value"]]
+    if not args.no_write:
+        write_rows(make_rows("mutants", measured), only_cases=True)
+    below = sorted({r["case"] for r in rows if r["metric"] == "score_pct" and r["value"] < GOAL_PCT})
+    if below:
+        print(f"[mutants] below {GOAL_PCT:g} %: {', '.join(below)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
