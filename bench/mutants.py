@@ -1,7 +1,7 @@
 """Mutation score of the modules that decide the study's conclusions (mutmut), into ``results/bench.csv``.
 
-    python -m bench.mutants                          # every module of bench/mutants.toml (``make mutants``)
-    python -m bench.mutants --module comparison      # one module, by its name in bench/mutants.toml
+    python -m bench.mutants                          # every module of bench/mutation/<name>.toml (``make mutants``)
+    python -m bench.mutants --module comparison      # one module: bench/mutation/comparison.toml
     python -m bench.mutants --module comparison --survivors   # print each surviving mutant's diff
     python -m bench.mutants --module comparison --reuse       # re-read the last run's results, run nothing
 
@@ -15,7 +15,7 @@ stage's training and plan logic, not its tables).
 
 Score = killed / (mutants − equivalent). Killed includes mutants whose tests time out (the mutant made them
 loop). *Equivalent* mutants change no behaviour any caller can observe; each is listed in
-``bench/mutants.toml`` with its mutated line and the reason, and an entry whose line no longer matches the
+``bench/mutation/<name>.toml`` with its mutated line and the reason, and an entry whose line no longer matches the
 mutant's diff is stale: it does not count, and the run says so. Rows: benchmark ``mutants``, case = module,
 metrics ``mutants``, ``killed``, ``survived``, ``equivalent``, ``no_tests``, ``timeout``, ``score_pct``
 (non-equivalent killed), ``seconds``.
@@ -42,7 +42,7 @@ from bench.common import make_rows, write_rows
 from study.core.paths import data_root
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = REPO / "bench" / "mutants.toml"
+SPECS = REPO / "bench" / "mutation"
 WORKSPACES = REPO / "build" / "mutants"
 COPIED = ("study", "tests", "bench", "results", "notebooks", "paper", "config", "figures", "workflow", "profiles",
           "Snakefile", "environment.yml", "README.md", "Makefile")
@@ -79,12 +79,14 @@ class Equivalent:
     reason: str
 
 
-def load_spec(path: Path = SPEC) -> tuple[dict[str, Module], dict[str, Equivalent]]:
-    """The modules and the reviewed equivalent mutants of ``bench/mutants.toml``."""
-    spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    modules = {name: Module(name, m["path"], tuple(m["tests"]), tuple(m.get("functions", ())), m.get("deselect", ""))
-               for name, m in spec["modules"].items()}
-    equivalents = {e["mutant"]: Equivalent(e["mutant"], e["line"], e["reason"]) for e in spec.get("equivalent", [])}
+def load_spec(folder: Path = SPECS) -> tuple[dict[str, Module], dict[str, Equivalent]]:
+    """The modules (one ``bench/mutation/<name>.toml`` each) and their reviewed equivalent mutants."""
+    modules, equivalents = {}, {}
+    for path in sorted(folder.glob("*.toml")):
+        m = tomllib.loads(path.read_text(encoding="utf-8"))
+        modules[path.stem] = Module(path.stem, m["path"], tuple(m["tests"]), tuple(m.get("functions", ())),
+                                    m.get("deselect", ""))
+        equivalents |= {e["mutant"]: Equivalent(e["mutant"], e["line"], e["reason"]) for e in m.get("equivalent", [])}
     return modules, equivalents
 
 
@@ -221,7 +223,7 @@ def measure(names: list[str], reuse: bool, show: bool) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--module", nargs="+", default=[], help="module names of bench/mutants.toml (default: all)")
+    parser.add_argument("--module", nargs="+", default=[], help="module names, as bench/mutation/<name>.toml (default: all)")
     parser.add_argument("--reuse", action="store_true", help="re-read the last run's results instead of running")
     parser.add_argument("--survivors", action="store_true", help="print the diff of every surviving mutant")
     parser.add_argument("--no-write", action="store_true", help="do not write results/bench.csv")
