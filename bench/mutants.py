@@ -1,6 +1,6 @@
 """Mutation score of the modules that decide the study's conclusions (mutmut), into ``results/bench.csv``.
 
-    python -m bench.mutants                          # every module of bench/mutation/<name>.toml (``make mutants``)
+    python -m bench.mutants                          # every module of bench/mutation/ (``make mutants``)
     python -m bench.mutants --module comparison      # one module: bench/mutation/comparison.toml
     python -m bench.mutants --module comparison --survivors   # print each surviving mutant's diff
     python -m bench.mutants --module comparison --reuse       # re-read the last run's results, run nothing
@@ -223,7 +223,7 @@ def measure(names: list[str], reuse: bool, show: bool) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--module", nargs="+", default=[], help="module names, as bench/mutation/<name>.toml (default: all)")
+    parser.add_argument("--module", nargs="+", default=[], help="bench/mutation/<name>.toml names (default: all)")
     parser.add_argument("--reuse", action="store_true", help="re-read the last run's results instead of running")
     parser.add_argument("--survivors", action="store_true", help="print the diff of every surviving mutant")
     parser.add_argument("--no-write", action="store_true", help="do not write results/bench.csv")
