@@ -90,11 +90,15 @@ def load_spec(folder: Path = SPECS) -> tuple[dict[str, Module], dict[str, Equiva
     return modules, equivalents
 
 
+def test_selection(module: Module) -> list[str]:
+    """pytest's arguments for the module's targeted tests (stop at the first failure)."""
+    selection = [*module.tests, "-p", "no:cacheprovider", "-x", "-q"]
+    return selection + (["-k", f"not ({module.deselect})"] if module.deselect else [])
+
+
 def mutmut_config(module: Module) -> str:
     """The ``[tool.mutmut]`` section of a module's workspace."""
-    selection = [*module.tests, "-p", "no:cacheprovider", "-x", "-q"]
-    if module.deselect:
-        selection += ["-k", f"not ({module.deselect})"]
+    selection = test_selection(module)
     items = {"source_paths": ["study"], "only_mutate": [module.path], "also_copy": list(COPIED[2:]),
              "pytest_add_cli_args_test_selection": selection, "use_git_change_detection": False,
              "on_dependency_change": "rerun"}
@@ -104,9 +108,8 @@ def mutmut_config(module: Module) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prepare_workspace(module: Module) -> Path:
-    """A fresh copy of the repository's code and tests under ``build/mutants/<name>/``."""
-    work = WORKSPACES / module.name
+def copy_repository(work: Path) -> Path:
+    """A fresh copy of the repository's code, tests and what the tests read, in ``work``."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -116,6 +119,12 @@ def prepare_workspace(module: Module) -> Path:
             shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         elif source.exists():
             shutil.copy2(source, work / name)
+    return work
+
+
+def prepare_workspace(module: Module) -> Path:
+    """A fresh copy of the repository under ``build/mutants/<name>/`` with the module's mutmut section."""
+    work = copy_repository(WORKSPACES / module.name)
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     (work / "pyproject.toml").write_text(pyproject + mutmut_config(module), encoding="utf-8")
     return work
