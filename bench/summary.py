@@ -145,9 +145,31 @@ def scaling_lines() -> list[str]:
                          "figure `figures/bench/scaling.png`, notebook `08-scaling.ipynb`):", scaling_report)
 
 
+def mutation_lines(rows: pd.DataFrame) -> list[str]:
+    """Per module: mutants, killed, survivors, reviewed equivalents and the score; then the rule breaks caught."""
+    mine, breaks = _of(rows, "mutants"), _of(rows, "rule_breaks")
+    lines = []
+    if len(mine):
+        wide = _wide(mine).reset_index()
+        counts = {name: wide[col].astype(int) for name, col in (("mutants", "mutants"), ("killed", "killed"),
+                  ("survived", "survived"), ("no tests", "no_tests"), ("equivalent", "equivalent"))}
+        table = pd.DataFrame({"module": wide.case, **counts, "score": wide.score_pct.map("{:.1f} %".format)})
+        below = table[wide.score_pct < 90.0].module.tolist()
+        goal = "every module at or above the 90 % goal" if not below else f"below the 90 % goal: {', '.join(below)}"
+        lines += [f"* **Mutation score** (`bench/mutants.py`, `make mutants`, {_stamp(mine)}; score = killed ÷ "
+                  f"(mutants − reviewed equivalents), survivors include mutants no selected test reaches): {goal}.",
+                  "", table.to_markdown(index=False), ""]
+    if len(breaks):
+        missed = breaks[breaks.value < 1].case.tolist()
+        lines.append(f"* **The reviewer's rule breaks** (`bench/rule_breaks.py`, {_stamp(breaks)}): "
+                     f"{int(breaks.value.sum())} of {len(breaks)} caught by their module's targeted tests"
+                     + (f"; not caught: {', '.join(missed)}." if missed else "."))
+    return lines
+
+
 def summary(rows: pd.DataFrame) -> str:
     lines = [*evaluator_lines(rows), *encode_lines(rows), *study_lines(rows), *pool_lines(),
-             *exact_vs_faiss_lines(rows), *scaling_lines(), *index_lines(rows)]
+             *exact_vs_faiss_lines(rows), *scaling_lines(), *index_lines(rows), *mutation_lines(rows)]
     return "\n".join(lines) if lines else "_No benchmark has run yet: `make bench`._"
 
 

@@ -37,3 +37,19 @@ def test_summary_of_no_rows_says_how_to_run(monkeypatch):
     monkeypatch.setattr(summary, "scaling_lines", lambda: [])
     monkeypatch.setattr(summary, "pool_lines", lambda: [])
     assert "make bench" in summary.summary(rows().iloc[0:0])
+
+
+def test_mutation_lines_show_each_modules_score_and_the_rule_breaks_caught():
+    mutants = make_rows("mutants", [{"case": case, "metric": m, "value": v, "unit": "mutants"}
+                                    for case, values in (("comparison", (300, 280, 15, 5, 2, 94.59)),
+                                                         ("stats", (100, 80, 20, 0, 0, 80.0)))
+                                    for m, v in zip(("mutants", "killed", "survived", "no_tests", "equivalent",
+                                                     "score_pct"), values)], machine="box")
+    breaks = make_rows("rule_breaks", [{"case": "a", "metric": "caught", "value": 1, "unit": "bool"},
+                                       {"case": "b", "metric": "caught", "value": 0, "unit": "bool"}], machine="box")
+    import pandas as pd
+
+    text = "\n".join(summary.mutation_lines(pd.concat([mutants, breaks], ignore_index=True)))
+    assert "below the 90 % goal: stats." in text
+    assert "| comparison |       300 |      280 |" in text and "94.6 %" in text and "80.0 %" in text
+    assert "1 of 2 caught by their module's targeted tests; not caught: b." in text
