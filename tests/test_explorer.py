@@ -213,7 +213,8 @@ def test_a_page_without_per_query_scores_says_no_ci(small, tmp_path):
     html = explorer.explorer_html(bare, tradeoff.per_collection_intervals(rows, None), "bare")
     data = embedded(html, "explorer-data")
     assert all(r["ci_low"] is None for m in data["models"].values() for r in m["configs"])
-    assert "no CI" in html
+    hovers = [h for trace in embedded(html, "explorer-figure")["data"] for h in trace.get("hovertext") or []]
+    assert len(hovers) == len(bare) and all("(no CI)" in h and "95 % CI" not in h for h in hovers)
 
 
 def test_explorer_refuses_a_table_that_is_not_configurations(small):

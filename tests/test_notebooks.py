@@ -30,14 +30,14 @@ def _cells(nb) -> list[tuple[str, str, list]]:
 def test_each_notebook_is_in_sync_with_its_jupytext_source(path):
     """The percent-format script is the source; the .ipynb must hold the same cells (``jupytext --sync``)."""
     import jupytext
+    from jupytext.config import load_jupytext_config
 
     source = path.with_suffix(".py")
     assert source.exists(), f"{path.name} has no paired {source.name}"
     paired = jupytext.read(source)
     committed = nbformat.read(path, as_version=4)
     assert _cells(committed) == _cells(paired), f"{path.name} and {source.name} differ: jupytext --sync {source}"
-    assert "py:percent" in str(committed.metadata.get("jupytext", {}).get("formats", "")) or \
-        (REPO / "notebooks" / "jupytext.toml").exists()
+    assert load_jupytext_config(str(path)).default_formats(str(path)) == "ipynb,py:percent"  # what --sync pairs
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2] in ("02", "03", "04", "05", "06", "07", "09")],
