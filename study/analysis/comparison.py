@@ -112,7 +112,8 @@ def deduplicate(rows: pd.DataFrame) -> pd.DataFrame:
         spread = rows[dup].groupby(ident, dropna=False).value.agg(lambda v: float(v.max() - v.min()))
         bad = spread[spread > 1e-9]
         if len(bad):
-            raise StudyError(f"the same configuration has different results in two stage files: {bad.index[0]} "
+            raise StudyError("the same configuration has different results in two stage files: "
+                             f"{', '.join(map(str, bad.index[0]))} "
                              f"(difference {bad.iloc[0]:.3g}); rerun the stages of this profile")
     return rows.drop_duplicates(ident, keep="first")
 
@@ -191,13 +192,6 @@ def compare_like_for_like(rows: pd.DataFrame, policy: str = "shared") -> Compari
         kept.append(held[held.dataset.isin(names)])
     out = pd.concat(kept, ignore_index=True).drop(columns="cfg_key")
     return Comparison(out, sets, dropped)
-
-
-def set_of(comparison: Comparison, model: str) -> CollectionSet:
-    """The collection set of one model (``StudyError`` naming the models when absent)."""
-    if model not in comparison.sets:
-        raise StudyError(f"no comparison set for {model}; models: {', '.join(comparison.sets)}")
-    return comparison.sets[model]
 
 
 def sets_sentence(sets: dict[str, CollectionSet], with_names: bool = True) -> str:
