@@ -40,7 +40,6 @@ def test_every_reducer_has_the_right_shape_and_is_deterministic_under_its_seed(m
     assert np.isfinite(out).all()
     np.testing.assert_array_equal(out, b.transform(OTHER))
     assert a.fit_rows == (200 if method in QUADRATIC else len(FIT))
-    assert a.fit_seconds >= 0
 
 
 @pytest.mark.parametrize("method", ["pca", "random_projection", "autoencoder", "kpca_rbf"])

@@ -140,7 +140,9 @@ def test_reduction_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir
     per_query = pd.read_parquet(output_dir / "results/tiny/03-reduction-per-query.parquet")
     assert set(per_query.config_id) == set(tidy.config_id)
     timings = pd.read_csv(output_dir / "results/tiny/tables/table-reduction-timings.csv")
-    assert len(timings) == 4 * 2 and (timings.fit_s >= 0).all()
+    assert len(timings) == 4 * 2 and (timings.fits == 1).all() and timings.fit_s.notna().all()  # one fit each, timed
+    assert set(zip(timings.reducer, timings.dims, strict=True)) == {
+        (m, d) for m in ("pca", "kpca_cosine", "random_projection", "truncation") for d in (192, 96)}
     for path in ["figures/tiny/fig4-reduction.png", "figures/tiny/fig4-reduction.pdf",
                  "paper/generated/tiny/table-reduction.tex", "paper/generated/tiny/table-reduction-timings.tex"]:
         assert (output_dir / path).stat().st_size > 0, path
@@ -148,6 +150,11 @@ def test_reduction_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir
     ranking = next(line for line in text.splitlines() if line.startswith("minilm-l6, 25% kept:"))
     assert {"pca", "kpca_cosine", "random_projection", "truncation"} <= set(ranking.replace("(", " ").split())
     assert "Averaged over the same 1 collection (adi); left out: time" in text  # time is the fit set
+    from oracles import check_notebook, reduction_cases  # every reducer's nDCG@10 recomputed without study
+
+    check_notebook(output_dir, "03-reduction", reduction_cases(
+        ["adi", "time"], "time", ["pca", "kpca_cosine", "random_projection", "truncation"], [0.5, 0.25],
+        ["float32", "float8_e4m3"], fit_sample=200))
 
 
 def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
@@ -169,6 +176,10 @@ def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir,
         assert (output_dir / path).stat().st_size > 0, path
     assert "PCA 50 % + float8_e4m3" in printed(nb) and "vs int8" in printed(nb)
     assert np.isfinite(tidy.value).all()
+    from oracles import PAPER_FORMATS, check_notebook, reduction_cases  # recomputed without study
+
+    check_notebook(output_dir, "04-combined", reduction_cases(["adi", "time"], "time", ["pca", "truncation"],
+                                                             [0.5, 0.25], PAPER_FORMATS))
 
 
 @pytest.mark.parametrize(
