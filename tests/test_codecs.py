@@ -1,5 +1,5 @@
 """Codecs (RaBitQ, OPQ + PQ, PQ fast-scan, TurboQuant, OSQ, binary fixes): bytes, round trips, rankings equal to
-faiss' own indexes, OSQ against a brute-force reference of its estimator, bad parameters refused."""
+faiss' own indexes, bad parameters refused (OSQ against Lucene's quantizer: tests/test_osq_lucene.py)."""
 
 import faiss
 import numpy as np
@@ -9,9 +9,6 @@ from study.compress import codecs
 from study.compress.codecs import (
     CODEC_FORMATS,
     CORRECTIONS,
-    osq_encode,
-    osq_intervals,
-    osq_parts,
     random_rotation,
 )
 from study.compress.formats import FORMATS, calibrate, get_format, quantize
@@ -164,52 +161,8 @@ def test_codec_ties_follow_trec_eval_order():
 
 
 # --- OSQ ----------------------------------------------------------------------------------------------------
-
-
-def reference_osq_score(q: np.ndarray, x: np.ndarray, c: np.ndarray, bits: int, query_bits: int | None) -> float:
-    """The OSQ estimate of <q, x> for one pair, written out component by component from the definition."""
-    px = osq_encode(x[None], c, bits)
-    kx, ax, sx, xc = (v[0] for v in osq_parts(px, bits, len(x)))
-    doc = [ax + sx * kx[i] for i in range(len(x))]
-    if query_bits is None:
-        query = [q[i] - c[i] for i in range(len(q))]
-    else:
-        kq, aq, sq, _ = (v[0] for v in osq_parts(osq_encode(q[None], c, query_bits), query_bits, len(q)))
-        query = [aq + sq * kq[i] for i in range(len(q))]
-    return sum(a * b for a, b in zip(query, doc, strict=True)) + xc + float(q @ c) - float(c @ c)
-
-
-@pytest.mark.parametrize("name", list(codecs.OSQ_BITS))
-@pytest.mark.parametrize("query_format", ["same", "float32"])
-def test_osq_scores_equal_a_brute_force_reference(name, query_format, data):
-    bits, query_bits = codecs.OSQ_BITS[name]
-    params = calibrate(name, data["train"])
-    docs, queries = data["docs"][:25], data["queries"][:6]
-    packed = quantize(docs, name, params)
-    scores = get_format(name).score(queries, packed, query_format)
-    expected = np.array([[reference_osq_score(q, x, params["centroid"], bits,
-                                              query_bits if query_format == "same" else None)
-                          for x in docs] for q in queries])
-    assert np.allclose(scores, expected, atol=2e-4)
-    exact = queries @ docs.T
-    floor = {1: 0.6, 4: 0.98, 7: 0.999}[min(bits, query_bits if query_format == "same" else 32)]
-    assert np.corrcoef(scores.ravel(), exact.ravel())[0, 1] > floor  # 64 dimensions: 1 bit is coarse
-
-
-@pytest.mark.parametrize("bits", [1, 4, 7])
-def test_osq_interval_search_lowers_the_anisotropic_loss(bits, data):
-    r = data["docs"] - data["docs"].mean(axis=0)
-    a, b = osq_intervals(r, bits)
-    mean, std = r.mean(axis=1), r.std(axis=1)
-    lo, hi = codecs.OSQ_GRID[bits - 1]
-    a0 = np.clip(mean + lo * std, r.min(axis=1), r.max(axis=1))
-    b0 = np.clip(mean + hi * std, r.min(axis=1), r.max(axis=1))
-    norm2 = (r.astype(np.float64) ** 2).sum(axis=1)
-    levels = 2**bits - 1
-    final = codecs._osq_loss(r.astype(np.float64), a.astype(np.float64), b.astype(np.float64), levels, norm2)
-    start = codecs._osq_loss(r.astype(np.float64), a0, b0, levels, norm2)
-    # the returned interval is rounded to float32 (as stored), which may move a code at a boundary: 0.1 % slack
-    assert (final <= start * 1.001 + 1e-9).all() and (final < start).mean() > 0.5
+# Checked against a port of Lucene's OptimizedScalarQuantizer (codes, intervals, corrections, quantizedScore) in
+# tests/test_osq_lucene.py, which shares no code with study.compress.codecs; its round trip and bytes are above.
 
 
 # --- binary fixes -------------------------------------------------------------------------------------------

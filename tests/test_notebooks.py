@@ -74,6 +74,9 @@ def test_embed_then_quantization_stages_run_on_tiny_collections(tiny_embeddings,
     for path in ["figures/tiny/fig3-quantization.png", "figures/tiny/fig3-quantization.pdf",
                  "paper/generated/tiny/table-quantization.tex", "paper/generated/tiny/table-quantization-vs-paper.tex"]:
         assert (output_dir / path).stat().st_size > 0, path
+    from oracles import check_notebook, quantization_cases  # every format's nDCG@10 recomputed without study
+
+    check_notebook(output_dir, "02-quantization", quantization_cases(["adi", "time"], calibrate_on="time"))
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,9 @@ def test_beyond_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, t
                         r"32× in all", best_32), best_32
     shown = "".join(str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "int8_clipped vs float8_e4m3" in shown  # the paired test of the paper's float8-beats-int8 claim
+    from oracles import beyond_cases, check_notebook  # corrected formats, Hamming, rescoring without study
+
+    check_notebook(output_dir, "06-beyond", beyond_cases(["adi", "time"], paper_calibrate_on="time"))
 
 
 def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(output_dir, tmp_path, cache_dir):

@@ -68,6 +68,9 @@ def test_codecs_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, t
                  "paper/generated/tiny/table-codecs-equal-bytes.tex", "results/tiny/tables/table-codecs.csv",
                  "paper/generated/tiny/codecs-section.tex", "results/tiny/tables/codecs-peers.csv"]:
         assert (output_dir / path).stat().st_size > 0, path
+    from oracles import check_notebook, codec_cases  # RaBitQ, OPQ, PQ fast-scan searched by faiss' own indexes
+
+    check_notebook(output_dir, "09-codecs", codec_cases("adi", train_on="time", fit_on="time"))
 
 
 def test_codecs_notebook_refuses_an_unknown_codec(tiny_embeddings, output_dir, tmp_path):

@@ -41,6 +41,9 @@ def test_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path
     assert f"time, fastest at batch 1: {fastest['index']} ({fastest.bytes_per_vector:.1f} B/vector" in closing
     gaps = "".join(str(o.get("data", {})) for o in nb.cells[-1].outputs)
     assert "largest_gap" in gaps and "faiss-f32-exact" in gaps  # the exact indexes against their simulation
+    from oracles import check_notebook, index_cases  # every kind rebuilt by its own library, scored by trec_eval
+
+    check_notebook(output_dir, "07-indexes", index_cases(["adi", "time"], list(ix.KINDS)))
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,11 @@ def test_reduction_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir
     ranking = next(line for line in text.splitlines() if line.startswith("minilm-l6, 25% kept:"))
     assert {"pca", "kpca_cosine", "random_projection", "truncation"} <= set(ranking.replace("(", " ").split())
     assert "Averaged over the same 1 collection (adi); left out: time" in text  # time is the fit set
+    from oracles import check_notebook, reduction_cases  # every reducer's nDCG@10 recomputed without study
+
+    check_notebook(output_dir, "03-reduction", reduction_cases(
+        ["adi", "time"], "time", ["pca", "kpca_cosine", "random_projection", "truncation"], [0.5, 0.25],
+        ["float32", "float8_e4m3"], fit_sample=200))
 
 
 def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
@@ -171,6 +176,10 @@ def test_combined_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir,
         assert (output_dir / path).stat().st_size > 0, path
     assert "PCA 50 % + float8_e4m3" in printed(nb) and "vs int8" in printed(nb)
     assert np.isfinite(tidy.value).all()
+    from oracles import PAPER_FORMATS, check_notebook, reduction_cases  # recomputed without study
+
+    check_notebook(output_dir, "04-combined", reduction_cases(["adi", "time"], "time", ["pca", "truncation"],
+                                                             [0.5, 0.25], PAPER_FORMATS))
 
 
 @pytest.mark.parametrize(
