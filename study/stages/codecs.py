@@ -99,14 +99,18 @@ def run_codecs(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every configuration of stage 09 for one model: (tidy rows, per-query scores).
 
-    Reduced runs: each reducer fit once on ``fit_on`` (the paper's protocol), every codec of ``reduced_formats``
-    trained on the reduced first shared set of ``calibrate_on``; two-stage runs: each codec of ``rescore_first``
-    (trained on that set) re-ranked by each tier of ``rescore_tiers`` at each oversampling."""
+    Reduced runs: each reducer fit once on ``fit_on`` (the paper's protocol; ``self``: on each corpus), every codec
+    of ``reduced_formats`` trained on the reduced first shared set of ``calibrate_on``; two-stage runs: each codec
+    of ``rescore_first`` (trained on that set) re-ranked by each tier of ``rescore_tiers`` at each oversampling.
+    Without a shared set, PQ families are left out of both, as from the plan."""
     shared = next((c for c in calibrate_on if c != SELF), SELF)
     skip = {c for c in [*calibrate_on, fit_on] if c not in (SELF, NONE)}
     evaluated = [d for d in datasets if d not in skip]
     if not evaluated:
         raise ParameterError("datasets", datasets, "at least one collection that is not a training set")
+    if shared == SELF:
+        reduced_formats = [f for f in reduced_formats if trains_on_self(f)]
+        rescore_first = [f for f in rescore_first if trains_on_self(f)]
     tidy, per_query = [], []
 
     def add(rows: pd.DataFrame, pq: pd.DataFrame, extra_overhead: int = 0) -> None:
@@ -114,13 +118,17 @@ def run_codecs(
         tidy.append(rows)
         per_query.append(pq)
 
-    first = load_eval_data(model, evaluated[0])
-    reduced = []
-    for method in reducers:
-        for fraction in fractions:
-            reducer = fit_reducer(method, reference_vectors(model, fit_on, first), fraction, seed=seed)
-            train = reference_vectors(model, shared, first) if shared != SELF else None
-            reduced.append((method, float(fraction), reducer, reducer.transform(train) if train is not None else None))
+    def fit_reducers(data: EvalData) -> list[tuple]:
+        """(method, fraction, reducer fit on ``fit_on`` of ``data``, the reduced shared set or None)."""
+        out = []
+        for method in reducers:
+            for fraction in fractions:
+                reducer = fit_reducer(method, reference_vectors(model, fit_on, data), fraction, seed=seed)
+                train = reference_vectors(model, shared, data) if shared != SELF else None
+                out.append((method, float(fraction), reducer, reducer.transform(train) if train is not None else None))
+        return out
+
+    reduced = fit_reducers(load_eval_data(model, evaluated[0])) if fit_on != SELF else None
     for dataset in evaluated:
         data = load_eval_data(model, dataset)
         training = References(model, data)
@@ -128,7 +136,7 @@ def run_codecs(
         plan = _plan(data, formats, calibrate_on, asymmetric)
         for cfg in tqdm(plan, desc=f"{model} · {dataset}", unit="config"):
             add(*evaluate_format(cfg, data, data.docs, data.queries, training(cfg.calibrate_on), STAGE))
-        for method, fraction, reducer, train in reduced:
+        for method, fraction, reducer, train in reduced if reduced is not None else fit_reducers(data):
             docs, queries = reducer.transform(data.docs), reducer.transform(data.queries)
             sample = train if train is not None else docs
             fit = fit_on if reducer.name != "truncation" else NONE

@@ -1,0 +1,353 @@
+"""Stage wiring (issue 19): which vectors each reducer, calibration and codec is actually fitted on.
+
+A result row names its training sets (``fit_on``, ``calibrate_on``); a stage that fits on other vectors than the
+ones its row names publishes a wrong study under a right label. These tests spy on the calls that fit
+(``calibrate`` as ``evaluate_format`` and the rescoring tiers call it; ``fit_reducer`` in stages 03/04 and 09) and
+check that the vectors passed ARE the named set's: ``self`` = the evaluated collection's own corpus, a collection =
+its corpus + its dev queries (every query when it has no dev split). The evaluated collections (adi, time), the
+calibration set (med) and the fit set (cisi) all differ, so using one in place of another fails here, naming the
+set that was used. The model is wordllama-256 (static embeddings: the two extra sets encode in seconds).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import study.experiment.evaluate as evaluate_module
+import study.experiment.rescore as rescore_module
+import study.stages.beyond as beyond_module
+import study.stages.codecs as codecs_module
+import study.stages.reduction as reduction_module
+from study.compress.formats import calibrate, get_format, quantize
+from study.config import SELF
+from study.data.datasets import load_collection
+from study.encoders.cache import load_embeddings
+from study.experiment.configs import NONE, Config, References, load_eval_data, reference_vectors
+from study.experiment.evaluate import run_quantization
+from study.search.exact import evaluate
+from study.stages.beyond import run_beyond
+from study.stages.codecs import run_codecs
+from study.stages.reduction import run_reduction_grid
+
+MODEL = "wordllama-256"
+EVALUATED = ["adi", "time"]
+CAL = "med"  # the calibration / training set
+FIT = "cisi"  # the reducers' fit set
+TRUNCATION = "truncation"  # keeps the first dimensions whatever it is fit on
+
+
+def corpus(name: str) -> str:
+    """The name this file gives to a collection's own corpus (what ``self`` means when it is evaluated)."""
+    return f"{SELF}:{name}"
+
+
+@pytest.fixture(scope="module")
+def sets(cache_dir) -> dict[str, np.ndarray]:
+    """Every set a stage may legitimately train on, by name: each evaluated corpus and each training set (med and
+    cisi have no dev split: corpus + every query)."""
+    out = {}
+    for name in [*EVALUATED, CAL, FIT]:
+        collection = load_collection(name)
+        docs, queries = (np.asarray(load_embeddings(MODEL, collection, r).vectors, np.float32)
+                         for r in ("docs", "queries"))
+        out[corpus(name)] = docs
+        if name in (CAL, FIT):
+            assert "dev" not in collection.qrels
+            out[name] = np.concatenate([docs, queries])
+    return out
+
+
+class Spy:
+    """Records, while a stage runs, each configuration it evaluates and every calibration / codec training and
+    reducer fit done for it, and names the vectors each was given."""
+
+    def __init__(self, monkeypatch, stage_module, sets: dict[str, np.ndarray]) -> None:
+        self.sets = sets
+        self.evaluated: list[Config] = []
+        self.calibrations: list[tuple[Config, str, np.ndarray]] = []
+        self.fits: list[tuple[str, np.ndarray, object]] = []
+        self._cfg: Config | None = None
+        for module in (evaluate_module, rescore_module):
+            monkeypatch.setattr(module, "calibrate", self._calibrating(module.calibrate))
+        for name in ("evaluate_format", "rescore_sweep"):
+            if hasattr(stage_module, name):
+                monkeypatch.setattr(stage_module, name, self._evaluating(getattr(stage_module, name)))
+        if hasattr(stage_module, "fit_reducer"):
+            monkeypatch.setattr(stage_module, "fit_reducer", self._fitting(stage_module.fit_reducer))
+
+    def _evaluating(self, real: Callable) -> Callable:
+        def spy(cfg, *args, **kwargs):
+            self.evaluated.append(cfg)
+            self._cfg = cfg
+            try:
+                return real(cfg, *args, **kwargs)
+            finally:
+                self._cfg = None
+        return spy
+
+    def _calibrating(self, real: Callable) -> Callable:
+        def spy(name, sample):
+            if get_format(name).needs_calibration:
+                self.calibrations.append((self._cfg, name, np.array(sample, dtype=np.float32)))
+            return real(name, sample)
+        return spy
+
+    def _fitting(self, real: Callable) -> Callable:
+        def spy(method, vectors, *args, **kwargs):
+            reducer = real(method, vectors, *args, **kwargs)
+            self.fits.append((method, np.array(vectors, dtype=np.float32), reducer))
+            return reducer
+        return spy
+
+    def origin(self, sample: np.ndarray) -> str:
+        """The name of the set ``sample`` equals: a set of ``sets`` or, reduced, ``method[fit set](set)``."""
+        for name, vectors in self.sets.items():
+            if vectors.shape == sample.shape and np.array_equal(vectors, sample):
+                return name
+        for method, fitted_on, reducer in self.fits:
+            fit = TRUNCATION if method == TRUNCATION else f"{method}[{self.origin(fitted_on)}]"
+            for name, vectors in self.sets.items():
+                if len(vectors) == len(sample) and np.array_equal(reducer.transform(vectors), sample):
+                    return f"{fit}({name})"
+        return f"an unnamed set of shape {sample.shape}"
+
+    def fitted(self) -> list[tuple[str, str]]:
+        """(method, the set it was fit on) of every reducer fit."""
+        return [(method, self.origin(vectors)) for method, vectors, _ in self.fits]
+
+    def trained(self) -> list[tuple[str, str, str]]:
+        """(configuration, format calibrated / trained, the set it was given) of every calibration."""
+        return [(label(cfg), fmt, self.origin(sample)) for cfg, fmt, sample in self.calibrations]
+
+
+def label(cfg: Config | None) -> str:
+    if cfg is None:
+        return "no configuration"
+    text = f"{cfg.dataset} {cfg.format} @{cfg.calibrate_on}"
+    if cfg.reducer != NONE:
+        text += f" after {cfg.reducer} fit on {cfg.fit_on}"
+    return text + ("" if cfg.query_format == "same" else " · float32 queries")
+
+
+def named(cfg: Config, fit_on: str) -> str:
+    """The set a calibration done for ``cfg`` must be given, from what its row says (``fit_on``: the stage's fit
+    set, which a truncation row does not name)."""
+    base = corpus(cfg.dataset) if cfg.calibrate_on == SELF else cfg.calibrate_on
+    if cfg.reducer == NONE:
+        return base
+    if cfg.reducer == TRUNCATION:
+        return f"{TRUNCATION}({base})"
+    fit = corpus(cfg.dataset) if cfg.fit_on == SELF else cfg.fit_on
+    assert cfg.fit_on == fit_on or cfg.fit_on == SELF
+    return f"{cfg.reducer}[{fit}]({base})"
+
+
+def expected(spy: Spy, fit_on: str = NONE) -> list[tuple[str, str, str]]:
+    return [(label(cfg), fmt, named(cfg, fit_on)) for cfg, fmt, _ in spy.calibrations]
+
+
+def assert_every_calibrated_row_was_calibrated(spy: Spy, tidy: pd.DataFrame) -> None:
+    """Each evaluated configuration that names a training set trained something on it, and its rows say so."""
+    wanted = {label(c) for c in spy.evaluated if c.calibrate_on != NONE}
+    assert {label(cfg) for cfg, _, _ in spy.calibrations} == wanted
+    rows = tidy[tidy.metric == "ndcg_at_10"]
+    calibrated = rows[rows.calibrate_on != NONE]
+    assert all(get_format(f).needs_calibration or r != NONE
+               for f, r in zip(calibrated.format, calibrated.rescore, strict=True))
+    uncalibrated = rows[(rows.calibrate_on == NONE) & (rows.rescore == NONE)]
+    assert not any(get_format(f).needs_calibration for f in uncalibrated.format)
+
+
+# --- stage 02 ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("calibrate_on", [CAL, SELF])
+def test_stage02_calibrates_on_calibrate_on_and_its_rows_name_that_set(sets, monkeypatch, calibrate_on):
+    spy = Spy(monkeypatch, evaluate_module, sets)
+    tidy, per_query = run_quantization(MODEL, EVALUATED, ["float32", "int8", "binary", "int8_clipped"], calibrate_on)
+    assert spy.trained() == expected(spy)
+    assert [(c.dataset, fmt) for c, fmt, _ in spy.calibrations] == [
+        (d, f) for d in EVALUATED for f in ("int8", "int8_clipped")]
+    assert {spy.origin(s) for *_, s in spy.calibrations} == (
+        {CAL} if calibrate_on == CAL else {corpus(d) for d in EVALUATED})
+    rows = tidy[tidy.metric == "ndcg_at_10"].set_index(["dataset", "format"])
+    assert (rows.loc[(slice(None), ["int8", "int8_clipped"]), "calibrate_on"] == calibrate_on).all()
+    assert (rows.loc[(slice(None), ["float32", "binary"]), "calibrate_on"] == NONE).all()
+    assert set(per_query.config_id) == set(tidy.config_id)
+    assert_every_calibrated_row_was_calibrated(spy, tidy)
+
+
+def test_stage02_scores_int8_with_the_ranges_of_the_named_set(sets):
+    tidy, _ = run_quantization(MODEL, ["adi"], ["int8"], CAL)
+    data = load_eval_data(MODEL, "adi")
+    params = calibrate("int8", sets[CAL])
+    by_hand, _ = evaluate(quantize(data.queries, "int8", params).decode(), data.query_ids,
+                          quantize(data.docs, "int8", params).decode(), data.doc_ids, data.qrels)
+    on_self, _ = run_quantization(MODEL, ["adi"], ["int8"], SELF)
+    ndcg = tidy[tidy.metric == "ndcg_at_10"].value.item()
+    assert ndcg == pytest.approx(by_hand.ndcg_at_10.mean(), abs=1e-12)
+    assert ndcg != on_self[on_self.metric == "ndcg_at_10"].value.item()  # med's ranges are not adi's
+
+
+# --- stages 03 / 04 ------------------------------------------------------------------------------------------
+
+
+def test_reduction_fits_on_fit_on_and_calibrates_on_the_reduced_calibrate_on_set(sets, monkeypatch):
+    spy = Spy(monkeypatch, reduction_module, sets)
+    tidy, _, _ = run_reduction_grid(MODEL, EVALUATED, ["pca", TRUNCATION], [0.5], ["float32", "int8"], FIT, CAL,
+                                    stage="04")
+    assert spy.fitted() == [("pca", FIT), (TRUNCATION, FIT)]  # once each, on the fit set, for every collection
+    assert spy.trained() == expected(spy, FIT)
+    assert {o for *_, o in spy.trained()} == {CAL, f"pca[{FIT}]({CAL})", f"{TRUNCATION}({CAL})"}
+    rows = tidy[tidy.metric == "ndcg_at_10"]
+    assert set(rows[rows.reducer == "pca"].fit_on) == {FIT} and set(rows[rows.reducer == TRUNCATION].fit_on) == {NONE}
+    assert_every_calibrated_row_was_calibrated(spy, tidy)
+
+
+def test_reduction_on_self_fits_and_calibrates_each_collection_on_its_own_corpus(sets, monkeypatch):
+    spy = Spy(monkeypatch, reduction_module, sets)
+    tidy, _, _ = run_reduction_grid(MODEL, EVALUATED, ["pca"], [0.25], ["int8"], SELF, SELF, stage="03")
+    assert spy.fitted() == [("pca", corpus(d)) for d in EVALUATED]
+    assert spy.trained() == expected(spy)
+    assert f"pca[{corpus('time')}]({corpus('time')})" in {o for *_, o in spy.trained()}
+    assert set(tidy[tidy.reducer == "pca"].fit_on) == {SELF}
+    assert_every_calibrated_row_was_calibrated(spy, tidy)
+
+
+# --- stage 06 ------------------------------------------------------------------------------------------------
+
+
+def test_beyond_calibrates_paper_formats_on_the_paper_set_and_corrected_ones_on_their_own(sets, monkeypatch):
+    spy = Spy(monkeypatch, beyond_module, sets)
+    tidy, _ = run_beyond(MODEL, EVALUATED, ["float32", "int8", "int8_clipped"], [CAL, SELF], FIT,
+                         ["int8", "int8_clipped"], ["binary_median"], ["float32", "int8_clipped"], [2])
+    assert spy.trained() == expected(spy)
+    adi = [t[1:] for t in spy.trained() if t[0].startswith("adi ")]
+    assert adi == [("int8", FIT), ("int8_clipped", CAL), ("int8_clipped", corpus("adi")),
+                   ("int8", FIT), ("int8_clipped", CAL),  # float32 queries: the first set of each
+                   ("binary_median", CAL), ("int8_clipped", CAL)]  # rescoring: both tiers on the first set
+    assert_every_calibrated_row_was_calibrated(spy, tidy)
+
+
+# --- stage 09 ------------------------------------------------------------------------------------------------
+
+CODECS = ["float32", "int8_clipped", "rabitq1", "pq8x4fs"]
+
+
+def codecs(spy_sets, monkeypatch, calibrate_on: list[str], fit_on: str, reducers=("pca", TRUNCATION), fraction=0.5,
+           datasets=(*EVALUATED, CAL, FIT)):
+    spy = Spy(monkeypatch, codecs_module, spy_sets)
+    tidy, _ = run_codecs(MODEL, list(datasets), CODECS, calibrate_on, ["rabitq1"], list(reducers), [fraction],
+                         ["rabitq1", "pq8x4fs"], fit_on, ["rabitq1", "pq8x4fs"], ["float32", "int8_clipped"], [2])
+    return spy, tidy
+
+
+def test_codecs_train_on_each_calibrate_on_pq_only_on_the_shared_set(sets, monkeypatch):
+    spy, tidy = codecs(sets, monkeypatch, [CAL, SELF], FIT)
+    assert spy.trained() == expected(spy, FIT)
+    plain = {(t[0].split()[0], t[1], t[2]) for t in spy.trained() if "after" not in t[0]}
+    for d in EVALUATED:
+        assert {(f, o) for name, f, o in plain if name == d} == {
+            ("int8_clipped", CAL), ("int8_clipped", corpus(d)), ("rabitq1", CAL), ("rabitq1", corpus(d)),
+            ("pq8x4fs", CAL)}  # PQ: never on the corpus
+    assert set(tidy.dataset) == set(EVALUATED)  # the training sets are not evaluated
+    assert_every_calibrated_row_was_calibrated(spy, tidy)
+
+
+def test_codecs_reduced_runs_fit_on_fit_on_and_train_on_the_reduced_shared_set(sets, monkeypatch):
+    spy, tidy = codecs(sets, monkeypatch, [CAL, SELF], FIT)
+    assert spy.fitted() == [("pca", FIT), (TRUNCATION, FIT)]
+    reduced = {(t[1], t[2]) for t in spy.trained() if "after" in t[0]}
+    assert reduced == {(f, o) for f in ("rabitq1", "pq8x4fs") for o in (f"pca[{FIT}]({CAL})", f"{TRUNCATION}({CAL})")}
+    rows = tidy[(tidy.metric == "ndcg_at_10") & (tidy.reducer != NONE)]
+    assert set(rows.calibrate_on) == {CAL} and set(rows[rows.reducer == "pca"].fit_on) == {FIT}
+
+
+def test_codecs_rescoring_tiers_train_on_the_shared_set_their_rows_name(sets, monkeypatch):
+    spy, tidy = codecs(sets, monkeypatch, [SELF, CAL], FIT, reducers=())
+    first = [t for t in spy.trained() if t[0].startswith("adi rabitq1 @")]
+    assert (f"adi rabitq1 @{CAL}", "int8_clipped", CAL) in first  # the second tier
+    rescored = tidy[(tidy.metric == "ndcg_at_10") & (tidy.rescore != NONE)]
+    assert set(rescored.calibrate_on) == {CAL} and set(rescored.rescore) == {"float32x2", "int8_clippedx2"}
+    assert spy.trained() == expected(spy)
+
+
+def test_codecs_trained_only_on_self_train_each_corpus_on_itself_and_pq_nowhere(sets, monkeypatch):
+    spy, tidy = codecs(sets, monkeypatch, [SELF], FIT)
+    assert spy.trained() == expected(spy, FIT)
+    origins = {o for *_, o in spy.trained()}
+    assert {corpus("time"), f"pca[{FIT}]({corpus('time')})", f"{TRUNCATION}({corpus('time')})"} <= origins
+    assert not {CAL, FIT} & origins
+    assert "pq8x4fs" not in set(tidy.format)  # alone, reduced or rescored: PQ trains only on a shared set
+    assert set(tidy.calibrate_on) == {SELF, NONE}
+    assert_every_calibrated_row_was_calibrated(spy, tidy)
+
+
+def test_codecs_reducers_fit_on_self_fit_each_corpus(sets, monkeypatch):
+    spy, tidy = codecs(sets, monkeypatch, [CAL], SELF, reducers=("pca",), fraction=0.25,
+                       datasets=(*EVALUATED, CAL))
+    assert spy.fitted() == [("pca", corpus(d)) for d in EVALUATED]
+    assert spy.trained() == expected(spy, SELF)
+    assert set(tidy[tidy.reducer == "pca"].fit_on) == {SELF}
+
+
+# --- the sets themselves --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dev_split(tmp_path_factory, cache_dir) -> str:
+    """A small BEIR folder with a dev and a test split and one unjudged query."""
+    root = tmp_path_factory.mktemp("wiring") / "devsplit"
+    (root / "qrels").mkdir(parents=True)
+    docs = ["solar panels on roofs", "wind turbines at sea", "river dams and power", "coal plants closing",
+            "batteries store energy", "nuclear reactors cooling"]
+    queries = {"d1": "offshore wind", "d2": "hydro power", "t1": "energy storage", "t2": "solar", "u1": "nothing"}
+    (root / "corpus.jsonl").write_text("".join(json.dumps({"_id": f"doc{i}", "title": "", "text": t}) + "\n"
+                                               for i, t in enumerate(docs)))
+    (root / "queries.jsonl").write_text("".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items()))
+    (root / "qrels" / "dev.tsv").write_text("query-id\tcorpus-id\tscore\nd2\tdoc2\t1\nd1\tdoc1\t1\n")
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nt1\tdoc4\t1\nt2\tdoc0\t1\n")
+    return str(root)
+
+
+def test_a_reference_set_is_its_corpus_and_dev_queries_or_every_query_without_dev(sets, dev_split):
+    adi = load_eval_data(MODEL, "adi")
+    assert reference_vectors(MODEL, SELF, adi) is adi.docs
+    np.testing.assert_array_equal(reference_vectors(MODEL, CAL, adi), sets[CAL])
+    collection = load_collection(dev_split)
+    docs, queries = (load_embeddings(MODEL, collection, r) for r in ("docs", "queries"))
+    ref = reference_vectors(MODEL, dev_split, adi)
+    np.testing.assert_array_equal(ref, np.concatenate([docs.vectors, queries.rows(["d1", "d2"])]))
+    assert ref.dtype == np.float32
+
+
+def test_references_load_each_set_once_and_none_is_no_calibration(sets, monkeypatch):
+    adi = load_eval_data(MODEL, "adi")
+    references = References(MODEL, adi)
+    loads = []
+    real = reference_vectors
+
+    def counting(model, name, data):
+        loads.append((model, name, data.dataset))
+        return real(model, name, data)
+
+    monkeypatch.setattr("study.experiment.configs.reference_vectors", counting)
+    assert references(NONE) is None
+    np.testing.assert_array_equal(references(CAL), sets[CAL])
+    assert references(CAL) is references(CAL) and references(SELF) is adi.docs
+    assert loads == [(MODEL, CAL, "adi"), (MODEL, SELF, "adi")]
+
+
+def test_eval_data_of_a_split_holds_that_splits_queries(dev_split):
+    data = load_eval_data(MODEL, dev_split, "dev")
+    assert (data.split, data.query_ids, data.n_texts) == ("dev", ["d1", "d2"], 6 + 2)
+    assert load_eval_data(MODEL, dev_split).query_ids == ["t1", "t2"]  # default: test
+    queries = load_embeddings(MODEL, load_collection(dev_split), "queries")
+    np.testing.assert_array_equal(data.queries, queries.rows(["d1", "d2"]))
+    tidy, _ = run_quantization(MODEL, [dev_split], ["float32"], SELF, split="dev")
+    assert set(tidy.split) == {"dev"} and set(tidy.n_queries) == {2} and set(tidy.n_texts) == {8}
