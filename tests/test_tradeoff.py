@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study.analysis import report, tradeoff
+from study.analysis import report, stats, tradeoff
 from study.cli import main as cli
 from study.core.errors import ParameterError, StudyError
 
@@ -126,6 +126,104 @@ def test_named_budgets_and_corpus_sizes():
     assert tradeoff.format_budget(512 * 2**20) == "512 MiB"
     assert tradeoff.format_budget(2 * 10**9) == "2 GB"
     assert tradeoff.format_bytes(3_840_000_000) == "3.84 GB (3.58 GiB)"
+
+
+@pytest.mark.parametrize("n, text", [
+    (0, "0 B"), (999, "999 B"), (1000, "1 kB (1,000 B)"), (1024, "1.02 kB (1 KiB)"), (480e6, "480 MB (458 MiB)"),
+    (512 * 2**20, "537 MB (512 MiB)"), (2**40 + 1, "1.1 TB (1 TiB)"), (5e12, "5 TB (4.55 TiB)"),
+    (1_500_000, "1.5 MB (1.43 MiB)"),
+])
+def test_format_bytes_says_decimal_and_binary_units(n, text):
+    assert tradeoff.format_bytes(n) == text
+
+
+@pytest.mark.parametrize("n, text", [
+    (1, "1 B"), (1000, "1 kB"), (1024, "1 KiB"), (3 * 2**30, "3 GiB"), (10**12, "1 TB"), (2**40, "1 TiB"),
+    (2**20, "1 MiB"), (5 * 10**6, "5 MB"), (1024 * 10**6, "1024 MB"), (1500, "1.5 kB (1.46 KiB)"),
+])
+def test_format_budget_as_it_was_most_likely_written(n, text):
+    assert tradeoff.format_budget(n) == text
+
+
+def test_a_numpy_number_is_a_budget_and_a_bool_is_not():
+    assert tradeoff.parse_budget(np.int64(4096)) == 4096 and tradeoff.parse_budget(np.float32(2.5)) == 2
+    with pytest.raises(ParameterError, match="parameter 'ram': invalid value True"):
+        tradeoff.parse_budget(True, "ram")
+    with pytest.raises(ParameterError, match="parameter 'disk': invalid value '2Gb'; allowed: a size in bytes "
+                                             "\\('b' means bits: write B, e.g. '2GB' or '512MiB'\\)"):
+        tradeoff.parse_budget("2Gb", "disk")
+    with pytest.raises(ParameterError, match="allowed: a positive size in bytes: a number with an optional unit B"):
+        tradeoff.parse_budget("2 XB")
+    with pytest.raises(ParameterError, match="parameter 'vectors': invalid value 'x'; allowed: a positive whole"):
+        tradeoff.check_n_vectors("x", "vectors")
+    assert tradeoff.check_n_vectors("1,000") == 1000 and tradeoff.check_n_vectors(7.0) == 7
+    with pytest.raises(ParameterError, match="parameter 'budgets'"):
+        tradeoff.parse_budgets(["1GB"])
+
+
+# --- labels and kinds ---------------------------------------------------------------------------------------------
+
+
+def test_a_label_names_every_part_that_is_not_the_default():
+    every = {"format": "float8_e4m3", "reducer": "pca", "fraction": 0.5, "fit_on": "mlq", "calibrate_on": "adi",
+             "rescore": "int8x4", "query_format": "float32", "index": "hnsw"}
+    assert tradeoff.label(every) == ("float8_e4m3 + pca 50% (fit mlq) [cal adi] → rescore int8x4 (queries float32)"
+                                     " @ hnsw")
+    assert tradeoff.label(pd.Series(every)) == tradeoff.label(every)
+    assert tradeoff.label({"format": "int8"}) == "int8"
+    plain = {"format": "int8", "reducer": "pca", "fraction": 0.25, "fit_on": "self", "calibrate_on": "self",
+             "rescore": "none", "query_format": "same", "index": "none"}
+    assert tradeoff.label(plain) == "int8 + pca 25%"
+    assert tradeoff.label({**plain, "fit_on": "none", "calibrate_on": "none"}) == "int8 + pca 25%"
+    assert tradeoff.label({"format": "float32", "calibrate_on": "adi"}) == "float32"  # float32 has no ranges
+    assert tradeoff.label({"format": "float32", "fit_on": "adi"}) == "float32"  # no reducer, nothing was fit
+
+
+@pytest.mark.parametrize("fmt, name", [
+    ("float32", "float32"), ("float16", "16-bit float"), ("bfloat16", "16-bit float"), ("float8_e4m3_scaled", "float8"),
+    ("int8_clipped", "int8"), ("int4", "int4"), ("float4_e2m1", "float4"), ("binary", "binary"), ("rabitq4", "RaBitQ"),
+    ("opq16x4", "OPQ+PQ"), ("pq16x4fs", "PQ fast-scan"), ("turboquant4", "TurboQuant"), ("osq2", "OSQ"),
+    ("mystery", "mystery"),
+])
+def test_kind_is_the_number_format(fmt, name):
+    assert tradeoff.kind(fmt) == name
+
+
+def test_family_is_what_the_papers_advice_speaks_of():
+    assert tradeoff.family({"format": "float8_e4m3", "reducer": "pca"}) == "float8 + pca"
+    assert tradeoff.family({"format": "float8_e4m3", "reducer": "none"}) == "float8"
+    assert tradeoff.family({"format": "binary", "reducer": "none", "rescore": "int8x4"}) == "binary + rescoring"
+    assert tradeoff.family({"format": "binary", "reducer": "pca", "rescore": "none"}) == "binary + pca"
+    configs = tradeoff.configurations(tidy(BASE)).set_index("label")
+    assert configs.family["float8_e4m3"] == "float8" and configs.kind["float16"] == "16-bit float"
+    assert set(configs.weighting) == {"texts"}
+
+
+# --- storage at scale ----------------------------------------------------------------------------------------------
+
+
+def test_at_scale_counts_each_tier_and_what_is_stored_once():
+    configs = pd.DataFrame({"model": "m", "label": ["one", "two"], "bytes_per_vector": [48.0, 432.0],
+                            "tier1_bytes_per_vector": [48.0, 48.0], "tier2_bytes_per_vector": [0.0, 384.0],
+                            "overhead_bytes": [0, 3072], "change_pct": [-10.0, -1.0]})
+    scaled = tradeoff.at_scale(configs, "1e3")
+    assert scaled.n_vectors.tolist() == [1000, 1000]
+    assert scaled.total_bytes.tolist() == [48_000, 435_072]
+    assert scaled.ram_bytes.tolist() == [48_000, 51_072] and scaled.disk_bytes.tolist() == [0, 384_000]
+    assert scaled.amortised_bytes_per_vector.tolist() == pytest.approx([48.0, 435.072])
+    assert scaled.on_frontier.tolist() == [True, True]
+    assert "n_vectors" not in configs  # a copy
+    assert tradeoff.fits(scaled, 435_072).tolist() == [True, True]
+    assert tradeoff.fits(scaled, 435_071).tolist() == [True, False]
+    assert tradeoff.fits(scaled, 51_072, 384_000).tolist() == [True, True]
+    assert tradeoff.fits(scaled, 51_071, 384_000).tolist() == [True, False]
+    assert tradeoff.fits(scaled, 51_072, 383_999).tolist() == [True, False]
+    # the overhead moves a point off the frontier at small N
+    worse = configs.assign(change_pct=[-1.0, -10.0], overhead_bytes=[0, 10**6])
+    assert tradeoff.at_scale(worse.assign(bytes_per_vector=[432.0, 48.0]), 1000).on_frontier.tolist() == [True, False]
+    assert tradeoff.at_scale(worse.assign(bytes_per_vector=[432.0, 48.0]), 10**7).on_frontier.tolist() == [True, True]
+    with pytest.raises(ParameterError):
+        tradeoff.at_scale(configs, 0)
 
 
 # --- configurations -----------------------------------------------------------------------------------------
@@ -328,3 +426,135 @@ def test_labels_are_unique_per_configuration():
     configs = tradeoff.configurations(tidy(rows))
     assert configs.label.is_unique
     assert "int8 [cal mlquestions]" in set(configs.label)
+
+
+# --- the per-collection view and the intervals (what the explorer shows) --------------------------------------------
+
+
+def per_query_scores(data: pd.DataFrame, spread: float = 0.0, n: int = 6, seed: int = 0) -> pd.DataFrame:
+    """Per-query nDCG@10 of every tidy row: its value, plus noise of the given spread (0: every query scores the
+    collection's value, so every bootstrap resample gives the point estimate); the mean is the tidy value."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in data.itertuples():
+        noise = rng.normal(0, spread, n) if spread else np.zeros(n)
+        noise -= noise.mean()
+        out += [{"config_id": r.config_id, "dataset": r.dataset, "query_id": f"q{i}", "ndcg_at_10": r.value + e,
+                 "mrr_at_10": 1.0 - r.value} for i, e in enumerate(noise)]
+    return pd.DataFrame(out)
+
+
+def test_configuration_rows_are_each_configurations_held_out_collections():
+    rows = BASE + [{"format": "float32", "reducer": "pca", "fraction": 0.5, "fit_on": "d1", "stage": "04",
+                    "values": {"d1": 0.60, "d2": 0.63}}]
+    data = tidy(rows)
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    assert per.columns.tolist() == ["config", "model", "label", "dataset", "value", "baseline", "change_pct",
+                                    "n_texts", "config_id", "baseline_id"]
+    assert set(per.dataset) == {"d2"} and len(per) == len(configs) == 6  # d1 is the PCA's fit set
+    assert per.config.tolist() == sorted(per.config) and per.config.is_unique
+    assert (configs.label[per.config].to_numpy() == per.label.to_numpy()).all()
+    pca = per.set_index("label").loc["float32 + pca 50% (fit d1)"]
+    assert (pca.value, pca.baseline, pca.n_texts) == (0.63, 0.70, 300)
+    assert pca.change_pct == pytest.approx(-10.0)
+    assert pca.config_id == "float32|pca|0.5|d1|d2" and pca.baseline_id == "float32|none|1.0|none|d2"
+
+
+def test_configuration_rows_one_row_per_collection_in_order():
+    data = tidy(BASE)
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    assert len(per) == 10
+    int8 = per[per.label == "int8"]
+    assert int8.dataset.tolist() == ["d1", "d2"] and int8.baseline.tolist() == [0.50, 0.70]
+    assert int8.change_pct.tolist() == pytest.approx([-10.0, 100 * (0.66 / 0.70 - 1)])
+
+
+@pytest.mark.parametrize("weighting", ["texts", "none"])
+def test_intervals_of_noiseless_scores_are_the_point_estimate(weighting):
+    data = tidy(BASE)
+    configs = tradeoff.configurations(data, weighting=weighting)
+    per = tradeoff.configuration_rows(data, configs)
+    out = tradeoff.with_intervals(configs, per, per_query_scores(data), weighting=weighting, n_resamples=50)
+    np.testing.assert_allclose(out.ci_low, configs.change_pct, atol=1e-9)
+    np.testing.assert_allclose(out.ci_high, configs.change_pct, atol=1e-9)
+    assert out.drop(columns=["ci_low", "ci_high"]).equals(configs)
+    each = tradeoff.per_collection_intervals(per, per_query_scores(data), n_resamples=50)
+    np.testing.assert_allclose(each.ci_low, per.change_pct, atol=1e-9)
+    np.testing.assert_allclose(each.ci_high, per.change_pct, atol=1e-9)
+
+
+def test_intervals_read_the_metric_asked_for():
+    data = tidy(BASE)
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    scores = per_query_scores(data)
+    out = tradeoff.with_intervals(configs, per, scores, metric="mrr_at_10", n_resamples=50).set_index("label")
+    # mrr here is 1 - nDCG: int8 scores 0.55 and 0.34 against float32's 0.50 and 0.30 (weights 100 and 300)
+    assert out.ci_low["int8"] == pytest.approx(100 * ((0.55 * 100 + 0.34 * 300) / (0.5 * 100 + 0.3 * 300) - 1))
+    each = tradeoff.per_collection_intervals(per, scores, metric="mrr_at_10", n_resamples=50).set_index("label")
+    assert each.loc["int8"].ci_high.tolist() == pytest.approx([10.0, 100 * (0.34 / 0.30 - 1)])
+
+
+def test_intervals_are_the_paired_bootstrap_of_stats_compare():
+    data = tidy(BASE)
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    scores = per_query_scores(data, spread=0.05)
+    out = tradeoff.with_intervals(configs, per, scores, n_resamples=300, seed=3).set_index("label")
+    pairs = pd.DataFrame({"group": 0, "dataset": ["d1", "d2"], "config_id": ["int8|none|1.0|none|d1",
+                                                                             "int8|none|1.0|none|d2"],
+                          "baseline_id": ["float32|none|1.0|none|d1", "float32|none|1.0|none|d2"],
+                          "weight": [0.25, 0.75]})  # texts: 100 and 300
+    expected = stats.compare(pairs, scores, n_resamples=300, seed=3).iloc[0]
+    assert (out.ci_low["int8"], out.ci_high["int8"]) == pytest.approx((expected.ci_low, expected.ci_high))
+    assert out.ci_low["int8"] < out.change_pct["int8"] < out.ci_high["int8"]
+    other_seed = tradeoff.with_intervals(configs, per, scores, n_resamples=300, seed=4).set_index("label")
+    assert other_seed.ci_low["int8"] != out.ci_low["int8"]
+    each = tradeoff.per_collection_intervals(per, scores, n_resamples=300, seed=3).set_index(["label", "dataset"])
+    alone = stats.compare(pairs.iloc[1:].assign(weight=1.0), scores, n_resamples=300, seed=3).iloc[0]
+    assert (each.ci_low["int8", "d2"], each.ci_high["int8", "d2"]) == pytest.approx((alone.ci_low, alone.ci_high))
+
+
+def test_a_configuration_without_per_query_scores_everywhere_has_no_interval():
+    data = tidy(BASE)
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    scores = per_query_scores(data)
+    scores = scores[scores.config_id != "int8|none|1.0|none|d2"]
+    out = tradeoff.with_intervals(configs, per, scores, n_resamples=50).set_index("label")
+    assert np.isnan(out.ci_low["int8"]) and np.isnan(out.ci_high["int8"])
+    assert out.drop(index="int8").ci_low.notna().all()
+    each = tradeoff.per_collection_intervals(per, scores, n_resamples=50).set_index(["label", "dataset"])
+    assert np.isnan(each.ci_low["int8", "d2"]) and each.ci_low["int8", "d1"] == pytest.approx(-10.0)
+    # without the baseline's scores on d1, nothing on d1 has an interval, and no configuration has one overall
+    no_base = per_query_scores(data).query("config_id != 'float32|none|1.0|none|d1'")
+    assert tradeoff.with_intervals(configs, per, no_base, n_resamples=50).ci_low.isna().all()
+    each = tradeoff.per_collection_intervals(per, no_base, n_resamples=50)
+    assert each[each.dataset == "d1"].ci_low.isna().all() and each[each.dataset == "d2"].ci_low.notna().all()
+
+
+def test_no_per_query_scores_no_intervals():
+    data = tidy(BASE)
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    for per_query in (None, per_query_scores(data)):
+        bare = per.assign(config_id=np.nan) if per_query is not None else per
+        assert tradeoff.with_intervals(configs, bare, per_query).ci_high.isna().all()
+        assert tradeoff.per_collection_intervals(bare, per_query).ci_high.isna().all()
+
+
+def test_load_per_query_reads_the_files_beside_the_tidy_tables(output_dir):
+    write_profile(BASE)  # an empty per-query table without the needed columns
+    _, used = tradeoff.load_tidy("unit")
+    assert tradeoff.load_per_query(used) is None
+    scores = per_query_scores(tidy(BASE))
+    report.save_results(tidy(BASE), scores, "02-quantization", "unit")
+    report.save_results(tidy(BASE), scores.iloc[:6], "03-reduction", "unit")
+    _, used = tradeoff.load_tidy("unit")
+    assert [p.name for p in tradeoff.result_files("unit")] == ["02-quantization.csv", "03-reduction.csv"]
+    loaded = tradeoff.load_per_query(used)
+    assert len(loaded) == len(scores) + 6
+    (used[1].with_name("03-reduction-per-query.parquet")).unlink()
+    assert len(tradeoff.load_per_query(used)) == len(scores)
