@@ -27,6 +27,7 @@ rescoring — so our corrected variants can neither rescue nor sink the paper's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import combinations
 
 import numpy as np
@@ -198,6 +199,7 @@ class Context:
         return self.evidence.point(self.change(model, key, collections), "texts")
 
 
+@cache  # a constant table (paper_loss reads it dozens of times per scorecard); callers never modify it
 def _paper() -> pd.DataFrame:
     table = paper_table1()
     table["loss_pct"] = -table.change_pct
@@ -430,7 +432,7 @@ def _codec_check(ctx: Context, m: str) -> tuple[Check, str] | None:
     check = Check(m, "32×: binary vs today's codecs",
                   [Condition([ctx.diff(m, binary, rival.cfg_key, cset.names)], low=0.0)],
                   detail=f"the paper's binary (32×) vs {rival.label} ({rival.compression_ratio:.3g}×)")
-    return check, f"codecs at ≥ 32×: best {rival.label} ({rival.compression_ratio:.3g}×); {_set_text(cset)}"
+    return check, f"codecs at ≥ 32×: best {rival.label} ({rival.compression_ratio:.3g}×){_set_text(cset)}"
 
 
 def _dims(model: str, rows: pd.DataFrame) -> int:
@@ -511,7 +513,7 @@ def _render(item, values: dict) -> str:
 
 def _join(parts: list[str]) -> str:
     text = ""
-    for p in parts:
+    for p in [p for p in parts if p]:  # an empty part (no collection set) adds nothing, not a dangling ", "
         if not text or p.startswith((" ", ";", ",")):
             text += p
         elif text.endswith(":") or p == "vs" or text.endswith(" vs"):

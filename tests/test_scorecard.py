@@ -1,0 +1,627 @@
+"""The reproduction scorecard's rules, edge by edge: each threshold of the paper's five claims and each
+compression band of its Pareto advice, tested just inside and just outside, on hand-built results.
+
+The results are synthetic: every collection's per-query float32 scores are ``linspace(0.3, 0.9)`` (mean
+0.6), and a configuration losing ``p`` % scores ``base · (1 − p/100)`` on every query. So its paired bootstrap
+CI is the point itself (``-p`` exactly, however the queries are resampled) and a loss of 0.29 % against a
+0.3 % bound is decided, not undecided. ``noise`` adds per-query noise where a test wants an undecided CI.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from study.analysis import scorecard
+from study.analysis.scorecard import ClaimResult, verdict
+from study.analysis.verdicts import Check, Outcome
+from study.core.errors import StudyError
+
+MODEL = "minilm-l6"
+PER_DIM = {"float32": 4, "float16": 2, "bfloat16": 2, "float8_e4m3": 1, "float8_e5m2": 1, "int8": 1,
+           "float4_e2m1": 0.5, "binary": 0.125}
+KEY_DEFAULTS = {"reducer": "none", "fraction": 1.0, "fit_on": "none", "calibrate_on": "none", "rescore": "none",
+                "query_format": "same"}
+# every claim holds on these (losses in % of nDCG@10): the paper's advice, one model
+QUANT = {"float16": 0.0, "bfloat16": 0.0, "float8_e4m3": 0.1, "float8_e5m2": 0.2, "int8": 4.0, "binary": 9.0,
+         "float4_e2m1": 80.0}
+REDUCE = {("float32", "pca", 0.5): 1.0, ("float32", "pca", 0.25): 10.0, ("float32", "random_projection", 0.5): 6.0,
+          ("float8_e4m3", "pca", 0.5): 1.5, ("float8_e5m2", "pca", 0.5): 1.8}
+
+
+def spec(key) -> dict:
+    """A configuration's key columns from ``"int8"``, ``("float32", "pca", 0.5)`` or a dict of columns."""
+    if isinstance(key, str):
+        key = {"format": key}
+    elif isinstance(key, tuple):
+        key = dict(zip(("format", "reducer", "fraction"), key))
+    return KEY_DEFAULTS | dict(key)
+
+
+def results(configs: dict, model: str = MODEL, dims: int = 384, datasets=("d1", "d2"), texts=None, n: int = 20,
+            noise=None, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy rows and per-query scores of ``model``: float32 (loss 0) and each of ``configs`` (key → loss %,
+    one number or ``{collection: loss}``); a dict key may set ``bytes`` (bytes per vector) and ``datasets``;
+    ``noise``: format → standard deviation of per-query noise added to its scores."""
+    rng = np.random.default_rng(seed)
+    base = np.linspace(0.3, 0.9, n)
+    texts = texts or {}
+    tidy, per_query = [], []
+    for key, loss in [("float32", 0.0), *configs.items()]:
+        s = spec(dict(key) if isinstance(key, tuple) and isinstance(key[0], tuple) else key)
+        kept = round(dims * float(s["fraction"]))
+        bpv = s.pop("bytes", kept * PER_DIM.get(s["format"], 1))
+        where = s.pop("datasets", datasets)
+        for d in where:
+            lost = loss.get(d, 0.0) if isinstance(loss, dict) else loss
+            scores = base * (1 - lost / 100)
+            if (noise or {}).get(s["format"]):
+                scores = scores + rng.normal(0, noise[s["format"]], n)
+            cid = "|".join(f"{k}={v}" for k, v in {"model": model, "dataset": d, **s}.items())
+            per_query.append(pd.DataFrame({"config_id": cid, "dataset": d, "split": "test",
+                                           "query_id": [f"q{i}" for i in range(n)], "ndcg_at_10": scores}))
+            tidy.append({"model": model, "dataset": d, "split": "test", "stage": "02", **s, "dims": kept,
+                         "metric": "ndcg_at_10", "value": float(scores.mean()), "bytes_per_vector": bpv,
+                         "overhead_bytes": 0, "compression_ratio": 4 * dims / bpv, "n_queries": n, "n_docs": 100,
+                         "n_texts": texts.get(d, 100 + n), "config_id": cid})
+    return pd.DataFrame(tidy), pd.concat(per_query, ignore_index=True)
+
+
+def key(**columns) -> tuple:
+    """A hashable dict key for ``results``: ``key(format="binary", bytes=47.9)``."""
+    return tuple(sorted(columns.items()))
+
+
+def card(configs: dict, **kw) -> list[ClaimResult]:
+    tidy, pq = results(configs, **{k: v for k, v in kw.items() if k in ("datasets", "texts", "noise", "dims")})
+    opts = {k: v for k, v in kw.items() if k not in ("datasets", "texts", "noise", "dims")}
+    return scorecard.scorecard(tidy, per_query=pq, n_resamples=100, **opts)
+
+
+def claim(claims: list[ClaimResult], number: int) -> ClaimResult:
+    return next(c for c in claims if c.number == number)
+
+
+def check(c: ClaimResult, prefix: str, model: str = MODEL) -> Check:
+    """The one check of ``model`` whose name starts with ``prefix`` (names carry the thresholds)."""
+    found = [k for k in c.checks if k.model == model and k.what.startswith(prefix)]
+    assert len(found) == 1, [k.what for k in c.checks]
+    return found[0]
+
+
+def result(configs: dict, number: int, prefix: str, **kw) -> str | None:
+    return check(claim(card(configs, **kw), number), prefix).result()
+
+
+# --- claim 1: the thresholds, just inside and just outside ------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["float8_e4m3", "float8_e5m2"])
+@pytest.mark.parametrize(("loss", "expected"), [(0.29, "holds"), (0.31, "fails")])
+def test_float8_must_lose_less_than_0_3_pct(fmt, loss, expected):
+    assert result(QUANT | {fmt: loss}, 1, "float8 loses <") == expected
+
+
+@pytest.mark.parametrize(("loss", "expected"), [(5.9, "fails"), (6.1, "holds"), (11.9, "holds"), (12.1, "fails")])
+def test_binary_must_lose_7_to_11_pct_give_or_take_one_point(loss, expected):
+    assert result(QUANT | {"binary": loss}, 1, "binary loses") == expected
+
+
+@pytest.mark.parametrize("fmt", ["float16", "bfloat16"])
+@pytest.mark.parametrize(("loss", "expected"), [(0.09, "holds"), (0.11, "fails")])
+def test_16_bit_floats_must_lose_less_than_0_1_pct(fmt, loss, expected):
+    assert result(QUANT | {fmt: loss}, 1, "float16/bfloat16 lose <") == expected
+
+
+@pytest.mark.parametrize(("loss", "expected"), [(49.9, "fails"), (50.1, "holds")])
+def test_float4_must_lose_more_than_half(loss, expected):
+    assert result(QUANT | {"float4_e2m1": loss}, 1, "float4 loses >") == expected
+
+
+@pytest.mark.parametrize("fmt", ["float8_e4m3", "float8_e5m2"])
+@pytest.mark.parametrize(("loss", "expected"), [(3.9, "holds"), (4.1, "fails")])
+def test_each_float8_must_lose_less_than_int8(fmt, loss, expected):
+    assert result(QUANT | {fmt: loss}, 1, "float8 loses less than int8") == expected  # int8 loses 4 %
+
+
+def test_claim1_checks_name_their_thresholds():
+    c = claim(card(QUANT), 1)
+    assert [k.what for k in c.checks] == ["float8 loses < 0.3 %", "float8 loses less than int8", "binary loses 6–12 %",
+                                          "float16/bfloat16 lose < 0.1 %", "float4 loses > 50 %"]
+    assert [k.result() for k in c.checks] == ["holds"] * 5
+    assert c.verdict == c.verdict_unweighted == "holds"
+
+
+def test_the_rules_quote_the_thresholds():
+    assert scorecard.RULES[1] == ("Per model: E4M3 and E5M2 each lose < 0.3 %; both lose less than int8; binary loses "
+                                  "7–11 % (± 1 point); float16 and bfloat16 lose < 0.1 %; float4 loses > 50 %.")
+    assert "(2×)" in scorecard.RULES[2] and "1/32 of float32" in scorecard.RULES[4]
+
+
+def test_claim1_text_shows_every_format_with_its_ci():
+    c = claim(card(QUANT | {"float8_e5m2": 0.25}), 1)
+    assert c.ours == {MODEL: "E4M3 -0.10 [-0.10, -0.10], E5M2 -0.25 [-0.25, -0.25], int8 -4.00 [-4.00, -4.00], "
+                             "binary -9.00 [-9.00, -9.00], f16 +0.00 [+0.00, +0.00], bf16 +0.00 [+0.00, +0.00], "
+                             "float4 -80.00 [-80.00, -80.00] (2 held-out collections)"}
+    assert c.sets[MODEL].names == ("d1", "d2")
+
+
+def test_claim1_without_a_format_says_what_was_not_run():
+    c = claim(card({f: v for f, v in QUANT.items() if f not in ("int8", "binary")}), 1)
+    notes = {k.what: k.note for k in c.checks}
+    assert notes == {"float8 loses < 0.3 %": "", "float8 loses less than int8": "int8 not run for minilm-l6",
+                     "binary loses 6–12 %": "binary not run for minilm-l6", "float16/bfloat16 lose < 0.1 %": "",
+                     "float4 loses > 50 %": ""}
+    assert [k.result() for k in c.checks] == ["holds", None, None, "holds", "holds"]
+    assert c.verdict == "holds" and c.checked == "3 hold, 0 fail, 0 undecided (of 3), 2 not run"
+    assert "int8 n/a" in c.ours[MODEL] and "binary n/a" in c.ours[MODEL]
+
+
+def test_claim1_on_the_baseline_alone_runs_nothing():
+    c = claim(card({}), 1)
+    assert {k.note for k in c.checks} == {"float8_e4m3, float8_e5m2 not run for minilm-l6",
+                                          "float8_e4m3, float8_e5m2, int8 not run for minilm-l6",
+                                          "binary not run for minilm-l6", "float16, bfloat16 not run for minilm-l6",
+                                          "float4_e2m1 not run for minilm-l6"}
+    assert c.verdict == "not run" and c.robustness == "n/a" and c.checked == "no check ran (5 not run)"
+    assert c.sets[MODEL] is None
+    assert c.ours[MODEL] == "E4M3 n/a, E5M2 n/a, int8 n/a, binary n/a, f16 n/a, bf16 n/a, float4 n/a"
+
+
+def test_a_loss_within_the_noise_is_undecided():
+    # E4M3 loses 0.3 % on average with per-query noise: the CI straddles the bound
+    c = claim(card(QUANT | {"float8_e4m3": 0.3}, noise={"float8_e4m3": 0.02}), 1)
+    k = check(c, "float8 loses <")
+    lo, hi = k.outcome["texts"].ci
+    assert lo < -0.3 < hi and k.result() == "undecided"
+    assert c.verdict == "undecided" and c.checked == "4 hold, 0 fail, 1 undecided (of 5)"
+
+
+# --- claim 2 and 3 --------------------------------------------------------------------------------------------
+
+
+def test_claims_2_and_3_hold_on_the_papers_advice():
+    c2, c3 = (claim(card(QUANT | REDUCE), n) for n in (2, 3))
+    assert {k.what: k.result() for k in c2.checks} == {
+        "PCA best reducer at 50%": "holds", "PCA best reducer at 25%": None,
+        "PCA 50 % loses more than float16 (2×)": "holds",
+        "PCA 25 % loses more than float8 (4×)": "holds"}
+    assert check(c2, "PCA best reducer at 50%").detail == "best other: random_projection"
+    assert c2.ours[MODEL] == ("PCA 50 % -1.00 [-1.00, -1.00], 25 % -10.00 [-10.00, -10.00]; at 50%: "
+                              "pca -1.00 [-1.00, -1.00], random_projection -6.00 [-6.00, -6.00] "
+                              "(2 held-out collections)")
+    assert {k.what: k.result() for k in c3.checks} == {"PCA 50 % + float8_e4m3 loses less than int8": "holds",
+                                                        "PCA 50 % + float8_e5m2 loses less than int8": "holds"}
+    assert c3.ours[MODEL] == ("+ E4M3 -1.50 [-1.50, -1.50], + E5M2 -1.80 [-1.80, -1.80] vs int8 -4.00 [-4.00, -4.00] "
+                              "(2 held-out collections)")
+
+
+@pytest.mark.parametrize(("loss", "expected"), [(5.9, "holds"), (6.1, "fails")])
+def test_pca_must_lose_no_more_than_the_best_other_reducer(loss, expected):
+    configs = QUANT | REDUCE | {("float32", "pca", 0.5): loss, ("float32", "kernel_pca", 0.5): 7.0}
+    c = claim(card(configs), 2)
+    assert check(c, "PCA best reducer at 50%").result() == expected  # random projection loses 6 %, kernel PCA 7 %
+    assert check(c, "PCA best reducer at 50%").detail == "best other: random_projection"
+
+
+def test_the_best_other_reducer_is_the_one_losing_least_ties_by_name():
+    configs = QUANT | REDUCE | {("float32", "kernel_pca", 0.5): 6.0, ("float32", "umap", 0.5): 8.0}
+    c = claim(card(configs), 2)
+    assert check(c, "PCA best reducer at 50%").detail == "best other: random_projection"  # ties kernel_pca at 6 %
+    # the ranking: least loss first (ties in the results' order)
+    assert "at 50%: pca -1.00 [-1.00, -1.00], random_projection -6.00 [-6.00, -6.00], kernel_pca -6.00 " \
+           "[-6.00, -6.00], umap -8.00 [-8.00, -8.00]" in c.ours[MODEL]
+
+
+@pytest.mark.parametrize(("loss", "expected"), [(0.1, "holds"), (-0.1, "fails")])
+def test_pca_at_half_must_lose_more_than_float16(loss, expected):
+    configs = QUANT | REDUCE | {("float32", "pca", 0.5): loss, ("float32", "random_projection", 0.5): 6.0}
+    assert result(configs, 2, "PCA 50 % loses more than float16") == expected
+
+
+@pytest.mark.parametrize("fmt", ["float8_e4m3", "float8_e5m2"])
+@pytest.mark.parametrize(("loss", "expected"), [(0.29, "holds"), (0.31, "fails")])
+def test_pca_at_a_quarter_must_lose_more_than_each_float8(fmt, loss, expected):
+    configs = QUANT | REDUCE | {("float32", "pca", 0.25): 0.3, fmt: loss}  # the other float8 loses 0.1 or 0.2 %
+    assert result(configs, 2, "PCA 25 % loses more than float8") == expected
+
+
+def test_pca_fractions_each_get_a_check_and_the_ranking_falls_back_to_the_smallest():
+    configs = QUANT | {("float32", "pca", 0.75): 0.5, ("float32", "random_projection", 0.75): 0.4,
+                       ("float32", "pca", 0.25): 10.0, ("float32", "random_projection", 0.25): 20.0}
+    c = claim(card(configs), 2)
+    assert {k.what: (k.result(), k.note) for k in c.checks} == {
+        "PCA best reducer at 75%": ("fails", ""), "PCA best reducer at 25%": ("holds", ""),
+        "PCA 50 % loses more than float16 (2×)": (None, "PCA 50 % or float16 not run"),
+        "PCA 25 % loses more than float8 (4×)": ("holds", "")}
+    assert c.verdict == "partly"
+    assert c.ours[MODEL] == ("PCA 50 % n/a, 25 % -10.00 [-10.00, -10.00]; at 25%: pca -10.00 [-10.00, -10.00], "
+                             "random_projection -20.00 [-20.00, -20.00] (2 held-out collections)")
+
+
+def test_claim2_without_reducers_or_rivals():
+    assert [(k.what, k.note) for k in claim(card(QUANT), 2).checks] == [("PCA best reducer", "reduction not run")]
+    assert claim(card(QUANT), 2).ours == {MODEL: "reduction not run"}
+    c = claim(card({("float32", "pca", 0.5): 1.0}), 2)
+    assert [(k.what, k.note) for k in c.checks] == [
+        ("PCA best reducer at 50%", "no other reducer run"),
+        ("PCA 50 % loses more than float16 (2×)", "PCA 50 % or float16 not run"),
+        ("PCA 25 % loses more than float8 (4×)", "PCA 25 % or float8 not run")]
+    assert c.verdict == "not run"
+
+
+@pytest.mark.parametrize("fmt", ["float8_e4m3", "float8_e5m2"])
+@pytest.mark.parametrize(("loss", "expected"), [(3.9, "holds"), (4.1, "fails")])
+def test_pca_half_plus_float8_must_lose_less_than_int8(fmt, loss, expected):
+    configs = QUANT | REDUCE | {(fmt, "pca", 0.5): loss}
+    assert result(configs, 3, f"PCA 50 % + {fmt}") == expected  # int8 loses 4 %
+
+
+def test_claim3_without_int8():
+    c = claim(card({f: v for f, v in (QUANT | REDUCE).items() if f != "int8"}), 3)
+    assert {k.note for k in c.checks} == {"PCA 50 % + float8 or int8 not run"}
+    assert c.ours[MODEL] == "+ E4M3 -1.50 [-1.50, -1.50], + E5M2 -1.80 [-1.80, -1.80] vs int8 n/a " \
+                            "(2 held-out collections)"
+    nothing = claim(card({}), 3)
+    assert nothing.ours[MODEL] == "+ E4M3 n/a, + E5M2 n/a vs int8 n/a" and nothing.sets[MODEL] is None
+
+
+# --- claim 4: the bands' edges ------------------------------------------------------------------------------
+
+
+def ratio_bytes(ratio: float, dims: int = 384) -> float:
+    return 4 * dims / ratio
+
+
+BAND_EDGES = [
+    # (format, reducer, fraction) at a compression ratio -> whether its band's check runs (the advised family is in it)
+    ("float8_e4m3", "none", 4.0039, "frontier up to 4×", True),
+    ("float8_e4m3", "none", 4.0041, "frontier up to 4×", False),
+    ("float8_e4m3", "pca", 4.0039, "frontier 4–32×", False),
+    ("float8_e4m3", "pca", 4.0041, "frontier 4–32×", True),
+    ("float8_e4m3", "pca", 31.967, "frontier 4–32×", True),
+    ("float8_e4m3", "pca", 31.969, "frontier 4–32×", False),
+    ("binary", "none", 31.967, "frontier 32×", False),
+    ("binary", "none", 31.969, "frontier 32×", True),
+    ("binary", "none", 32.031, "frontier 32×", True),
+    ("binary", "none", 32.033, "frontier 32×", False),
+    ("binary", "pca", 32.031, "frontier beyond 32×", False),
+    ("binary", "pca", 32.033, "frontier beyond 32×", True),
+]
+
+
+@pytest.mark.parametrize(("fmt", "reducer", "ratio", "band", "runs"), BAND_EDGES)
+def test_compression_bands_and_their_rounding_allowance(fmt, reducer, ratio, band, runs):
+    fraction = 0.99 if reducer == "pca" else 1.0
+    configs = {key(format=fmt, reducer=reducer, fraction=fraction, bytes=ratio_bytes(ratio)): 1.0}
+    c = claim(card(configs), 4)
+    k = check(c, band)
+    assert (k.result(), k.note) == (("holds", "") if runs else (None, "advised family not run in this band"))
+
+
+def test_the_32x_band_takes_the_binary_stored_at_exactly_32x():
+    c = claim(card(QUANT), 4)
+    assert {k.what: k.result() for k in c.checks} == {"frontier up to 4×": "holds", "frontier 4–32×": None,
+                                                      "frontier 32×": "holds", "frontier beyond 32×": None}
+    assert check(c, "frontier 32×").detail == "binary: no other family compresses as much"
+
+
+def test_claim4_on_the_papers_configurations():
+    c = claim(card(QUANT | REDUCE), 4)
+    details = {k.what: (k.result(), k.detail) for k in c.checks}
+    assert details == {
+        "frontier up to 4×": ("holds", "bfloat16 (2×) vs float32 + pca 50% (2×)"),
+        "frontier 4–32×": ("holds", "float8_e4m3 + pca 50% (8×) vs binary (32×)"),
+        "frontier 32×": ("holds", "binary: no other family compresses as much"),
+        "frontier beyond 32×": (None, "advised family not run in this band")}
+    assert c.verdict == "holds" and c.robustness == "robust"
+    assert c.ours[MODEL] == ("frontier: float16 (2×), bfloat16 (2×), float8_e4m3 (4×), float8_e4m3 + pca 50% (8×), "
+                             "binary (32×) (2 held-out collections)")
+
+
+@pytest.mark.parametrize(("loss", "expected"), [(8.9, "holds"), (9.1, "fails")])
+def test_the_advised_family_must_beat_every_family_compressing_as_much(loss, expected):
+    # float8 + PCA 50 % (8×) against the binary (32×, 9 % loss), the best rival compressing at least as much
+    c = claim(card(QUANT | REDUCE | {("float8_e4m3", "pca", 0.5): loss, ("float8_e5m2", "pca", 0.5): 20.0}), 4)
+    k = check(c, "frontier 4–32×")
+    assert (k.result(), k.detail) == (expected, "float8_e4m3 + pca 50% (8×) vs binary (32×)")
+
+
+@pytest.mark.parametrize(("ratio", "expected"), [
+    (3.997, ("fails", "float8_e4m3 (4×) vs int8 (4×)")),  # within the 0.1 % rounding allowance of 4×
+    (3.995, ("holds", "float8_e4m3: no other family compresses as much")),  # beyond it
+])
+def test_a_rival_must_compress_at_least_as_much_give_or_take_rounding(ratio, expected):
+    # float8 (4×, 2 % loss) is the best advised configuration up to 4×; int8 (1 % loss) is its rival only
+    # while it compresses as much; PCA 50 % (2×, better still) never is
+    configs = {"float16": 5.0, "float8_e4m3": 2.0, key(format="int8", bytes=ratio_bytes(ratio)): 1.0,
+               ("float32", "pca", 0.5): 0.5}
+    k = check(claim(card(configs), 4), "frontier up to 4×")
+    assert (k.result(), k.detail) == expected
+
+
+def test_claim4_not_run_when_its_configurations_share_no_collection():
+    tidy, pq = results({key(format="float16", datasets=("d3",)): 0.0})
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 4)
+    assert [(k.what, k.note) for k in c.checks] == [("frontier", "no paper configuration run")]
+    assert c.ours == {MODEL: "not run"} and c.sets == {MODEL: None}
+
+
+# --- claim 4, beyond the paper: binary against today's codecs -------------------------------------------------
+
+
+@pytest.mark.parametrize(("codec_loss", "expected"), [(9.1, "holds"), (8.9, "fails")])
+def test_binary_must_beat_todays_codecs_at_32x(codec_loss, expected):
+    configs = QUANT | {key(format="rabitq1", bytes=48): codec_loss, key(format="opq8", bytes=8): 20.0,
+                       key(format="turboquant4", bytes=192): 0.5}  # turboquant4 stores 8× only
+    c = claim(card(configs), 4)
+    k = check(c, "32×: binary vs today's codecs")
+    assert (k.result(), k.detail) == (expected, "the paper's binary (32×) vs rabitq1 (32×)")
+    assert c.verdict == ("holds" if expected == "holds" else "partly")
+    assert c.ours[MODEL].endswith("binary (32×) (2 held-out collections), codecs at ≥ 32×: best rabitq1 (32×) "
+                                  "(2 held-out collections)")
+
+
+@pytest.mark.parametrize(("ratio", "compared"), [(31.969, True), (31.967, False)])
+def test_a_codec_must_store_no_more_than_binary(ratio, compared):
+    configs = QUANT | {key(format="rabitq1", bytes=ratio_bytes(ratio)): 1.0}
+    c = claim(card(configs), 4)
+    names = [k.what for k in c.checks]
+    assert ("32×: binary vs today's codecs" in names) == compared
+
+
+def test_no_codec_check_without_binary_or_codecs():
+    assert "32×: binary vs today's codecs" not in [k.what for k in claim(card(QUANT), 4).checks]
+    without_binary = {f: v for f, v in QUANT.items() if f != "binary"} | {"rabitq1": 1.0}
+    assert "32×: binary vs today's codecs" not in [k.what for k in claim(card(without_binary), 4).checks]
+
+
+def test_codecs_on_other_collections_than_binary_are_not_compared():
+    configs = QUANT | {key(format="rabitq1", datasets=("d3",)): 1.0}
+    c = claim(card(configs), 4)
+    assert "32×: binary vs today's codecs" not in [k.what for k in c.checks]
+
+
+# --- claim 5 ---------------------------------------------------------------------------------------------------
+
+
+def two_models(scale: float, fractions=(0.5,)) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """minilm-l6 (384-d) with QUANT and PCA; mpnet-base (768-d) losing ``scale`` times as much."""
+    configs = {f: v for f, v in QUANT.items()} | {("float32", "pca", f): 10 * (1 - f) for f in fractions}
+    narrow = results(configs)
+    wide = results({k: v * scale for k, v in configs.items()}, model="mpnet-base", dims=768)
+    return tuple(pd.concat([a, b], ignore_index=True) for a, b in zip(narrow, wide))
+
+
+@pytest.mark.parametrize(("scale", "expected"), [(0.99, "holds"), (1.01, "fails")])
+def test_the_wider_model_must_lose_less(scale, expected):
+    tidy, pq = two_models(scale)
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    assert {k.what: k.result() for k in c.checks} == {"wider model loses less to quantization": expected,
+                                                      "wider model loses less to PCA": expected}
+    assert {k.model for k in c.checks} == {"mpnet-base vs minilm-l6"}
+    assert c.verdict == ("holds" if expected == "holds" else "does not hold")
+
+
+def test_claim5_averages_the_shared_formats_and_fractions():
+    tidy, pq = two_models(0.4, fractions=(0.5, 0.25))
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    quant = check(c, "wider model loses less to quantization", "mpnet-base vs minilm-l6")
+    # quantization: the six formats but float4 (and float32); mean loss (0+0+0.1+0.2+4+9)/6 = 2.21667
+    assert quant.detail == "mean over float16, bfloat16, float8_e4m3, float8_e5m2, int8, binary"
+    assert quant.outcome["texts"].point == pytest.approx(13.3 / 6 * 0.6)  # the wide model loses 0.4 as much
+    pca = check(c, "wider model loses less to PCA", "mpnet-base vs minilm-l6")
+    assert pca.detail == "mean over pca 50%, pca 25%" and pca.outcome["texts"].point == pytest.approx(6.25 * 0.6)
+    assert c.ours == {
+        MODEL: "mean quantization vs mpnet-base -2.22 [-2.22, -2.22], mean PCA vs mpnet-base -6.25 [-6.25, -6.25] "
+               "(2 collections shared by both)",
+        "mpnet-base": "mean quantization vs minilm-l6 -0.89 [-0.89, -0.89], mean PCA vs minilm-l6 -2.50 "
+                      "[-2.50, -2.50] (2 collections shared by both)"}
+    assert {m: s.names for m, s in c.sets.items()} == {MODEL: ("d1", "d2"), "mpnet-base": ("d1", "d2")}
+
+
+def test_claim5_needs_two_widths_and_shared_runs():
+    c = claim(card(QUANT), 5)
+    assert [(k.model, k.what, k.note) for k in c.checks] == [
+        (MODEL, "two models of different width", "one model width only in this profile")]
+    assert c.ours == {MODEL: "needs a second model of another width"}
+    narrow = results(QUANT)
+    wide = results({"float16": 0.0}, model="mpnet-base", dims=768, datasets=("d3",))
+    tidy, pq = (pd.concat([a, b], ignore_index=True) for a, b in zip(narrow, wide))
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    assert [(k.what, k.note) for k in c.checks] == [
+        ("wider model loses less to quantization", "no shared collection"),
+        ("wider model loses less to PCA", "no shared PCA run")]
+    assert {m: s.names for m, s in c.sets.items()} == {MODEL: (), "mpnet-base": ()}
+
+
+def test_claim5_widths_of_unregistered_models_come_from_their_bytes():
+    narrow = results(QUANT, model="tiny-a", dims=64)
+    wide = results({f: v / 2 for f, v in QUANT.items()}, model="tiny-b", dims=128)
+    same = results(QUANT, model="tiny-c", dims=64)
+    tidy, pq = (pd.concat(parts, ignore_index=True) for parts in zip(wide, narrow, same))
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    assert sorted({k.model for k in c.checks}) == ["tiny-b vs tiny-a", "tiny-b vs tiny-c"]
+
+
+# --- a claim's verdict, robustness and tables ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("states", "expected"), [
+    (["holds", "holds", None], "holds"), (["fails", None], "does not hold"), (["fails", "fails"], "does not hold"),
+    (["holds", "fails"], "partly"), (["undecided", "fails"], "partly"), (["holds", "undecided"], "undecided"),
+    (["undecided"], "undecided"), ([None, None], "not run"), ([], "not run")])
+def test_a_claims_verdict_combines_its_checks(states, expected):
+    assert verdict(states) == expected
+
+
+def decided(model: str, what: str, texts: str | None, none: str | None = None, fragile=()) -> Check:
+    k = Check(model, what)
+    k.outcome = {w: Outcome(0.0, None, s, list(fragile) if w == "texts" else []) for w, s in
+                 (("texts", texts), ("none", none if none is not None else texts)) if s is not None}
+    return k
+
+
+def test_a_claim_reads_its_checks():
+    c = ClaimResult(9, "a claim", "paper", {}, [decided("m1", "a", "holds"), decided("m1", "b", "fails", "holds"),
+                                                 decided("m2", "c", None), decided("m2", "d", "undecided")])
+    assert (c.verdict, c.verdict_unweighted) == ("partly", "undecided")
+    assert c.checked == "1 hold, 1 fail, 1 undecided (of 3), 1 not run"
+    assert c.robustness == "robust"
+    c.checks[1] = decided("m1", "b", "fails", fragile=["d2", "d3"])
+    c.checks[0] = decided("m1", "a", "holds", fragile=["d1"])
+    assert c.robustness == "fragile: m1 'a' without d1; m1 'b' without d2, d3"
+    assert ClaimResult(9, "", "", {}, [decided("m", "a", None)]).robustness == "n/a"
+
+
+def test_a_verdict_that_hinges_on_one_collection_is_named_fragile():
+    # E4M3 loses 0 % on d1, 0.8 % on d2 (texts 3:1): 0.2 % weighted holds; without d1, or unweighted (0.4 %), fails
+    c = claim(card(QUANT | {"float8_e4m3": {"d1": 0.0, "d2": 0.8}}, texts={"d1": 3000, "d2": 1000}), 1)
+    k = check(c, "float8 loses <")
+    assert (k.result("texts"), k.result("none"), k.fragile) == ("holds", "fails", ["d1"])
+    assert k.outcome["texts"].point == pytest.approx(-0.2) and k.outcome["none"].point == pytest.approx(-0.4)
+    assert (c.verdict, c.verdict_unweighted) == ("holds", "partly")
+    assert c.robustness == "fragile: minilm-l6 'float8 loses < 0.3 %' without d1"
+
+
+def test_the_chosen_weighting_decides_and_the_other_is_reported():
+    c = claim(card(QUANT | {"float8_e4m3": {"d1": 0.0, "d2": 0.8}}, texts={"d1": 3000, "d2": 1000},
+                   weighting="none"), 1)
+    k = check(c, "float8 loses <")
+    assert (k.result("texts"), k.result("none")) == ("fails", "holds")
+    assert (c.verdict, c.verdict_unweighted) == ("partly", "holds")
+    assert c.ours[MODEL].startswith("E4M3 -0.40 [")
+
+
+def test_scorecard_tables():
+    claims = card(QUANT | REDUCE)
+    table = scorecard.as_table(claims)
+    assert list(table.columns) == ["claim", "statement", "paper", f"ours: {MODEL}", "verdict", "unweighted",
+                                   "robustness", "checks"]
+    assert list(table.claim) == [1, 2, 3, 4, 5]
+    assert list(table.statement) == [scorecard.CLAIMS[n] for n in range(1, 6)]
+    assert list(table.verdict) == ["holds", "holds", "holds", "holds", "not run"]
+    assert list(table.unweighted) == ["holds", "holds", "holds", "holds", "not run"]
+    assert list(table.robustness) == ["robust", "robust", "robust", "robust", "n/a"]
+    assert table.checks.iloc[3] == "3 hold, 0 fail, 0 undecided (of 3), 1 not run"
+    assert table[f"ours: {MODEL}"].iloc[2] == claim(claims, 3).ours[MODEL]
+    checks = scorecard.checks_table(claims)
+    assert list(checks.columns) == ["claim", "model", "check", "result", "unweighted", "statistic",
+                                    "statistic_unweighted", "fragile_without", "numbers", "collections"]
+    first = checks.iloc[0].to_dict()
+    assert first == {"claim": 1, "model": MODEL, "check": "float8 loses < 0.3 %", "result": "holds",
+                     "unweighted": "holds", "statistic": "-0.10 [-0.10, -0.10]",
+                     "statistic_unweighted": "-0.10 [-0.10, -0.10]", "fragile_without": "", "numbers": "",
+                     "collections": "2 collections (d1, d2)"}
+    diff = checks[checks.check == "float8 loses less than int8"].iloc[0]
+    # E4M3 - int8 in nDCG@10, 4 decimals: 0.6 · (4 - 0.1) %, its CI around it
+    assert re.fullmatch(r"\+0\.0234 \[\+0\.02\d\d, \+0\.02\d\d\]", diff.statistic), diff.statistic
+    last = checks.iloc[-1].to_dict()
+    assert last == {"claim": 5, "model": MODEL, "check": "two models of different width", "result": "not run",
+                    "unweighted": "not run", "statistic": "n/a", "statistic_unweighted": "n/a",
+                    "fragile_without": "", "numbers": "one model width only in this profile", "collections": ""}
+
+
+def test_collections_table_names_the_sets_and_what_was_left_out():
+    configs = QUANT | {key(format="int8", calibrate_on="mlquestions"): 4.0}
+    configs.pop("int8")
+    claims = card(configs, datasets=("d1", "d2", "mlquestions"))
+    table = scorecard.collections_table(claims)
+    one = table[table.claim == 1].iloc[0].to_dict()
+    assert one == {"claim": 1, "model": MODEL, "collections": 2, "names": "d1, d2",
+                   "left out": "mlquestions (fit/calibration set (in-sample))"}
+    assert list(table.claim) == [1, 3, 4]  # claim 2 ran no reducer; claim 5 needs a second model
+    assert table[table.claim == 3].names.iloc[0] == "d1, d2"  # int8's set, though PCA + float8 was not run
+    assert "left out: mlquestions" in scorecard.checks_table(claims).collections.iloc[0]
+
+
+# --- the paper-faithful configurations ------------------------------------------------------------------------
+
+
+def test_only_the_paper_faithful_variants_are_judged():
+    # a better int8 calibrated on the corpus itself, a rescored binary, asymmetric queries: none of them counts
+    configs = QUANT | {key(format="int8", calibrate_on="self"): 0.0, key(format="binary", rescore="float32"): 0.0,
+                       key(format="binary", query_format="float32"): 0.0}
+    c = claim(card(configs), 1)
+    assert "int8 -4.00 [-4.00, -4.00], binary -9.00 [-9.00, -9.00]" in c.ours[MODEL]
+
+
+def test_the_profiles_fit_and_calibration_sets_are_the_faithful_ones():
+    configs = {f: v for f, v in QUANT.items() if f != "int8"} | {
+        key(format="int8", calibrate_on="d9"): 4.0, key(format="int8", calibrate_on="mlquestions"): 2.0}
+    assert "int8 -2.00" in claim(card(configs), 1).ours[MODEL]
+    assert "int8 -4.00" in claim(card(configs, calibrate_on="d9"), 1).ours[MODEL]
+    reduce = {key(format="float32", reducer="pca", fraction=0.5, fit_on="d9"): 1.0,
+              key(format="float32", reducer="pca", fraction=0.5, fit_on="mlquestions"): 2.0}
+    assert claim(card(QUANT | reduce), 2).ours[MODEL].startswith("PCA 50 % -2.00")
+    assert claim(card(QUANT | reduce, fit_on="d9"), 2).ours[MODEL].startswith("PCA 50 % -1.00")
+
+
+def test_two_faithful_variants_of_one_configuration_are_an_error():
+    configs = QUANT | {key(format="int8", calibrate_on="mlquestions"): 2.0}
+    with pytest.raises(StudyError, match="two paper-faithful variants of .*int8"):
+        card(configs)
+
+
+def test_indexed_rows_are_not_the_paper_configurations():
+    tidy, pq = results(QUANT)
+    indexed = tidy[tidy.format == "binary"].assign(index="hnsw", value=0.1, config_id=lambda f: f.config_id + "|hnsw")
+    tidy = pd.concat([tidy.assign(index="none"), indexed], ignore_index=True)
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 1)
+    assert "binary -9.00 [-9.00, -9.00]" in c.ours[MODEL]
+
+
+def test_a_model_without_baseline_is_an_error():
+    tidy, pq = results(QUANT)
+    with pytest.raises(StudyError, match="no float32 unreduced baseline for minilm-l6"):
+        scorecard.scorecard(tidy[tidy.format != "float32"], per_query=pq)
+
+
+def test_other_metrics_are_ignored_and_models_ordered_as_asked():
+    a, b = results(QUANT, model="bge-small"), results(QUANT, model="minilm-l6")
+    tidy = pd.concat([a[0], b[0], a[0].assign(metric="recall_at_10", value=0.0)], ignore_index=True)
+    claims = scorecard.scorecard(tidy, models=["minilm-l6", "absent"], per_query=pd.concat([a[1], b[1]]))
+    assert list(claim(claims, 1).ours) == ["minilm-l6", "bge-small"]
+    assert claim(claims, 1).verdict == "holds"
+
+
+def test_without_per_query_scores_checks_read_their_points():
+    tidy, _ = results(QUANT | {"float8_e4m3": 0.29})
+    c = claim(scorecard.scorecard(tidy), 1)
+    k = check(c, "float8 loses <")
+    assert (k.result(), k.outcome["texts"].ci, k.outcome["texts"].text()) == ("holds", None, "-0.29")
+    assert c.ours[MODEL].startswith("E4M3 -0.29, E5M2 -0.20, ")
+
+
+def test_faithful_settings_are_what_the_stages_ran():
+    tidy = pd.DataFrame({
+        "stage": ["02", "02", "02", "06", "03", "04", "04", "05"],
+        "format": ["int8", "int8", "int8", "int8", "float32", "float32", "float32", "float32"],
+        "reducer": ["none", "none", "none", "none", "pca", "pca", "pca", "pca"],
+        "calibrate_on": ["scifact", "scifact", "nfcorpus", "self", "none", "none", "none", "none"],
+        "fit_on": ["none", "none", "none", "none", "fiqa", "fiqa", "arguana", "self"]})
+    assert scorecard.faithful_settings(tidy) == ("scifact", "fiqa")
+    assert scorecard.faithful_settings(tidy[tidy.format == "float32"]) == ("mlquestions", "fiqa")
+    assert scorecard.faithful_settings(tidy.drop(columns="stage")) == ("mlquestions", "mlquestions")
+
+
+# --- the paper's side ---------------------------------------------------------------------------------------
+
+
+def test_the_paper_column_quotes_table_1():
+    claims = card(QUANT)
+    assert claim(claims, 1).paper == ("E4M3 -0.17/+0.17, E5M2 -0.34/-0.17; int8 -3.53/-1.52; binary -11.60/-7.42; "
+                                      "f16 +0.00/+0.17, bf16 +0.00/-0.17; float4 -100.00/-31.53 (% change, bge/nomic)")
+    assert claim(claims, 2).paper.startswith("PCA 50 % -5.04/-0.67, 25 % -13.78/-6.41 (Table 1; the text says ")
+    assert claim(claims, 3).paper == "PCA 50 % + E4M3 -5.04/-1.52, + E5M2 -3.53/-0.84 vs int8 -3.53/-1.52"
+    assert claim(claims, 4).paper == ("advice only, no frontier numbers (up to 4×: 16-bit float or float8; "
+                                      "4–32×: float8 + pca; 32×: binary; beyond 32×: binary + pca)")
+    # mean loss over f16, bf16, E4M3, E5M2, int8, binary (bge: 0, 0, .17, .34, 3.53, 11.60) and PCA 90/75/50/25 %
+    assert claim(claims, 5).paper == ("mean loss, quantization (no float4) 2.61 % (bge, 384-d) vs 1.49 % "
+                                      "(nomic, 768-d); PCA 5.46 vs 1.94 %")
+    assert scorecard.paper_loss("bge-small", "int8") == pytest.approx(3.529412, abs=1e-6)
+    assert scorecard.paper_loss("bge-small", "float32", "pca", 0.25) == pytest.approx(13.781513, abs=1e-6)
+    assert scorecard.paper_loss("bge-small", "int8", "pca", 0.33) is None
