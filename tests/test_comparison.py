@@ -156,6 +156,22 @@ def test_one_models_calibration_set_is_not_left_out_for_another_model():
     assert result.sets["m1"].names == ("b",) and result.sets["m2"].names == ("a", "b")
 
 
+def test_models_keep_the_order_they_come_in():
+    table = pd.concat([rows(f32("a"), model="mpnet"), rows(f32("b"), model="minilm")])
+    result = compare_like_for_like(table)
+    assert list(result.sets) == ["mpnet", "minilm"] and list(result.dropped) == ["mpnet", "minilm"]
+    assert result.rows.model.tolist() == ["mpnet", "minilm"]
+    assert sets_sentence(result.sets) == ("Averaged per model over the same collections for every configuration: "
+                                          "mpnet: 1 collection (a); minilm: 1 collection (b).")
+
+
+def test_the_rows_come_back_with_a_fresh_index_when_stage_files_repeat_one():
+    table = pd.concat([rows(f32("a", "b"), fmt("int8", "a", "b")), rows(fmt("float16", "a", "b"))])
+    assert not table.index.is_unique  # two stage files concatenated as read
+    result = compare_like_for_like(table)
+    assert result.rows.index.tolist() == list(range(6))
+
+
 # --- like for like: shared and widest --------------------------------------------------------------------------
 
 
@@ -216,6 +232,15 @@ def test_a_model_fit_on_all_its_collections_is_an_error_naming_the_fit_sets(poli
                               "(scored on: a, b; fit/calibration sets: a, b)")
 
 
+@pytest.mark.parametrize("policy", ["shared", "widest"])
+def test_a_model_with_only_in_sample_rows_is_an_error(policy):
+    table = rows(fmt("int8", "a", calibrate_on="a"), fmt("float32", "a", reducer="pca", fraction=0.5, fit_on="a"))
+    with pytest.raises(StudyError) as err:
+        compare_like_for_like(table, policy)
+    assert str(err.value) == ("m: the configurations compared share no held-out collection "
+                              "(scored on: a; fit/calibration sets: a)")
+
+
 # --- duplicates across stage files ------------------------------------------------------------------------------
 
 
@@ -239,6 +264,28 @@ def test_two_stage_files_that_disagree_are_an_error_naming_the_configuration():
                               "(difference 0.15); rerun the stages of this profile")
     with pytest.raises(StudyError, match="different results in two stage files"):
         compare_like_for_like(table)
+
+
+def test_agreement_is_to_within_1e_9():
+    agree = rows({"format": "int8", "values": {"a": 0.0}}, {"format": "int8", "values": {"a": 1e-9}})
+    assert len(comparison.deduplicate(comparison.normalise_keys(agree))) == 1
+    differ = rows({"format": "int8", "values": {"a": 0.0}}, {"format": "int8", "values": {"a": 2e-9}})
+    with pytest.raises(StudyError, match="\\(difference 2e-09\\)"):
+        comparison.deduplicate(comparison.normalise_keys(differ))
+
+
+def test_a_disagreement_is_found_in_rows_not_yet_normalised():
+    table = pd.DataFrame({"model": "m", "dataset": "a", "format": "int8", "reducer": "none", "fraction": 1.0,
+                          "fit_on": "none", "calibrate_on": np.nan, "rescore": "none", "query_format": "same",
+                          "value": [0.5, 0.4]})  # a stage file that leaves calibrate_on empty
+    with pytest.raises(StudyError, match="m, a, none, 1.0, none, int8, nan, none, same \\(difference 0.1\\)"):
+        comparison.deduplicate(table)
+
+
+def test_rows_without_a_metric_column_are_one_metric():
+    table = rows(f32("a"), fmt("int8", "a"), fmt("int8", "a")).drop(columns="metric")
+    out = comparison.deduplicate(comparison.normalise_keys(table))
+    assert out.format.tolist() == ["float32", "int8"]
 
 
 def test_different_metrics_or_configurations_are_not_duplicates():
@@ -269,6 +316,14 @@ def test_missing_key_columns_are_filled_as_a_stage_file_writes_them():
     assert comparison.normalise_keys(table.drop(columns="n_docs")).n_texts.tolist() == [1, 1]
 
 
+def test_a_fraction_read_back_from_a_csv_is_the_same_configuration():
+    # stage files are written with 6 significant digits: 1/3 comes back as 0.333333
+    table = rows(fmt("int8", "a", reducer="pca", fraction=1 / 3), fmt("int8", "a", reducer="pca", fraction=0.333333))
+    out = comparison.normalise_keys(table)
+    assert out.fraction.tolist() == [0.333333, 0.333333]
+    assert len(comparison.deduplicate(out)) == 1
+
+
 def test_present_columns_are_kept_and_an_index_column_is_a_key():
     table = pd.DataFrame({"dataset": ["a", "a"], "format": ["float32", "float32"], "fraction": [1, 1],
                           "index": ["hnsw", np.nan], "overhead_bytes": [5, 6], "n_texts": [3, 4], "n_docs": [9, 9]})
@@ -290,6 +345,8 @@ def test_the_baseline_is_float32_unreduced_single_tier_symmetric_and_outside_any
         "index": [np.nan, "none", "none", "none", "none", "none", "hnsw"]}))
     assert comparison.is_baseline(table).tolist() == [True, False, False, False, False, False, False]
     assert comparison.is_baseline(pd.DataFrame({"format": ["float32", "int8"]})).tolist() == [True, False]
+    raw = pd.DataFrame({"format": ["float32", "float32"], "index": [np.nan, "hnsw"]})  # not normalised
+    assert comparison.is_baseline(raw).tolist() == [True, False]
 
 
 def test_a_configuration_inside_an_index_is_compared_as_its_own_configuration():

@@ -85,7 +85,7 @@ def collection_name(reference: object) -> str:
     text = str(reference)
     if text.startswith("mteb:"):
         return text[len("mteb:"):]
-    return os.path.basename(os.path.normpath(text)) if ("/" in text or os.sep in text) else text
+    return os.path.basename(os.path.normpath(text))  # a bare name is its own basename
 
 
 def named_collections(values: Iterable[object]) -> set[str]:
@@ -115,7 +115,7 @@ def deduplicate(rows: pd.DataFrame) -> pd.DataFrame:
             raise StudyError("the same configuration has different results in two stage files: "
                              f"{', '.join(map(str, bad.index[0]))} "
                              f"(difference {bad.iloc[0]:.3g}); rerun the stages of this profile")
-    return rows.drop_duplicates(ident, keep="first")
+    return rows.drop_duplicates(ident)  # keeps the first
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class Comparison:
 
 
 def _coverage(rows: pd.DataFrame) -> dict[str, set[str]]:
-    return {k: set(f.dataset) for k, f in rows.groupby("cfg_key", sort=False)}
+    return {k: set(f.dataset) for k, f in rows.groupby("cfg_key")}
 
 
 def compare_like_for_like(rows: pd.DataFrame, policy: str = "shared") -> Comparison:
