@@ -1,6 +1,7 @@
 """Paired statistics: bootstrap CIs, sign-flip test, Holm, and their use on tidy results."""
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -8,6 +9,7 @@ import pytest
 import scipy.stats
 
 from study.analysis import stats
+from study.core.errors import ParameterError
 
 
 def test_bootstrap_ci_contains_the_true_mean_difference_about_95_percent_of_the_time():
@@ -117,3 +119,191 @@ def test_add_significance_aggregates_with_the_summary_weighting():
         assert bad["diff"] == pytest.approx(-0.2)
         assert rows.loc["good", "ci_low"] < 0 < rows.loc["good", "ci_high"]
         assert list(out.columns[: len(summary.columns)]) == list(summary.columns)
+
+
+# --- the engine's edges ----------------------------------------------------------------------------------------
+
+
+def test_a_stratum_listing_a_comparison_twice_is_refused():
+    x = np.ones((5, 2))
+    with pytest.raises(ValueError, match="stratum 'big' lists a comparison twice"):
+        stats.stratified_paired([("big", x, x, np.array([0, 0]), np.ones(2))], 1, n_resamples=10)
+
+
+def test_the_cis_are_percentiles_of_the_returned_draws():
+    rng = np.random.default_rng(6)
+    x, y = rng.random((40, 2)), rng.random((40, 2))
+    strata = [("a", x[:20], y[:20], np.array([0, 1]), np.array([0.5, 0.5])),
+              ("b", x[20:], y[20:], np.array([1, 0]), np.array([0.5, 0.5]))]
+    for level in (0.95, 0.5):
+        table, bx, by = stats.stratified_paired(strata, 2, n_resamples=400, seed=2, level=level, return_draws=True)
+        assert bx.shape == by.shape == (400, 2)
+        tail = (1 - level) / 2 * 100
+        np.testing.assert_allclose(table[["diff_ci_low", "diff_ci_high"]].to_numpy().T,
+                                   np.percentile(bx - by, [tail, 100 - tail], axis=0))
+        np.testing.assert_allclose(table[["ci_low", "ci_high"]].to_numpy().T,
+                                   np.percentile(100 * (bx / by - 1), [tail, 100 - tail], axis=0))
+        # comparison 0 is column 0 of a and column 1 of b
+        assert table.value[0] == pytest.approx(0.5 * x[:20, 0].mean() + 0.5 * x[20:, 1].mean())
+        assert table.baseline[1] == pytest.approx(0.5 * y[:20, 1].mean() + 0.5 * y[20:, 0].mean())
+        np.testing.assert_allclose(bx.mean(axis=0), table.value, atol=0.02)
+    narrow = stats.stratified_paired(strata, 2, n_resamples=400, seed=2, level=0.5)
+    wide = stats.stratified_paired(strata, 2, n_resamples=400, seed=2)
+    assert ((narrow.ci_high - narrow.ci_low) < (wide.ci_high - wide.ci_low)).all()
+
+
+def test_draws_do_not_depend_on_the_block_size(monkeypatch):
+    rng = np.random.default_rng(7)
+    x, y = rng.random((30, 1)), rng.random((30, 1))
+    strata = [("s", x, y, np.array([0]), np.array([1.0]))]
+    whole = stats.stratified_paired(strata, 1, n_resamples=100, seed=1)
+    monkeypatch.setattr(stats, "BLOCK_ELEMENTS", 70)  # blocks of 2 resamples
+    assert list(stats._blocks(5, 30)) == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    pd.testing.assert_frame_equal(stats.stratified_paired(strata, 1, n_resamples=100, seed=1), whole)
+
+
+def test_a_baseline_of_zero_has_a_difference_but_no_percent_change():
+    x = np.array([[0.2], [0.4], [0.3]])
+    res = stats.stratified_paired([("s", x, np.zeros_like(x), np.array([0]), np.array([1.0]))], 1, n_resamples=50)
+    row = res.iloc[0]
+    assert row["diff"] == pytest.approx(0.3) and 0.2 <= row.diff_ci_low <= row.diff_ci_high <= 0.4
+    assert np.isnan(row.change_pct) and np.isnan(row.ci_low) and np.isnan(row.ci_high)
+
+
+def test_a_baseline_that_is_zero_in_some_resamples_has_no_percent_ci():
+    y = np.array([[0.0], [0.0], [0.0], [0.0], [1.0]])  # resamples without the last query: baseline 0
+    res = stats.stratified_paired([("s", y + 0.1, y, np.array([0]), np.array([1.0]))], 1, n_resamples=200).iloc[0]
+    assert res.change_pct == pytest.approx(50.0)
+    assert np.isnan(res.ci_low) and np.isnan(res.ci_high) and not np.isnan(res.diff_ci_low)
+
+
+def test_a_paired_test_needs_two_1d_samples_of_one_length():
+    for x, y in ((np.ones(3), np.ones(2)), (np.ones((3, 1)), np.ones((3, 1))), (np.ones(0), np.ones(0))):
+        message = f"x and y must be 1-D of the same non-zero length, got {x.shape} and {y.shape}"
+        with pytest.raises(ValueError, match=re.escape(message)):
+            stats.paired_test(x, y)
+
+
+def test_a_paired_test_reports_value_baseline_and_change():
+    x, y = np.array([0.5, 0.6, 0.7, 0.8]), np.array([0.4, 0.6, 0.5, 0.8])
+    res = stats.paired_test(x, y, n_resamples=100)
+    assert (res["value"], res["baseline"], res["diff"]) == pytest.approx((0.65, 0.575, 0.075))
+    assert res["change_pct"] == pytest.approx(100 * (0.65 / 0.575 - 1))
+    assert set(res) == {"value", "baseline", "diff", "diff_ci_low", "diff_ci_high", "change_pct", "ci_low",
+                        "ci_high", "p_value"}
+    half = stats.paired_test(x, y, n_resamples=100, level=0.5)
+    assert half["diff_ci_high"] - half["diff_ci_low"] < res["diff_ci_high"] - res["diff_ci_low"]
+
+
+def test_holm_edges():
+    assert stats.holm([]).tolist() == []
+    assert np.isnan(stats.holm([np.nan])).all()
+    assert stats.holm([0.04]).tolist() == [0.04]
+    # equal p-values: the adjusted values never decrease along the sorted order
+    np.testing.assert_allclose(stats.holm([0.02, 0.02, 0.5]), [0.06, 0.06, 0.5])
+
+
+# --- tidy results → comparisons: edges ----------------------------------------------------------------------------
+
+
+def test_baseline_ids_per_model_and_collection():
+    tidy, _ = _synthetic_results()
+    assert stats.baseline_ids(tidy) == {("m", "big"): "float32|big", ("m", "small"): "float32|small"}
+    assert stats.baseline_ids(tidy, {"format": "good"}) == {("m", "big"): "good|big", ("m", "small"): "good|small"}
+    with pytest.raises(ValueError, match="several baseline configurations for one model and collection"):
+        stats.baseline_ids(tidy, {"reducer": "none"})
+
+
+def test_compare_names_missing_per_query_scores():
+    tidy, per_query = _synthetic_results()
+    pairs = pd.DataFrame({"group": [0], "dataset": ["big"], "config_id": ["nope|big"], "baseline_id": ["float32|big"],
+                          "weight": [1.0]})
+    with pytest.raises(ValueError, match=r"no per-query scores on big for \['nope\|big'\]"):
+        stats.compare(pairs, per_query)
+    assert stats.compare(pairs.iloc[:0], per_query, n_resamples=10).empty
+
+
+def test_compare_leaves_out_queries_a_side_has_no_score_for():
+    tidy, per_query = _synthetic_results()
+    pairs = pd.DataFrame({"group": [0], "dataset": ["small"], "config_id": ["bad|small"],
+                          "baseline_id": ["float32|small"], "weight": [1.0]})
+    gappy = per_query.copy()
+    gappy.loc[(gappy.config_id == "bad|small") & (gappy.query_id == "q0"), "ndcg_at_10"] = np.nan
+    res = stats.compare(pairs, gappy, n_resamples=20).iloc[0]
+    base = per_query[(per_query.config_id == "float32|small") & (per_query.query_id != "q0")].ndcg_at_10
+    assert res.baseline == pytest.approx(base.mean())
+    assert res["diff"] == pytest.approx(-0.2)
+    mrr = stats.compare(pairs, gappy, metric="mrr_at_10", n_resamples=20).iloc[0]  # q0 has an mrr score
+    assert mrr.baseline == pytest.approx(per_query[per_query.config_id == "float32|small"].mrr_at_10.mean())
+
+
+def test_annotate_tidy_against_another_baseline_and_level_of_significance():
+    tidy, per_query = _synthetic_results()
+    stale = tidy.assign(p_value=0.5, significant=True)  # columns of an earlier annotation are replaced
+    out = stats.annotate_tidy(stale, per_query, baseline={"format": "good"}, alpha=1e-9, n_resamples=500)
+    nd = out[out.metric == "ndcg_at_10"].set_index("config_id")
+    assert nd.loc["good|big", ["diff", "p_value", "p_holm"]].isna().all()
+    assert nd.loc["float32|big", "diff"] == pytest.approx(nd.loc["bad|big", "diff"] + 0.2)  # bad = float32 - 0.2
+    assert not nd.significant.fillna(False).any()  # nothing is significant at alpha = 1e-9
+    assert nd.loc["bad|big", "p_value"] == pytest.approx(1 / 501)
+    assert str(out.significant.dtype) == "boolean" and len(out) == len(tidy)
+    assert out[out.metric == "mrr_at_10"][["p_value", "significant"]].isna().all().all()
+    halved = per_query.assign(mrr_at_10=per_query.ndcg_at_10 / 2)
+    mrr = stats.annotate_tidy(tidy, halved, metric="mrr_at_10", n_resamples=200)
+    assert mrr[mrr.metric == "mrr_at_10"].p_value.notna().sum() == 4
+    assert mrr[(mrr.metric == "mrr_at_10") & (mrr.config_id == "bad|big")]["diff"].item() == pytest.approx(-0.1)
+
+
+def test_add_significance_with_nothing_to_compare_adds_empty_columns():
+    from study.analysis.report import summarise
+
+    tidy, per_query = _synthetic_results()
+    only_base = tidy[tidy.format == "float32"]
+    summary = summarise(only_base, ["format"])
+    out = stats.add_significance(summary, only_base, per_query, ["format"], n_resamples=100)
+    cols = ["diff", "diff_ci_low", "diff_ci_high", "ci_low", "ci_high", "p_value", "p_holm", "significant"]
+    assert out.columns.tolist() == [*summary.columns, *cols] and out[cols].isna().all().all()
+    with pytest.raises(ParameterError, match="weighting"):
+        stats.add_significance(summarise(tidy, ["format"]), tidy, per_query, ["format"], "queries", n_resamples=10)
+
+
+def test_add_significance_against_another_baseline_at_another_alpha():
+    from study.analysis.report import summarise
+
+    tidy, per_query = _synthetic_results()
+    summary = summarise(tidy, ["format"])
+    usual = stats.add_significance(summary, tidy, per_query, ["format"], n_resamples=300).set_index("format")
+    out = stats.add_significance(summary, tidy, per_query, ["format"], baseline={"format": "good"}, alpha=1e-9,
+                                 n_resamples=300).set_index("format")
+    assert out.loc["good", ["diff", "p_value"]].isna().all()
+    assert out.loc["float32", "diff"] == pytest.approx(-usual.loc["good", "diff"])
+    assert out.loc["bad", "p_value"] == pytest.approx(1 / 301) and not out.loc["bad", "significant"]
+    assert usual.loc["bad", "significant"]
+    halved = per_query.assign(mrr_at_10=per_query.ndcg_at_10 / 2)
+    mrr = stats.add_significance(summarise(tidy, ["format"], metric="mrr_at_10"), tidy, halved, ["format"],
+                                 metric="mrr_at_10", n_resamples=300).set_index("format")
+    assert mrr.loc["bad", "diff"] == pytest.approx(-0.1)
+
+
+def test_paired_differences_compare_two_configurations_on_the_same_queries():
+    tidy, per_query = _synthetic_results()
+    score = per_query.set_index("config_id").ndcg_at_10
+    texts = {"big": 5000, "small": 100}
+    for weighting, w in (("texts", texts), ("none", {"big": 1, "small": 1})):
+        res = stats.paired_difference(per_query, tidy, ["bad|big", "bad|small"], ["good|big", "good|small"],
+                                      weighting=weighting, n_resamples=200)
+        total = sum(w.values())
+        bad = sum(w[d] * score[f"bad|{d}"].mean() for d in w) / total
+        good = sum(w[d] * score[f"good|{d}"].mean() for d in w) / total
+        assert (res["value"], res["baseline"]) == pytest.approx((bad, good))
+        assert res["diff_ci_high"] < 0 and res["p_value"] == pytest.approx(1 / 201)
+    both = stats.paired_differences(per_query, tidy, [(["bad|big"], ["good|big"]), (["good|small"], ["bad|small"])],
+                                    n_resamples=200)
+    assert len(both) == 2 and both["diff"].tolist() == pytest.approx(
+        [score["bad|big"].mean() - score["good|big"].mean(), score["good|small"].mean() - score["bad|small"].mean()])
+    assert stats.paired_differences(per_query, tidy, []).empty
+    with pytest.raises(ValueError, match="the two configurations must be given on the same collections"):
+        stats.paired_differences(per_query, tidy, [(["bad|big", "bad|small"], ["good|small", "good|big"])])
+    halved = per_query.assign(mrr_at_10=per_query.ndcg_at_10 / 2)
+    res = stats.paired_difference(halved, tidy, ["bad|big"], ["good|big"], metric="mrr_at_10", n_resamples=50)
+    assert res["value"] == pytest.approx(score["bad|big"].mean() / 2)
