@@ -88,7 +88,7 @@ def claim(claims: list[ClaimResult], number: int) -> ClaimResult:
 def check(c: ClaimResult, prefix: str, model: str = MODEL) -> Check:
     """The one check of ``model`` whose name starts with ``prefix`` (names carry the thresholds)."""
     found = [k for k in c.checks if k.model == model and k.what.startswith(prefix)]
-    assert len(found) == 1, [k.what for k in c.checks]
+    assert len(found) == 1, f"claim {c.number}: no single {prefix!r} check of {model} in {[k.what for k in c.checks]}"
     return found[0]
 
 
@@ -102,23 +102,23 @@ def result(configs: dict, number: int, prefix: str, **kw) -> str | None:
 @pytest.mark.parametrize("fmt", ["float8_e4m3", "float8_e5m2"])
 @pytest.mark.parametrize(("loss", "expected"), [(0.29, "holds"), (0.31, "fails")])
 def test_float8_must_lose_less_than_0_3_pct(fmt, loss, expected):
-    assert result(QUANT | {fmt: loss}, 1, "float8 loses <") == expected
+    assert result(QUANT | {fmt: loss}, 1, "float8 loses <") == expected, f"{fmt} losing {loss} %"
 
 
 @pytest.mark.parametrize(("loss", "expected"), [(5.9, "fails"), (6.1, "holds"), (11.9, "holds"), (12.1, "fails")])
 def test_binary_must_lose_7_to_11_pct_give_or_take_one_point(loss, expected):
-    assert result(QUANT | {"binary": loss}, 1, "binary loses") == expected
+    assert result(QUANT | {"binary": loss}, 1, "binary loses") == expected, f"binary losing {loss} %"
 
 
 @pytest.mark.parametrize("fmt", ["float16", "bfloat16"])
 @pytest.mark.parametrize(("loss", "expected"), [(0.09, "holds"), (0.11, "fails")])
 def test_16_bit_floats_must_lose_less_than_0_1_pct(fmt, loss, expected):
-    assert result(QUANT | {fmt: loss}, 1, "float16/bfloat16 lose <") == expected
+    assert result(QUANT | {fmt: loss}, 1, "float16/bfloat16 lose <") == expected, f"{fmt} losing {loss} %"
 
 
 @pytest.mark.parametrize(("loss", "expected"), [(49.9, "fails"), (50.1, "holds")])
 def test_float4_must_lose_more_than_half(loss, expected):
-    assert result(QUANT | {"float4_e2m1": loss}, 1, "float4 loses >") == expected
+    assert result(QUANT | {"float4_e2m1": loss}, 1, "float4 loses >") == expected, f"float4 losing {loss} %"
 
 
 @pytest.mark.parametrize("fmt", ["float8_e4m3", "float8_e5m2"])
@@ -172,8 +172,9 @@ def test_claim1_on_the_baseline_alone_runs_nothing():
 
 
 def test_a_loss_within_the_noise_is_undecided():
-    # E4M3 loses 0.3 % on average with per-query noise: the CI straddles the bound
-    c = claim(card(QUANT | {"float8_e4m3": 0.3}, noise={"float8_e4m3": 0.02}), 1)
+    # E4M3 loses 0.3 % on average with per-query noise: the CI (the default 10 000 resamples) straddles the bound
+    tidy, pq = results(QUANT | {"float8_e4m3": 0.3}, noise={"float8_e4m3": 0.02})
+    c = claim(scorecard.scorecard(tidy, per_query=pq), 1)
     k = check(c, "float8 loses <")
     lo, hi = k.outcome["texts"].ci
     assert lo < -0.3 < hi and k.result() == "undecided"
@@ -233,13 +234,34 @@ def test_pca_fractions_each_get_a_check_and_the_ranking_falls_back_to_the_smalle
     configs = QUANT | {("float32", "pca", 0.75): 0.5, ("float32", "random_projection", 0.75): 0.4,
                        ("float32", "pca", 0.25): 10.0, ("float32", "random_projection", 0.25): 20.0}
     c = claim(card(configs), 2)
-    assert {k.what: (k.result(), k.note) for k in c.checks} == {
-        "PCA best reducer at 75%": ("fails", ""), "PCA best reducer at 25%": ("holds", ""),
-        "PCA 50 % loses more than float16 (2×)": (None, "PCA 50 % or float16 not run"),
-        "PCA 25 % loses more than float8 (4×)": ("holds", "")}
+    assert [(k.what, k.result(), k.note) for k in c.checks] == [
+        ("PCA best reducer at 75%", "fails", ""), ("PCA best reducer at 25%", "holds", ""),
+        ("PCA 50 % loses more than float16 (2×)", None, "PCA 50 % or float16 not run"),
+        ("PCA 25 % loses more than float8 (4×)", "holds", "")]
     assert c.verdict == "partly"
     assert c.ours[MODEL] == ("PCA 50 % n/a, 25 % -10.00 [-10.00, -10.00]; at 25%: pca -10.00 [-10.00, -10.00], "
                              "random_projection -20.00 [-20.00, -20.00] (2 held-out collections)")
+
+
+def test_a_fraction_without_rivals_does_not_stop_the_others():
+    configs = QUANT | {("float32", "pca", 0.75): 0.5, ("float32", "random_projection", 0.75): 0.6,
+                       ("float32", "pca", 0.5): 1.0, ("float32", "pca", 0.25): 10.0,
+                       ("float32", "random_projection", 0.25): 9.0}
+    c = claim(card(configs), 2)
+    assert [(k.what, k.result(), k.note) for k in c.checks] == [
+        ("PCA best reducer at 75%", "holds", ""), ("PCA best reducer at 50%", None, "no other reducer run"),
+        ("PCA best reducer at 25%", "fails", ""), ("PCA 50 % loses more than float16 (2×)", "holds", ""),
+        ("PCA 25 % loses more than float8 (4×)", "holds", "")]
+    # the ranking is at 50 %, where PCA ran alone
+    assert c.ours[MODEL] == ("PCA 50 % -1.00 [-1.00, -1.00], 25 % -10.00 [-10.00, -10.00]; at 50%: "
+                             "(2 held-out collections)")
+
+
+def test_pca_at_a_quarter_needs_both_float8_formats():
+    configs = {"float8_e4m3": 0.1, ("float32", "pca", 0.25): 10.0, ("float32", "random_projection", 0.25): 20.0}
+    c = claim(card(configs), 2)
+    assert (check(c, "PCA 25 %").result(), check(c, "PCA 25 %").note) == (None, "PCA 25 % or float8 not run")
+    assert c.ours[MODEL].startswith("PCA 50 % n/a, 25 % -10.00 [-10.00, -10.00]; at 25%: pca -10.00 ")
 
 
 def test_claim2_without_reducers_or_rivals():
@@ -251,6 +273,7 @@ def test_claim2_without_reducers_or_rivals():
         ("PCA 50 % loses more than float16 (2×)", "PCA 50 % or float16 not run"),
         ("PCA 25 % loses more than float8 (4×)", "PCA 25 % or float8 not run")]
     assert c.verdict == "not run"
+    assert c.ours[MODEL] == "PCA 50 % -1.00 [-1.00, -1.00], 25 % n/a; at 50%: (2 held-out collections)"
 
 
 @pytest.mark.parametrize("fmt", ["float8_e4m3", "float8_e5m2"])
@@ -299,7 +322,8 @@ def test_compression_bands_and_their_rounding_allowance(fmt, reducer, ratio, ban
     configs = {key(format=fmt, reducer=reducer, fraction=fraction, bytes=ratio_bytes(ratio)): 1.0}
     c = claim(card(configs), 4)
     k = check(c, band)
-    assert (k.result(), k.note) == (("holds", "") if runs else (None, "advised family not run in this band"))
+    assert (k.result(), k.note) == (("holds", "") if runs else (None, "advised family not run in this band")), \
+        f"{fmt} + {reducer} stored at {ratio}× should {'' if runs else 'not '}count in the band {band!r}"
 
 
 def test_the_32x_band_takes_the_binary_stored_at_exactly_32x():
@@ -318,7 +342,7 @@ def test_claim4_on_the_papers_configurations():
         "frontier 32×": ("holds", "binary: no other family compresses as much"),
         "frontier beyond 32×": (None, "advised family not run in this band")}
     assert c.verdict == "holds" and c.robustness == "robust"
-    assert c.ours[MODEL] == ("frontier: float16 (2×), bfloat16 (2×), float8_e4m3 (4×), float8_e4m3 + pca 50% (8×), "
+    assert c.ours[MODEL] == ("frontier: bfloat16 (2×), float16 (2×), float8_e4m3 (4×), float8_e4m3 + pca 50% (8×), "
                              "binary (32×) (2 held-out collections)")
 
 
@@ -341,6 +365,27 @@ def test_a_rival_must_compress_at_least_as_much_give_or_take_rounding(ratio, exp
                ("float32", "pca", 0.5): 0.5}
     k = check(claim(card(configs), 4), "frontier up to 4×")
     assert (k.result(), k.detail) == expected
+
+
+def test_a_better_family_outside_the_advice_fails_it():
+    # int8 gains 0.5 %: up to 4× the advised 16-bit floats and float8 lose to it
+    c = claim(card(QUANT | {"int8": -0.5}), 4)
+    k = check(c, "frontier up to 4×")
+    assert (k.result(), k.detail) == ("fails", "bfloat16 (2×) vs int8 (4×)")
+    assert c.verdict == "partly"
+
+
+def test_among_equal_rivals_the_first_label_is_named():
+    # float4 (8×) and binary (32×) both lose 9 %: binary is named, before float4_e2m1
+    c = claim(card(QUANT | REDUCE | {"float4_e2m1": 9.0}), 4)
+    assert check(c, "frontier 4–32×").detail == "float8_e4m3 + pca 50% (8×) vs binary (32×)"
+
+
+def test_a_band_without_rivals_holds_under_both_weightings():
+    checks = scorecard.checks_table(card(QUANT))
+    row = checks[checks.check == "frontier 32×"].iloc[0]
+    assert (row.result, row.unweighted, row.statistic, row.numbers) == (
+        "holds", "holds", "n/a", "binary: no other family compresses as much")
 
 
 def test_claim4_not_run_when_its_configurations_share_no_collection():
@@ -380,9 +425,19 @@ def test_no_codec_check_without_binary_or_codecs():
 
 
 def test_codecs_on_other_collections_than_binary_are_not_compared():
-    configs = QUANT | {key(format="rabitq1", datasets=("d3",)): 1.0}
-    c = claim(card(configs), 4)
-    assert "32×: binary vs today's codecs" not in [k.what for k in c.checks]
+    # a codec missing one of the baseline's collections is left out (the frontier's widest set)
+    claims = card(QUANT | {key(format="rabitq1", bytes=48, datasets=("d1",)): 1.0})
+    assert "32×: binary vs today's codecs" not in [k.what for k in claim(claims, 4).checks]
+    assert claim(claims, 1).sets[MODEL].names == ("d1", "d2")  # claim 1 never looks at the codec
+    # the binary on a collection of its own, the codec on the baseline's: no collection to compare them on
+    binary_apart = {f: v for f, v in QUANT.items() if f != "binary"} | {
+        key(format="binary", datasets=("d3",)): 9.0, key(format="rabitq1", bytes=48): 1.0}
+    assert "32×: binary vs today's codecs" not in [k.what for k in claim(card(binary_apart), 4).checks]
+
+
+def test_among_equal_codecs_the_first_label_is_named():
+    c = claim(card(QUANT | {key(format="rabitq1", bytes=48): 9.5, key(format="osq1", bytes=48): 9.5}), 4)
+    assert check(c, "32×: binary vs today's codecs").detail == "the paper's binary (32×) vs osq1 (32×)"
 
 
 # --- claim 5 ---------------------------------------------------------------------------------------------------
@@ -423,6 +478,29 @@ def test_claim5_averages_the_shared_formats_and_fractions():
     assert {m: s.names for m, s in c.sets.items()} == {MODEL: ("d1", "d2"), "mpnet-base": ("d1", "d2")}
 
 
+def test_claim5_averages_only_what_both_models_ran():
+    narrow = results(QUANT | {("float32", "pca", 0.5): 5.0, ("float32", "pca", 0.25): 7.5})
+    wide_configs = {f: v / 2 for f, v in QUANT.items() if f != "binary"} | {
+        key(format="float32", reducer="pca", fraction=0.5, datasets=("d1",)): 2.0}
+    wide = results(wide_configs, model="mpnet-base", dims=768)
+    tidy, pq = (pd.concat([a, b], ignore_index=True) for a, b in zip(narrow, wide))
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    quant = check(c, "wider model loses less to quantization", "mpnet-base vs minilm-l6")
+    assert quant.detail == "mean over float16, bfloat16, float8_e4m3, float8_e5m2, int8"  # no binary for mpnet
+    assert quant.outcome["texts"].point == pytest.approx(4.3 / 5 / 2)
+    pca = check(c, "wider model loses less to PCA", "mpnet-base vs minilm-l6")
+    assert pca.detail == "mean over pca 50%" and pca.outcome["texts"].point == pytest.approx(3.0)
+    assert pca.conditions[0].terms[0].collections == ("d1",)  # PCA 50 % of mpnet ran on d1 only
+    # a model's set is its quantization set (the wider one here), else its PCA set
+    assert {m: s.names for m, s in c.sets.items()} == {MODEL: ("d1", "d2"), "mpnet-base": ("d1", "d2")}
+    pca_only = results({("float32", "pca", 0.5): 2.0}, model="mpnet-base", dims=768)
+    tidy, pq = (pd.concat([a, b], ignore_index=True) for a, b in zip(narrow, pca_only))
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    assert [(k.what, k.result()) for k in c.checks] == [("wider model loses less to quantization", None),
+                                                         ("wider model loses less to PCA", "holds")]
+    assert c.ours["mpnet-base"].endswith("(2 collections shared by both)")
+
+
 def test_claim5_needs_two_widths_and_shared_runs():
     c = claim(card(QUANT), 5)
     assert [(k.model, k.what, k.note) for k in c.checks] == [
@@ -436,6 +514,14 @@ def test_claim5_needs_two_widths_and_shared_runs():
         ("wider model loses less to quantization", "no shared collection"),
         ("wider model loses less to PCA", "no shared PCA run")]
     assert {m: s.names for m, s in c.sets.items()} == {MODEL: (), "mpnet-base": ()}
+
+
+def test_claim5_widths_of_registered_models_come_from_the_registry():
+    # bge-small is 384-d in the registry, whatever bytes its rows claim: no pair with minilm-l6 (384-d)
+    a, b = results(QUANT, model="bge-small", dims=1024), results(QUANT)
+    tidy, pq = (pd.concat(parts, ignore_index=True) for parts in zip(a, b))
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    assert [k.what for k in c.checks] == ["two models of different width"]
 
 
 def test_claim5_widths_of_unregistered_models_come_from_their_bytes():
@@ -485,6 +571,21 @@ def test_a_verdict_that_hinges_on_one_collection_is_named_fragile():
     assert k.outcome["texts"].point == pytest.approx(-0.2) and k.outcome["none"].point == pytest.approx(-0.4)
     assert (c.verdict, c.verdict_unweighted) == ("holds", "partly")
     assert c.robustness == "fragile: minilm-l6 'float8 loses < 0.3 %' without d1"
+
+
+def test_every_collection_that_flips_a_verdict_is_named():
+    # E4M3 loses 0.8 % on d3 only: 0.27 % over three equal collections holds; without d1 or d2 it fails
+    claims = card(QUANT | {"float8_e4m3": {"d1": 0.0, "d2": 0.0, "d3": 0.8}}, datasets=("d1", "d2", "d3"))
+    assert claim(claims, 1).robustness == "fragile: minilm-l6 'float8 loses < 0.3 %' without d1, d2"
+    checks = scorecard.checks_table(claims)
+    assert list(checks.fragile_without[checks.claim == 1]) == ["d1, d2", "", "", "", ""]
+
+
+def test_the_number_of_resamples_is_the_callers():
+    tidy, pq = results(QUANT | {"float8_e4m3": 0.3}, noise={"float8_e4m3": 0.02})
+    cis = {n: check(claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=n), 1), "float8 loses <")
+           .outcome["texts"].ci for n in (40, 41)}
+    assert cis[40] != cis[41]
 
 
 def test_the_chosen_weighting_decides_and_the_other_is_reported():
@@ -560,6 +661,26 @@ def test_the_profiles_fit_and_calibration_sets_are_the_faithful_ones():
     assert claim(card(QUANT | reduce, fit_on="d9"), 2).ours[MODEL].startswith("PCA 50 % -1.00")
 
 
+def test_paper_configurations_are_the_faithful_ones_averaged_like_for_like():
+    configs = {"float16": 0.0, key(format="int8", calibrate_on="mlquestions"): 4.0,
+               key(format="int8", calibrate_on="self"): 1.0, key(format="binary", rescore="float32"): 0.5,
+               key(format="float32", reducer="pca", fraction=0.5, fit_on="mlquestions"): 2.0,
+               key(format="float32", reducer="random_projection", fraction=0.5, fit_on="mlquestions"): 3.0,
+               key(format="float8_e4m3", reducer="pca", fraction=0.5, fit_on="mlquestions", datasets=("d1",)): 1.5}
+    tidy, _ = results(configs, texts={"d1": 300, "d2": 100})
+    tidy = pd.concat([tidy, tidy.assign(metric="recall_at_10", value=0.5)], ignore_index=True)
+    table = scorecard.paper_configurations(tidy)
+    assert list(table.label) == ["float8_e4m3 + pca 50% (fit mlquestions)", "int8 [cal mlquestions]", "float16",
+                                 "float32 + pca 50% (fit mlquestions)", "float32"]  # by bytes, then quality
+    assert set(table.collections) == {"d1"}  # shared by all: PCA 50 % + E4M3 ran on d1 only
+    assert table.set_index("label").change_pct.round(6).to_dict()["int8 [cal mlquestions]"] == -4.0
+    unweighted = scorecard.paper_configurations(tidy, weighting="none")
+    assert set(unweighted.weighting) == {"none"} and set(table.weighting) == {"texts"}
+    assert set(scorecard.paper_configurations(tidy, metric="recall_at_10").value) == {0.5}
+    self_cal = scorecard.paper_configurations(tidy, calibrate_on="self", fit_on="d9")
+    assert list(self_cal.label) == ["int8", "float16", "float32"] and self_cal.calibrate_on.iloc[0] == "self"
+
+
 def test_two_faithful_variants_of_one_configuration_are_an_error():
     configs = QUANT | {key(format="int8", calibrate_on="mlquestions"): 2.0}
     with pytest.raises(StudyError, match="two paper-faithful variants of .*int8"):
@@ -585,7 +706,28 @@ def test_other_metrics_are_ignored_and_models_ordered_as_asked():
     tidy = pd.concat([a[0], b[0], a[0].assign(metric="recall_at_10", value=0.0)], ignore_index=True)
     claims = scorecard.scorecard(tidy, models=["minilm-l6", "absent"], per_query=pd.concat([a[1], b[1]]))
     assert list(claim(claims, 1).ours) == ["minilm-l6", "bge-small"]
+    assert [k.model for k in claim(claims, 1).checks] == ["minilm-l6"] * 5 + ["bge-small"] * 5
     assert claim(claims, 1).verdict == "holds"
+    assert [(k.model, k.note) for k in claim(claims, 5).checks] == [
+        ("minilm-l6, bge-small", "one model width only in this profile")]
+
+
+def test_a_metric_is_judged_on_its_own_per_query_scores():
+    ndcg, recall = results(QUANT), results(QUANT | {"float8_e4m3": 0.5})
+    tidy = pd.concat([ndcg[0], recall[0].assign(metric="recall_at_10")], ignore_index=True)
+    pq = ndcg[1].assign(recall_at_10=recall[1].ndcg_at_10)
+    by_metric = {m: check(claim(scorecard.scorecard(tidy, per_query=pq, metric=m, n_resamples=50), 1),
+                          "float8 loses <") for m in ("ndcg_at_10", "recall_at_10")}
+    assert {m: (k.result(), k.outcome["texts"].text()) for m, k in by_metric.items()} == {
+        "ndcg_at_10": ("holds", "-0.10 [-0.10, -0.10]"), "recall_at_10": ("fails", "-0.50 [-0.50, -0.50]")}
+
+
+def test_the_row_order_of_the_results_does_not_matter():
+    tidy, pq = results(QUANT | REDUCE)
+    forward = scorecard.scorecard(tidy, per_query=pq, n_resamples=50)
+    backward = scorecard.scorecard(tidy.iloc[::-1].reset_index(drop=True), per_query=pq, n_resamples=50)
+    assert [c.ours for c in backward] == [c.ours for c in forward]
+    assert scorecard.checks_table(backward).equals(scorecard.checks_table(forward))
 
 
 def test_without_per_query_scores_checks_read_their_points():
@@ -606,6 +748,9 @@ def test_faithful_settings_are_what_the_stages_ran():
     assert scorecard.faithful_settings(tidy) == ("scifact", "fiqa")
     assert scorecard.faithful_settings(tidy[tidy.format == "float32"]) == ("mlquestions", "fiqa")
     assert scorecard.faithful_settings(tidy.drop(columns="stage")) == ("mlquestions", "mlquestions")
+    assert scorecard.faithful_settings(tidy.drop(columns="reducer")) == ("scifact", "mlquestions")
+    assert scorecard.faithful_settings(tidy.drop(columns=["calibrate_on", "fit_on"])) == ("mlquestions",
+                                                                                          "mlquestions")
 
 
 # --- the paper's side ---------------------------------------------------------------------------------------

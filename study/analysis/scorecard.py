@@ -190,7 +190,7 @@ class Context:
     baselines: dict[str, str]
 
     def change(self, model: str, key: str, collections: tuple[str, ...]) -> Term:
-        return Term(model, key, self.baselines[model], collections, "change")
+        return Term(model, key, self.baselines[model], collections)  # a % change: Term's default kind
 
     def diff(self, model: str, a: str, b: str, collections: tuple[str, ...]) -> Term:
         return Term(model, a, b, collections, "diff")
@@ -380,9 +380,10 @@ def claim4(ctx: Context, models: list[str]) -> tuple[ClaimResult, dict[str, list
             continue
         S = cset.names
         mine = ctx.rows[(ctx.rows.model == m) & ctx.rows.cfg_key.isin(keys) & ctx.rows.dataset.isin(S)]
-        configs = configurations(mine.drop(columns="cfg_key"), policy="shared")
+        configs = configurations(mine.drop(columns="cfg_key"), metric=ctx.evidence.metric, policy="shared")
         configs["cfg_key"] = config_key(configs).to_numpy()
-        front = configs[configs.on_frontier & (configs.compression_ratio > 1 + 1e-9)].sort_values("compression_ratio")
+        front = configs[configs.on_frontier & (configs.compression_ratio > 1 + 1e-9)]
+        front = front.sort_values(["compression_ratio", "label"])  # ties by name, whatever the rows' order
         for name, inside, fams in BANDS:
             in_band = np.array([bool(inside(r)) for r in configs.compression_ratio])
             advised = configs[configs.family.isin(fams).to_numpy() & in_band]
@@ -395,7 +396,6 @@ def claim4(ctx: Context, models: list[str]) -> tuple[ClaimResult, dict[str, list
             if rivals.empty:
                 check = Check(m, what, detail=f"{best.label}: no other family compresses as much")
                 check.outcome = {w: Outcome(None, None, "holds") for w in ("texts", "none")}
-                check.conditions = []
                 result.checks.append(check)
                 continue
             rival = rivals.sort_values(["change_pct", "label"], ascending=[False, True]).iloc[0]
@@ -420,7 +420,7 @@ def _codec_check(ctx: Context, m: str) -> tuple[Check, str] | None:
     if binary is None or not mine.format.isin(CODEC_FORMATS).any():
         return None
     configs = configurations(mine[mine.format.isin(CODEC_FORMATS) | is_baseline(mine)].drop(columns="cfg_key"),
-                             policy="widest")
+                             metric=ctx.evidence.metric, policy="widest")
     configs["cfg_key"] = config_key(configs).to_numpy()
     rivals = configs[configs.format.isin(CODEC_FORMATS) & (configs.compression_ratio >= 32 / 1.001)]
     if rivals.empty:
@@ -514,7 +514,7 @@ def _render(item, values: dict) -> str:
 def _join(parts: list[str]) -> str:
     text = ""
     for p in [p for p in parts if p]:  # an empty part (no collection set) adds nothing, not a dangling ", "
-        if not text or p.startswith((" ", ";", ",")):
+        if not text or p.startswith((" ", ";")):
             text += p
         elif text.endswith(":") or p == "vs" or text.endswith(" vs"):
             text += " " + p
