@@ -7,6 +7,7 @@ them in quality but storing 3,072 B of ranges once.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -139,3 +140,31 @@ def test_cli_select_prints_the_expected_value(output_dir, capsys):
     assert code == 0
     assert "Recommended: float8_e4m3\n" in out
     assert f"nDCG@10 {expected:.4f} ({change:+.2f} % vs float32" in out
+
+
+def two_tier(tier2: float) -> pd.DataFrame:
+    """The hand table and a binary code rescored from a second tier of ``tier2`` bytes per vector (int8 ranges
+    stored once), as good as float16."""
+    table = hand_table()
+    extra = table[table.format == "float16"].assign(format="binary", rescore="int8x4", bytes_per_vector=48,
+                                                    overhead_bytes=3072, config_id=lambda f: "rescored|" + f.dataset)
+    table = pd.concat([table, extra], ignore_index=True)
+    table["rescore_bytes_per_vector"] = np.where(table.rescore == "none", np.nan, tier2)
+    return table
+
+
+def test_a_two_tier_recommendation_names_both_tiers_and_where_the_second_is():
+    ram_only = tradeoff.select(500_000, 1000, two_tier(384)).describe().splitlines()
+    assert ram_only[1] == "Recommended: binary → rescore int8x4"
+    assert ram_only[2] == ("  storage   435 kB (425 KiB) = 1,000 × 432 B/vector + 3,072 B stored once; "
+                           "compression 3.56×")
+    assert ram_only[3] == ("  tiers     RAM 51.1 kB (49.9 KiB) (48 B/vector searched + what is stored once), "
+                           "rescoring tier 384 kB (375 KiB) (384 B/vector)")
+    with_disk = tradeoff.select(60_000, 1000, two_tier(384), disk_bytes="1MB").describe().splitlines()
+    assert with_disk[0] == ("Budget RAM 60 kB (58.6 KiB) + disk 1 MB (977 KiB) for 1,000 vectors of minilm-l6: "
+                            "2 of 7 configurations fit.")
+    assert with_disk[3].endswith("rescoring tier 384 kB (375 KiB) (384 B/vector, on disk)")
+    # the smallest second tier, one byte per vector, is a tier too
+    assert tradeoff.select(60_000, 1000, two_tier(1)).describe().splitlines()[3].startswith("  tiers     RAM ")
+    one_tier = tradeoff.select(390_000, 1000, two_tier(384)).describe()
+    assert "tiers" not in one_tier and "Recommended: float8_e4m3\n" in one_tier

@@ -129,7 +129,8 @@ def test_named_budgets_and_corpus_sizes():
 
 
 @pytest.mark.parametrize("n, text", [
-    (0, "0 B"), (999, "999 B"), (1000, "1 kB (1,000 B)"), (1024, "1.02 kB (1 KiB)"), (480e6, "480 MB (458 MiB)"),
+    (0, "0 B"), (999, "999 B"), (10**9, "1 GB (954 MiB)"), (10**12, "1 TB (931 GiB)"),
+    (10**6, "1 MB (977 KiB)"), (1000, "1 kB (1,000 B)"), (1024, "1.02 kB (1 KiB)"), (480e6, "480 MB (458 MiB)"),
     (512 * 2**20, "537 MB (512 MiB)"), (2**40 + 1, "1.1 TB (1 TiB)"), (5e12, "5 TB (4.55 TiB)"),
     (1_500_000, "1.5 MB (1.43 MiB)"),
 ])
@@ -157,8 +158,10 @@ def test_a_numpy_number_is_a_budget_and_a_bool_is_not():
     with pytest.raises(ParameterError, match="parameter 'vectors': invalid value 'x'; allowed: a positive whole"):
         tradeoff.check_n_vectors("x", "vectors")
     assert tradeoff.check_n_vectors("1,000") == 1000 and tradeoff.check_n_vectors(7.0) == 7
-    with pytest.raises(ParameterError, match="parameter 'budgets'"):
+    with pytest.raises(ParameterError) as err:
         tradeoff.parse_budgets(["1GB"])
+    assert str(err.value) == ("parameter 'budgets': invalid value ['1GB']; allowed: a non-empty mapping "
+                              "{label: size}, e.g. {'laptop': '4GiB'}")
 
 
 # --- labels and kinds ---------------------------------------------------------------------------------------------
@@ -360,12 +363,48 @@ def test_selections_table_marks_budgets_nothing_fits():
     assert picks.budget_size.to_dict() == {"tiny": "10 B", "big": "1 GB"}
 
 
+def test_selections_table_one_row_per_model_size_and_budget():
+    data = pd.concat([tidy(BASE), tidy(BASE[:3], model="mpnet-base")])
+    table = tradeoff.selections(tradeoff.configurations(data), [1000, 10**6], {"small": 400_000, "big": 10**9})
+    assert table.columns.tolist() == ["model", "n_vectors", "budget", "budget_bytes", "budget_size", "configuration",
+                                      "total_bytes", "compression_ratio", "n_datasets", "expected", "change_pct"]
+    assert len(table) == 2 * 2 * 2
+    row = table.set_index(["model", "n_vectors", "budget"]).loc[("minilm-l6", 1000, "small")]
+    assert (row.configuration, row.budget_bytes, row.total_bytes) == ("float8_e4m3", 400_000, 384_000)
+    assert (row.compression_ratio, row.n_datasets) == (4.0, 2)
+    assert row.expected == pytest.approx((0.49 * 100 + 0.69 * 300) / 400)
+    assert pd.isna(table.set_index(["model", "n_vectors", "budget"]).configuration[("mpnet-base", 10**6, "small")])
+
+
 # --- result files and the CLI -------------------------------------------------------------------------------
 
 
 def write_profile(rows: list[dict], profile: str = "unit") -> None:
     empty = pd.DataFrame({"config_id": pd.Series(dtype=str), "query_id": pd.Series(dtype=str)})
     report.save_results(tidy(rows), empty, "02-quantization", profile)
+
+
+def test_a_table_with_exactly_the_tidy_columns_is_read_and_per_query_csvs_are_not_results(output_dir):
+    folder = report.output_dirs("unit")["results"]
+    folder.mkdir(parents=True, exist_ok=True)
+    minimal = tidy(BASE)[sorted(tradeoff.TIDY_REQUIRED)]
+    minimal.to_csv(folder / "02-quantization.csv", index=False)
+    minimal.to_csv(folder / "03-reduction.csv", index=False)
+    minimal.to_csv(folder / "02-quantization-per-query.csv", index=False)
+    frame, used = tradeoff.load_tidy("unit")
+    assert [p.name for p in used] == ["02-quantization.csv", "03-reduction.csv"]
+    assert frame.index.tolist() == list(range(2 * len(minimal)))  # one table, one index
+    for path in used:  # per-query tables with just their key columns and a score
+        per_query_scores(tidy(BASE))[["config_id", "dataset", "query_id"]].to_parquet(
+            path.with_name(f"{path.stem}-per-query.parquet"))
+    loaded = tradeoff.load_per_query(used)
+    assert loaded.index.tolist() == list(range(len(loaded))) and len(loaded) == 2 * 6 * len(minimal)
+
+
+def test_comparison_sets_of_a_table_read_back_are_empty():
+    configs = tradeoff.configurations(tidy(BASE))
+    assert tradeoff.comparison_sets(configs)["minilm-l6"].names == ("d1", "d2")
+    assert tradeoff.comparison_sets(pd.DataFrame(configs.to_dict("list"))) == {}
 
 
 def test_load_tidy_skips_non_tidy_tables(output_dir):
@@ -533,6 +572,21 @@ def test_a_configuration_without_per_query_scores_everywhere_has_no_interval():
     assert tradeoff.with_intervals(configs, per, no_base, n_resamples=50).ci_low.isna().all()
     each = tradeoff.per_collection_intervals(per, no_base, n_resamples=50)
     assert each[each.dataset == "d1"].ci_low.isna().all() and each[each.dataset == "d2"].ci_low.notna().all()
+
+
+def test_intervals_of_some_configurations_rows_alone():
+    data = tidy(BASE)
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    scores = per_query_scores(data, spread=0.05)
+    full = tradeoff.with_intervals(configs, per, scores, n_resamples=100)
+    some = per[per.label.isin(["int8", "binary"])]  # a selection keeps its index
+    assert some.index.tolist() != list(range(len(some)))
+    part = tradeoff.with_intervals(configs, some, scores, n_resamples=100).set_index("label")
+    full = full.set_index("label")
+    for name in ("int8", "binary"):
+        assert (part.ci_low[name], part.ci_high[name]) == (full.ci_low[name], full.ci_high[name])
+    assert part.drop(index=["int8", "binary"]).ci_low.isna().all()
 
 
 def test_no_per_query_scores_no_intervals():
