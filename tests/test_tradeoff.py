@@ -510,6 +510,35 @@ def test_configuration_rows_one_row_per_collection_in_order():
     assert int8.change_pct.tolist() == pytest.approx([-10.0, 100 * (0.66 / 0.70 - 1)])
 
 
+def test_configuration_rows_of_some_configurations_and_a_fresh_index():
+    data = tidy(BASE)
+    configs = tradeoff.configurations(data)
+    some = configs[configs.label.isin(["int8", "binary"])]
+    per = tradeoff.configuration_rows(data, some)
+    assert sorted(set(per.label)) == ["binary", "int8"] and per.config.isin(some.index).all()
+    assert per.index.tolist() == list(range(4))
+    assert per.baseline.tolist() == [0.50, 0.70, 0.50, 0.70]  # the baseline need not be among them
+    with pytest.raises(pd.errors.MergeError):  # a configuration listed twice is a mistake, not two rows
+        tradeoff.configuration_rows(data, pd.concat([configs, configs.iloc[:1]], ignore_index=True))
+
+
+def test_configuration_rows_of_a_minimal_tidy_table_that_has_its_own_labels():
+    data = tidy(BASE)[sorted(tradeoff.TIDY_REQUIRED) + ["n_texts"]].assign(label="stage label")
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    assert len(per) == 10 and set(per.label) == set(configs.label)
+    assert per.config_id.isna().all() and per.baseline_id.isna().all()
+
+
+def test_the_first_of_several_float32_rows_is_the_baseline_of_a_collection():
+    rows = [*BASE, {"format": "float32", "calibrate_on": "self", "stage": "06", "values": {"d1": 0.9, "d2": 0.9}}]
+    data = tidy(rows)
+    configs = tradeoff.configurations(data)
+    per = tradeoff.configuration_rows(data, configs)
+    assert per[per.label == "int8"].baseline.tolist() == [0.50, 0.70]
+    assert configs.set_index("label").baseline["int8"] == pytest.approx(0.65)
+
+
 @pytest.mark.parametrize("weighting", ["texts", "none"])
 def test_intervals_of_noiseless_scores_are_the_point_estimate(weighting):
     data = tidy(BASE)
@@ -595,8 +624,8 @@ def test_no_per_query_scores_no_intervals():
     per = tradeoff.configuration_rows(data, configs)
     for per_query in (None, per_query_scores(data)):
         bare = per.assign(config_id=np.nan) if per_query is not None else per
-        assert tradeoff.with_intervals(configs, bare, per_query).ci_high.isna().all()
-        assert tradeoff.per_collection_intervals(bare, per_query).ci_high.isna().all()
+        assert tradeoff.with_intervals(configs, bare, per_query)[["ci_low", "ci_high"]].isna().all().all()
+        assert tradeoff.per_collection_intervals(bare, per_query)[["ci_low", "ci_high"]].isna().all().all()
 
 
 def test_load_per_query_reads_the_files_beside_the_tidy_tables(output_dir):

@@ -441,13 +441,14 @@ def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, i
 def configuration_rows(tidy: pd.DataFrame, configs: pd.DataFrame, metric: str = "ndcg_at_10") -> pd.DataFrame:
     """The per-collection rows behind each configuration of ``configurations``: the same like-for-like, held-out
     collections it was averaged over (``policy="widest"``, as ``configurations`` uses). One row per configuration
-    × collection: ``config`` (its row in ``configs``), model, label, dataset, value, baseline (float32 on that
-    collection), change_pct, n_texts, config_id and baseline_id (for the per-query scores)."""
-    rows = compare_like_for_like(tidy[tidy.metric == metric], "widest").rows
+    × collection: ``config`` (its row in ``configs``), model, label (``configs``'), dataset, value, baseline (float32
+    on that collection, whether or not ``configs`` lists it), change_pct, n_texts, config_id and baseline_id (for the
+    per-query scores)."""
+    rows = compare_like_for_like(tidy[tidy.metric == metric], "widest").rows.drop(columns="label", errors="ignore")
     keys = key_columns(rows)
     index = configs[["model", *keys, "label"]].reset_index(names="config")
-    merged = rows.merge(index, on=["model", *keys], how="inner", validate="many_to_one")
-    base = merged[is_baseline(merged)].drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"])
+    merged = rows.merge(index, on=["model", *keys], validate="many_to_one")  # inner: configurations in configs
+    base = rows[is_baseline(rows)].drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"])
     where = pd.MultiIndex.from_arrays([merged.model, merged.dataset])
     merged["baseline"] = base.value.reindex(where).to_numpy()
     merged["baseline_id"] = base.config_id.reindex(where).to_numpy() if "config_id" in merged else None
@@ -495,7 +496,7 @@ def per_collection_intervals(rows: pd.DataFrame, per_query: pd.DataFrame | None,
     paired bootstrap CI on that collection's queries alone (one collection at a time, so memory stays small)."""
     out = rows.assign(ci_low=np.nan, ci_high=np.nan)
     scored = _scored(rows, per_query)
-    for dataset, sub in out[scored].groupby("dataset", sort=True):
+    for dataset, sub in out[scored].groupby("dataset"):
         pairs = pd.DataFrame({"group": np.arange(len(sub)), "dataset": dataset, "config_id": sub.config_id,
                               "baseline_id": sub.baseline_id, "weight": 1.0})
         res = stats.compare(pairs, per_query[per_query.dataset == dataset], metric, n_resamples, seed)
