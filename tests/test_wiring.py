@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -23,13 +24,27 @@ import study.experiment.rescore as rescore_module
 import study.stages.beyond as beyond_module
 import study.stages.codecs as codecs_module
 import study.stages.reduction as reduction_module
-from study.compress.formats import calibrate, get_format, quantize
+from study.compress.formats import calibrate, get_format, quantize, round_trip
+from study.compress.reducers import SEED, fit_reducer
 from study.config import SELF
+from study.core.errors import ParameterError
 from study.data.datasets import load_collection
 from study.encoders.cache import load_embeddings
-from study.experiment.configs import NONE, Config, References, load_eval_data, reference_vectors
-from study.experiment.evaluate import run_quantization
+from study.experiment.configs import (
+    NONE,
+    Config,
+    EvalData,
+    References,
+    load_eval_data,
+    reference_vectors,
+    search_inputs,
+)
+from study.experiment.evaluate import evaluate_format, run_quantization
+from study.experiment.rescore import rescore_sweep
 from study.search.exact import evaluate
+from study.search.hamming import hamming_search
+from study.search.metrics import METRICS
+from study.search.ranking import top_k_of_scores
 from study.stages.beyond import run_beyond
 from study.stages.codecs import run_codecs
 from study.stages.reduction import run_reduction_grid
@@ -199,7 +214,7 @@ def test_stage02_scores_int8_with_the_ranges_of_the_named_set(sets):
 
 def test_reduction_fits_on_fit_on_and_calibrates_on_the_reduced_calibrate_on_set(sets, monkeypatch):
     spy = Spy(monkeypatch, reduction_module, sets)
-    tidy, _, _ = run_reduction_grid(MODEL, EVALUATED, ["pca", TRUNCATION], [0.5], ["float32", "int8"], FIT, CAL,
+    tidy, _, _ = run_reduction_grid(MODEL, EVALUATED, ["pca", TRUNCATION], [0.25], ["float32", "int8"], FIT, CAL,
                                     stage="04")
     assert spy.fitted() == [("pca", FIT), (TRUNCATION, FIT)]  # once each, on the fit set, for every collection
     assert spy.trained() == expected(spy, FIT)
@@ -239,11 +254,12 @@ def test_beyond_calibrates_paper_formats_on_the_paper_set_and_corrected_ones_on_
 CODECS = ["float32", "int8_clipped", "rabitq1", "pq8x4fs"]
 
 
-def codecs(spy_sets, monkeypatch, calibrate_on: list[str], fit_on: str, reducers=("pca", TRUNCATION), fraction=0.5,
-           datasets=(*EVALUATED, CAL, FIT)):
+def codecs(spy_sets, monkeypatch, calibrate_on: list[str], fit_on: str, reducers=("pca", TRUNCATION),
+           datasets=(*EVALUATED, CAL, FIT), reduced_formats=("rabitq1", "pq8x4fs"), seed=SEED):
     spy = Spy(monkeypatch, codecs_module, spy_sets)
-    tidy, _ = run_codecs(MODEL, list(datasets), CODECS, calibrate_on, ["rabitq1"], list(reducers), [fraction],
-                         ["rabitq1", "pq8x4fs"], fit_on, ["rabitq1", "pq8x4fs"], ["float32", "int8_clipped"], [2])
+    tidy, _ = run_codecs(MODEL, list(datasets), CODECS, calibrate_on, ["rabitq1"], list(reducers), [0.25],
+                         list(reduced_formats), fit_on, ["rabitq1", "pq8x4fs"], ["float32", "int8_clipped"], [2],
+                         seed=seed)
     return spy, tidy
 
 
@@ -289,11 +305,44 @@ def test_codecs_trained_only_on_self_train_each_corpus_on_itself_and_pq_nowhere(
 
 
 def test_codecs_reducers_fit_on_self_fit_each_corpus(sets, monkeypatch):
-    spy, tidy = codecs(sets, monkeypatch, [CAL], SELF, reducers=("pca",), fraction=0.25,
-                       datasets=(*EVALUATED, CAL))
+    spy, tidy = codecs(sets, monkeypatch, [CAL], SELF, reducers=("pca",), datasets=(*EVALUATED, CAL))
     assert spy.fitted() == [("pca", corpus(d)) for d in EVALUATED]
     assert spy.trained() == expected(spy, SELF)
     assert set(tidy[tidy.reducer == "pca"].fit_on) == {SELF}
+
+
+def test_codecs_rows_carry_their_configuration_and_every_stored_byte(sets, monkeypatch):
+    spy, tidy = codecs(sets, monkeypatch, [CAL], FIT, datasets=("adi", CAL, FIT),
+                       reduced_formats=("rabitq1", "float32"))
+    adi = load_eval_data(MODEL, "adi")
+    assert tidy.index.equals(pd.RangeIndex(len(tidy)))
+    rows = tidy[tidy.metric == "ndcg_at_10"].set_index(["reducer", "format", "rescore", "query_format"]).sort_index()
+    assert set(rows.model) == {MODEL} and set(rows.split) == {adi.split} and set(rows.stage) == {"09"}
+    assert set(rows.loc["pca"].fraction) == {0.25} and set(rows.loc[TRUNCATION].fit_on) == {NONE}
+    assert rows.loc[(TRUNCATION, "float32", NONE, "same"), "calibrate_on"] == NONE
+
+    def stored(docs, sample):  # the codec's own bytes stored once (trained on ``sample``)
+        return quantize(docs, "rabitq1", calibrate("rabitq1", sample)).overhead_bytes
+
+    pca = next(r for m, _, r in spy.fits if m == "pca")
+    assert rows.loc[(NONE, "rabitq1", NONE, "same"), "overhead_bytes"] == stored(adi.docs, sets[CAL])
+    assert rows.loc[("pca", "rabitq1", NONE, "same"), "overhead_bytes"] == stored(
+        pca.transform(adi.docs), pca.transform(sets[CAL])) + pca.overhead_bytes > pca.overhead_bytes > 0
+    assert rows.loc[("pca", "float32", NONE, "same"), "overhead_bytes"] == pca.overhead_bytes
+    assert rows.loc[(TRUNCATION, "float32", NONE, "same"), "overhead_bytes"] == 0
+
+
+def test_codecs_reducers_are_fit_with_the_stage_seed(sets, monkeypatch):
+    spy, _ = codecs(sets, monkeypatch, [CAL], FIT, reducers=("random_projection",), datasets=("adi",), seed=7)
+    (method, fitted_on, reducer), = spy.fits
+    mine = fit_reducer(method, sets[FIT], 0.25, seed=7)
+    np.testing.assert_array_equal(reducer.transform(sets[CAL]), mine.transform(sets[CAL]))
+    assert not np.array_equal(reducer.transform(sets[CAL]), fit_reducer(method, sets[FIT], 0.25).transform(sets[CAL]))
+
+
+def test_codecs_refuse_to_evaluate_only_training_sets(sets):
+    with pytest.raises(ParameterError, match="'datasets'.*not a training set"):
+        run_codecs(MODEL, [CAL, FIT], ["rabitq1"], [CAL, SELF], [], [], [], [], FIT, [], [], [])
 
 
 # --- the sets themselves --------------------------------------------------------------------------------------
@@ -351,3 +400,93 @@ def test_eval_data_of_a_split_holds_that_splits_queries(dev_split):
     np.testing.assert_array_equal(data.queries, queries.rows(["d1", "d2"]))
     tidy, _ = run_quantization(MODEL, [dev_split], ["float32"], SELF, split="dev")
     assert set(tidy.split) == {"dev"} and set(tidy.n_queries) == {2} and set(tidy.n_texts) == {8}
+
+
+# --- one configuration ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def adi(cache_dir) -> EvalData:
+    return load_eval_data(MODEL, "adi")
+
+
+def by_hand(data: EvalData, queries: np.ndarray, docs: np.ndarray, search_fn=None) -> np.ndarray:
+    per_query, _ = evaluate(queries, data.query_ids, docs, data.doc_ids, data.qrels, search_fn=search_fn)
+    return per_query.ndcg_at_10.to_numpy()
+
+
+def test_evaluate_format_searches_each_format_its_own_way(adi):
+    binary = quantize(adi.docs, "binary_sign"), quantize(adi.queries, "binary_sign")
+    params = calibrate("rabitq1", adi.docs)
+    codes = quantize(adi.docs, "rabitq1", params)
+
+    def estimate(q, d, ids, k=100):
+        return top_k_of_scores(codes.format.score(q, d, "same"), ids, k)
+
+    for fmt, calibration, want in [
+        ("binary_sign", None, by_hand(adi, binary[1].packed, binary[0].packed, hamming_search)),  # Hamming on bits
+        ("rabitq1", adi.docs, by_hand(adi, adi.queries, codes, estimate)),  # the codec's own estimator
+        ("int8", adi.docs, by_hand(adi, *(round_trip(x, "int8", calibrate("int8", adi.docs))
+                                          for x in (adi.queries, adi.docs)))),  # cosine on decoded vectors
+    ]:
+        cfg = Config(MODEL, "adi", adi.split, format=fmt, calibrate_on=SELF if calibration is not None else NONE)
+        _, per_query = evaluate_format(cfg, adi, adi.docs, adi.queries, calibration, "t")
+        np.testing.assert_array_equal(per_query.ndcg_at_10.to_numpy(), want, err_msg=fmt)
+
+
+def test_evaluate_format_rows_and_per_query_scores_carry_their_configuration(adi):
+    cfg = Config(MODEL, "adi", adi.split, reducer="pca", fraction=0.5, fit_on=FIT, format="int8", calibrate_on=CAL)
+    rows, per_query = evaluate_format(cfg, adi, adi.docs[:, :128], adi.queries[:, :128], adi.docs[:, :128], "04")
+    assert list(per_query.columns[:3]) == ["config_id", "dataset", "split"]
+    assert (per_query.config_id == cfg.id).all() and (per_query.dataset == "adi").all()
+    assert (per_query.split == adi.split).all() and len(per_query) == len(adi.query_ids)
+    one = rows.iloc[0]
+    assert (one.stage, one.dims, one.n_docs, one.n_texts, one.n_queries) == ("04", 128, 82, 82 + 35, 35)
+    assert (one.bytes_per_vector, one.compression_ratio, one.config_id) == (128, 4 * 256 / 128, cfg.id)
+    assert list(rows.metric) == list(METRICS) and rows.value.tolist() == [per_query[m].mean() for m in METRICS]
+
+
+def test_evaluate_format_refuses_a_calibrated_format_without_a_calibration_set(adi):
+    with pytest.raises(ParameterError, match="calibrat"):
+        evaluate_format(Config(MODEL, "adi", adi.split, format="int8"), adi, adi.docs, adi.queries, None, "t")
+
+
+def test_evaluate_format_passes_the_calibration_set_and_stage_to_a_two_stage_run(adi, sets):
+    cfg = Config(MODEL, "adi", adi.split, format="binary_sign", calibrate_on=CAL, rescore="int8_clippedx2")
+    rows, per_query = evaluate_format(cfg, adi, adi.docs, adi.queries, sets[CAL], "06")
+    _, swept = rescore_sweep(replace(cfg, rescore=NONE), adi, adi.docs, adi.queries, sets[CAL], ["int8_clipped"],
+                             [2], "06")
+    np.testing.assert_array_equal(per_query.ndcg_at_10.to_numpy(), swept.ndcg_at_10.to_numpy())
+    assert set(rows.stage) == {"06"} and set(rows.config_id) == {cfg.id} and set(rows.calibrate_on) == {CAL}
+
+
+def test_stage02_numbers_its_rows_once(sets):
+    tidy, per_query = run_quantization(MODEL, EVALUATED, ["float32", "int8"], CAL)
+    assert tidy.index.equals(pd.RangeIndex(len(tidy))) and per_query.index.equals(pd.RangeIndex(len(per_query)))
+    assert list(tidy.stage.unique()) == ["02"] and len(tidy) == 2 * 2 * len(METRICS)
+
+
+def test_evaluated_and_reference_vectors_are_float32_whatever_the_cache_holds(monkeypatch, dev_split):
+    real = load_embeddings
+
+    def float64(model, collection, role, *args, **kwargs):
+        emb = real(model, collection, role, *args, **kwargs)
+        return replace(emb, vectors=np.asarray(emb.vectors, dtype=np.float64))
+
+    monkeypatch.setattr("study.experiment.configs.load_embeddings", float64)
+    data = load_eval_data(MODEL, "adi")
+    assert data.model == MODEL and data.docs.dtype == np.float32 and data.queries.dtype == np.float32
+    assert reference_vectors(MODEL, CAL, data).dtype == np.float32
+    assert reference_vectors(MODEL, dev_split, data).dtype == np.float32
+
+
+def test_search_inputs_give_codecs_and_asymmetric_search_float32_queries(adi):
+    queries = adi.queries.astype(np.float64)
+    for fmt, query_format in [("rabitq1", "same"), ("rabitq1", "float32"), ("int8", "float32")]:
+        p = calibrate(fmt, adi.docs)
+        cfg = Config(MODEL, "adi", adi.split, format=fmt, query_format=query_format)
+        q, _, _ = search_inputs(cfg, quantize(adi.docs, fmt, p), queries, p)
+        assert q.dtype == np.float32, (fmt, query_format)
+    with pytest.raises(ParameterError, match="'query_format'"):
+        search_inputs(Config(MODEL, "adi", adi.split, query_format="int8"), quantize(adi.docs, "float32"),
+                      adi.queries, {})

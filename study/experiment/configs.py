@@ -103,7 +103,7 @@ def reference_vectors(model: str, reference: str, data: EvalData) -> np.ndarray:
     docs = load_embeddings(model, collection, "docs")
     queries = load_embeddings(model, collection, "queries")
     qids = collection.split_query_ids("dev") if "dev" in collection.qrels else list(collection.queries)
-    return np.concatenate([np.asarray(docs.vectors, dtype=np.float32), queries.rows(qids)], axis=0)
+    return np.concatenate([np.asarray(docs.vectors, dtype=np.float32), queries.rows(qids)])
 
 
 class References:
