@@ -13,6 +13,7 @@ import pytest
 
 from study.analysis import report, tradeoff
 from study.cli import main as cli
+from study.core.errors import ParameterError, StudyError
 
 TEXTS = {"d1": 100, "d2": 300, "d3": 200}
 BYTES = {"float32": 1536, "float16": 768, "float8_e5m2": 384, "float8_e4m3": 384, "int8": 384, "binary": 48}
@@ -168,3 +169,58 @@ def test_a_two_tier_recommendation_names_both_tiers_and_where_the_second_is():
     assert tradeoff.select(60_000, 1000, two_tier(1)).describe().splitlines()[3].startswith("  tiers     RAM ")
     one_tier = tradeoff.select(390_000, 1000, two_tier(384)).describe()
     assert "tiers" not in one_tier and "Recommended: float8_e4m3\n" in one_tier
+
+
+# --- what select refuses, and what it names ----------------------------------------------------------------------
+
+
+def test_select_names_the_budget_it_refuses():
+    with pytest.raises(ParameterError, match="^parameter 'ram': invalid value 'lots'; allowed: a positive size"):
+        tradeoff.select("lots", 1000, hand_table())
+    with pytest.raises(ParameterError, match="^parameter 'disk': invalid value '1 Gb'; allowed: a size in bytes"):
+        tradeoff.select("1GB", 1000, hand_table(), disk_bytes="1 Gb")
+
+
+def test_select_names_the_models_it_knows():
+    both = pd.concat([hand_table(), hand_table("mpnet-base")])
+    for model in (None, "nope"):
+        with pytest.raises(ParameterError) as err:
+            tradeoff.select("1GB", 1000, both, model=model)
+        assert str(err.value) == f"parameter 'model': invalid value {model!r}; allowed: minilm-l6, mpnet-base"
+        assert err.value.name == "model" and err.value.value == model
+
+
+def small_first_tier() -> pd.DataFrame:
+    """Binary (48 B) and a 16-B code rescored from a 384-B second tier: the smallest in RAM is not the smallest."""
+    table = hand_table()
+    extra = table[table.format == "binary"].assign(format="rabitq1", rescore="int8x4", bytes_per_vector=16,
+                                                   config_id=lambda f: "rabitq|" + f.dataset)
+    table = pd.concat([table, extra], ignore_index=True)
+    table["rescore_bytes_per_vector"] = np.where(table.rescore == "none", np.nan, 384.0)
+    return table
+
+
+def test_when_nothing_fits_the_smallest_is_named_by_what_must_fit():
+    with pytest.raises(StudyError) as err:
+        tradeoff.select(10_000, 1000, small_first_tier())
+    assert str(err.value) == ("no configuration of minilm-l6 fits 10 kB (9.77 KiB) for 1,000 vectors; the smallest "
+                              "is binary at 48 kB (46.9 KiB) (48 B/vector + 0 B overhead)")
+    with pytest.raises(StudyError) as err:
+        tradeoff.select(10_000, 1000, small_first_tier(), disk_bytes="1MB")
+    assert str(err.value) == ("no configuration of minilm-l6 fits 10 kB (9.77 KiB) of RAM (with 1 MB (977 KiB) of "
+                              "disk) for 1,000 vectors; the smallest is rabitq1 → rescore int8x4 at 16 kB (15.6 KiB) "
+                              "(400 B/vector + 0 B overhead)")
+
+
+def test_select_takes_a_configurations_table_as_well_as_tidy_rows():
+    configs = tradeoff.configurations(hand_table())
+    from_configs = tradeoff.select(390_000, 1000, configs)
+    from_tidy = tradeoff.select(390_000, 1000, hand_table())
+    assert from_configs.describe() == from_tidy.describe()
+
+
+def test_select_lists_five_runners_up_unless_told():
+    table = small_first_tier()  # seven configurations, all fit 1 GB
+    assert len(tradeoff.select("1GB", 1000, table).runners_up) == 5
+    assert len(tradeoff.select("1GB", 1000, table, runners_up=6).runners_up) == 6
+    assert len(tradeoff.select("1GB", 1000, table, runners_up=0).runners_up) == 0

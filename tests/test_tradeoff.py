@@ -107,6 +107,17 @@ def test_parse_budget_rejects_bad_values_naming_budget(bad):
     assert "'budget'" in str(err.value)
 
 
+@pytest.mark.parametrize("bad", ["abc", "1.5XB", "0", "0.5B"])
+def test_a_refused_budget_is_named_with_its_value(bad):
+    with pytest.raises(ParameterError) as err:
+        tradeoff.parse_budget(bad, "ram")
+    assert str(err.value) == f"parameter 'ram': invalid value {bad!r}; allowed: {tradeoff.BUDGET_HELP}"
+
+
+def test_one_byte_is_the_smallest_budget():
+    assert tradeoff.parse_budget("1B") == tradeoff.parse_budget(1) == 1
+
+
 def test_bits_are_refused_with_a_hint():
     with pytest.raises(ParameterError, match="bits"):
         tradeoff.parse_budget("2Gb")
