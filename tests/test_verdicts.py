@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -184,6 +185,14 @@ def test_weights_are_texts_or_equal_and_sum_to_one():
         ev.weights(["d1"], "queries")
 
 
+def test_rows_without_a_text_count_do_not_blank_a_collections_weight():
+    # a later stage file without n_texts (NaN after concatenation): the collection keeps its first row's count
+    rows, pq = exact({"x": {"d1": 0.0, "d2": 0.0}}, texts={"d1": 300, "d2": 100})
+    later = rows[rows.format == "x"].assign(format="y", cfg_key="y", n_texts=np.nan)
+    ev = Evidence(pd.concat([rows, later], ignore_index=True), pq)
+    assert ev.weights(["d1", "d2"], "texts") == pytest.approx([0.75, 0.25])
+
+
 def test_evidence_knows_which_configurations_were_scored_where():
     rows, pq = exact({"x": {"d1": 0.0, "d2": 0.0}, "y": {"d1": 0.0}})
     ev = Evidence(rows, pq)
@@ -209,6 +218,9 @@ def test_a_change_against_a_zero_baseline_is_undefined():
     assert np.isnan(values[0]) and values[1] == pytest.approx(-50.0)
     assert Evidence.term_value(diff, np.array([0.3, 0.2]), np.array([0.0, 0.4])) == pytest.approx([0.3, -0.2])
     assert Evidence.term_value(change, np.array(0.5), np.array(0.4)) == pytest.approx(25.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # x / 0 and 0 / 0 are silent: the undefined change is NaN, no warning
+        assert np.isnan(Evidence.term_value(change, np.array([0.3, 0.0]), np.array([0.0, 0.0]))).all()
 
 
 def test_draws_resample_queries_with_the_evidences_settings():

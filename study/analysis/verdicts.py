@@ -143,7 +143,7 @@ class Evidence:
                 "group": group, "dataset": list(t.collections),
                 "config_id": [self._id[(t.model, t.a, d)] for d in t.collections],
                 "baseline_id": [self._id[(t.model, t.b, d)] for d in t.collections], "weight": w}))
-        wanted = pd.concat(pairs, ignore_index=True)
+        wanted = pd.concat(pairs)  # stats.compare reads its columns, never its index
         ids = set(wanted.config_id) | set(wanted.baseline_id)
         per_query = self.per_query[self.per_query.config_id.isin(ids)]
         _, boot_x, boot_y = stats.compare(wanted, per_query, self.metric, self.n_resamples, self.seed,
