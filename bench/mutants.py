@@ -4,6 +4,7 @@
     python -m bench.mutants --module comparison      # one module: bench/mutation/comparison.toml
     python -m bench.mutants --module comparison --survivors   # print each surviving mutant's diff
     python -m bench.mutants --module comparison --reuse       # re-read the last run's results, run nothing
+    python -m bench.mutants --module comparison --sample 150  # 150 random mutants: an estimate with its CI
 
 A mutant is a one-token change of a module (``<`` for ``<=``, a constant, a dropped argument) made by mutmut;
 a good test suite fails on it ("killed"). Each module is mutated in a workspace of its own,
@@ -27,7 +28,10 @@ list of equivalents; mutmut itself does the mutating and the test selection.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -47,6 +51,7 @@ WORKSPACES = REPO / "build" / "mutants"
 COPIED = ("study", "tests", "bench", "results", "notebooks", "paper", "config", "figures", "workflow", "profiles",
           "Snakefile", "environment.yml", "README.md", "Makefile")
 KILLED = ("killed", "timeout")
+SAMPLE_FILE = "sampled-mutants.txt"
 GOAL_PCT = 90.0
 
 
@@ -150,10 +155,29 @@ def mutmut(work: Path, *args: str) -> str:
 
 
 def statuses(work: Path, module: Module) -> dict[str, str]:
-    """Mutant name → mutmut status, for the scored part of the module."""
+    """Mutant name → mutmut status, for the scored part of the module (only the sample, after a sampled run)."""
     out = mutmut(work, "results", "--all", "true")
     found = dict(re.findall(r"^\s+(\S+): (.+)$", out, flags=re.M))
-    return {name: status.strip() for name, status in found.items() if module.counts(name)}
+    sample = work / SAMPLE_FILE
+    chosen = set(sample.read_text(encoding="utf-8").split()) if sample.exists() else None
+    return {name: status.strip() for name, status in found.items()
+            if module.counts(name) and (chosen is None or name in chosen)}
+
+
+def generated(work: Path, module: Module) -> list[str]:
+    """Every scored mutant of the module, generated (and the tests' stats collected) without running any."""
+    mutmut(work, "run", "no-such-mutant")  # mutmut generates, collects stats, then finds nothing to run
+    meta = json.loads((work / "mutants" / f"{module.path}.meta").read_text(encoding="utf-8"))
+    return sorted(name for name in meta["exit_code_by_key"] if module.counts(name))
+
+
+def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson interval of a proportion, in %: the uncertainty of a sampled score."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = killed / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return 100 * (centre - half) / (1 + z * z / n), 100 * (centre + half) / (1 + z * z / n)
 
 
 def diff(work: Path, mutant: str) -> str:
@@ -192,21 +216,27 @@ def survivors(work: Path, module: Module, equivalents: dict[str, Equivalent]) ->
             if status not in KILLED and name not in equivalents]
 
 
-def run_module(module: Module, reuse: bool = False) -> tuple[Path, float]:
-    """Mutate one module in its workspace (or reuse the last run's); returns the workspace and the seconds."""
+def run_module(module: Module, reuse: bool = False, sample: int = 0) -> tuple[Path, float]:
+    """Mutate one module in its workspace (or reuse the last run's); returns the workspace and the seconds.
+    With ``sample``, only that many mutants drawn at random (seed 0) are run: an estimate, never written."""
     work = WORKSPACES / module.name
     if reuse and (work / "mutants").exists():
         return work, float("nan")
     work = prepare_workspace(module)
     started = time.perf_counter()
-    out = mutmut(work, "run", "--max-children", str(os.cpu_count() or 1))
+    chosen: list[str] = []
+    if sample:
+        every = generated(work, module)
+        chosen = sorted(random.Random(0).sample(every, min(sample, len(every))))
+        (work / SAMPLE_FILE).write_text("\n".join(chosen) + "\n", encoding="utf-8")
+    out = mutmut(work, "run", "--max-children", str(os.cpu_count() or 1), *chosen)
     seconds = time.perf_counter() - started
     if "Stopping early" in out or not (work / "mutants").exists():
         raise RuntimeError(f"mutmut did not run the mutants of {module.path}:\n{out[-3000:]}")
     return work, seconds
 
 
-def measure(names: list[str], reuse: bool, show: bool) -> list[dict]:
+def measure(names: list[str], reuse: bool, show: bool, sample: int = 0) -> list[dict]:
     """Run (or re-read) each named module and return its bench measurements."""
     modules, equivalents = load_spec()
     unknown = [n for n in names if n not in modules]
@@ -216,10 +246,14 @@ def measure(names: list[str], reuse: bool, show: bool) -> list[dict]:
     for name in names or list(modules):
         module = modules[name]
         print(f"[mutants] {name}: {module.path} …", flush=True)
-        work, seconds = run_module(module, reuse)
+        work, seconds = run_module(module, reuse, sample)
         result, stale = score(work, module, equivalents)
         result["seconds"] = round(seconds, 1)
         print(f"[mutants] {name}: {result}", flush=True)
+        if (work / SAMPLE_FILE).exists():
+            low, high = wilson(result["killed"], result["mutants"] - result["equivalent"])
+            print(f"[mutants] {name}: a random sample of {result['mutants']} mutants; score 95 % CI "
+                  f"{low:.1f}–{high:.1f} %", flush=True)
         for message in stale:
             print(f"[mutants] stale equivalence entry: {message}", flush=True)
         if show:
@@ -235,11 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--module", nargs="+", default=[], help="bench/mutation/<name>.toml names (default: all)")
     parser.add_argument("--reuse", action="store_true", help="re-read the last run's results instead of running")
     parser.add_argument("--survivors", action="store_true", help="print the diff of every surviving mutant")
+    parser.add_argument("--sample", type=int, default=0, help="run only N random mutants (an estimate; not written)")
     parser.add_argument("--no-write", action="store_true", help="do not write results/bench.csv")
     args = parser.parse_args(argv)
-    rows = measure(args.module, args.reuse, args.survivors)
+    rows = measure(args.module, args.reuse, args.survivors, args.sample)
     measured = [r for r in rows if r["metric"] != "seconds" or r["value"] == r["value"]]
-    if not args.no_write:
+    if not (args.no_write or args.sample):
         write_rows(make_rows("mutants", measured), only_cases=True)
     below = sorted({r["case"] for r in rows if r["metric"] == "score_pct" and r["value"] < GOAL_PCT})
     if below:

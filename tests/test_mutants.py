@@ -95,3 +95,9 @@ def test_failure_lines_are_read_from_pytests_summary():
     out = "....F\nFAILED tests/test_x.py::test_y - AssertionError: holds != fails\nERROR tests/t.py - boom\n1 failed"
     assert rule_breaks.failures(out) == ["FAILED tests/test_x.py::test_y - AssertionError: holds != fails",
                                          "ERROR tests/t.py - boom"]
+
+
+def test_a_sampled_score_carries_the_wilson_interval():
+    low, high = mutants.wilson(45, 50)
+    assert round(low, 1) == 78.6 and round(high, 1) == 95.7
+    assert mutants.wilson(50, 50)[1] == 100.0
