@@ -169,6 +169,10 @@ def test_a_numpy_number_is_a_budget_and_a_bool_is_not():
     with pytest.raises(ParameterError, match="parameter 'vectors': invalid value 'x'; allowed: a positive whole"):
         tradeoff.check_n_vectors("x", "vectors")
     assert tradeoff.check_n_vectors("1,000") == 1000 and tradeoff.check_n_vectors(7.0) == 7
+    assert tradeoff.check_n_vectors(1) == 1 and tradeoff.check_n_vectors("1__000") == 1000  # separators, anywhere
+    for bad in (True, np.bool_(True), "nan", "inf"):
+        with pytest.raises(ParameterError, match="^parameter 'n_vectors': invalid value"):
+            tradeoff.check_n_vectors(bad)
     with pytest.raises(ParameterError) as err:
         tradeoff.parse_budgets(["1GB"])
     assert str(err.value) == ("parameter 'budgets': invalid value ['1GB']; allowed: a non-empty mapping "
@@ -185,6 +189,8 @@ def test_a_label_names_every_part_that_is_not_the_default():
                                      " @ hnsw")
     assert tradeoff.label(pd.Series(every)) == tradeoff.label(every)
     assert tradeoff.label({"format": "int8"}) == "int8"
+    assert tradeoff.label({"format": "int8", "reducer": "pca", "fraction": 0.5}) == "int8 + pca 50%"  # no fit_on
+    assert tradeoff.label({"format": "int8", "reducer": "pca"}) == "int8 + pca 100%"  # no fraction: all kept
     plain = {"format": "int8", "reducer": "pca", "fraction": 0.25, "fit_on": "self", "calibrate_on": "self",
              "rescore": "none", "query_format": "same", "index": "none"}
     assert tradeoff.label(plain) == "int8 + pca 25%"
@@ -297,6 +303,25 @@ def test_configurations_count_a_configuration_once_across_stage_files():
     clash = BASE + [{"format": "float16", "stage": "04", "values": {"d1": 0.1, "d2": 0.1}}]
     with pytest.raises(StudyError, match="different results in two stage files"):
         tradeoff.configurations(tidy(clash))
+
+
+def test_configurations_name_what_they_refuse():
+    with pytest.raises(ParameterError) as err:
+        tradeoff.configurations(tidy(BASE), weighting="queries")
+    assert str(err.value) == "parameter 'weighting': invalid value 'queries'; allowed: texts, none"
+    with pytest.raises(ParameterError) as err:
+        tradeoff.configurations(tidy(BASE), metric="map")
+    assert str(err.value) == "parameter 'metric': invalid value 'map'; allowed: ndcg_at_10"
+    with pytest.raises(ParameterError) as err:
+        tradeoff.configurations(tidy(BASE).drop(columns="metric"))
+    assert str(err.value) == "parameter 'metric': invalid value 'ndcg_at_10'; allowed: "
+    no_base = pd.concat([tidy(BASE[1:]), tidy(BASE[1:], model="mpnet-base"), tidy(BASE, model="e5")])
+    with pytest.raises(StudyError) as err:
+        tradeoff.configurations(no_base)
+    assert str(err.value) == ("no float32 unreduced baseline for minilm-l6, mpnet-base in the results: "
+                              "run stage 02 first")
+    with pytest.raises(ParameterError, match="^parameter 'n_vectors': invalid value 0"):
+        tradeoff.select("1GB", 0, tidy(BASE))
 
 
 def test_configurations_need_a_baseline_and_a_known_metric():

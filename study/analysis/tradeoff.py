@@ -96,9 +96,9 @@ def parse_budgets(budgets: dict[str, str | int]) -> dict[str, int]:
 def check_n_vectors(value: object, name: str = "n_vectors") -> int:
     """A corpus size: a positive whole number (``10000000``, ``1e7``, ``"10_000_000"``)."""
     try:
-        number = float(str(value).replace("_", "").replace(",", "")) if not isinstance(value, bool) else -1.0
+        number = float(str(value).replace("_", "").replace(",", ""))  # str(True) is no number: refused
     except ValueError:
-        number = -1.0
+        number = math.nan
     if not math.isfinite(number) or number < 1 or number != int(number):
         raise ParameterError(name, value, "a positive whole number of vectors, e.g. 10000000 or 1e7")
     return int(number)
@@ -143,7 +143,7 @@ def load_per_query(used: list[Path]) -> pd.DataFrame | None:
 
 def label(row: pd.Series | dict) -> str:
     """A short, unique name of a configuration: ``float8_e4m3 + pca 50%`` and its non-default parts."""
-    get = row.get if isinstance(row, dict) else row.get
+    get = row.get  # a dict's or a Series'
     text = str(get("format"))
     if get("reducer", NONE) != NONE:
         text += f" + {get('reducer')} {100 * float(get('fraction', 1.0)):g}%"
