@@ -377,6 +377,13 @@ def test_storage_counts_every_tier_and_a_disk_budget_takes_the_second():
     assert tradeoff.select(100_000, 1000, data, disk_bytes="1MB").best.label == "binary"  # the copy does not fit
 
 
+def test_a_rescoring_tier_not_measured_counts_nothing():
+    data = tidy(BASE + [{"format": "binary", "stage": "06", "values": {"d1": 0.499, "d2": 0.699}}])
+    data.loc[data.stage == "06", "rescore"] = "float32x4"  # and no rescore_bytes_per_vector column
+    two = tradeoff.configurations(data).set_index("label").loc["binary → rescore float32x4"]
+    assert (two.tier2_bytes_per_vector, two.bytes_per_vector) == (0.0, 48.0)
+
+
 def test_select_impossible_budget_names_the_smallest_configuration():
     with pytest.raises(StudyError) as err:
         tradeoff.select("47999B", 1000, tidy(BASE))

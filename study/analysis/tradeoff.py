@@ -209,7 +209,7 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     keys = key_columns(rows)
     rows["weight"] = rows.n_texts.astype(float) if weighting == "texts" else 1.0
     base = rows[is_baseline(rows)].drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"]).value
-    rows["baseline"] = [base.get((m, d), np.nan) for m, d in zip(rows.model, rows.dataset)]
+    rows["baseline"] = base.reindex(pd.MultiIndex.from_arrays([rows.model, rows.dataset])).to_numpy()
     rows["wv"], rows["wb"] = rows.weight * rows.value, rows.weight * rows.baseline
     tier2 = rows["rescore_bytes_per_vector"] if "rescore_bytes_per_vector" in rows else pd.Series(np.nan, rows.index)
     rows["tier2"] = tier2.fillna(0.0).where(rows.rescore != NONE, 0.0)
