@@ -127,26 +127,10 @@ def test_each_float8_must_lose_less_than_int8(fmt, loss, expected):
     assert result(QUANT | {fmt: loss}, 1, "float8 loses less than int8") == expected  # int8 loses 4 %
 
 
-def test_claim1_checks_name_their_thresholds():
-    c = claim(card(QUANT), 1)
-    assert [k.what for k in c.checks] == ["float8 loses < 0.3 %", "float8 loses less than int8", "binary loses 6–12 %",
-                                          "float16/bfloat16 lose < 0.1 %", "float4 loses > 50 %"]
-    assert [k.result() for k in c.checks] == ["holds"] * 5
-    assert c.verdict == c.verdict_unweighted == "holds"
-
-
 def test_the_rules_quote_the_thresholds():
     assert scorecard.RULES[1] == ("Per model: E4M3 and E5M2 each lose < 0.3 %; both lose less than int8; binary loses "
                                   "7–11 % (± 1 point); float16 and bfloat16 lose < 0.1 %; float4 loses > 50 %.")
     assert "(2×)" in scorecard.RULES[2] and "1/32 of float32" in scorecard.RULES[4]
-
-
-def test_claim1_text_shows_every_format_with_its_ci():
-    c = claim(card(QUANT | {"float8_e5m2": 0.25}), 1)
-    assert c.ours == {MODEL: "E4M3 -0.10 [-0.10, -0.10], E5M2 -0.25 [-0.25, -0.25], int8 -4.00 [-4.00, -4.00], "
-                             "binary -9.00 [-9.00, -9.00], f16 +0.00 [+0.00, +0.00], bf16 +0.00 [+0.00, +0.00], "
-                             "float4 -80.00 [-80.00, -80.00] (2 held-out collections)"}
-    assert c.sets[MODEL].names == ("d1", "d2")
 
 
 def test_claim1_without_a_format_says_what_was_not_run():
@@ -181,23 +165,106 @@ def test_a_loss_within_the_noise_is_undecided():
     assert c.verdict == "undecided" and c.checked == "4 hold, 0 fail, 1 undecided (of 5)"
 
 
+# --- the paper's advice, all claims at once ------------------------------------------------------------------
+
+
+def test_on_quantization_alone_claim1_holds_and_the_claims_needing_reduction_do_not_run():
+    claims = card(QUANT)
+    one, two, three, four, five = claims
+    assert [k.what for k in one.checks] == ["float8 loses < 0.3 %", "float8 loses less than int8",
+                                            "binary loses 6–12 %", "float16/bfloat16 lose < 0.1 %",
+                                            "float4 loses > 50 %"]
+    assert [k.result() for k in one.checks] == ["holds"] * 5
+    assert one.verdict == one.verdict_unweighted == "holds" and one.sets[MODEL].names == ("d1", "d2")
+    assert one.ours == {MODEL: "E4M3 -0.10 [-0.10, -0.10], E5M2 -0.20 [-0.20, -0.20], int8 -4.00 [-4.00, -4.00], "
+                               "binary -9.00 [-9.00, -9.00], f16 +0.00 [+0.00, +0.00], bf16 +0.00 [+0.00, +0.00], "
+                               "float4 -80.00 [-80.00, -80.00] (2 held-out collections)"}
+    assert [(k.what, k.note) for k in two.checks] == [("PCA best reducer", "reduction not run")]
+    assert two.ours == {MODEL: "reduction not run"}
+    # claim 4: the 32× band takes the binary stored at exactly 32×; no codec run, no codec check
+    assert {k.what: (k.result(), k.detail) for k in four.checks} == {
+        "frontier up to 4×": ("holds", "bfloat16 (2×) vs int8 (4×)"),
+        "frontier 4–32×": (None, "advised family not run in this band"),
+        "frontier 32×": ("holds", "binary: no other family compresses as much"),
+        "frontier beyond 32×": (None, "advised family not run in this band")}
+    assert [(k.model, k.what, k.note) for k in five.checks] == [
+        (MODEL, "two models of different width", "one model width only in this profile")]
+    assert five.ours == {MODEL: "needs a second model of another width"}
+    checks = scorecard.checks_table(claims)
+    row = checks[checks.check == "frontier 32×"].iloc[0]  # no rival: holds under both weightings
+    assert (row.result, row.unweighted, row.statistic, row.numbers) == (
+        "holds", "holds", "n/a", "binary: no other family compresses as much")
+    assert checks.iloc[-1].to_dict() == {
+        "claim": 5, "model": MODEL, "check": "two models of different width", "result": "not run",
+        "unweighted": "not run", "statistic": "n/a", "statistic_unweighted": "n/a", "fragile_without": "",
+        "numbers": "one model width only in this profile", "collections": ""}
+    # the paper's column quotes Table 1 (% change, bge-small/nomic)
+    assert one.paper == ("E4M3 -0.17/+0.17, E5M2 -0.34/-0.17; int8 -3.53/-1.52; binary -11.60/-7.42; "
+                         "f16 +0.00/+0.17, bf16 +0.00/-0.17; float4 -100.00/-31.53 (% change, bge/nomic)")
+    assert two.paper.startswith("PCA 50 % -5.04/-0.67, 25 % -13.78/-6.41 (Table 1; the text says ")
+    assert three.paper == "PCA 50 % + E4M3 -5.04/-1.52, + E5M2 -3.53/-0.84 vs int8 -3.53/-1.52"
+    assert four.paper == ("advice only, no frontier numbers (up to 4×: 16-bit float or float8; "
+                          "4–32×: float8 + pca; 32×: binary; beyond 32×: binary + pca)")
+    # mean loss over f16, bf16, E4M3, E5M2, int8, binary (bge: 0, 0, .17, .34, 3.53, 11.60) and PCA 90/75/50/25 %
+    assert five.paper == ("mean loss, quantization (no float4) 2.61 % (bge, 384-d) vs 1.49 % (nomic, 768-d); "
+                          "PCA 5.46 vs 1.94 %")
+
+
+def test_paper_loss_reads_table_1():
+    assert scorecard.paper_loss("bge-small", "int8") == pytest.approx(3.529412, abs=1e-6)
+    assert scorecard.paper_loss("nomic-v1.5", "float32", "pca", 0.25) == pytest.approx(6.408094, abs=1e-6)
+    assert scorecard.paper_loss("bge-small", "int8", "pca", 0.33) is None
+    assert scorecard.paper_loss("bge-small", "int8", "umap", 0.5) is None
+
+
+def test_the_papers_advice_holds_claim_by_claim():
+    claims = card(QUANT | REDUCE)
+    one, two, three, four, five = claims
+    assert [(k.what, k.result(), k.detail) for k in two.checks] == [
+        ("PCA best reducer at 50%", "holds", "best other: random_projection"),
+        ("PCA best reducer at 25%", None, "no other reducer run"),
+        ("PCA 50 % loses more than float16 (2×)", "holds", ""), ("PCA 25 % loses more than float8 (4×)", "holds", "")]
+    assert two.ours[MODEL] == ("PCA 50 % -1.00 [-1.00, -1.00], 25 % -10.00 [-10.00, -10.00]; at 50%: "
+                               "pca -1.00 [-1.00, -1.00], random_projection -6.00 [-6.00, -6.00] "
+                               "(2 held-out collections)")
+    assert [(k.what, k.result()) for k in three.checks] == [("PCA 50 % + float8_e4m3 loses less than int8", "holds"),
+                                                            ("PCA 50 % + float8_e5m2 loses less than int8", "holds")]
+    assert three.ours[MODEL] == ("+ E4M3 -1.50 [-1.50, -1.50], + E5M2 -1.80 [-1.80, -1.80] vs int8 -4.00 "
+                                 "[-4.00, -4.00] (2 held-out collections)")
+    assert [(k.what, k.result(), k.detail) for k in four.checks] == [
+        ("frontier up to 4×", "holds", "bfloat16 (2×) vs float32 + pca 50% (2×)"),
+        ("frontier 4–32×", "holds", "float8_e4m3 + pca 50% (8×) vs binary (32×)"),
+        ("frontier 32×", "holds", "binary: no other family compresses as much"),
+        ("frontier beyond 32×", None, "advised family not run in this band")]
+    assert four.ours[MODEL] == ("frontier: bfloat16 (2×), float16 (2×), float8_e4m3 (4×), float8_e4m3 + pca 50% "
+                                "(8×), binary (32×) (2 held-out collections)")
+    table = scorecard.as_table(claims)
+    assert list(table.columns) == ["claim", "statement", "paper", f"ours: {MODEL}", "verdict", "unweighted",
+                                   "robustness", "checks"]
+    assert list(table.claim) == [1, 2, 3, 4, 5]
+    assert list(table.statement) == [scorecard.CLAIMS[n] for n in range(1, 6)]
+    assert list(table.paper) == [c.paper for c in claims]
+    assert list(table[f"ours: {MODEL}"]) == [c.ours[MODEL] for c in claims]
+    assert list(table.verdict) == ["holds", "holds", "holds", "holds", "not run"]
+    assert list(table.unweighted) == ["holds", "holds", "holds", "holds", "not run"]
+    assert list(table.robustness) == ["robust", "robust", "robust", "robust", "n/a"]
+    assert list(table.checks) == ["5 hold, 0 fail, 0 undecided (of 5)", "3 hold, 0 fail, 0 undecided (of 3), 1 not run",
+                                  "2 hold, 0 fail, 0 undecided (of 2)", "3 hold, 0 fail, 0 undecided (of 3), 1 not run",
+                                  "no check ran (1 not run)"]
+    checks = scorecard.checks_table(claims)
+    assert list(checks.columns) == ["claim", "model", "check", "result", "unweighted", "statistic",
+                                    "statistic_unweighted", "fragile_without", "numbers", "collections"]
+    assert checks.iloc[0].to_dict() == {
+        "claim": 1, "model": MODEL, "check": "float8 loses < 0.3 %", "result": "holds", "unweighted": "holds",
+        "statistic": "-0.10 [-0.10, -0.10]", "statistic_unweighted": "-0.10 [-0.10, -0.10]", "fragile_without": "",
+        "numbers": "", "collections": "2 collections (d1, d2)"}
+    diff = checks[checks.check == "float8 loses less than int8"].iloc[0]
+    # E4M3 - int8 in nDCG@10, 4 decimals: 0.6 · (4 - 0.1) %, its CI around it
+    assert re.fullmatch(r"\+0\.0234 \[\+0\.02\d\d, \+0\.02\d\d\]", diff.statistic), diff.statistic
+    assert list(checks.claim) == [1] * 5 + [2] * 4 + [3] * 2 + [4] * 4 + [5]
+
+
 # --- claim 2 and 3 --------------------------------------------------------------------------------------------
-
-
-def test_claims_2_and_3_hold_on_the_papers_advice():
-    c2, c3 = (claim(card(QUANT | REDUCE), n) for n in (2, 3))
-    assert {k.what: k.result() for k in c2.checks} == {
-        "PCA best reducer at 50%": "holds", "PCA best reducer at 25%": None,
-        "PCA 50 % loses more than float16 (2×)": "holds",
-        "PCA 25 % loses more than float8 (4×)": "holds"}
-    assert check(c2, "PCA best reducer at 50%").detail == "best other: random_projection"
-    assert c2.ours[MODEL] == ("PCA 50 % -1.00 [-1.00, -1.00], 25 % -10.00 [-10.00, -10.00]; at 50%: "
-                              "pca -1.00 [-1.00, -1.00], random_projection -6.00 [-6.00, -6.00] "
-                              "(2 held-out collections)")
-    assert {k.what: k.result() for k in c3.checks} == {"PCA 50 % + float8_e4m3 loses less than int8": "holds",
-                                                        "PCA 50 % + float8_e5m2 loses less than int8": "holds"}
-    assert c3.ours[MODEL] == ("+ E4M3 -1.50 [-1.50, -1.50], + E5M2 -1.80 [-1.80, -1.80] vs int8 -4.00 [-4.00, -4.00] "
-                              "(2 held-out collections)")
 
 
 @pytest.mark.parametrize(("loss", "expected"), [(5.9, "holds"), (6.1, "fails")])
@@ -264,9 +331,7 @@ def test_pca_at_a_quarter_needs_both_float8_formats():
     assert c.ours[MODEL].startswith("PCA 50 % n/a, 25 % -10.00 [-10.00, -10.00]; at 25%: pca -10.00 ")
 
 
-def test_claim2_without_reducers_or_rivals():
-    assert [(k.what, k.note) for k in claim(card(QUANT), 2).checks] == [("PCA best reducer", "reduction not run")]
-    assert claim(card(QUANT), 2).ours == {MODEL: "reduction not run"}
+def test_claim2_without_rivals():
     c = claim(card({("float32", "pca", 0.5): 1.0}), 2)
     assert [(k.what, k.note) for k in c.checks] == [
         ("PCA best reducer at 50%", "no other reducer run"),
@@ -326,26 +391,6 @@ def test_compression_bands_and_their_rounding_allowance(fmt, reducer, ratio, ban
         f"{fmt} + {reducer} stored at {ratio}× should {'' if runs else 'not '}count in the band {band!r}"
 
 
-def test_the_32x_band_takes_the_binary_stored_at_exactly_32x():
-    c = claim(card(QUANT), 4)
-    assert {k.what: k.result() for k in c.checks} == {"frontier up to 4×": "holds", "frontier 4–32×": None,
-                                                      "frontier 32×": "holds", "frontier beyond 32×": None}
-    assert check(c, "frontier 32×").detail == "binary: no other family compresses as much"
-
-
-def test_claim4_on_the_papers_configurations():
-    c = claim(card(QUANT | REDUCE), 4)
-    details = {k.what: (k.result(), k.detail) for k in c.checks}
-    assert details == {
-        "frontier up to 4×": ("holds", "bfloat16 (2×) vs float32 + pca 50% (2×)"),
-        "frontier 4–32×": ("holds", "float8_e4m3 + pca 50% (8×) vs binary (32×)"),
-        "frontier 32×": ("holds", "binary: no other family compresses as much"),
-        "frontier beyond 32×": (None, "advised family not run in this band")}
-    assert c.verdict == "holds" and c.robustness == "robust"
-    assert c.ours[MODEL] == ("frontier: bfloat16 (2×), float16 (2×), float8_e4m3 (4×), float8_e4m3 + pca 50% (8×), "
-                             "binary (32×) (2 held-out collections)")
-
-
 @pytest.mark.parametrize(("loss", "expected"), [(8.9, "holds"), (9.1, "fails")])
 def test_the_advised_family_must_beat_every_family_compressing_as_much(loss, expected):
     # float8 + PCA 50 % (8×) against the binary (32×, 9 % loss), the best rival compressing at least as much
@@ -381,13 +426,6 @@ def test_among_equal_rivals_the_first_label_is_named():
     assert check(c, "frontier 4–32×").detail == "float8_e4m3 + pca 50% (8×) vs binary (32×)"
 
 
-def test_a_band_without_rivals_holds_under_both_weightings():
-    checks = scorecard.checks_table(card(QUANT))
-    row = checks[checks.check == "frontier 32×"].iloc[0]
-    assert (row.result, row.unweighted, row.statistic, row.numbers) == (
-        "holds", "holds", "n/a", "binary: no other family compresses as much")
-
-
 def test_claim4_not_run_when_its_configurations_share_no_collection():
     tidy, pq = results({key(format="float16", datasets=("d3",)): 0.0})
     c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 4)
@@ -418,8 +456,7 @@ def test_a_codec_must_store_no_more_than_binary(ratio, compared):
     assert ("32×: binary vs today's codecs" in names) == compared
 
 
-def test_no_codec_check_without_binary_or_codecs():
-    assert "32×: binary vs today's codecs" not in [k.what for k in claim(card(QUANT), 4).checks]
+def test_no_codec_check_without_binary():
     without_binary = {f: v for f, v in QUANT.items() if f != "binary"} | {"rabitq1": 1.0}
     assert "32×: binary vs today's codecs" not in [k.what for k in claim(card(without_binary), 4).checks]
 
@@ -501,11 +538,7 @@ def test_claim5_averages_only_what_both_models_ran():
     assert c.ours["mpnet-base"].endswith("(2 collections shared by both)")
 
 
-def test_claim5_needs_two_widths_and_shared_runs():
-    c = claim(card(QUANT), 5)
-    assert [(k.model, k.what, k.note) for k in c.checks] == [
-        (MODEL, "two models of different width", "one model width only in this profile")]
-    assert c.ours == {MODEL: "needs a second model of another width"}
+def test_claim5_needs_shared_runs():
     narrow = results(QUANT)
     wide = results({"float16": 0.0}, model="mpnet-base", dims=768, datasets=("d3",))
     tidy, pq = (pd.concat([a, b], ignore_index=True) for a, b in zip(narrow, wide))
@@ -525,9 +558,10 @@ def test_claim5_widths_of_registered_models_come_from_the_registry():
 
 
 def test_claim5_widths_of_unregistered_models_come_from_their_bytes():
-    narrow = results(QUANT, model="tiny-a", dims=64)
-    wide = results({f: v / 2 for f, v in QUANT.items()}, model="tiny-b", dims=128)
-    same = results(QUANT, model="tiny-c", dims=64)
+    # float32 bytes / 4: 10 and 11 dimensions (one collection each)
+    narrow = results(QUANT, model="tiny-a", dims=10, datasets=("d1",))
+    wide = results({f: v / 2 for f, v in QUANT.items()}, model="tiny-b", dims=11, datasets=("d1",))
+    same = results(QUANT, model="tiny-c", dims=10, datasets=("d1",))
     tidy, pq = (pd.concat(parts, ignore_index=True) for parts in zip(wide, narrow, same))
     c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
     assert sorted({k.model for k in c.checks}) == ["tiny-b vs tiny-a", "tiny-b vs tiny-c"]
@@ -597,46 +631,33 @@ def test_the_chosen_weighting_decides_and_the_other_is_reported():
     assert c.ours[MODEL].startswith("E4M3 -0.40 [")
 
 
-def test_scorecard_tables():
-    claims = card(QUANT | REDUCE)
-    table = scorecard.as_table(claims)
-    assert list(table.columns) == ["claim", "statement", "paper", f"ours: {MODEL}", "verdict", "unweighted",
-                                   "robustness", "checks"]
-    assert list(table.claim) == [1, 2, 3, 4, 5]
-    assert list(table.statement) == [scorecard.CLAIMS[n] for n in range(1, 6)]
-    assert list(table.verdict) == ["holds", "holds", "holds", "holds", "not run"]
-    assert list(table.unweighted) == ["holds", "holds", "holds", "holds", "not run"]
-    assert list(table.robustness) == ["robust", "robust", "robust", "robust", "n/a"]
-    assert table.checks.iloc[3] == "3 hold, 0 fail, 0 undecided (of 3), 1 not run"
-    assert table[f"ours: {MODEL}"].iloc[2] == claim(claims, 3).ours[MODEL]
-    checks = scorecard.checks_table(claims)
-    assert list(checks.columns) == ["claim", "model", "check", "result", "unweighted", "statistic",
-                                    "statistic_unweighted", "fragile_without", "numbers", "collections"]
-    first = checks.iloc[0].to_dict()
-    assert first == {"claim": 1, "model": MODEL, "check": "float8 loses < 0.3 %", "result": "holds",
-                     "unweighted": "holds", "statistic": "-0.10 [-0.10, -0.10]",
-                     "statistic_unweighted": "-0.10 [-0.10, -0.10]", "fragile_without": "", "numbers": "",
-                     "collections": "2 collections (d1, d2)"}
-    diff = checks[checks.check == "float8 loses less than int8"].iloc[0]
-    # E4M3 - int8 in nDCG@10, 4 decimals: 0.6 · (4 - 0.1) %, its CI around it
-    assert re.fullmatch(r"\+0\.0234 \[\+0\.02\d\d, \+0\.02\d\d\]", diff.statistic), diff.statistic
-    last = checks.iloc[-1].to_dict()
-    assert last == {"claim": 5, "model": MODEL, "check": "two models of different width", "result": "not run",
-                    "unweighted": "not run", "statistic": "n/a", "statistic_unweighted": "n/a",
-                    "fragile_without": "", "numbers": "one model width only in this profile", "collections": ""}
+def test_the_claims_table_leaves_a_model_a_claim_does_not_speak_of_empty():
+    both = ClaimResult(1, "one", "p1", {"m1": "a", "m2": "b"}, [decided("m1", "x", "holds")])
+    first = ClaimResult(2, "two", "p2", {"m1": "c"}, [decided("m1", "y", "fails")])
+    table = scorecard.as_table([both, first])
+    assert table.to_dict("records") == [
+        {"claim": 1, "statement": "one", "paper": "p1", "ours: m1": "a", "ours: m2": "b", "verdict": "holds",
+         "unweighted": "holds", "robustness": "robust", "checks": "1 hold, 0 fail, 0 undecided (of 1)"},
+        {"claim": 2, "statement": "two", "paper": "p2", "ours: m1": "c", "ours: m2": "", "verdict": "does not hold",
+         "unweighted": "does not hold", "robustness": "robust", "checks": "0 hold, 1 fail, 0 undecided (of 1)"}]
 
 
 def test_collections_table_names_the_sets_and_what_was_left_out():
-    configs = QUANT | {key(format="int8", calibrate_on="mlquestions"): 4.0}
+    configs = QUANT | {key(format="int8", calibrate_on="mlquestions"): 4.0,
+                       key(format="binary", datasets=("d1", "d2", "mlquestions")): 9.0}
     configs.pop("int8")
-    claims = card(configs, datasets=("d1", "d2", "mlquestions"))
+    configs.pop("binary")
+    claims = card(configs, datasets=("d1", "d2", "d3", "mlquestions"))
     table = scorecard.collections_table(claims)
     one = table[table.claim == 1].iloc[0].to_dict()
     assert one == {"claim": 1, "model": MODEL, "collections": 2, "names": "d1, d2",
-                   "left out": "mlquestions (fit/calibration set (in-sample))"}
+                   "left out": "d3 (not scored for every configuration compared), "
+                               "mlquestions (fit/calibration set (in-sample))"}
     assert list(table.claim) == [1, 3, 4]  # claim 2 ran no reducer; claim 5 needs a second model
-    assert table[table.claim == 3].names.iloc[0] == "d1, d2"  # int8's set, though PCA + float8 was not run
-    assert "left out: mlquestions" in scorecard.checks_table(claims).collections.iloc[0]
+    assert table[table.claim == 3].names.iloc[0] == "d1, d2, d3"  # int8's set, though PCA + float8 was not run
+    assert scorecard.checks_table(claims).collections.iloc[0] == (
+        "2 collections (d1, d2); left out: d3 (not scored for every configuration compared), "
+        "mlquestions (fit/calibration set (in-sample))")
 
 
 # --- the paper-faithful configurations ------------------------------------------------------------------------
@@ -685,6 +706,8 @@ def test_two_faithful_variants_of_one_configuration_are_an_error():
     configs = QUANT | {key(format="int8", calibrate_on="mlquestions"): 2.0}
     with pytest.raises(StudyError, match="two paper-faithful variants of .*int8"):
         card(configs)
+    with pytest.raises(StudyError, match="two paper-faithful variants of .*int8"):
+        scorecard.paper_configurations(results(configs)[0])
 
 
 def test_indexed_rows_are_not_the_paper_configurations():
@@ -739,34 +762,20 @@ def test_without_per_query_scores_checks_read_their_points():
 
 
 def test_faithful_settings_are_what_the_stages_ran():
+    # PCA: stage 03 fit on arguana ×3 and fiqa ×2, stage 04 on scidocs ×3 and fiqa ×2: fiqa over both stages
+    fits = ["arguana"] * 3 + ["fiqa"] * 2 + ["scidocs"] * 3 + ["fiqa"] * 2
     tidy = pd.DataFrame({
-        "stage": ["02", "02", "02", "06", "03", "04", "04", "05"],
-        "format": ["int8", "int8", "int8", "int8", "float32", "float32", "float32", "float32"],
-        "reducer": ["none", "none", "none", "none", "pca", "pca", "pca", "pca"],
-        "calibrate_on": ["scifact", "scifact", "nfcorpus", "self", "none", "none", "none", "none"],
-        "fit_on": ["none", "none", "none", "none", "fiqa", "fiqa", "arguana", "self"]})
+        "stage": ["02", "02", "02", "06"] + ["03"] * 5 + ["04"] * 5 + ["05"] * 3,
+        "format": ["int8"] * 4 + ["float32"] * 13,
+        "reducer": ["none"] * 4 + ["pca"] * 13,
+        "calibrate_on": ["scifact", "scifact", "nfcorpus", "self"] + ["none"] * 13,
+        "fit_on": ["none"] * 4 + fits + ["self"] * 3})
     assert scorecard.faithful_settings(tidy) == ("scifact", "fiqa")
+    assert scorecard.faithful_settings(tidy[tidy.stage != "03"]) == ("scifact", "scidocs")
+    assert scorecard.faithful_settings(tidy[tidy.stage != "04"]) == ("scifact", "arguana")
+    assert scorecard.faithful_settings(tidy.assign(stage=tidy.stage.str.lstrip("0"))) == ("scifact", "fiqa")
     assert scorecard.faithful_settings(tidy[tidy.format == "float32"]) == ("mlquestions", "fiqa")
     assert scorecard.faithful_settings(tidy.drop(columns="stage")) == ("mlquestions", "mlquestions")
     assert scorecard.faithful_settings(tidy.drop(columns="reducer")) == ("scifact", "mlquestions")
     assert scorecard.faithful_settings(tidy.drop(columns=["calibrate_on", "fit_on"])) == ("mlquestions",
                                                                                           "mlquestions")
-
-
-# --- the paper's side ---------------------------------------------------------------------------------------
-
-
-def test_the_paper_column_quotes_table_1():
-    claims = card(QUANT)
-    assert claim(claims, 1).paper == ("E4M3 -0.17/+0.17, E5M2 -0.34/-0.17; int8 -3.53/-1.52; binary -11.60/-7.42; "
-                                      "f16 +0.00/+0.17, bf16 +0.00/-0.17; float4 -100.00/-31.53 (% change, bge/nomic)")
-    assert claim(claims, 2).paper.startswith("PCA 50 % -5.04/-0.67, 25 % -13.78/-6.41 (Table 1; the text says ")
-    assert claim(claims, 3).paper == "PCA 50 % + E4M3 -5.04/-1.52, + E5M2 -3.53/-0.84 vs int8 -3.53/-1.52"
-    assert claim(claims, 4).paper == ("advice only, no frontier numbers (up to 4×: 16-bit float or float8; "
-                                      "4–32×: float8 + pca; 32×: binary; beyond 32×: binary + pca)")
-    # mean loss over f16, bf16, E4M3, E5M2, int8, binary (bge: 0, 0, .17, .34, 3.53, 11.60) and PCA 90/75/50/25 %
-    assert claim(claims, 5).paper == ("mean loss, quantization (no float4) 2.61 % (bge, 384-d) vs 1.49 % "
-                                      "(nomic, 768-d); PCA 5.46 vs 1.94 %")
-    assert scorecard.paper_loss("bge-small", "int8") == pytest.approx(3.529412, abs=1e-6)
-    assert scorecard.paper_loss("bge-small", "float32", "pca", 0.25) == pytest.approx(13.781513, abs=1e-6)
-    assert scorecard.paper_loss("bge-small", "int8", "pca", 0.33) is None

@@ -199,20 +199,18 @@ class Context:
         return self.evidence.point(self.change(model, key, collections), "texts")
 
 
-@cache  # a constant table (paper_loss reads it dozens of times per scorecard); callers never modify it
-def _paper() -> pd.DataFrame:
+@cache  # Table 1 is constant: built once, then one look-up per number (a scorecard quotes 44)
+def _paper() -> dict[tuple[str, str, str, float], float]:
     table = paper_table1()
-    table["loss_pct"] = -table.change_pct
-    table["reducer"] = np.where(table.fraction < 1, "pca", NONE)
-    return table
+    reducers = np.where(table.fraction < 1, "pca", NONE)
+    return {(m, f, r, float(k)): -float(c)
+            for m, f, r, k, c in zip(table.model, table.format, reducers, table.fraction, table.change_pct)}
 
 
 def paper_loss(model: str, fmt: str, reducer: str = NONE, fraction: float = 1.0) -> float | None:
-    """% of nDCG@10 the paper's Table 1 reports lost by one configuration (positive = worse)."""
-    paper = _paper()
-    hit = paper[(paper.model == model) & (paper.format == fmt) & (paper.reducer == reducer)
-                & np.isclose(paper.fraction, fraction)]
-    return None if hit.empty else float(hit.loss_pct.iloc[0])
+    """% of nDCG@10 the paper's Table 1 reports lost by one configuration (positive = worse); ``None`` for a
+    configuration it does not report (``fraction`` one of its 1, 0.9, 0.75, 0.5, 0.25)."""
+    return _paper().get((model, fmt, reducer, float(fraction)))
 
 
 def _fmt(value: float | None) -> str:
@@ -611,15 +609,16 @@ def collections_table(claims: list[ClaimResult]) -> pd.DataFrame:
 def faithful_settings(tidy: pd.DataFrame) -> tuple[str, str]:
     """The paper-faithful int8 calibration set and reducer fit set of a profile's results: what its stage 02
     calibrated int8 on and what its reduction stages fit PCA on (the paper's MLQuestions when absent)."""
-    def most_common(values: pd.Series) -> str:
-        values = values.dropna().astype(str)
+    def most_common(rows: pd.DataFrame, column: str) -> str:
+        values = rows[column].dropna().astype(str) if column in rows else []
         return values.value_counts().index[0] if len(values) else PAPER_REFERENCE_SET
 
-    stage = tidy["stage"].astype(str).str.lstrip("0") if "stage" in tidy else pd.Series("", index=tidy.index)
+    if "stage" not in tidy:
+        return PAPER_REFERENCE_SET, PAPER_REFERENCE_SET
+    stage = tidy["stage"].astype(str).str.lstrip("0")
     int8 = tidy[(tidy.format == "int8") & (stage == "2")]
     pca = tidy[(tidy.reducer == "pca") & stage.isin(["3", "4"])] if "reducer" in tidy else tidy.iloc[:0]
-    return most_common(int8.get("calibrate_on", pd.Series(dtype=str))), most_common(pca.get("fit_on",
-                                                                                             pd.Series(dtype=str)))
+    return most_common(int8, "calibrate_on"), most_common(pca, "fit_on")
 
 
 def paper_configurations(tidy: pd.DataFrame, calibrate_on: str = PAPER_REFERENCE_SET,
