@@ -12,12 +12,14 @@ set that was used. The model is wordllama-256 (static embeddings: the two extra 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from tqdm import tqdm
 
 import study.experiment.evaluate as evaluate_module
 import study.experiment.rescore as rescore_module
@@ -46,7 +48,7 @@ from study.search.hamming import hamming_search
 from study.search.metrics import METRICS
 from study.search.ranking import top_k_of_scores
 from study.stages.beyond import run_beyond
-from study.stages.codecs import run_codecs
+from study.stages.codecs import _plan, run_codecs
 from study.stages.reduction import run_reduction_grid
 
 MODEL = "wordllama-256"
@@ -54,6 +56,15 @@ EVALUATED = ["adi", "time"]
 CAL = "med"  # the calibration / training set
 FIT = "cisi"  # the reducers' fit set
 TRUNCATION = "truncation"  # keeps the first dimensions whatever it is fit on
+
+
+@pytest.fixture(autouse=True)
+def own_progress_lock(monkeypatch):
+    """Progress bars lock this process only. tqdm's default lock is a multiprocessing semaphore, which a test
+    runner that forks a child per run (mutmut) shares between its children: one child killed while writing a
+    progress bar leaves it held, and every later child hangs on its first progress bar."""
+    monkeypatch.setattr(tqdm, "_lock", threading.RLock(), raising=False)
+    monkeypatch.setattr(tqdm, "monitor_interval", 0)
 
 
 def corpus(name: str) -> str:
@@ -193,8 +204,14 @@ def test_stage02_calibrates_on_calibrate_on_and_its_rows_name_that_set(sets, mon
     rows = tidy[tidy.metric == "ndcg_at_10"].set_index(["dataset", "format"])
     assert (rows.loc[(slice(None), ["int8", "int8_clipped"]), "calibrate_on"] == calibrate_on).all()
     assert (rows.loc[(slice(None), ["float32", "binary"]), "calibrate_on"] == NONE).all()
-    assert set(per_query.config_id) == set(tidy.config_id)
+    assert set(per_query.config_id) == set(tidy.config_id) and set(tidy.model) == {MODEL}
     assert_every_calibrated_row_was_calibrated(spy, tidy)
+
+
+def test_stage02_without_a_calibrated_format_loads_no_calibration_set(sets, monkeypatch):
+    spy = Spy(monkeypatch, evaluate_module, sets)
+    tidy, _ = run_quantization(MODEL, ["adi"], ["float32", "binary"], NONE)  # no set named: none is needed
+    assert set(tidy.calibrate_on) == {NONE} and spy.calibrations == []
 
 
 def test_stage02_scores_int8_with_the_ranges_of_the_named_set(sets):
@@ -343,6 +360,13 @@ def test_codecs_reducers_are_fit_with_the_stage_seed(sets, monkeypatch):
 def test_codecs_refuse_to_evaluate_only_training_sets(sets):
     with pytest.raises(ParameterError, match="'datasets'.*not a training set"):
         run_codecs(MODEL, [CAL, FIT], ["rabitq1"], [CAL, SELF], [], [], [], [], FIT, [], [], [])
+
+
+def test_plan_asks_float32_queries_only_of_compressed_formats(adi):
+    plan = _plan(adi, ["float32", "rabitq1", "pq16x4fs"], [CAL], ["float32", "rabitq1"])
+    assert [(c.format, c.calibrate_on, c.query_format) for c in plan] == [
+        ("float32", NONE, "same"), ("rabitq1", CAL, "same"), ("rabitq1", CAL, "float32"), ("pq16x4fs", CAL, "same")]
+    assert {(c.model, c.dataset, c.split) for c in plan} == {(MODEL, "adi", adi.split)}
 
 
 # --- the sets themselves --------------------------------------------------------------------------------------

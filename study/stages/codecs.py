@@ -30,7 +30,7 @@ from study.core.errors import ParameterError
 from study.core.io import atomic_write, write_text_atomic
 from study.experiment.configs import NONE, Config, EvalData, References, load_eval_data, reference_vectors
 from study.experiment.evaluate import evaluate_format
-from study.experiment.rescore import RESCORE_K, rescore_sweep
+from study.experiment.rescore import rescore_sweep
 from study.figures import plots
 from study.figures.codecs import plot_codecs
 
@@ -149,7 +149,7 @@ def run_codecs(
         for fmt in rescore_first:
             cfg = Config(model, data.dataset, data.split, format=fmt, calibrate_on=shared)
             add(*rescore_sweep(cfg, data, data.docs, data.queries, training(shared), rescore_tiers, oversampling,
-                               STAGE, RESCORE_K))
+                               STAGE))
     return pd.concat(tidy, ignore_index=True), pd.concat(per_query, ignore_index=True)
 
 
