@@ -2,6 +2,7 @@
 
 import itertools
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 import scipy.stats
 
 from study.analysis import stats
+from study.analysis.report import summarise
 from study.core.errors import ParameterError
 
 
@@ -307,3 +309,179 @@ def test_paired_differences_compare_two_configurations_on_the_same_queries():
     halved = per_query.assign(mrr_at_10=per_query.ndcg_at_10 / 2)
     res = stats.paired_difference(halved, tidy, ["bad|big"], ["good|big"], metric="mrr_at_10", n_resamples=50)
     assert res["value"] == pytest.approx(score["bad|big"].mean() / 2)
+
+
+# --- resampling: every query, independent streams, stratified ----------------------------------------------------
+
+
+def test_the_bootstrap_draws_every_query():
+    # two queries: a quarter of the resamples take query 0 twice, a quarter query 1 twice
+    assert stats.bootstrap_ci(np.array([0.0, 1.0]), n_resamples=1000) == (0.0, 1.0)
+    assert stats.bootstrap_ci(np.array([0.0, 1.0]), n_resamples=1000, level=0.4) == (0.5, 0.5)
+
+
+def test_the_sign_flips_are_drawn_independently_of_the_resamples():
+    # x = (a, b), y = x - 1: every flip of a sign pattern with equal signs is as extreme as the observed difference;
+    # a resample whose mean is not (a + b) / 2 took one query twice. Drawn from one stream, the two counts would match.
+    x = np.array([0.2, 0.8])
+    res, bx, _ = stats.stratified_paired([("s", x[:, None], x[:, None] - 1, np.array([0]), np.array([1.0]))], 1,
+                                         n_resamples=2000, seed=3, return_draws=True)
+    extreme = round(res.p_value[0] * 2001) - 1
+    one_query_twice = int((~np.isclose(bx[:, 0], 0.5)).sum())
+    assert abs(extreme - 1000) < 100 and abs(one_query_twice - 1000) < 100  # each about half
+    assert extreme != one_query_twice
+
+
+def test_collections_with_the_same_scores_are_resampled_independently():
+    x = np.random.default_rng(8).random((50, 1))
+    one = stats.stratified_paired([("a", x, x * 0.9, np.array([0]), np.array([1.0]))], 1, n_resamples=2000).iloc[0]
+    two = stats.stratified_paired([("a", x, x * 0.9, np.array([0]), np.array([0.5])),
+                                   ("b", x, x * 0.9, np.array([0]), np.array([0.5]))], 1, n_resamples=2000).iloc[0]
+    assert two["diff"] == pytest.approx(one["diff"])
+    # two independent halves: the CI of their mean is about 1/sqrt(2) as wide (identical draws: as wide)
+    ratio = (two.diff_ci_high - two.diff_ci_low) / (one.diff_ci_high - one.diff_ci_low)
+    assert 0.6 < ratio < 0.8
+
+
+def test_the_stratified_sign_flip_test_matches_exact_enumeration():
+    a, b = np.array([0.3, -0.1, 0.25, 0.2]), np.array([-0.2, 0.1, -0.05])
+    w = np.array([0.7, 0.3])
+    strata = [("a", a[:, None], np.zeros((4, 1)), np.array([0]), w[:1]),
+              ("b", b[:, None], np.zeros((3, 1)), np.array([0]), w[1:])]
+    observed = abs(w[0] * a.mean() + w[1] * b.mean())
+    flips = np.array(list(itertools.product([-1, 1], repeat=7)))
+    stat = w[0] * flips[:, :4] @ a / 4 + w[1] * flips[:, 4:] @ b / 3
+    exact = (np.abs(stat) >= observed - 1e-12).mean()
+    estimate = stats.stratified_paired(strata, 1, n_resamples=40_000).p_value[0]
+    assert abs(estimate - exact) < 0.01
+
+
+def test_boolean_hits_are_scores_of_0_and_1():
+    hits = np.array([[True], [False], [True], [True]])
+    misses = np.array([[False], [False], [True], [False]])
+    res = stats.stratified_paired([("s", hits, misses, np.array([0]), np.array([1.0]))], 1, n_resamples=50).iloc[0]
+    assert (res.value, res.baseline, res["diff"]) == pytest.approx((0.75, 0.25, 0.5))
+
+
+def test_a_zero_baseline_is_no_warning_and_leaves_the_other_comparisons_their_ci():
+    x = np.random.default_rng(9).random((20, 2))
+    y = np.c_[np.zeros(20), x[:, 1] * 0.9]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = stats.stratified_paired([("s", x, y, np.array([0, 1]), np.ones(2))], 2, n_resamples=100)
+    assert np.isnan(res.ci_low[0]) and np.isnan(res.ci_high[0])
+    assert res.ci_low[1] == pytest.approx(100 * (1 / 0.9 - 1)) and res.ci_high[1] == pytest.approx(res.ci_low[1])
+
+
+def test_the_seed_and_level_reach_every_helper():
+    diffs = np.random.default_rng(10).normal(0.01, 0.1, 60)
+    assert stats.sign_flip_test(diffs, n_resamples=300, seed=1) != stats.sign_flip_test(diffs, n_resamples=300, seed=2)
+    low, high = stats.bootstrap_ci(diffs, n_resamples=300, level=0.5)
+    wide_low, wide_high = stats.bootstrap_ci(diffs, n_resamples=300)
+    assert wide_low < low < high < wide_high
+    tidy, per_query = _synthetic_results()
+    noisy = per_query.assign(ndcg_at_10=per_query.ndcg_at_10 + np.random.default_rng(11).normal(0, 0.05,
+                                                                                               len(per_query)))
+
+    def annotated(seed: int) -> float:
+        out = stats.annotate_tidy(tidy, noisy, n_resamples=200, seed=seed)
+        return out.set_index(["config_id", "metric"]).ci_low["good|big", "ndcg_at_10"]
+
+    assert annotated(1) == annotated(1) != annotated(2)
+    summary = summarise(tidy, ["format"])
+    first, second = (stats.add_significance(summary, tidy, noisy, ["format"], n_resamples=200, seed=s)
+                     .set_index("format").ci_low["good"] for s in (1, 2))
+    assert first != second
+
+    def difference(seed: int) -> float:
+        return stats.paired_difference(noisy, tidy, ["bad|big"], ["good|big"], n_resamples=200, seed=seed)["ci_low"]
+
+    assert difference(1) == difference(1) != difference(2)
+
+
+# --- the tidy helpers on one metric, duplicates, boundaries ---------------------------------------------------------
+
+
+def one_metric() -> tuple[pd.DataFrame, pd.DataFrame]:
+    tidy, per_query = _synthetic_results()
+    return tidy[tidy.metric == "ndcg_at_10"], per_query
+
+
+def test_the_helpers_work_on_a_table_of_one_metric():
+    tidy, per_query = one_metric()
+    nd = stats.annotate_tidy(tidy, per_query, n_resamples=200).set_index("config_id")
+    assert nd.loc["bad|big", "diff"] == pytest.approx(-0.2) and nd.loc["bad|big", "significant"]
+    out = stats.add_significance(summarise(tidy, ["format"]), tidy, per_query, ["format"], n_resamples=200)
+    assert out.set_index("format").loc["bad", "diff"] == pytest.approx(-0.2)
+    res = stats.paired_difference(per_query, tidy, ["bad|big"], ["float32|big"], n_resamples=50)
+    assert res["diff"] == pytest.approx(-0.2)
+
+
+def test_a_configuration_in_two_stage_files_is_tested_once():
+    tidy, per_query = one_metric()
+    twice = pd.concat([tidy, tidy[tidy.format == "bad"].assign(stage="06")], ignore_index=True)
+    once = stats.annotate_tidy(tidy, per_query, n_resamples=200)
+    out = stats.annotate_tidy(twice, per_query, n_resamples=200)
+    assert len(out) == len(twice)
+    # the same four tests, so the same Holm correction
+    np.testing.assert_array_equal(out.p_holm[: len(tidy)].to_numpy(), once.p_holm.to_numpy())
+    res = stats.paired_difference(per_query, twice, ["bad|big"], ["good|big"], n_resamples=50)
+    assert res["diff"] == pytest.approx(-0.2, abs=0.01)
+
+
+def test_significant_means_strictly_below_alpha():
+    tidy, per_query = one_metric()
+    single = tidy[tidy.format.isin(["float32", "bad"]) & (tidy.dataset == "big")]
+    out = stats.annotate_tidy(single, per_query, alpha=0.05, n_resamples=19).set_index("config_id")
+    assert out.loc["bad|big", "p_holm"] == 0.05 and not out.loc["bad|big", "significant"]  # p = 1 / (1 + 19)
+    assert stats.annotate_tidy(single, per_query, alpha=0.0501, n_resamples=19).significant.any()
+    summary = summarise(single, ["format"])
+    row = stats.add_significance(summary, single, per_query, ["format"], alpha=0.05, n_resamples=19).iloc[-1]
+    assert row.format == "bad" and row.p_holm == 0.05 and not row.significant
+
+
+def test_add_significance_marks_significance_as_a_nullable_boolean_and_keeps_empty_keys():
+    tidy, per_query = one_metric()
+    summary = summarise(tidy, ["format"])
+    tidy = tidy.assign(variant=[np.nan if f == "bad" else "x" for f in tidy.format])
+    summary["variant"] = [np.nan if f == "bad" else "x" for f in summary.format]  # a summary row without a variant
+    out = stats.add_significance(summary, tidy, per_query, ["format", "variant"], n_resamples=200)
+    assert str(out.significant.dtype) == "boolean"
+    bad = out.set_index("format").loc["bad"]
+    assert bad["diff"] == pytest.approx(-0.2) and bad.significant
+
+
+def test_the_messages_name_what_is_wrong():
+    tidy, per_query = _synthetic_results()
+    with pytest.raises(ParameterError) as err:
+        stats.add_significance(summarise(tidy, ["format"]), tidy, per_query, ["format"], "queries", n_resamples=10)
+    assert str(err.value) == "parameter 'weighting': invalid value 'queries'; allowed: texts, none"
+    with pytest.raises(ValueError) as err:
+        stats.baseline_ids(tidy, {"reducer": "none"})
+    assert str(err.value) == "several baseline configurations for one model and collection; narrow `baseline`"
+    with pytest.raises(ValueError) as err:
+        stats.paired_differences(per_query, tidy, [(["bad|big", "bad|small"], ["good|small", "good|big"])])
+    assert str(err.value) == "the two configurations must be given on the same collections, in the same order"
+    pairs = pd.DataFrame({"group": range(4), "dataset": "big", "config_id": ["d|big", "c|big", "b|big", "a|big"],
+                          "baseline_id": "float32|big", "weight": 1.0})
+    with pytest.raises(ValueError) as err:
+        stats.compare(pairs, per_query)
+    assert str(err.value) == "no per-query scores on big for ['a|big', 'b|big', 'c|big']"  # the first three
+
+
+def test_compare_leaves_out_queries_the_baseline_has_no_score_for_and_returns_draws():
+    tidy, per_query = _synthetic_results()
+    pairs = pd.DataFrame({"group": [0], "dataset": ["small"], "config_id": ["bad|small"],
+                          "baseline_id": ["float32|small"], "weight": [1.0]})
+    gappy = per_query.copy()
+    gappy.loc[(gappy.config_id == "float32|small") & (gappy.query_id == "q1"), "ndcg_at_10"] = np.nan
+    table, bx, by = stats.compare(pairs, gappy, n_resamples=30, return_draws=True)
+    kept = per_query[(per_query.config_id == "bad|small") & (per_query.query_id != "q1")].ndcg_at_10
+    assert table.value[0] == pytest.approx(kept.mean()) and table["diff"][0] == pytest.approx(-0.2)
+    assert bx.shape == by.shape == (30, 1)
+
+
+def test_holm_treats_none_as_missing_and_caps_at_one():
+    out = stats.holm([0.01, None, 0.02])
+    assert np.isnan(out[1]) and np.allclose(out[[0, 2]], [0.02, 0.02])
+    np.testing.assert_allclose(stats.holm([0.6, 0.7]), [1.0, 1.0])  # 1.2 and 0.7 before the cap

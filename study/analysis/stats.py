@@ -54,9 +54,9 @@ def _blocks(n_resamples: int, n: int) -> Iterable[slice]:
 
 def _resample_counts(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
     """How often each of ``n`` queries is drawn in each of ``b`` bootstrap resamples: (b, n)."""
-    idx = rng.integers(0, n, size=(b, n))
+    idx = rng.integers(n, size=(b, n))  # 0 .. n-1
     flat = (idx + n * np.arange(b)[:, None]).ravel()
-    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
+    return np.bincount(flat, minlength=b * n).reshape(b, n)
 
 
 def stratified_paired(
@@ -91,7 +91,7 @@ def stratified_paired(
             counts = _resample_counts(boot_rng, b, n)
             boot_x[rows, groups] += counts @ x * (weights / n)
             boot_y[rows, groups] += counts @ y * (weights / n)
-            signs = flip_rng.integers(0, 2, size=(b, n)).astype(np.float64) * 2 - 1
+            signs = flip_rng.integers(2, size=(b, n)) * 2 - 1  # -1 or +1
             flips[rows, groups] += signs @ scaled_diff
     diff = obs_x - obs_y
     tail = (1 - level) / 2 * 100
@@ -115,7 +115,7 @@ def paired_test(
     x: np.ndarray, y: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = SEED, level: float = LEVEL
 ) -> dict[str, float]:
     """One paired comparison on one set of queries: mean difference, its bootstrap CI, sign-flip p-value."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    x, y = np.asarray(x), np.asarray(y)  # stratified_paired takes them as float64
     if x.shape != y.shape or x.ndim != 1 or len(x) == 0:
         raise ValueError(f"x and y must be 1-D of the same non-zero length, got {x.shape} and {y.shape}")
     out = stratified_paired([("sample", x[:, None], y[:, None], np.array([0]), np.array([1.0]))], 1,
@@ -127,13 +127,13 @@ def bootstrap_ci(
     diffs: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = SEED, level: float = LEVEL
 ) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean of paired differences."""
-    res = paired_test(diffs, np.zeros_like(np.asarray(diffs, np.float64)), n_resamples, seed, level)
+    res = paired_test(diffs, np.zeros(np.shape(diffs)), n_resamples, seed, level)
     return res["diff_ci_low"], res["diff_ci_high"]
 
 
 def sign_flip_test(diffs: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = SEED) -> float:
     """Two-sided randomization test of mean(diffs) = 0 by random sign flips."""
-    return paired_test(diffs, np.zeros_like(np.asarray(diffs, np.float64)), n_resamples, seed)["p_value"]
+    return paired_test(diffs, np.zeros(np.shape(diffs)), n_resamples, seed)["p_value"]
 
 
 def holm(pvalues: Iterable[float]) -> np.ndarray:
@@ -141,7 +141,7 @@ def holm(pvalues: Iterable[float]) -> np.ndarray:
     p = np.asarray(list(pvalues), dtype=np.float64)
     out = np.full(p.shape, np.nan)
     valid = np.flatnonzero(~np.isnan(p))
-    order = valid[np.argsort(p[valid], kind="stable")]
+    order = valid[np.argsort(p[valid])]  # tied p-values get the same adjusted value in any order
     m = len(order)
     adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
     out[order] = np.minimum(adjusted, 1.0)
@@ -171,7 +171,7 @@ def baseline_ids(tidy: pd.DataFrame, baseline: dict[str, object] | None = None) 
 def _weights(frame: pd.DataFrame, weighting: str) -> np.ndarray:
     if weighting not in WEIGHTINGS:
         raise ParameterError("weighting", weighting, WEIGHTINGS)
-    w = frame.n_texts.to_numpy(np.float64) if weighting == "texts" else np.ones(len(frame))
+    w = frame.n_texts.to_numpy() if weighting == "texts" else np.ones(len(frame))
     return w / w.sum()
 
 
@@ -188,7 +188,7 @@ def compare(
     Returns ``stratified_paired``'s table, one row per group (and its draws with ``return_draws``)."""
     n_groups = int(pairs.group.max()) + 1 if len(pairs) else 0
     strata = []
-    for dataset, sub in pairs.groupby("dataset", sort=True):
+    for dataset, sub in pairs.groupby("dataset"):
         pq = per_query[per_query.dataset == dataset]
         wide = pq.pivot_table(index="query_id", columns="config_id", values=metric, aggfunc="first")
         missing = set(sub.config_id) | set(sub.baseline_id)
@@ -198,7 +198,7 @@ def compare(
         x, y = wide[list(sub.config_id)], wide[list(sub.baseline_id)]
         keep = x.notna().all(axis=1) & y.notna().all(axis=1)
         strata.append((str(dataset), x[keep].to_numpy(), y[keep].to_numpy(), sub.group.to_numpy(),
-                       sub.weight.to_numpy(np.float64)))
+                       sub.weight.to_numpy()))
     return stratified_paired(strata, n_groups, n_resamples, seed, level, return_draws)
 
 
@@ -229,7 +229,7 @@ def annotate_tidy(
     res["significant"] = res.p_holm < alpha
     res = res.drop(columns=["ci_low", "ci_high"]).rename(columns={"diff_ci_low": "ci_low", "diff_ci_high": "ci_high"})
     cols = ["diff", "ci_low", "ci_high", "p_value", "p_holm", "significant"]
-    out = tidy.drop(columns=[c for c in cols if c in tidy], errors="ignore")
+    out = tidy.drop(columns=[c for c in cols if c in tidy])
     stats = res.set_index("config_id")[cols]
     merged = out.merge(stats, left_on="config_id", right_index=True, how="left")
     merged.loc[merged.metric != metric, cols] = np.nan
@@ -255,17 +255,16 @@ def add_significance(
     aggregated with the same ``weighting`` as the summary (say which in the figure). Adds
     ``diff, diff_ci_low, diff_ci_high, ci_low, ci_high`` (CI of ``change_pct``), ``p_value``,
     ``p_holm`` (Holm across the summary's non-baseline rows) and ``significant``."""
-    tidy = compare_like_for_like(tidy[tidy.metric == metric], "shared").rows  # the summary's collections
+    tidy = compare_like_for_like(tidy[tidy.metric == metric]).rows  # shared: the summary's collections, one row each
     ids = baseline_ids(tidy, baseline)
-    rows = tidy.drop_duplicates("config_id")
     group_keys = ["model", *keys]
     pair_rows, index = [], []
-    for key, frame in rows.groupby(group_keys, sort=False, dropna=False):
+    for key, frame in tidy.groupby(group_keys, dropna=False):
         frame = frame[[(m, d) in ids for m, d in zip(frame.model, frame.dataset)]]
         if frame.empty or set(frame.config_id) <= set(ids.values()):
             continue
         group = len(index)
-        index.append(key if isinstance(key, tuple) else (key,))
+        index.append(key)  # a tuple: grouped by a list
         pair_rows.append(pd.DataFrame({
             "group": group, "dataset": frame.dataset.to_numpy(), "config_id": frame.config_id.to_numpy(),
             "baseline_id": [ids[(m, d)] for m, d in zip(frame.model, frame.dataset)],
@@ -275,11 +274,11 @@ def add_significance(
     out = summary.drop(columns=[c for c in cols if c in summary])
     if not pair_rows:
         return out.assign(**{c: np.nan for c in cols})
-    res = compare(pd.concat(pair_rows, ignore_index=True), per_query, metric, n_resamples, seed)
+    res = compare(pd.concat(pair_rows), per_query, metric, n_resamples, seed)
     res["p_holm"] = holm(res.p_value)
     res["significant"] = res.p_holm < alpha
-    res[group_keys] = pd.DataFrame(index, columns=group_keys)
-    merged = out.merge(res[group_keys + cols], on=group_keys, how="left")
+    res = res.join(pd.DataFrame(index, columns=group_keys))
+    merged = out.merge(res[group_keys + cols], how="left")  # on the keys, the only columns both have
     merged["significant"] = merged.significant.astype("boolean")
     return merged
 
@@ -306,7 +305,7 @@ def paired_differences(
                                    "baseline_id": other_ids, "weight": _weights(frame, weighting)}))
     if not pairs:
         return pd.DataFrame()
-    return compare(pd.concat(pairs, ignore_index=True), per_query, metric, n_resamples, seed)
+    return compare(pd.concat(pairs), per_query, metric, n_resamples, seed)
 
 
 def paired_difference(
