@@ -13,7 +13,7 @@ from study.core.errors import ParameterError, StudyError
 # --- helpers: hand-built tidy results -----------------------------------------------------------------------
 
 # bytes per vector and overhead of a 384-d model, as stage 02/03 measure them
-BYTES = {"float32": 1536, "float16": 768, "float8_e4m3": 384, "int8": 384, "binary": 48}
+BYTES = {"float32": 1536, "float16": 768, "float8_e4m3": 384, "float8_e5m2": 384, "int8": 384, "binary": 48}
 
 
 def tidy(rows: list[dict], datasets=(("d1", 100), ("d2", 300)), model: str = "minilm-l6") -> pd.DataFrame:
@@ -79,6 +79,13 @@ def test_pareto_mask_matches_the_definition_on_random_points_with_ties():
         quality = rng.integers(0, 6, n).astype(float)
         quality[rng.random(n) < 0.1] = np.nan
         np.testing.assert_array_equal(tradeoff.pareto_mask(cost, quality), naive_frontier(cost, quality))
+
+
+def test_a_point_without_cost_or_quality_is_never_on_the_frontier():
+    assert tradeoff.pareto_mask([1, 2, None], [0.5, None, 0.9]).tolist() == [True, False, False]
+    with pytest.raises(ValueError) as err:
+        tradeoff.pareto_mask([1, 2], [0.5])
+    assert str(err.value) == "cost and quality must have the same length"
 
 
 def test_pareto_mask_by_keeps_one_frontier_per_model():
@@ -262,6 +269,37 @@ def test_configurations_weighted_change_and_measured_storage():
     # float16 ties float32 in quality at half the bytes: float32 is dominated; int8 is dominated by float8
     assert configs.on_frontier.to_dict() == {"binary": True, "float8_e4m3": True, "int8": False,
                                              "float16": True, "float32": False}
+
+
+def test_configurations_are_listed_by_model_storage_and_quality_ties_as_scored():
+    rows = [BASE[0], {"format": "float8_e5m2", "values": {"d1": 0.49, "d2": 0.69}}, *BASE[1:]]
+    data = pd.concat([tidy(rows, model="mpnet-base"), tidy(rows)], ignore_index=True)
+    configs = tradeoff.configurations(data)
+    assert configs.index.tolist() == list(range(12))  # a configuration's number is its row
+    mine = configs[configs.model == "minilm-l6"]
+    assert configs.model.tolist()[:6] == ["minilm-l6"] * 6
+    # float8 e5m2 and e4m3 tie on bytes and quality: e5m2 was scored first; int8 has the bytes, less quality
+    assert mine.label.tolist() == ["binary", "float8_e5m2", "float8_e4m3", "int8", "float16", "float32"]
+
+
+def test_the_expected_value_counts_each_collection_once_whatever_the_row_order():
+    # int8 listed first, float32 repeated by a later stage on d1: the baseline over every collection is still
+    # d1 and d2 once each
+    data = pd.concat([tidy([BASE[3]]), tidy(BASE), tidy([BASE[0]], datasets=(("d1", 100),)).assign(stage="04")],
+                     ignore_index=True)
+    configs = tradeoff.configurations(data).set_index("label")
+    full = (0.5 * 100 + 0.7 * 300) / 400
+    assert configs.expected["int8"] == pytest.approx(full * (1 + configs.change_pct["int8"] / 100))
+
+
+def test_a_rescored_configuration_is_its_own_kind():
+    data = tidy(BASE + [{"format": "binary", "stage": "06", "values": {"d1": 0.499, "d2": 0.699}}])
+    data.loc[data.stage == "06", "rescore"] = "int8x4"
+    data["rescore_bytes_per_vector"] = np.where(data.stage == "06", np.nan, np.nan)  # not measured: 0 B
+    configs = tradeoff.configurations(data).set_index("label")
+    assert configs.kind["binary → rescore int8x4"] == "binary + rescoring" and configs.kind["binary"] == "binary"
+    assert configs.family["binary → rescore int8x4"] == "binary + rescoring"
+    assert configs.tier2_bytes_per_vector["binary → rescore int8x4"] == 0.0
 
 
 def test_mixing_collection_sets_would_flip_the_ranking_and_the_rule_prevents_it():
@@ -580,6 +618,7 @@ def test_the_first_of_several_float32_rows_is_the_baseline_of_a_collection():
     per = tradeoff.configuration_rows(data, configs)
     assert per[per.label == "int8"].baseline.tolist() == [0.50, 0.70]
     assert configs.set_index("label").baseline["int8"] == pytest.approx(0.65)
+    assert configs.set_index("label").expected["int8"] == pytest.approx((0.45 * 100 + 0.66 * 300) / 400)
 
 
 @pytest.mark.parametrize("weighting", ["texts", "none"])

@@ -213,7 +213,7 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     rows["wv"], rows["wb"] = rows.weight * rows.value, rows.weight * rows.baseline
     tier2 = rows["rescore_bytes_per_vector"] if "rescore_bytes_per_vector" in rows else pd.Series(np.nan, rows.index)
     rows["tier2"] = tier2.fillna(0.0).where(rows.rescore != NONE, 0.0)
-    grouped = rows.groupby(["model", *keys], sort=False, dropna=False)
+    grouped = rows.groupby(["model", *keys], sort=False)  # keys are filled; ties keep the results' order
     out = grouped.agg(
         wv=("wv", "sum"), wb=("wb", "sum"), w=("weight", "sum"),
         tier1_bytes_per_vector=("bytes_per_vector", "max"), tier2_bytes_per_vector=("tier2", "max"),
@@ -231,8 +231,8 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     base_bytes = out[is_baseline(out)].groupby("model").bytes_per_vector.first()
     out["compression_ratio"] = out.model.map(base_bytes) / out.bytes_per_vector
     out["collections"] = out.model.map({m: ", ".join(s.names) for m, s in comparison.sets.items()})
-    out["label"] = [label(r) for r in out.to_dict("records")]
-    out["family"] = [family(r) for r in out.to_dict("records")]
+    out["label"] = out.apply(label, axis=1)
+    out["family"] = out.apply(family, axis=1)
     out["kind"] = [kind(f) + (" + rescoring" if r != NONE else "") for f, r in zip(out.format, out.rescore)]
     out["weighting"] = weighting
     out = out.drop(columns=["wv", "wb", "w"])
@@ -284,7 +284,7 @@ def pareto_mask(cost: np.ndarray | pd.Series, quality: np.ndarray | pd.Series) -
 def pareto_mask_by(frame: pd.DataFrame, cost: str, quality: str, group: str = "model") -> np.ndarray:
     """``pareto_mask`` within each ``group`` (each model has its own frontier)."""
     mask = np.zeros(len(frame), dtype=bool)
-    for _, idx in frame.groupby(group, sort=False).indices.items():
+    for _, idx in frame.groupby(group).indices.items():
         mask[idx] = pareto_mask(frame[cost].to_numpy()[idx], frame[quality].to_numpy()[idx])
     return mask
 
