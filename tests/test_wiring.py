@@ -273,15 +273,16 @@ CODECS = ["float32", "int8_clipped", "rabitq1", "pq8x4fs"]
 
 def codecs(spy_sets, monkeypatch, calibrate_on: list[str], fit_on: str, reducers=("pca", TRUNCATION),
            datasets=(*EVALUATED, CAL, FIT), reduced_formats=("rabitq1", "pq8x4fs"), seed=SEED):
+    """Stage 09 on ``datasets`` under a spy: (spy, tidy rows, per-query scores)."""
     spy = Spy(monkeypatch, codecs_module, spy_sets)
-    tidy, _ = run_codecs(MODEL, list(datasets), CODECS, calibrate_on, ["rabitq1"], list(reducers), [0.25],
-                         list(reduced_formats), fit_on, ["rabitq1", "pq8x4fs"], ["float32", "int8_clipped"], [2],
-                         seed=seed)
-    return spy, tidy
+    tidy, per_query = run_codecs(MODEL, list(datasets), CODECS, calibrate_on, ["rabitq1"], list(reducers), [0.25],
+                                 list(reduced_formats), fit_on, ["rabitq1", "pq8x4fs"], ["float32", "int8_clipped"],
+                                 [2], seed=seed)
+    return spy, tidy, per_query
 
 
 def test_codecs_train_on_each_calibrate_on_pq_only_on_the_shared_set(sets, monkeypatch):
-    spy, tidy = codecs(sets, monkeypatch, [CAL, SELF], FIT)
+    spy, tidy, _ = codecs(sets, monkeypatch, [CAL, SELF], FIT)
     assert spy.trained() == expected(spy, FIT)
     plain = {(t[0].split()[0], t[1], t[2]) for t in spy.trained() if "after" not in t[0]}
     for d in EVALUATED:
@@ -293,7 +294,7 @@ def test_codecs_train_on_each_calibrate_on_pq_only_on_the_shared_set(sets, monke
 
 
 def test_codecs_reduced_runs_fit_on_fit_on_and_train_on_the_reduced_shared_set(sets, monkeypatch):
-    spy, tidy = codecs(sets, monkeypatch, [CAL, SELF], FIT)
+    spy, tidy, _ = codecs(sets, monkeypatch, [CAL, SELF], FIT)
     assert spy.fitted() == [("pca", FIT), (TRUNCATION, FIT)]
     reduced = {(t[1], t[2]) for t in spy.trained() if "after" in t[0]}
     assert reduced == {(f, o) for f in ("rabitq1", "pq8x4fs") for o in (f"pca[{FIT}]({CAL})", f"{TRUNCATION}({CAL})")}
@@ -302,7 +303,7 @@ def test_codecs_reduced_runs_fit_on_fit_on_and_train_on_the_reduced_shared_set(s
 
 
 def test_codecs_rescoring_tiers_train_on_the_shared_set_their_rows_name(sets, monkeypatch):
-    spy, tidy = codecs(sets, monkeypatch, [SELF, CAL], FIT, reducers=())
+    spy, tidy, _ = codecs(sets, monkeypatch, [SELF, CAL], FIT, reducers=())
     first = [t for t in spy.trained() if t[0].startswith("adi rabitq1 @")]
     assert (f"adi rabitq1 @{CAL}", "int8_clipped", CAL) in first  # the second tier
     rescored = tidy[(tidy.metric == "ndcg_at_10") & (tidy.rescore != NONE)]
@@ -311,7 +312,7 @@ def test_codecs_rescoring_tiers_train_on_the_shared_set_their_rows_name(sets, mo
 
 
 def test_codecs_trained_only_on_self_train_each_corpus_on_itself_and_pq_nowhere(sets, monkeypatch):
-    spy, tidy = codecs(sets, monkeypatch, [SELF], FIT)
+    spy, tidy, _ = codecs(sets, monkeypatch, [SELF], FIT)
     assert spy.trained() == expected(spy, FIT)
     origins = {o for *_, o in spy.trained()}
     assert {corpus("time"), f"pca[{FIT}]({corpus('time')})", f"{TRUNCATION}({corpus('time')})"} <= origins
@@ -322,17 +323,17 @@ def test_codecs_trained_only_on_self_train_each_corpus_on_itself_and_pq_nowhere(
 
 
 def test_codecs_reducers_fit_on_self_fit_each_corpus(sets, monkeypatch):
-    spy, tidy = codecs(sets, monkeypatch, [CAL], SELF, reducers=("pca",), datasets=(*EVALUATED, CAL))
+    spy, tidy, _ = codecs(sets, monkeypatch, [CAL], SELF, reducers=("pca",), datasets=(*EVALUATED, CAL))
     assert spy.fitted() == [("pca", corpus(d)) for d in EVALUATED]
     assert spy.trained() == expected(spy, SELF)
     assert set(tidy[tidy.reducer == "pca"].fit_on) == {SELF}
 
 
 def test_codecs_rows_carry_their_configuration_and_every_stored_byte(sets, monkeypatch):
-    spy, tidy = codecs(sets, monkeypatch, [CAL], FIT, datasets=("adi", CAL, FIT),
-                       reduced_formats=("rabitq1", "float32"))
+    spy, tidy, per_query = codecs(sets, monkeypatch, [CAL], FIT, datasets=("adi", CAL, FIT),
+                                  reduced_formats=("rabitq1", "float32"))
     adi = load_eval_data(MODEL, "adi")
-    assert tidy.index.equals(pd.RangeIndex(len(tidy)))
+    assert tidy.index.equals(pd.RangeIndex(len(tidy))) and per_query.index.equals(pd.RangeIndex(len(per_query)))
     rows = tidy[tidy.metric == "ndcg_at_10"].set_index(["reducer", "format", "rescore", "query_format"]).sort_index()
     assert set(rows.model) == {MODEL} and set(rows.split) == {adi.split} and set(rows.stage) == {"09"}
     assert set(rows.loc["pca"].fraction) == {0.25} and set(rows.loc[TRUNCATION].fit_on) == {NONE}
@@ -350,7 +351,7 @@ def test_codecs_rows_carry_their_configuration_and_every_stored_byte(sets, monke
 
 
 def test_codecs_reducers_are_fit_with_the_stage_seed(sets, monkeypatch):
-    spy, _ = codecs(sets, monkeypatch, [CAL], FIT, reducers=("random_projection",), datasets=("adi",), seed=7)
+    spy, _, _ = codecs(sets, monkeypatch, [CAL], FIT, reducers=("random_projection",), datasets=("adi",), seed=7)
     (method, fitted_on, reducer), = spy.fits
     mine = fit_reducer(method, sets[FIT], 0.25, seed=7)
     np.testing.assert_array_equal(reducer.transform(sets[CAL]), mine.transform(sets[CAL]))
@@ -358,7 +359,8 @@ def test_codecs_reducers_are_fit_with_the_stage_seed(sets, monkeypatch):
 
 
 def test_codecs_refuse_to_evaluate_only_training_sets(sets):
-    with pytest.raises(ParameterError, match="'datasets'.*not a training set"):
+    with pytest.raises(ParameterError, match=r"'datasets': invalid value \['med', 'cisi'\]; allowed: at least one "
+                                             r"collection that is not a training set$"):
         run_codecs(MODEL, [CAL, FIT], ["rabitq1"], [CAL, SELF], [], [], [], [], FIT, [], [], [])
 
 
@@ -367,6 +369,9 @@ def test_plan_asks_float32_queries_only_of_compressed_formats(adi):
     assert [(c.format, c.calibrate_on, c.query_format) for c in plan] == [
         ("float32", NONE, "same"), ("rabitq1", CAL, "same"), ("rabitq1", CAL, "float32"), ("pq16x4fs", CAL, "same")]
     assert {(c.model, c.dataset, c.split) for c in plan} == {(MODEL, "adi", adi.split)}
+    corpus_first = _plan(adi, ["pq16x4fs", "rabitq1"], [SELF, CAL], [])  # PQ skips the corpus, not what follows it
+    assert [(c.format, c.calibrate_on) for c in corpus_first] == [
+        ("pq16x4fs", CAL), ("rabitq1", SELF), ("rabitq1", CAL)]
 
 
 # --- the sets themselves --------------------------------------------------------------------------------------
