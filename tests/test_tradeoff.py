@@ -581,6 +581,14 @@ def test_configuration_rows_are_each_configurations_held_out_collections():
     assert pca.config_id == "float32|pca|0.5|d1|d2" and pca.baseline_id == "float32|none|1.0|none|d2"
 
 
+def test_configuration_rows_use_the_frontiers_collections():
+    # PCA ran on d2 only: the frontier's policy leaves it out and keeps d1 and d2 for the others
+    rows = [*BASE, {"format": "float32", "reducer": "pca", "fraction": 0.5, "stage": "03", "values": {"d2": 0.63}}]
+    data = tidy(rows)
+    per = tradeoff.configuration_rows(data, tradeoff.configurations(data))
+    assert set(per.label) == {r["format"] for r in BASE} and set(per.dataset) == {"d1", "d2"} and len(per) == 10
+
+
 def test_configuration_rows_one_row_per_collection_in_order():
     data = tidy(BASE)
     configs = tradeoff.configurations(data)
