@@ -343,6 +343,19 @@ def test_collections_with_the_same_scores_are_resampled_independently():
     assert 0.6 < ratio < 0.8
 
 
+def test_compare_resamples_each_collection_on_its_own_stream():
+    x = np.random.default_rng(12).random(50)
+    per_query = pd.DataFrame({"dataset": np.repeat(["a", "b"], 100), "query_id": np.tile(np.arange(50), 4),
+                              "config_id": np.tile(np.repeat(["new", "old"], 50), 2),
+                              "ndcg_at_10": np.tile(np.r_[x, x * 0.9], 2)})
+    pairs = pd.DataFrame({"group": 0, "dataset": ["a", "b"], "config_id": "new", "baseline_id": "old",
+                          "weight": [0.5, 0.5]})
+    two = stats.compare(pairs, per_query, n_resamples=2000).iloc[0]
+    one = stats.compare(pairs.iloc[:1].assign(weight=1.0), per_query, n_resamples=2000).iloc[0]
+    ratio = (two.diff_ci_high - two.diff_ci_low) / (one.diff_ci_high - one.diff_ci_low)
+    assert 0.6 < ratio < 0.8  # the same scores in two collections, resampled independently
+
+
 def test_the_stratified_sign_flip_test_matches_exact_enumeration():
     a, b = np.array([0.3, -0.1, 0.25, 0.2]), np.array([-0.2, 0.1, -0.05])
     w = np.array([0.7, 0.3])
@@ -364,12 +377,13 @@ def test_boolean_hits_are_scores_of_0_and_1():
 
 
 def test_a_zero_baseline_is_no_warning_and_leaves_the_other_comparisons_their_ci():
-    x = np.random.default_rng(9).random((20, 2))
-    y = np.c_[np.zeros(20), x[:, 1] * 0.9]
+    x = np.random.default_rng(9).random((20, 3))
+    x[:, 2] = 0.0  # nothing found by either: 0 / 0
+    y = np.c_[np.zeros(20), x[:, 1] * 0.9, np.zeros(20)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        res = stats.stratified_paired([("s", x, y, np.array([0, 1]), np.ones(2))], 2, n_resamples=100)
-    assert np.isnan(res.ci_low[0]) and np.isnan(res.ci_high[0])
+        res = stats.stratified_paired([("s", x, y, np.array([0, 1, 2]), np.ones(3))], 3, n_resamples=100)
+    assert res.loc[[0, 2], ["change_pct", "ci_low", "ci_high"]].isna().all().all()
     assert res.ci_low[1] == pytest.approx(100 * (1 / 0.9 - 1)) and res.ci_high[1] == pytest.approx(res.ci_low[1])
 
 

@@ -78,7 +78,7 @@ def stratified_paired(
     boot_x, boot_y = np.zeros((n_resamples, n_groups)), np.zeros((n_resamples, n_groups))
     flips = np.zeros((n_resamples, n_groups))
     for name, x, y, groups, weights in strata:
-        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        x, y = (np.asarray(values, np.float64) for values in (x, y))
         n = x.shape[0]
         if len(np.unique(groups)) != len(groups):
             raise ValueError(f"stratum {name!r} lists a comparison twice")
