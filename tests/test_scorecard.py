@@ -268,6 +268,12 @@ def test_paper_loss_reads_table_1():
     assert scorecard.paper_loss("bge-small", "int8", "umap", 0.5) is None
 
 
+def test_a_number_the_paper_does_not_give_reads_n_a():
+    # the paper column's pairs: minus the loss (a change), two decimals, "n/a" where Table 1 has no number
+    assert scorecard._pair({"a": None, "b": 1.5, "c": float("nan"), "e": -0.004}, ["a", "b", "c", "d", "e"]) == \
+        "n/a/-1.50/n/a/n/a/+0.00"
+
+
 def test_the_papers_advice_holds_claim_by_claim():
     claims = card(QUANT | REDUCE)
     one, two, three, four, five = claims
