@@ -72,3 +72,17 @@ def unit_vectors() -> np.ndarray:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 384)).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture(autouse=True)
+def own_progress_lock(monkeypatch):
+    """Progress bars lock this process only. tqdm's default lock is a multiprocessing semaphore, which a test
+    runner that forks a child per run (mutmut, ``make mutants``) shares between its children: one child killed
+    while writing a progress bar leaves it held, every later child hangs on its first progress bar, and its
+    timeout would be counted as a killed mutant."""
+    import threading
+
+    from tqdm import tqdm
+
+    monkeypatch.setattr(tqdm, "_lock", threading.RLock(), raising=False)
+    monkeypatch.setattr(tqdm, "monitor_interval", 0)

@@ -12,14 +12,12 @@ set that was used. The model is wordllama-256 (static embeddings: the two extra 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
-from tqdm import tqdm
 
 import study.experiment.evaluate as evaluate_module
 import study.experiment.rescore as rescore_module
@@ -56,15 +54,6 @@ EVALUATED = ["adi", "time"]
 CAL = "med"  # the calibration / training set
 FIT = "cisi"  # the reducers' fit set
 TRUNCATION = "truncation"  # keeps the first dimensions whatever it is fit on
-
-
-@pytest.fixture(autouse=True)
-def own_progress_lock(monkeypatch):
-    """Progress bars lock this process only. tqdm's default lock is a multiprocessing semaphore, which a test
-    runner that forks a child per run (mutmut) shares between its children: one child killed while writing a
-    progress bar leaves it held, and every later child hangs on its first progress bar."""
-    monkeypatch.setattr(tqdm, "_lock", threading.RLock(), raising=False)
-    monkeypatch.setattr(tqdm, "monitor_interval", 0)
 
 
 def corpus(name: str) -> str:
