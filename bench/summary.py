@@ -152,7 +152,8 @@ def mutation_lines(rows: pd.DataFrame) -> list[str]:
     if len(mine):
         wide = _wide(mine).reset_index()
         counts = {name: wide[col].astype(int) for name, col in (("mutants", "mutants"), ("killed", "killed"),
-                  ("survived", "survived"), ("no tests", "no_tests"), ("equivalent", "equivalent"))}
+                  ("survived", "survived"), ("no tests", "no_tests"), ("equivalent", "equivalent"),
+                  ("of the killed: timeouts", "timeout")) if col in wide}
         table = pd.DataFrame({"module": wide.case, **counts, "score": wide.score_pct.map("{:.1f} %".format)})
         below = table[wide.score_pct < 90.0].module.tolist()
         goal = "every module at or above the 90 % goal" if not below else f"below the 90 % goal: {', '.join(below)}"
