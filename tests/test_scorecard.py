@@ -418,6 +418,13 @@ def test_claim3_without_int8():
 
 
 def ratio_bytes(ratio: float, dims: int = 384) -> float:
+    """Bytes per vector stored at ``ratio``: where one exists, a number of bytes float32's bytes divided by which is
+    ``ratio`` to the last bit (an edge of a band is then hit exactly, not a rounding error away)."""
+    candidate = 4 * dims / ratio
+    for _ in range(8):
+        if 4 * dims / candidate == ratio:
+            return candidate
+        candidate = float(np.nextafter(candidate, np.inf if 4 * dims / candidate > ratio else 0.0))
     return 4 * dims / ratio
 
 
@@ -459,6 +466,7 @@ def test_the_advised_family_must_beat_every_family_compressing_as_much(loss, exp
 
 @pytest.mark.parametrize(("ratio", "expected"), [
     (3.997, ("fails", "float8_e4m3 (4×) vs int8 (4×)")),  # within the 0.1 % rounding allowance of 4×
+    (4 / 1.001, ("fails", "float8_e4m3 (4×) vs int8 (4×)")),  # at its edge, exactly
     (3.995, ("holds", "float8_e4m3: no other family compresses as much")),  # beyond it
 ])
 def test_a_rival_must_compress_at_least_as_much_give_or_take_rounding(ratio, expected):
@@ -506,7 +514,7 @@ def test_binary_must_beat_todays_codecs_at_32x(codec_loss, expected):
                                   "(2 held-out collections)")
 
 
-@pytest.mark.parametrize(("ratio", "compared"), [(31.969, True), (31.967, False)])
+@pytest.mark.parametrize(("ratio", "compared"), [(31.969, True), (32 / 1.001, True), (31.967, False)])
 def test_a_codec_must_store_no_more_than_binary(ratio, compared):
     configs = QUANT | {key(format="rabitq1", bytes=ratio_bytes(ratio)): 1.0}
     c = claim(card(configs, ci=False), 4)
