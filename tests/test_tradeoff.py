@@ -489,8 +489,10 @@ def test_comparison_sets_of_a_table_read_back_are_empty():
 
 
 def test_load_tidy_skips_non_tidy_tables(output_dir):
-    with pytest.raises(StudyError, match="no tidy results"):
+    with pytest.raises(StudyError) as err:
         tradeoff.load_tidy("unit")
+    assert str(err.value) == (f"no tidy results under {output_dir / 'results' / 'unit'}: run the study first "
+                              "(make study PROFILE=unit)")
     write_profile(BASE)
     folder = report.output_dirs("unit")["results"]
     pd.DataFrame({"index": ["x"], "qps": [1.0]}).to_csv(folder / "07-indexes.csv", index=False)

@@ -207,12 +207,12 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     comparison = compare_like_for_like(rows, policy)
     rows = comparison.rows
     keys = key_columns(rows)
-    rows["weight"] = rows.n_texts.astype(float) if weighting == "texts" else 1.0
+    rows["weight"] = rows.n_texts if weighting == "texts" else 1.0
     base = rows[is_baseline(rows)].drop_duplicates(["model", "dataset"]).set_index(["model", "dataset"]).value
     rows["baseline"] = base.reindex(pd.MultiIndex.from_arrays([rows.model, rows.dataset])).to_numpy()
     rows["wv"], rows["wb"] = rows.weight * rows.value, rows.weight * rows.baseline
-    tier2 = rows["rescore_bytes_per_vector"] if "rescore_bytes_per_vector" in rows else pd.Series(np.nan, rows.index)
-    rows["tier2"] = tier2.fillna(0.0).where(rows.rescore != NONE, 0.0)
+    tier2 = rows["rescore_bytes_per_vector"].fillna(0.0) if "rescore_bytes_per_vector" in rows else 0.0
+    rows["tier2"] = np.where(rows.rescore != NONE, tier2, 0.0)  # not measured: 0 B
     grouped = rows.groupby(["model", *keys], sort=False)  # keys are filled; ties keep the results' order
     out = grouped.agg(
         wv=("wv", "sum"), wb=("wb", "sum"), w=("weight", "sum"),
@@ -225,7 +225,7 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     out["change_pct"] = 100 * (out.value / out.baseline - 1)
     out["loss_pct"] = -out.change_pct
     everywhere = tidy[(tidy.metric == metric) & is_baseline(tidy)].drop_duplicates(["model", "dataset"])
-    weights = everywhere.n_texts.astype(float) if weighting == "texts" else pd.Series(1.0, everywhere.index)
+    weights = everywhere.n_texts if weighting == "texts" else pd.Series(1.0, everywhere.index)
     full = (everywhere.value * weights).groupby(everywhere.model).sum() / weights.groupby(everywhere.model).sum()
     out["expected"] = out.model.map(full) * (1 + out.change_pct / 100)
     base_bytes = out[is_baseline(out)].groupby("model").bytes_per_vector.first()
@@ -390,11 +390,9 @@ def select(
     n_vectors = check_n_vectors(n_vectors)
     configs = configurations(results, weighting=weighting) if "metric" in results.columns else results
     models = sorted(set(configs.model))
-    if model is None:
-        if len(models) != 1:
-            raise ParameterError("model", model, models)
+    if model is None and len(models) == 1:
         model = models[0]
-    if model not in models:
+    if model not in models:  # None, when the results hold several
         raise ParameterError("model", model, models)
     configs = at_scale(configs[configs.model == model], n_vectors)
     fitting = configs[fits(configs, budget, disk)]
@@ -464,7 +462,7 @@ def _scored(rows: pd.DataFrame, per_query: pd.DataFrame | None) -> np.ndarray:
         return np.zeros(len(rows), bool)
     have = set(zip(per_query.dataset, per_query.config_id))
     return np.array([(d, c) in have and (d, b) in have for d, c, b in zip(rows.dataset, rows.config_id,
-                                                                          rows.baseline_id)], bool)
+                                                                          rows.baseline_id)])
 
 
 def with_intervals(configs: pd.DataFrame, rows: pd.DataFrame, per_query: pd.DataFrame | None,
@@ -480,7 +478,7 @@ def with_intervals(configs: pd.DataFrame, rows: pd.DataFrame, per_query: pd.Data
     if usable.empty:
         return out
     groups = {c: g for g, c in enumerate(dict.fromkeys(usable.config))}
-    weight = usable.n_texts.astype(float) if weighting == "texts" else pd.Series(1.0, usable.index)
+    weight = usable.n_texts if weighting == "texts" else pd.Series(1.0, usable.index)
     pairs = pd.DataFrame({"group": usable.config.map(groups), "dataset": usable.dataset,
                           "config_id": usable.config_id, "baseline_id": usable.baseline_id,
                           "weight": weight / weight.groupby(usable.config).transform("sum")})
