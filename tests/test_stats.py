@@ -53,6 +53,11 @@ def test_sign_flip_p_value_approaches_the_exact_randomization_p_value():
     assert stats.bootstrap_ci(np.zeros(50)) == (0.0, 0.0)
 
 
+def test_differences_within_the_rounding_tolerance_are_no_evidence():
+    # 1e-12 apart: every sign pattern, including the ones that cancel to exactly 0, is as extreme as that
+    assert stats.sign_flip_test(np.array([1e-12, 1e-12]), n_resamples=200) == 1.0
+
+
 def test_holm_matches_a_hand_computed_example():
     # sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, max(0.04·1, 0.06) = 0.06
     np.testing.assert_allclose(stats.holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
