@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from study.analysis import scorecard
+from study.analysis.comparison import config_key, deduplicate, normalise_keys
 from study.analysis.scorecard import ClaimResult, verdict
 from study.analysis.verdicts import Check, Outcome
 from study.core.errors import StudyError
@@ -766,6 +767,19 @@ def test_paper_configurations_are_the_faithful_ones_averaged_like_for_like():
     assert set(scorecard.paper_configurations(tidy, metric="recall_at_10").value) == {0.5}
     self_cal = scorecard.paper_configurations(tidy, calibrate_on="self", fit_on="d9")
     assert list(self_cal.label) == ["int8", "float16", "float32"] and self_cal.calibrate_on.iloc[0] == "self"
+
+
+def test_configurations_are_looked_up_by_their_fraction_to_six_decimals():
+    # a third kept: the tidy table stores 0.333333; a look-up by 1/3 finds it, as by 0.3333333
+    tidy, _ = results({("float32", "pca", 1 / 3): 1.0, "int8": 2.0})
+    rows = deduplicate(normalise_keys(tidy))
+    rows = rows.assign(cfg_key=config_key(rows).to_numpy())
+    space = scorecard.Space(rows, "mlquestions", "mlquestions")
+    pca = rows[rows.reducer == "pca"].cfg_key.iloc[0]
+    assert space.key(MODEL, "float32", "pca", 1 / 3) == space.key(MODEL, "float32", "pca", 0.3333333) == pca
+    assert space.key(MODEL, "int8") == rows[rows.format == "int8"].cfg_key.iloc[0]
+    assert space.key(MODEL, "float32", "pca", 0.34) is None and space.key("other", "int8") is None
+    assert sorted(k[1] for k in space.keys_of(MODEL)) == ["float32", "float32", "int8"]
 
 
 def test_two_faithful_variants_of_one_configuration_are_an_error():
