@@ -56,6 +56,7 @@ def test_pareto_mask_on_hand_built_points():
     # exact ties (1, 0.5) both stay; (2, 0.6) loses to (2, 0.7) at the same cost; (3, 0.7) costs more for
     # the same quality; NaN never; the cheapest point is on the frontier however bad.
     assert mask.tolist() == [True, True, True, False, False, True, False, True]
+    assert np.asarray(cost)[mask].tolist() == [1, 1, 2, 4, 0.5]  # a mask: it selects the frontier's points
 
 
 def naive_frontier(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
