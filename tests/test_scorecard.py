@@ -203,6 +203,15 @@ def test_claim1_on_the_baseline_alone_runs_nothing():
                                           "binary not run for minilm-l6", "float16, bfloat16 not run for minilm-l6",
                                           "float4_e2m1 not run for minilm-l6"}
     assert c.verdict == "not run" and c.robustness == "n/a" and c.checked == "no check ran (5 not run)"
+    assert c.sets[MODEL] is None and {k.model for k in c.checks} == {MODEL}
+    assert c.ours[MODEL] == "E4M3 n/a, E5M2 n/a, int8 n/a, binary n/a, f16 n/a, bf16 n/a, float4 n/a"
+
+
+def test_claim1_formats_without_a_shared_collection_are_not_compared():
+    # every format ran, but the binary on d3 only, where float32 did not: no collection to compare them all on
+    c = claim(card({f: v for f, v in QUANT.items() if f != "binary"} | {key(format="binary", datasets=("d3",)): 9.0}),
+              1)
+    assert [(k.model, k.note, k.result()) for k in c.checks] == [(MODEL, "formats not run for minilm-l6", None)] * 5
     assert c.sets[MODEL] is None
     assert c.ours[MODEL] == "E4M3 n/a, E5M2 n/a, int8 n/a, binary n/a, f16 n/a, bf16 n/a, float4 n/a"
 
