@@ -240,7 +240,7 @@ def test_on_quantization_alone_claim1_holds_and_the_claims_needing_reduction_do_
     assert one.ours == {MODEL: "E4M3 -0.10 [-0.10, -0.10], E5M2 -0.20 [-0.20, -0.20], int8 -4.00 [-4.00, -4.00], "
                                "binary -9.00 [-9.00, -9.00], f16 +0.00 [+0.00, +0.00], bf16 +0.00 [+0.00, +0.00], "
                                "float4 -80.00 [-80.00, -80.00] (2 held-out collections)"}
-    assert [(k.what, k.note) for k in two.checks] == [("PCA best reducer", "reduction not run")]
+    assert [(k.model, k.what, k.note) for k in two.checks] == [(MODEL, "PCA best reducer", "reduction not run")]
     assert two.ours == {MODEL: "reduction not run"}
     # claim 4: the 32× band takes the binary stored at exactly 32×; no codec run, no codec check
     assert {k.what: (k.result(), k.detail) for k in four.checks} == {
@@ -262,7 +262,8 @@ def test_on_quantization_alone_claim1_holds_and_the_claims_needing_reduction_do_
     # the paper's column quotes Table 1 (% change, bge-small/nomic)
     assert one.paper == ("E4M3 -0.17/+0.17, E5M2 -0.34/-0.17; int8 -3.53/-1.52; binary -11.60/-7.42; "
                          "f16 +0.00/+0.17, bf16 +0.00/-0.17; float4 -100.00/-31.53 (% change, bge/nomic)")
-    assert two.paper.startswith("PCA 50 % -5.04/-0.67, 25 % -13.78/-6.41 (Table 1; the text says ")
+    assert two.paper == ("PCA 50 % -5.04/-0.67, 25 % -13.78/-6.41 (Table 1; the text says -19.6/-6.9 at 25 %); "
+                         "ranking PCA ≈ kernel PCA ≫ random projection ≫ autoencoder, UMAP (no numbers)")
     assert three.paper == "PCA 50 % + E4M3 -5.04/-1.52, + E5M2 -3.53/-0.84 vs int8 -3.53/-1.52"
     assert four.paper == ("advice only, no frontier numbers (up to 4×: 16-bit float or float8; "
                           "4–32×: float8 + pca; 32×: binary; beyond 32×: binary + pca)")
@@ -294,6 +295,7 @@ def test_the_papers_advice_holds_claim_by_claim():
     assert two.ours[MODEL] == ("PCA 50 % -1.00 [-1.00, -1.00], 25 % -10.00 [-10.00, -10.00]; at 50%: "
                                "pca -1.00 [-1.00, -1.00], random_projection -6.00 [-6.00, -6.00] "
                                "(2 held-out collections)")
+    assert {n: c.sets[MODEL].names for n, c in enumerate(claims, 1) if n < 5} == {n: ("d1", "d2") for n in (1, 2, 3, 4)}
     assert [(k.what, k.result()) for k in three.checks] == [("PCA 50 % + float8_e4m3 loses less than int8", "holds"),
                                                             ("PCA 50 % + float8_e5m2 loses less than int8", "holds")]
     assert three.ours[MODEL] == ("+ E4M3 -1.50 [-1.50, -1.50], + E5M2 -1.80 [-1.80, -1.80] vs int8 -4.00 "
@@ -396,6 +398,19 @@ def test_pca_at_a_quarter_needs_both_float8_formats():
     c = claim(card(configs), 2)
     assert (check(c, "PCA 25 %").result(), check(c, "PCA 25 %").note) == (None, "PCA 25 % or float8 not run")
     assert c.ours[MODEL].startswith("PCA 50 % n/a, 25 % -10.00 [-10.00, -10.00]; at 25%: pca -10.00 ")
+
+
+def test_claim2_reductions_without_a_shared_collection_are_not_compared():
+    # minilm-l6's reductions ran on d3 only, where float32 did not: not run (and bge-small's still are)
+    apart = {key(format="float32", reducer="pca", fraction=0.5, datasets=("d3",)): 1.0,
+             key(format="float32", reducer="random_projection", fraction=0.5, datasets=("d3",)): 5.0}
+    a, b = results(QUANT | apart), results(QUANT | REDUCE, model="bge-small")
+    tidy, pq = (pd.concat(parts, ignore_index=True) for parts in zip(a, b))
+    two = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 2)
+    assert [(k.model, k.what, k.note) for k in two.checks][:2] == [
+        (MODEL, "PCA best reducer", "no shared collection"), ("bge-small", "PCA best reducer at 50%", "")]
+    assert two.sets[MODEL] is None and two.ours[MODEL] == "no shared collection"
+    assert two.sets["bge-small"].names == ("d1", "d2")
 
 
 def test_claim2_without_rivals():
@@ -814,11 +829,17 @@ def test_a_model_without_baseline_is_an_error():
 
 
 def test_other_metrics_are_ignored_and_models_ordered_as_asked():
-    a, b = results(QUANT, model="bge-small"), results(QUANT, model="minilm-l6")
+    a, b = results(QUANT | REDUCE, model="bge-small"), results(QUANT, model="minilm-l6")
     tidy = pd.concat([a[0], b[0], a[0].assign(metric="recall_at_10", value=0.0)], ignore_index=True)
     claims = scorecard.scorecard(tidy, models=["minilm-l6", "absent"], per_query=pd.concat([a[1], b[1]]))
     assert list(claim(claims, 1).ours) == ["minilm-l6", "bge-small"]
     assert [k.model for k in claim(claims, 1).checks] == ["minilm-l6"] * 5 + ["bge-small"] * 5
+    # claim 2: minilm-l6 ran no reduction, which does not stop bge-small's checks
+    assert [(k.model, k.what, k.result()) for k in claim(claims, 2).checks] == [
+        ("minilm-l6", "PCA best reducer", None), ("bge-small", "PCA best reducer at 50%", "holds"),
+        ("bge-small", "PCA best reducer at 25%", None), ("bge-small", "PCA 50 % loses more than float16 (2×)", "holds"),
+        ("bge-small", "PCA 25 % loses more than float8 (4×)", "holds")]
+    assert {m: s is not None for m, s in claim(claims, 2).sets.items()} == {"minilm-l6": False, "bge-small": True}
     assert claim(claims, 1).verdict == "holds"
     assert [(k.model, k.note) for k in claim(claims, 5).checks] == [
         ("minilm-l6, bge-small", "one model width only in this profile")]

@@ -308,7 +308,11 @@ def claim2(ctx: Context, models: list[str]) -> tuple[ClaimResult, dict[str, list
             continue
         cset = _claim_set(ctx.rows, m, present)
         result.sets[m] = cset
-        S = cset.names if cset else ()
+        if cset is None:  # nothing to compare them on (judging them on no collection raised in the bootstrap)
+            result.checks.append(_not_run(m, "PCA best reducer", "no shared collection"))
+            shown[m] = ["no shared collection"]
+            continue
+        S = cset.names
         ranking_at = 0.5 if 0.5 in fractions else fractions[-1]
         ranking = []
         for f in fractions:
