@@ -523,8 +523,30 @@ def test_among_equal_rivals_the_first_label_is_named():
 def test_claim4_not_run_when_its_configurations_share_no_collection():
     tidy, pq = results({key(format="float16", datasets=("d3",)): 0.0})
     c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 4)
-    assert [(k.what, k.note) for k in c.checks] == [("frontier", "no paper configuration run")]
+    assert [(k.model, k.what, k.note) for k in c.checks] == [(MODEL, "frontier", "no paper configuration run")]
     assert c.ours == {MODEL: "not run"} and c.sets == {MODEL: None}
+
+
+def test_results_fit_on_another_set_are_not_the_papers():
+    # bge-small's rows were all fit on d9, not the profile's MLQuestions: none is a paper configuration, so its
+    # claims do not run; minilm-l6's, after it, still do
+    other = results(QUANT, model="bge-small")
+    tidy = pd.concat([other[0].assign(fit_on="d9"), results(QUANT)[0]], ignore_index=True)
+    claims = scorecard.scorecard(tidy)
+    assert [(k.model, k.note) for k in claim(claims, 1).checks][:2] == [
+        ("bge-small", "float8_e4m3, float8_e5m2 not run for bge-small"),
+        ("bge-small", "float8_e4m3, float8_e5m2, int8 not run for bge-small")]
+    assert [(k.model, k.what, k.result()) for k in claim(claims, 4).checks] == [
+        ("bge-small", "frontier", None), (MODEL, "frontier up to 4×", "holds"), (MODEL, "frontier 4–32×", None),
+        (MODEL, "frontier 32×", "holds"), (MODEL, "frontier beyond 32×", None)]
+    assert claim(claims, 4).ours["bge-small"] == "not run"
+
+
+def test_the_frontier_lists_what_compresses_not_what_stores_as_much_as_float32():
+    # bfloat16 stored at 1 + 1e-9 (better than float32, so float32 leaves the frontier): neither is listed
+    configs = {"float16": 0.5, "binary": 9.0, key(format="bfloat16", bytes=ratio_bytes(1 + 1e-9)): -0.1}
+    c = claim(card(configs, ci=False), 4)
+    assert c.ours[MODEL] == "frontier: float16 (2×), binary (32×) (2 held-out collections)"
 
 
 # --- claim 4, beyond the paper: binary against today's codecs -------------------------------------------------
