@@ -18,7 +18,7 @@ import pytest
 from study.analysis import scorecard
 from study.analysis.comparison import config_key, deduplicate, normalise_keys
 from study.analysis.scorecard import ClaimResult, verdict
-from study.analysis.verdicts import Check, Outcome
+from study.analysis.verdicts import Check, Evidence, Outcome, ci_text
 from study.core.errors import StudyError
 
 MODEL = "minilm-l6"
@@ -654,15 +654,59 @@ def test_claim5_averages_only_what_both_models_ran():
     assert c.ours["mpnet-base"].endswith("(2 collections shared by both)")
 
 
-def test_claim5_needs_shared_runs():
-    narrow = results(QUANT)
-    wide = results({"float16": 0.0}, model="mpnet-base", dims=768, datasets=("d3",))
-    tidy, pq = (pd.concat([a, b], ignore_index=True) for a, b in zip(narrow, wide))
+def two(narrow, wide) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return tuple(pd.concat([a, b], ignore_index=True) for a, b in zip(narrow, wide))
+
+
+@pytest.mark.parametrize("apart", ["wide", "narrow"])
+def test_claim5_needs_shared_runs(apart):
+    # one model's float16 ran on d4 only, its float32 on d3, the other's on d1 and d2: nothing to compare them on
+    if apart == "wide":
+        narrow = results(QUANT)
+        wide = results({key(format="float16", datasets=("d4",)): 0.0}, model="mpnet-base", dims=768,
+                       datasets=("d3",))
+    else:
+        narrow = results({key(format="float16", datasets=("d4",)): 0.0}, datasets=("d3",))
+        wide = results(QUANT, model="mpnet-base", dims=768)
+    tidy, pq = two(narrow, wide)
     c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
-    assert [(k.what, k.note) for k in c.checks] == [
-        ("wider model loses less to quantization", "no shared collection"),
-        ("wider model loses less to PCA", "no shared PCA run")]
+    tag = "mpnet-base vs minilm-l6"
+    assert [(k.model, k.what, k.note) for k in c.checks] == [
+        (tag, "wider model loses less to quantization", "no shared collection"),
+        (tag, "wider model loses less to PCA", "no shared PCA run")]
     assert {m: s.names for m, s in c.sets.items()} == {MODEL: (), "mpnet-base": ()}
+
+
+def test_claim5_compares_on_what_each_model_ran_not_on_its_baseline():
+    # minilm-l6's float32 also ran on d3, its formats did not: the comparison is on d1 and d2
+    narrow = two(results(QUANT), results({}, datasets=("d3",)))
+    wide = results({f: v / 2 for f, v in QUANT.items()}, model="mpnet-base", dims=768, datasets=("d1", "d2", "d3"))
+    tidy, pq = two(narrow, wide)
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    quant = check(c, "wider model loses less to quantization", "mpnet-base vs minilm-l6")
+    assert quant.result() == "holds" and {t.collections for t in quant.conditions[0].terms} == {("d1", "d2")}
+
+
+def test_claim5_reads_the_ci_of_the_difference_of_the_two_means():
+    noise = {f: 0.02 for f in QUANT}
+    narrow = results(QUANT, noise=noise)
+    wide = results({f: v / 2 for f, v in QUANT.items()}, model="mpnet-base", dims=768, noise=noise, seed=1)
+    tidy, pq = two(narrow, wide)
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=200), 5)
+    quant = check(c, "wider model loses less to quantization", "mpnet-base vs minilm-l6")
+    # the same statistic worked out from the terms' own bootstrap draws
+    rows = deduplicate(normalise_keys(tidy))
+    evidence = Evidence(rows.assign(cfg_key=config_key(rows).to_numpy()), pq, n_resamples=200)
+    terms = quant.conditions[0].terms
+    draws = evidence.draws(terms, "texts")
+    wide_mean, narrow_mean = (np.mean([draws[t] for t in terms if t.model == m], axis=0)
+                              for m in ("mpnet-base", MODEL))
+    lo, hi = quant.outcome["texts"].ci
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(wide_mean - narrow_mean, [2.5, 97.5])))
+    assert lo < quant.outcome["texts"].point < hi
+    point = np.mean([evidence.point(t, "texts") for t in terms if t.model == MODEL])
+    shown = f"mean quantization vs mpnet-base {ci_text(point, tuple(np.percentile(narrow_mean, [2.5, 97.5])))}"
+    assert c.ours[MODEL] == shown + " (2 collections shared by both)"
 
 
 def test_claim5_widths_of_registered_models_come_from_the_registry():
