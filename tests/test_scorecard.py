@@ -628,7 +628,8 @@ def test_claim5_averages_the_shared_formats_and_fractions():
                "(2 collections shared by both)",
         "mpnet-base": "mean quantization vs minilm-l6 -0.89 [-0.89, -0.89], mean PCA vs minilm-l6 -2.50 "
                       "[-2.50, -2.50] (2 collections shared by both)"}
-    assert {m: s.names for m, s in c.sets.items()} == {MODEL: ("d1", "d2"), "mpnet-base": ("d1", "d2")}
+    assert {m: (s.model, s.names) for m, s in c.sets.items()} == {MODEL: (MODEL, ("d1", "d2")),
+                                                                   "mpnet-base": ("mpnet-base", ("d1", "d2"))}
 
 
 def test_claim5_averages_only_what_both_models_ran():
