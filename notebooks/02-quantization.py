@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -38,32 +38,24 @@ profile = "default"
 publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
 
 # %%
-from study import config
 from study.analysis import report
-from study.compress.formats import FORMATS
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.experiment.evaluate import run_quantization
 from study.figures import plots
 from study.figures.quantization import quantization_figure
+from study.params import QuantizationParams
 from study.stages.quantization import publish_quantization, quantization_summary
 
 setup()
-models = config.check_models(models)
-datasets = config.check_datasets(datasets)
-datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
-formats = config.check_choices("formats", formats, list(FORMATS))
-calibrate_on = config.check_reference_set("calibrate_on", calibrate_on)
-weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
-profile = config.check_profile_name(profile)
-publish = config.check_choice("publish", publish, [True, False])
+p = QuantizationParams.of(globals()).checked()
 
 # %% [markdown]
 # ## The collections
 # Each collection's documents and judged queries; `texts` is the weight of a collection in the averages.
 
 # %%
-collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}))
+collection_table(p.evaluated())
 
 # %% [markdown]
 # ## Compress, search, score
@@ -71,9 +63,9 @@ collection_table(sorted({d for m in models for d in datasets_per_model.get(m, da
 # search exactly, score each query. One tidy row per configuration × metric, and per-query scores.
 
 # %%
-runs = [run_quantization(m, datasets_per_model.get(m, datasets), formats, calibrate_on) for m in models]
+runs = [run_quantization(m, p.datasets_of(m), p.formats, p.calibrate_on) for m in p.models]
 tidy, per_query = (report.concat(part) for part in zip(*runs))
-files = report.save_results(tidy, per_query, "02-quantization", profile)
+files = report.save_results(tidy, per_query, "02-quantization", p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %% [markdown]
@@ -82,7 +74,7 @@ tidy[tidy.metric == "ndcg_at_10"].head(8)
 # collection a format was calibrated on (`study.analysis.comparison`); 95 % paired bootstrap CIs, Holm-corrected tests.
 
 # %%
-summary = quantization_summary(tidy, per_query, weighting)
+summary = quantization_summary(tidy, per_query, p.weighting)
 print(report.caption_sets(summary))
 summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct", "ci_low", "ci_high",
          "p_holm"]]
@@ -91,7 +83,7 @@ summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "c
 # ## Figure: nDCG@10 change per format (the paper's Fig. 3)
 
 # %%
-plots.show(quantization_figure(summary, report.per_dataset_change(tidy), formats, weighting))
+plots.show(quantization_figure(summary, report.per_dataset_change(tidy), p.formats, p.weighting))
 
 # %% [markdown]
 # ## Ours beside the paper's Table 1 (100 % of dimensions)
@@ -119,5 +111,5 @@ for row in comparison[comparison.format != "float32"].dropna(subset=paper).itert
 # From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
 
 # %%
-if publish:
-    publish_quantization(*report.saved("02-quantization", profile), formats, weighting, profile)
+if p.publish:
+    publish_quantization(*report.saved("02-quantization", p.profile), p.formats, p.weighting, p.profile)

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -56,37 +56,24 @@ publish = True                 # write figures and tables here (the workflow wri
 
 # %%
 
-from study import config
 from study.analysis import report
-from study.compress.formats import FORMATS
-from study.compress.reducers import METHODS, check_fit_sample, check_fractions
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
 from study.figures.reduction import reduction_figure
+from study.params import ReductionParams
 from study.stages.reduction import change_table, publish_reduction, run_grid_for_models, timing_table
 
 setup()
-models = config.check_models(models)
-datasets = config.check_datasets(datasets)
-datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
-methods = config.check_choices("methods", methods, list(METHODS))
-fractions = check_fractions(fractions, models)
-formats = config.check_choices("formats", formats, list(FORMATS))
-fit_on = config.check_reference_set("fit_on", fit_on)
-calibrate_on = config.check_reference_set("calibrate_on", calibrate_on)
-fit_sample = check_fit_sample(fit_sample)
-weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
-profile = config.check_profile_name(profile)
-publish = config.check_choice("publish", publish, [True, False])
+p = ReductionParams.of(globals()).checked()
 
 # %% [markdown]
 # ## The collections (and the fit set)
 # The reducers are fit on `fit_on`; a collection they are fit on is never averaged in as if held out.
 
 # %%
-collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}
-                        | ({fit_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated())
+                        | ({p.fit_on} - {"self", "none"})))
 
 # %% [markdown]
 # ## Fit each reducer, reduce, store in each format, search, score
@@ -94,9 +81,9 @@ collection_table(sorted({d for m in models for d in datasets_per_model.get(m, da
 
 # %%
 tidy, per_query, timings = run_grid_for_models(
-    models, datasets, datasets_per_model, methods=methods, fractions=fractions, formats=formats, fit_on=fit_on,
-    calibrate_on=calibrate_on, stage="03", fit_sample=fit_sample)
-report.save_results(tidy, per_query, "03-reduction", profile)
+    p.models, p.datasets, p.datasets_per_model, methods=p.methods, fractions=p.fractions, formats=p.formats,
+    fit_on=p.fit_on, calibrate_on=p.calibrate_on, stage="03", fit_sample=p.fit_sample)
+report.save_results(tidy, per_query, "03-reduction", p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %% [markdown]
@@ -104,7 +91,7 @@ tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %%
 times = timing_table(timings)
-report.write_table(times, "table-reduction-timings", profile,
+report.write_table(times, "table-reduction-timings", p.profile,
                    "Fit time (s) and transform time (ms per 1,000 vectors) of each reducer; fit_rows = vectors fit on.")
 times
 
@@ -112,7 +99,7 @@ times
 # ## Aggregate: nDCG@10 change vs float32 per method and kept fraction, on the same held-out collections
 
 # %%
-summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
+summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=p.weighting)
 sets = report.caption_sets(summary)
 table = change_table(summary, "reducer")
 print(sets)
@@ -122,7 +109,7 @@ table
 # ## Figure: the paper's Fig. 4 and 5
 
 # %%
-plots.show(reduction_figure(summary, weighting, fit_on))
+plots.show(reduction_figure(summary, p.weighting, p.fit_on))
 
 # %% [markdown]
 # ## What the numbers say: the ranking of the reducers at each kept fraction (float32)
@@ -141,5 +128,5 @@ for (model, fraction), rows in float32.groupby(["model", "fraction"], sort=False
 # From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
 
 # %%
-if publish:
-    publish_reduction(report.load_results("03-reduction", profile), weighting, fit_on, profile, times)
+if p.publish:
+    publish_reduction(report.load_results("03-reduction", p.profile), p.weighting, p.fit_on, p.profile, times)

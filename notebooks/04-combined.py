@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -50,36 +50,23 @@ publish = True                 # write figures and tables here (the workflow wri
 
 # %%
 
-from study import config
 from study.analysis import report
-from study.compress.formats import FORMATS
-from study.compress.reducers import METHODS, check_fit_sample, check_fractions
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
 from study.figures.reduction import combined_figure
+from study.params import CombinedParams
 from study.stages.reduction import publish_combined, run_grid_for_models, table1, table1_vs_paper
 
 setup()
-models = config.check_models(models)
-datasets = config.check_datasets(datasets)
-datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
-reducers = config.check_choices("reducers", reducers, list(METHODS))
-fractions = check_fractions(fractions, models)
-formats = config.check_choices("formats", formats, list(FORMATS))
-fit_on = config.check_reference_set("fit_on", fit_on)
-calibrate_on = config.check_reference_set("calibrate_on", calibrate_on)
-fit_sample = check_fit_sample(fit_sample)
-weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
-profile = config.check_profile_name(profile)
-publish = config.check_choice("publish", publish, [True, False])
+p = CombinedParams.of(globals()).checked()
 
 # %% [markdown]
 # ## The collections (and the fit and calibration sets)
 
 # %%
-collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}
-                        | ({fit_on, calibrate_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated())
+                        | ({p.fit_on, p.calibrate_on} - {"self", "none"})))
 
 # %% [markdown]
 # ## Reduce, then quantize, search, score
@@ -88,31 +75,31 @@ collection_table(sorted({d for m in models for d in datasets_per_model.get(m, da
 
 # %%
 tidy, per_query, _ = run_grid_for_models(
-    models, datasets, datasets_per_model, methods=reducers, fractions=fractions, formats=formats, fit_on=fit_on,
-    calibrate_on=calibrate_on, stage="04", fit_sample=fit_sample)
-report.save_results(tidy, per_query, "04-combined", profile)
+    p.models, p.datasets, p.datasets_per_model, methods=p.reducers, fractions=p.fractions, formats=p.formats,
+    fit_on=p.fit_on, calibrate_on=p.calibrate_on, stage="04", fit_sample=p.fit_sample)
+report.save_results(tidy, per_query, "04-combined", p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %% [markdown]
 # ## Aggregate: our Table 1, on the same held-out collections for every configuration
 
 # %%
-summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
+summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=p.weighting)
 sets = report.caption_sets(summary)
 print(sets)
-table1(summary, reducers[0], formats)
+table1(summary, p.reducers[0], p.formats)
 
 # %% [markdown]
 # ## Our relative changes beside the paper's Table 1 (PCA, then the format)
 
 # %%
-table1_vs_paper(summary, "pca", formats) if "pca" in reducers else None
+table1_vs_paper(summary, "pca", p.formats) if "pca" in p.reducers else None
 
 # %% [markdown]
 # ## Figure: nDCG@10 change vs kept fraction per format (the paper's Fig. 6)
 
 # %%
-plots.show(combined_figure(summary, weighting, fit_on))
+plots.show(combined_figure(summary, p.weighting, p.fit_on))
 
 # %% [markdown]
 # ## What the numbers say: the best configuration at each compression ratio, and the paper's claim 3
@@ -136,5 +123,6 @@ for model, rows in summary.groupby("model", sort=False):
 # From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
 
 # %%
-if publish:
-    publish_combined(report.load_results("04-combined", profile), reducers, formats, weighting, fit_on, profile)
+if p.publish:
+    publish_combined(report.load_results("04-combined", p.profile), p.reducers, p.formats, p.weighting, p.fit_on,
+                     p.profile)

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -47,7 +47,6 @@ profile = "default"
 # %%
 from IPython.display import Markdown, display
 
-from study import config
 from study.analysis import report, tradeoff
 from study.analysis.comparison import sets_sentence
 from study.analysis.scorecard import as_table, checks_table, faithful_settings, scorecard
@@ -55,7 +54,7 @@ from study.core.notebook import setup
 from study.figures import plots
 from study.figures.explorer import EXPLORER
 from study.figures.tradeoff import plot_storage, plot_tradeoff
-from study.search.metrics import METRICS
+from study.params import TradeoffParams
 from study.stages.tradeoff import (
     FIG_STORAGE,
     FIG_TRADEOFF,
@@ -68,30 +67,26 @@ from study.stages.tradeoff import (
 )
 
 setup()
-models = config.check_models(models)
-n_vectors = [tradeoff.check_n_vectors(n) for n in config.as_list("n_vectors", n_vectors)]
-budget_bytes = tradeoff.parse_budgets(budgets)
-weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
-metric = config.check_choice("metric", metric, METRICS)
-profile = config.check_profile_name(profile)
+p = TradeoffParams.of(globals()).checked()
+budget_bytes = p.budget_bytes()
 {name: tradeoff.format_budget(b) for name, b in budget_bytes.items()}
 
 # %% [markdown]
 # ## Load every stage's tidy results and per-query scores
 
 # %%
-tidy, used = tradeoff.load_tidy(profile)
+tidy, used = tradeoff.load_tidy(p.profile)
 per_query = tradeoff.load_per_query(used)
-judged = judged_models(models, tidy)
-print("stage files:", ", ".join(p.name for p in used), "| models judged:", ", ".join(judged))
+judged = judged_models(p.models, tidy)
+print("stage files:", ", ".join(f.name for f in used), "| models judged:", ", ".join(judged))
 tidy.groupby(["model", "stage"]).dataset.nunique().unstack()
 
 # %% [markdown]
 # ## Configurations, like for like, and their Pareto frontier
 
 # %%
-configs = tradeoff.configurations(tidy, metric=metric, weighting=weighting)
-write_configurations(configs, profile)
+configs = tradeoff.configurations(tidy, metric=p.metric, weighting=p.weighting)
+write_configurations(configs, p.profile)
 print(sets_sentence(tradeoff.comparison_sets(configs)))
 frontier_table(configs)
 
@@ -99,16 +94,16 @@ frontier_table(configs)
 # ## Figure: nDCG@10 loss against compression, Pareto frontier dashed (the paper's Fig. 7)
 
 # %%
-plots.show_saved(plots.save_figure(plot_tradeoff(configs), report.output_dirs(profile)["figures"] / FIG_TRADEOFF))
+plots.show_saved(plots.save_figure(plot_tradeoff(configs), report.output_dirs(p.profile)["figures"] / FIG_TRADEOFF))
 
 # %% [markdown]
 # ## The best configuration inside each budget (every tier counted), and the paper's Fig. 8/9
 
 # %%
-selection = tradeoff.selections(configs, n_vectors, budget_bytes)
-write_selection(selection, configs, profile)
-display(plots.show_saved(plots.save_figure(plot_storage(configs, n_vectors, budget_bytes),
-                                          report.output_dirs(profile)["figures"] / FIG_STORAGE)))
+selection = tradeoff.selections(configs, p.n_vectors, budget_bytes)
+write_selection(selection, configs, p.profile)
+display(plots.show_saved(plots.save_figure(plot_storage(configs, p.n_vectors, budget_bytes),
+                                          report.output_dirs(p.profile)["figures"] / FIG_STORAGE)))
 selection_table(selection)
 
 # %% [markdown]
@@ -120,8 +115,8 @@ selection_table(selection)
 # <profile>` does it by hand), so redrawing it reruns no experiment.
 
 # %%
-page = report.output_dirs(profile)["figures"] / EXPLORER
-drawn = "open it in a browser" if page.exists() else f"not drawn yet: `study explorer --profile {profile}`"
+page = report.output_dirs(p.profile)["figures"] / EXPLORER
+drawn = "open it in a browser" if page.exists() else f"not drawn yet: `study explorer --profile {p.profile}`"
 Markdown(f"Explorer: [{page.parent.name}/{page.name}]({page.as_uri()}) ({drawn})")
 
 # %% [markdown]
@@ -129,7 +124,7 @@ Markdown(f"Explorer: [{page.parent.name}/{page.name}]({page.as_uri()}) ({drawn})
 
 # %%
 calibrate_on, fit_on = faithful_settings(tidy)
-claims = scorecard(tidy, judged, weighting, per_query=per_query, calibrate_on=calibrate_on, fit_on=fit_on)
+claims = scorecard(tidy, judged, p.weighting, per_query=per_query, calibrate_on=calibrate_on, fit_on=fit_on)
 as_table(claims).drop(columns="statement")
 
 # %% [markdown]
@@ -142,9 +137,9 @@ checks_table(claims).drop(columns="collections")
 # ## The paper's inputs: scorecard tables, macros, provenance, README material
 
 # %%
-params = {"models": models, "n_vectors": n_vectors, "budgets": budgets, "profile": profile}
-written = write_paper_inputs(profile, tidy, configs, claims, selection, judged, used, params, metric, weighting)
-sorted(str(p.name) for p in written.values())
+params = {"models": p.models, "n_vectors": p.n_vectors, "budgets": p.budgets, "profile": p.profile}
+written = write_paper_inputs(p.profile, tidy, configs, claims, selection, judged, used, params, p.metric, p.weighting)
+sorted(str(f.name) for f in written.values())
 
 # %% [markdown]
 # ## What the numbers say

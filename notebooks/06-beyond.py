@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -58,18 +58,15 @@ publish = True                 # write figures and tables here (the workflow wri
 
 # %%
 
-from study import config
 from study.analysis import report, stats
-from study.compress.formats import FORMATS
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
 from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
+from study.params import BeyondParams
 from study.stages.beyond import (
     KEYS,
     beyond_table,
-    check_format_list,
-    check_seed,
     paired_tests,
     publish_beyond,
     run_beyond,
@@ -77,62 +74,48 @@ from study.stages.beyond import (
 )
 
 setup()
-models = config.check_models(models)
-datasets = config.check_datasets(datasets)
-datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
-formats = config.check_choices("formats", formats, list(FORMATS))
-calibrate_on = [config.check_reference_set("calibrate_on", c) for c in config.as_list("calibrate_on", calibrate_on)]
-paper_calibrate_on = config.check_reference_set("paper_calibrate_on", paper_calibrate_on)
-asymmetric = check_format_list("asymmetric", asymmetric, formats)
-rescore_first = check_format_list("rescore_first", rescore_first, formats)
-rescore_tiers = config.check_choices("rescore_tiers", rescore_tiers, list(FORMATS))
-oversampling = [config.check_positive_int("oversampling", m) for m in config.as_list("oversampling", oversampling)]
-weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
-n_resamples = config.check_positive_int("n_resamples", n_resamples)
-seed = check_seed(seed)
-profile = config.check_profile_name(profile)
-publish = config.check_choice("publish", publish, [True, False])
+p = BeyondParams.of(globals()).checked()
 
 # %% [markdown]
 # ## The collections (and the calibration sets)
 
 # %%
-collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}
-                        | ({*calibrate_on, paper_calibrate_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated())
+                        | ({*p.calibrate_on, p.paper_calibrate_on} - {"self", "none"})))
 
 # %% [markdown]
 # ## Compress, search (symmetric, asymmetric, two-stage), score; each configuration against float32
 # Per collection: paired bootstrap CI of the difference, sign-flip p-value, Holm across the stage.
 
 # %%
-runs = [run_beyond(m, datasets_per_model.get(m, datasets), formats, calibrate_on, paper_calibrate_on, asymmetric,
-                   rescore_first, rescore_tiers, oversampling) for m in models]
+runs = [run_beyond(m, p.datasets_of(m), p.formats, p.calibrate_on, p.paper_calibrate_on, p.asymmetric,
+                   p.rescore_first, p.rescore_tiers, p.oversampling) for m in p.models]
 tidy, per_query = (report.concat(part) for part in zip(*runs))
-tidy = stats.annotate_tidy(tidy, per_query, n_resamples=n_resamples, seed=seed)
-report.save_results(tidy, per_query, "06-beyond", profile)
+tidy = stats.annotate_tidy(tidy, per_query, n_resamples=p.n_resamples, seed=p.seed)
+report.save_results(tidy, per_query, "06-beyond", p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %% [markdown]
 # ## Aggregate over the same held-out collections, both weightings, with CIs
 
 # %%
-sets = report.caption_sets(report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE))
-summary = summarise_beyond(tidy, per_query, n_resamples, seed)
+sets = report.caption_sets(report.summarise(tidy, KEYS, weighting=p.weighting, baseline=stats.BASELINE))
+summary = summarise_beyond(tidy, per_query, p.n_resamples, p.seed)
 print(sets)
-beyond_table(summary, weighting)
+beyond_table(summary, p.weighting)
 
 # %% [markdown]
 # ## Figure: paper vs corrected formats, symmetric and asymmetric (95 % CI; open = not significant)
 
 # %%
-main = summary[summary.weighting == weighting]
-plots.show(plot_beyond_formats(main, formats, weighting))
+main = summary[summary.weighting == p.weighting]
+plots.show(plot_beyond_formats(main, p.formats, p.weighting))
 
 # %% [markdown]
 # ## Figure: two-stage search, nDCG@10 change against the oversampling m
 
 # %%
-plots.show(plot_beyond_rescoring(main, weighting))
+plots.show(plot_beyond_rescoring(main, p.weighting))
 
 # %% [markdown]
 # ## What the numbers say
@@ -147,7 +130,7 @@ for model, rows in main[main.format != "float32"].groupby("model", sort=False):
             for r in part.nlargest(1, "change_pct").itertuples():
                 print(f"{model}, best at ≥ {ratio}× ({tiers}): {r.label} {r.change_pct:+.2f} % "
                       f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}], {r.stored_ratio:.3g}× in all")
-tests = paired_tests(summary, tidy, per_query, weighting, calibrate_on[0], n_resamples, seed)
+tests = paired_tests(summary, tidy, per_query, p.weighting, p.calibrate_on[0], p.n_resamples, p.seed)
 tests[tests.comparison.str.contains("float8") | (tests.p_value < 0.05)]
 
 # %% [markdown]
@@ -155,5 +138,6 @@ tests[tests.comparison.str.contains("float8") | (tests.p_value < 0.05)]
 # From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
 
 # %%
-if publish:
-    publish_beyond(*report.saved("06-beyond", profile), formats, calibrate_on, weighting, profile, n_resamples, seed)
+if p.publish:
+    publish_beyond(*report.saved("06-beyond", p.profile), p.formats, p.calibrate_on, p.weighting, p.profile,
+                   p.n_resamples, p.seed)

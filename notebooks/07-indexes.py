@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -49,42 +49,31 @@ publish = True                 # write figures and tables here (the workflow wri
 # %%
 from IPython.display import display
 
-from study import config
 from study.analysis import report
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
 from study.figures.indexes import plot_indexes
-from study.search.indexes import check_hnsw, check_index_names
+from study.params import IndexParams
 from study.stages.indexes import STEM, largest_collection_rows, publish_indexes, run_indexes
 
 setup()
-models = config.check_models(models)
-datasets = config.check_datasets(datasets)
-datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
-indexes = check_index_names(indexes)
-threads = config.check_positive_int("threads", threads)
-repeats = config.check_positive_int("repeats", repeats)
-batch1_queries = config.check_positive_int("batch1_queries", batch1_queries)
-hnsw = check_hnsw(hnsw)
-train_on = config.check_reference_set("train_on", train_on)
-profile = config.check_profile_name(profile)
-publish = config.check_choice("publish", publish, [True, False])
+p = IndexParams.of(globals()).checked()
 
 # %% [markdown]
 # ## The collections
 
 # %%
-collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}))
+collection_table(p.evaluated())
 
 # %% [markdown]
 # ## Build every index, time it, score its ranking, compare it with its simulated counterpart
 
 # %%
-table, per_query = run_indexes(models, datasets, indexes, threads=threads, repeats=repeats,
-                               batch1_queries=batch1_queries, hnsw=hnsw, train_on=train_on,
-                               datasets_per_model=datasets_per_model)
-report.save_results(table, per_query, STEM, profile)
+table, per_query = run_indexes(p.models, p.datasets, p.indexes, threads=p.threads, repeats=p.repeats,
+                               batch1_queries=p.batch1_queries, hnsw=p.hnsw, train_on=p.train_on,
+                               datasets_per_model=p.datasets_per_model)
+report.save_results(table, per_query, STEM, p.profile)
 table[["model", "dataset", "index", "bytes_per_vector", "build_s", "qps_b1", "qps_b100", "recall_at_10",
        "ndcg_at_10", "simulated_ndcg_at_10", "agree_top10", "agree_max_score_diff", "same_arithmetic"]]
 
@@ -93,8 +82,8 @@ table[["model", "dataset", "index", "bytes_per_vector", "build_s", "qps_b1", "qp
 
 # %%
 largest = largest_collection_rows(table)
-if publish:
-    display(plots.show_saved(publish_indexes(*report.saved(STEM, profile), repeats, profile).figure))
+if p.publish:
+    display(plots.show_saved(publish_indexes(*report.saved(STEM, p.profile), p.repeats, p.profile).figure))
 else:
     display(plots.show(plot_indexes(largest)))
 largest[["model", "dataset", "index", "bytes_per_vector", "qps_b1", "recall_at_10", "ndcg_at_10"]]

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -50,16 +50,11 @@ budget = None                  # check peak memory against this size (e.g. "4GiB
 
 # %%
 from study.core.notebook import setup
+from study.params import ScalingParams
 
 setup()
-from study import config
-from study.analysis.tradeoff import parse_budget
-from study.compress.formats import FORMATS
-from study.search.indexes import index_kinds
+p = ScalingParams.of(globals()).checked()
 
-formats = config.check_choices("formats", formats, list(FORMATS))
-indexes = None if indexes is None else config.check_choices("indexes", indexes, index_kinds(searches=["hnsw"]))
-budget = None if budget is None else parse_budget(budget, "budget")
 
 # %% [markdown]
 # ## Real embeddings: the pooled collections and vectors fitted to them
@@ -107,7 +102,7 @@ exact[["data", "dims", "n_docs", "batch", "study_s", "faiss_s", "ratio_vs_faiss"
 # %%
 from bench.analysis import scaling_report
 
-report = scaling_report(formats=formats, budget=budget, indexes=indexes)
+report = scaling_report(formats=p.formats, budget=p.budget, indexes=p.indexes)
 report.table[["format", "method", "dims", "n_docs", "wall_time_s", "build_s", "peak_rss_bytes", "budget_bytes",
               "bytes_per_vector", "fraction_of_gemm_peak", "recall_at_10", "recall_at_10_planted"]]
 

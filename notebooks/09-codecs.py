@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -53,15 +53,12 @@ profile = "default"
 publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
 
 # %%
-from study import config
 from study.analysis import report
-from study.compress.formats import FORMATS
-from study.compress.reducers import check_fractions
 from study.core.notebook import setup
 from study.data.datasets import collection_table
 from study.figures import plots
 from study.figures.codecs import plot_codecs
-from study.stages.beyond import check_format_list, check_seed
+from study.params import CodecParams
 from study.stages.codecs import (
     REFERENCES,
     STEM,
@@ -73,40 +70,23 @@ from study.stages.codecs import (
 )
 
 setup()
-models = config.check_models(models)
-datasets = config.check_datasets(datasets)
-datasets_per_model = config.check_datasets_per_model(datasets_per_model, models)
-formats = config.check_choices("formats", formats, list(FORMATS))
-calibrate_on = [config.check_reference_set("calibrate_on", c) for c in config.as_list("calibrate_on", calibrate_on)]
-asymmetric = check_format_list("asymmetric", asymmetric, formats)
-reducers = config.check_choices("reducers", config.as_list("reducers", reducers), ["pca", "truncation"])
-fractions = check_fractions(fractions, models)
-reduced_formats = check_format_list("reduced_formats", reduced_formats, list(FORMATS))
-fit_on = config.check_reference_set("fit_on", fit_on)
-rescore_first = check_format_list("rescore_first", rescore_first, list(FORMATS))
-rescore_tiers = config.check_choices("rescore_tiers", rescore_tiers, list(FORMATS))
-oversampling = [config.check_positive_int("oversampling", m) for m in config.as_list("oversampling", oversampling)]
-weighting = config.check_choice("weighting", weighting, report.WEIGHTINGS)
-n_resamples = config.check_positive_int("n_resamples", n_resamples)
-seed = check_seed(seed)
-profile = config.check_profile_name(profile)
-publish = config.check_choice("publish", publish, [True, False])
+p = CodecParams.of(globals()).checked()
 
 # %% [markdown]
 # ## The collections (and the training sets, never evaluated here)
 
 # %%
-collection_table(sorted({d for m in models for d in datasets_per_model.get(m, datasets)}
-                        | ({*calibrate_on, fit_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated())
+                        | ({*p.calibrate_on, p.fit_on} - {"self", "none"})))
 
 # %% [markdown]
 # ## Train, encode, search with each codec's own estimator, score
 
 # %%
-runs = [run_codecs(m, datasets_per_model.get(m, datasets), formats, calibrate_on, asymmetric, reducers, fractions,
-                   reduced_formats, fit_on, rescore_first, rescore_tiers, oversampling) for m in models]
+runs = [run_codecs(m, p.datasets_of(m), p.formats, p.calibrate_on, p.asymmetric, p.reducers, p.fractions,
+                   p.reduced_formats, p.fit_on, p.rescore_first, p.rescore_tiers, p.oversampling) for m in p.models]
 tidy, per_query = (report.concat(part) for part in zip(*runs))
-report.save_results(tidy, per_query, STEM, profile)
+report.save_results(tidy, per_query, STEM, p.profile)
 tidy[tidy.metric == "ndcg_at_10"][["model", "dataset", "format", "calibrate_on", "query_format", "bytes_per_vector",
                                    "overhead_bytes", "value"]].head(8)
 
@@ -114,7 +94,7 @@ tidy[tidy.metric == "ndcg_at_10"][["model", "dataset", "format", "calibrate_on",
 # ## Aggregate over the same held-out collections, with CIs against float32
 
 # %%
-summary = summarise_codecs(tidy, per_query, weighting, n_resamples, seed)
+summary = summarise_codecs(tidy, per_query, p.weighting, p.n_resamples, p.seed)
 print(report.caption_sets(summary))
 codecs_table(summary)
 
@@ -122,13 +102,13 @@ codecs_table(summary)
 # ## Figure: every codec's change against what it stores
 
 # %%
-plots.show(plot_codecs(summary, weighting))
+plots.show(plot_codecs(summary, p.weighting))
 
 # %% [markdown]
 # ## What the numbers say: each family's best point within sign binary's and int8's bytes
 
 # %%
-tests = equal_bytes_tests(summary, tidy, per_query, weighting, REFERENCES, n_resamples, seed)
+tests = equal_bytes_tests(summary, tidy, per_query, p.weighting, REFERENCES, p.n_resamples, p.seed)
 for t in tests.itertuples():
     side = "better" if t.diff_ci_low > 0 else "worse" if t.diff_ci_high < 0 else "not distinguishable"
     print(f"{t.model}: {t.best} ({t.bytes:g} B) − {t.reference} ({t.reference_bytes:g} B) = {t.diff:+.4f} "
@@ -140,5 +120,5 @@ tests
 # From the saved results, as the workflow's `publish` rule does (`study publish`); skipped with `publish=False`.
 
 # %%
-if publish:
-    print(publish_codecs(*report.saved(STEM, profile), weighting, profile, n_resamples, seed).conclusions)
+if p.publish:
+    print(publish_codecs(*report.saved(STEM, p.profile), p.weighting, p.profile, p.n_resamples, p.seed).conclusions)

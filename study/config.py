@@ -16,6 +16,8 @@ from study.encoders.registry import MODELS
 
 CONFIG_DIR = REPO_ROOT / "config"
 SELF = "self"
+PAPER_SET = "mlquestions"
+"""The paper's calibration and fit set (MLQuestions corpus + dev queries): the default wherever one is chosen."""
 
 
 def list_profiles() -> list[str]:
@@ -24,11 +26,24 @@ def list_profiles() -> list[str]:
 
 def load_profile(name_or_path: str | Path) -> dict[str, Any]:
     path = Path(name_or_path)
-    if not path.exists():
+    if not path.is_file():  # a profile name (a folder such as paper/ is not a profile)
         path = CONFIG_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
+    if not path.is_file():
         raise ParameterError("profile", str(name_or_path), list_profiles())
     return yaml.safe_load(path.read_text())
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``override``, nested mappings merged key by key (Snakemake's ``update_config``)."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def workflow_config(name_or_path: str | Path) -> dict[str, Any]:
+    """A profile as the workflow runs it: ``config/default.yaml`` (the Snakefile's configfile), then the profile."""
+    return _merged(load_profile("default"), load_profile(name_or_path))
 
 
 def as_list(name: str, value: Any) -> list:
@@ -98,6 +113,12 @@ def check_fraction(value: Any, name: str = "fraction") -> float:
     if not 0 < fraction <= 1:
         raise ParameterError(name, value, "a number in (0, 1]")
     return fraction
+
+
+def check_seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParameterError("seed", value, "a non-negative integer")
+    return value
 
 
 def check_profile_name(value: Any) -> str:

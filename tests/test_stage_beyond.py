@@ -8,9 +8,11 @@ import pytest
 from conftest import REPO
 
 from study.compress.formats import FORMATS
+from study.config import check_seed
 from study.core.errors import ParameterError
 from study.experiment.configs import load_eval_data
-from study.stages.beyond import _plan, check_format_list, check_seed, config_label
+from study.params import check_format_list
+from study.stages.beyond import _plan, config_label
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",

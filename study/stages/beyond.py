@@ -18,9 +18,7 @@ from tqdm import tqdm
 
 from study.analysis import report, stats
 from study.analysis.comparison import compare_like_for_like
-from study.compress.formats import FORMATS, get_format
-from study.config import as_list, check_choices
-from study.core.errors import ParameterError
+from study.compress.formats import get_format
 from study.core.io import atomic_write
 from study.experiment.configs import NONE, Config, EvalData, References, load_eval_data
 from study.experiment.evaluate import evaluate_format
@@ -42,21 +40,6 @@ class BeyondOutput:
     figures: dict[str, dict[str, Path]]
     files: dict[str, Path] = field(default_factory=dict)
     conclusions: str = ""
-
-
-def check_format_list(name: str, value: object, every: list[str]) -> list[str]:
-    """A list of registered format names; ``"all"`` = ``every``; ``[]`` or ``"none"`` = none."""
-    if value == "all":
-        return list(every)
-    if value in ("none", [], ()):
-        return []
-    return check_choices(name, as_list(name, value), list(FORMATS))
-
-
-def check_seed(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ParameterError("seed", value, "a non-negative integer")
-    return value
 
 
 def _calibration_sets(fmt: str, calibrate_on: list[str], paper_calibrate_on: str) -> list[str]:

@@ -2,7 +2,8 @@
 an experiment (``study publish --profile full``): what a change to the analysis or to a caption needs.
 
 Each stage's ``publish_*`` function is the same one its notebook calls after the experiment; the parameters
-(formats, weighting, fit and calibration sets) come from the profile's YAML, as the workflow passes them.
+(formats, weighting, fit and calibration sets) are ``study.params.profiles.stage_params``: what the workflow
+passes the notebook, with the stage's defaults.
 Stage 05 (trade-off, scorecard, macros, README block) is then rerun by its own rule or notebook.
 """
 
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from study.analysis import report, stats
-from study.config import load_profile
+from study.analysis import report
+from study.config import workflow_config
 from study.core.errors import ParameterError, StudyError
+from study.params.profiles import stage_params
 from study.stages.beyond import publish_beyond
 from study.stages.codecs import publish_codecs
 from study.stages.indexes import publish_indexes
@@ -38,31 +40,20 @@ def _timings(profile: str) -> pd.DataFrame:
 
 def publish_stage(stage: str, profile: str) -> str:
     """Rewrite one stage's figures and tables from its saved results; returns its conclusions."""
-
-    config = load_profile(profile)
     tidy, per_query = _load(STEMS[stage], profile)
-    quant = config.get("quantization", {})
-    reduction = config.get("reduction", {})
+    p = stage_params(stage, workflow_config(profile) | {"profile": profile})
     if stage == "quantization":
-        out = publish_quantization(tidy, per_query, quant["formats"], quant.get("weighting", "texts"), profile)
+        out = publish_quantization(tidy, per_query, p.formats, p.weighting, profile)
     elif stage == "reduction":
-        out = publish_reduction(tidy, reduction.get("weighting", "texts"), reduction.get("fit_on", "mlquestions"),
-                                profile, _timings(profile))
+        out = publish_reduction(tidy, p.weighting, p.fit_on, profile, _timings(profile))
     elif stage == "combined":
-        combined = {"fit_on": reduction.get("fit_on", "mlquestions"), **config.get("combined", {})}
-        out = publish_combined(tidy, combined["reducers"], combined["formats"], combined.get("weighting", "texts"),
-                               combined["fit_on"], profile)
+        out = publish_combined(tidy, p.reducers, p.formats, p.weighting, p.fit_on, profile)
     elif stage == "codecs":
-        codecs = config.get("codecs", {})
-        out = publish_codecs(tidy, per_query, codecs.get("weighting", "texts"), profile,
-                             codecs.get("n_resamples", stats.N_RESAMPLES), codecs.get("seed", stats.SEED))
+        out = publish_codecs(tidy, per_query, p.weighting, profile, p.n_resamples, p.seed)
     elif stage == "indexes":
-        out = publish_indexes(tidy, per_query, config.get("indexes", {}).get("repeats", 1), profile)
+        out = publish_indexes(tidy, per_query, p.repeats, profile)
     else:
-        beyond = config.get("beyond", {})
-        out = publish_beyond(tidy, per_query, beyond["formats"], beyond.get("calibrate_on", ["self"]),
-                             beyond.get("weighting", "texts"), profile, beyond.get("n_resamples", stats.N_RESAMPLES),
-                             beyond.get("seed", stats.SEED))
+        out = publish_beyond(tidy, per_query, p.formats, p.calibrate_on, p.weighting, profile, p.n_resamples, p.seed)
     return out.conclusions
 
 
