@@ -46,6 +46,8 @@ from study.analysis.paper_reference import paper_table1
 from study.analysis.tradeoff import configurations
 from study.analysis.verdicts import Check, Condition, Evidence, Outcome, Term, ci_text, evaluate
 from study.compress.codecs import CODEC_FORMATS
+from study.compress.formats import PAPER_FORMATS
+from study.config import PAPER_SET
 from study.core.errors import StudyError
 from study.encoders.registry import MODELS
 
@@ -54,9 +56,7 @@ TOLERANCE_POINTS = 1.0  # a stated range [a, b] % of loss is met by [a - 1, b + 
 LOSSLESS_PCT = 0.1      # "lossless": loses less than 0.1 % of nDCG@10
 FLOAT8_MAX_LOSS = 0.3   # claim 1: float8 loses less than 0.3 %
 UNUSABLE_LOSS = 50.0    # "unusable": loses more than half of nDCG@10
-PAPER_FORMATS = ("float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary")
 FLOAT8 = ("float8_e4m3", "float8_e5m2")
-PAPER_REFERENCE_SET = "mlquestions"  # the paper fits its reducers and calibrates int8 on MLQuestions
 # Claim 4's Pareto advice: compression-ratio band -> configuration families expected on the frontier.
 # Ratios are measured (float32 bytes / bytes per vector); "exactly 32×" allows 0.1 % for rounding.
 BANDS = (
@@ -530,8 +530,8 @@ def scorecard(
     models: list[str] | None = None,
     weighting: str = "texts",
     per_query: pd.DataFrame | None = None,
-    calibrate_on: str = PAPER_REFERENCE_SET,
-    fit_on: str = PAPER_REFERENCE_SET,
+    calibrate_on: str = PAPER_SET,
+    fit_on: str = PAPER_SET,
     metric: str = "ndcg_at_10",
     n_resamples: int | None = None,
 ) -> list[ClaimResult]:
@@ -615,18 +615,18 @@ def faithful_settings(tidy: pd.DataFrame) -> tuple[str, str]:
     calibrated int8 on and what its reduction stages fit PCA on (the paper's MLQuestions when absent)."""
     def most_common(rows: pd.DataFrame, column: str) -> str:
         values = rows[column].dropna().astype(str) if column in rows else []
-        return values.value_counts().index[0] if len(values) else PAPER_REFERENCE_SET
+        return values.value_counts().index[0] if len(values) else PAPER_SET
 
     if "stage" not in tidy:
-        return PAPER_REFERENCE_SET, PAPER_REFERENCE_SET
+        return PAPER_SET, PAPER_SET
     stage = tidy["stage"].astype(str).str.lstrip("0")
     int8 = tidy[(tidy.format == "int8") & (stage == "2")]
     pca = tidy[(tidy.reducer == "pca") & stage.isin(["3", "4"])] if "reducer" in tidy else tidy.iloc[:0]
     return most_common(int8, "calibrate_on"), most_common(pca, "fit_on")
 
 
-def paper_configurations(tidy: pd.DataFrame, calibrate_on: str = PAPER_REFERENCE_SET,
-                         fit_on: str = PAPER_REFERENCE_SET, metric: str = "ndcg_at_10",
+def paper_configurations(tidy: pd.DataFrame, calibrate_on: str = PAPER_SET,
+                         fit_on: str = PAPER_SET, metric: str = "ndcg_at_10",
                          weighting: str = "texts") -> pd.DataFrame:
     """The paper's configurations (its formats × PCA, paper-faithful variant only, one per format × fraction)
     averaged like for like: per model over the held-out collections all of them were scored on. What the

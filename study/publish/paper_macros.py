@@ -27,6 +27,7 @@ from study.analysis.paper_reference import paper_table1
 from study.analysis.report import latex_escape, output_dirs
 from study.analysis.scorecard import CLAIMS, COMMON_RULE, RULES, TOLERANCE_POINTS, VERDICTS
 from study.analysis.tradeoff import comparison_sets
+from study.compress.formats import PAPER_FORMATS
 from study.config import check_profile_name
 from study.core.errors import ParameterError, StudyError
 from study.core.io import atomic_write, splice_between, write_text_atomic
@@ -36,7 +37,6 @@ from study.figures.explorer import EXPLORER
 
 NOT_RUN = r"\textit{not run}"
 FRACTIONS = (1.0, 0.9, 0.75, 0.5, 0.25)
-PAPER_FORMATS = ("float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1", "int8", "binary")
 COMMITTED_PROFILE = "full"  # the profile whose outputs are committed (README material goes to paper/ too)
 LATEX_INSTALL_HINT = ("latexmk not found: install LaTeX to build the paper, e.g. `sudo apt-get install -y "
                       "--no-install-recommends latexmk texlive-latex-recommended` on Debian/Ubuntu (or run "
