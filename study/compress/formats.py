@@ -9,7 +9,6 @@ flaws included; corrected variants are registered beside them under their own na
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 import ml_dtypes
 import numpy as np
 
+import study.compress.fitcache as fitcache
 from study.core.errors import ParameterError
 
 Params = dict[str, np.ndarray]
@@ -43,7 +43,8 @@ class Format:
     (queries × documents) matrix of the codec's estimated inner products (``query_format='same'``: the queries
     quantized as the codec quantizes them; ``'float32'``: not quantized)."""
     costly_calibration: bool = False
-    """Training is expensive (k-means codebooks, OPQ): ``calibrate`` memoises it by the sample's content."""
+    """Training is expensive (k-means codebooks, OPQ): ``calibrate`` memoises it by the sample's content, in memory
+    and in the fit cache (``study.compress.fitcache``)."""
 
 
 @dataclass
@@ -107,21 +108,29 @@ _TRAINED_MAX = 256  # least recently used first out; a trained codec is at most 
 def calibrate(name: str, sample: np.ndarray) -> Params:
     """Parameters a format derives from a calibration sample (empty for uncalibrated formats).
 
-    Costly trainings (codebooks) are memoised by (format, the sample's shape and content digest): a codec
-    trained once on the fit set serves every collection it is applied to, bit for bit the same."""
+    Costly trainings (codebooks; ``Format.costly_calibration``) are memoised by (format, the sample's dtype, shape
+    and sha256): in this process (the same ``Params`` object again) and on disk in the fit cache
+    (``study.compress.fitcache``, the plain arrays of ``Params``), so a codec trained once on the fit set serves
+    every collection, stage and process it is applied to, bit for bit the same. Cheap calibrations (ranges,
+    centroids, thresholds) cost less than the hash and are computed each time."""
     fmt = get_format(name)
     if not fmt.needs_calibration:
         return {}
     sample = np.ascontiguousarray(sample, dtype=np.float32)
     if not fmt.costly_calibration:
         return fmt.calibrate(sample)
-    key = (name, sample.shape, hashlib.blake2b(sample.tobytes(), digest_size=16).hexdigest())
+    digest = fitcache.array_digest(sample)
+    key = (name, digest["sha256"])
     if key in _TRAINED:
         _TRAINED.move_to_end(key)
         return _TRAINED[key]
     if len(_TRAINED) >= _TRAINED_MAX:
         _TRAINED.popitem(last=False)
-    _TRAINED[key] = fmt.calibrate(sample)
+    _TRAINED[key] = fitcache.load_or_fit(
+        "codec", name, {"format": name}, digest, fitcache.source_digest(fmt.calibrate),
+        fit=lambda: fmt.calibrate(sample), save=lambda params: fitcache.Stored(dict(params)),
+        restore=lambda stored: stored.arrays,
+    )
     return _TRAINED[key]
 
 

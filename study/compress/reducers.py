@@ -15,6 +15,10 @@ Methods (Huerga-Pérez et al. 2025, plus Matryoshka truncation):
 
 Kernel PCA and UMAP cost O(n²) in the fit set, so they are fit on a seeded random subsample of at
 most ``fit_sample`` vectors (recorded as ``fit_rows``). ``n_components = round(D × fraction)``.
+
+``fit_reducer`` fits each (method, parameters, fit set) once per machine: later calls, from any stage or
+process, load it from the fit cache (``study.compress.fitcache``: what is cached, the key, the layout, why a
+reused reducer reports the ``fit_seconds`` of its actual fit; ``STUDY_FIT_CACHE=off`` bypasses it).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import study.compress.fitcache as fitcache
 from study.config import as_list, check_fraction
 from study.core.errors import ParameterError, StudyError
 from study.core.vectors import normalise
@@ -57,6 +62,8 @@ class Reducer(ABC):
     quadratic: bool = False
     #: the fit needs more vectors than components (PCA-like eigendecompositions)
     needs_rows: bool = True
+    #: ``fit_reducer`` keeps the fit in the fit cache (False where fitting costs less than hashing the fit set)
+    cacheable: bool = True
 
     def __init__(self, dims: int, n_components: int, seed: int = SEED) -> None:
         self.dims = dims
@@ -66,14 +73,19 @@ class Reducer(ABC):
         self.fit_seconds = 0.0
         self.fitted = False
 
-    def fit(self, vectors: np.ndarray) -> Reducer:
-        """Fit on ``vectors`` (float32 rows of width ``dims``); records ``fit_rows`` and ``fit_seconds``."""
+    def fit_set(self, vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` as the float32 rows a fit reads, checked (width; enough rows for the components)."""
         x = _as_rows(vectors, self.dims, "fit set")
         if self.needs_rows and len(x) <= self.n_components:
             raise StudyError(
                 f"reducer {self.name!r}: the fit set has {len(x)} vectors but {self.n_components} components "
                 "were asked for; fit on a larger set (parameter 'fit_on') or keep fewer dimensions"
             )
+        return x
+
+    def fit(self, vectors: np.ndarray) -> Reducer:
+        """Fit on ``vectors`` (float32 rows of width ``dims``); records ``fit_rows`` and ``fit_seconds``."""
+        x = self.fit_set(vectors)
         start = time.perf_counter()
         self._fit(x)
         self.fit_seconds = time.perf_counter() - start
@@ -103,6 +115,30 @@ class Reducer(ABC):
         """Bytes that must be stored once to transform new queries (matrices, means, fit vectors)."""
         return 0
 
+    def fit_spec(self) -> dict:
+        """What decides the fit besides the fit set (part of the fit cache's key)."""
+        return {"class": type(self).__name__, "name": self.name, "dims": self.dims, "n_components": self.n_components,
+                "seed": self.seed}
+
+    def stored(self) -> fitcache.Stored:
+        """The fitted state for the fit cache, with the measured ``fit_seconds`` and ``fit_rows``."""
+        state = self._state()
+        state.meta |= {"fit_seconds": self.fit_seconds, "fit_rows": self.fit_rows}
+        return state
+
+    def restore(self, stored: fitcache.Stored) -> Reducer:
+        """This (unfitted) reducer given a stored fit: the same transforms and metadata as the fitted one."""
+        self._load(stored)
+        self.fit_seconds, self.fit_rows = float(stored.meta["fit_seconds"]), int(stored.meta["fit_rows"])
+        self.fitted = True
+        return self
+
+    def _state(self) -> fitcache.Stored:
+        raise NotImplementedError(f"reducer {self.name!r} is not cached")
+
+    def _load(self, stored: fitcache.Stored) -> None:
+        raise NotImplementedError(f"reducer {self.name!r} is not cached")
+
 
 def _as_rows(vectors: np.ndarray, dims: int, what: str) -> np.ndarray:
     x = np.asarray(vectors, dtype=np.float32)
@@ -125,6 +161,17 @@ class SklearnReducer(Reducer):
     def _transform(self, x: np.ndarray) -> np.ndarray:
         return self.estimator.transform(x)
 
+    def fit_spec(self) -> dict:
+        e = self.estimator
+        return super().fit_spec() | {"estimator": f"{type(e).__module__}.{type(e).__qualname__}",
+                                     "estimator_params": e.get_params(deep=False)}
+
+    def _state(self) -> fitcache.Stored:
+        return fitcache.object_state(self.estimator)
+
+    def _load(self, stored: fitcache.Stored) -> None:
+        self.estimator = fitcache.restore_object(self.estimator, stored)
+
     @property
     def overhead_bytes(self) -> int:
         total = 0
@@ -141,6 +188,7 @@ class TruncationReducer(Reducer):
 
     name = "truncation"
     needs_rows = False
+    cacheable = False
 
     def _fit(self, x: np.ndarray) -> None:
         pass
@@ -201,6 +249,25 @@ class AutoencoderReducer(Reducer):
 
         with torch.no_grad():
             return self.encoder(torch.from_numpy(x)).numpy()
+
+    def fit_spec(self) -> dict:
+        return super().fit_spec() | {"hidden": list(self.hidden), "epochs": self.epochs, "batch_size": self.batch_size,
+                                     "lr": self.lr}
+
+    def _state(self) -> fitcache.Stored:
+        weights = {f"encoder.{k}": v.detach().numpy().copy() for k, v in self.encoder.state_dict().items()}
+        return fitcache.Stored(weights, {"final_loss": self.final_loss})
+
+    def _load(self, stored: fitcache.Stored) -> None:
+        import torch
+        from torch import nn
+
+        with torch.random.fork_rng(devices=[]):  # the layers' initial weights are overwritten: leave the RNG alone
+            encoder = _mlp(nn, [self.dims, *self.hidden, self.n_components])
+        state = {k.removeprefix("encoder."): torch.from_numpy(v) for k, v in stored.arrays.items()}
+        encoder.load_state_dict(state, strict=True)
+        self.encoder = encoder.eval()
+        self.final_loss = float(stored.meta["final_loss"])
 
     @property
     def overhead_bytes(self) -> int:
@@ -266,6 +333,7 @@ def _random_projection(dims: int, k: int, seed: int) -> Reducer:
 
     r = SklearnReducer(dims, k, seed, GaussianRandomProjection(n_components=k, random_state=seed), ("components_",))
     r.name, r.needs_rows = "random_projection", False
+    r.cacheable = False  # its fit draws a k × D matrix from the seed without reading the data: cheaper than a hash
     return r
 
 
@@ -323,11 +391,24 @@ def fit_reducer(
     seed: int = SEED,
 ) -> Reducer:
     """Build and fit ``method`` on ``fit_vectors`` (quadratic methods on a seeded subsample of
-    ``fit_sample`` rows); the reducer records ``fit_rows`` and ``fit_seconds``."""
+    ``fit_sample`` rows); the reducer records ``fit_rows`` and ``fit_seconds``.
+
+    A fit already made with the same method, parameters and fit set (after subsampling) is loaded from the fit
+    cache instead, bit for bit the same, with the ``fit_seconds`` measured when it was made (see
+    ``study.compress.fitcache``; truncation and random projection are always fitted: cheaper than the look-up)."""
     fit_sample = check_fit_sample(fit_sample)
     reducer = make_reducer(method, np.shape(fit_vectors)[1], fraction, seed)
     sample = subsample(fit_vectors, fit_sample, seed) if reducer.quadratic else fit_vectors
-    return reducer.fit(sample)
+    if not reducer.cacheable or not fitcache.enabled():
+        return reducer.fit(sample)
+    x = reducer.fit_set(sample)
+
+    def restore(stored: fitcache.Stored) -> Reducer:  # onto a fresh reducer: a failed restore leaves nothing behind
+        return make_reducer(method, reducer.dims, fraction, seed).restore(stored)
+
+    return fitcache.load_or_fit("reducer", method, reducer.fit_spec(), fitcache.array_digest(x),
+                                fitcache.source_digest(type(reducer)), fit=lambda: reducer.fit(x),
+                                save=Reducer.stored, restore=restore)
 
 
 def check_fractions(values: object, models: list[str], name: str = "fractions") -> list[float]:

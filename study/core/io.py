@@ -1,9 +1,11 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename."""
+"""Atomic file writes: write to a temporary file beside the target, then rename; a folder's process lock."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 def _current_umask() -> int:
@@ -59,6 +63,13 @@ def write_npy_atomic(target: Path | str, array: np.ndarray) -> Path:
     return Path(target)
 
 
+def write_npz_atomic(target: Path | str, arrays: dict[str, np.ndarray]) -> Path:
+    """``np.savez`` of named arrays (no pickle: object arrays are refused) to a temporary file, then rename."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, allow_pickle=False, **arrays)
+    return Path(target)
+
+
 def write_json_atomic(target: Path | str, obj: Any) -> Path:
     return write_text_atomic(target, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
@@ -69,6 +80,24 @@ def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+@contextmanager
+def folder_lock(folder: Path | str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder/.lock`` (blocking), as the embedding cache's ``entry_lock``: a
+    second process waits for the first; the kernel releases the lock on exit or when its holder dies."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("%s: another process holds the lock; waiting for it", folder)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def splice_between(path: Path, start: str, end: str, block: str) -> bool:
