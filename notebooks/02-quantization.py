@@ -41,11 +41,11 @@ publish = True                 # write figures and tables here (the workflow wri
 from study.analysis import report
 from study.core.notebook import setup
 from study.data.datasets import collection_table
-from study.experiment.evaluate import run_quantization
+from study.experiment.runner import run
 from study.figures import plots
 from study.figures.quantization import quantization_figure
 from study.params import QuantizationParams
-from study.stages.quantization import publish_quantization, quantization_summary
+from study.stages.quantization import STEM, plan, publish_quantization, quantization_summary
 
 setup()
 p = QuantizationParams.of(globals()).checked()
@@ -58,14 +58,23 @@ p = QuantizationParams.of(globals()).checked()
 collection_table(p.evaluated())
 
 # %% [markdown]
-# ## Compress, search, score
-# Every format on every collection: encode the cached float32 vectors to the format's packed bytes, decode,
-# search exactly, score each query. One tidy row per configuration × metric, and per-query scores.
+# ## The plan: one row per configuration
+# Every format on every collection; a calibrated format (int8) names its calibration set.
 
 # %%
-runs = [run_quantization(m, p.datasets_of(m), p.formats, p.calibrate_on) for m in p.models]
-tidy, per_query = (report.concat(part) for part in zip(*runs))
-files = report.save_results(tidy, per_query, "02-quantization", p.profile)
+stage_plan = plan(p)
+stage_plan.table()
+
+# %% [markdown]
+# ## Compress, search, score
+# Encode the cached float32 vectors to each format's packed bytes, decode, search exactly, score each query
+# (`study.experiment.runner`, one (model, collection) at a time; a part the workflow already computed is read
+# back). One tidy row per configuration × metric, and per-query scores.
+
+# %%
+result = run(stage_plan, p.profile, STEM)
+tidy, per_query = result.tidy, result.per_query
+files = report.save_results(tidy, per_query, STEM, p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %% [markdown]
@@ -112,4 +121,4 @@ for row in comparison[comparison.format != "float32"].dropna(subset=paper).itert
 
 # %%
 if p.publish:
-    publish_quantization(*report.saved("02-quantization", p.profile), p.formats, p.weighting, p.profile)
+    publish_quantization(*report.saved(STEM, p.profile), p.formats, p.weighting, p.profile)

@@ -59,10 +59,11 @@ publish = True                 # write figures and tables here (the workflow wri
 from study.analysis import report
 from study.core.notebook import setup
 from study.data.datasets import collection_table
+from study.experiment.runner import run
 from study.figures import plots
 from study.figures.reduction import reduction_figure
 from study.params import ReductionParams
-from study.stages.reduction import change_table, publish_reduction, run_grid_for_models, timing_table
+from study.stages.reduction import change_table, plan, publish_reduction, timing_table, timings
 
 setup()
 p = ReductionParams.of(globals()).checked()
@@ -72,17 +73,25 @@ p = ReductionParams.of(globals()).checked()
 # The reducers are fit on `fit_on`; a collection they are fit on is never averaged in as if held out.
 
 # %%
-collection_table(sorted(set(p.evaluated())
-                        | ({p.fit_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated()) | ({p.fit_on} - {"self", "none"})))
+
+# %% [markdown]
+# ## The plan: one row per configuration
+# Each format unreduced (the baselines), then every method × kept fraction × collection × format; a reducer
+# names the set it is fit on (truncation fits nothing), a calibrated format the set of its ranges.
+
+# %%
+stage_plan = plan(p)
+stage_plan.table()
 
 # %% [markdown]
 # ## Fit each reducer, reduce, store in each format, search, score
-# One fit per model × method × fraction (on `fit_on`), applied to every collection's queries and documents.
+# One fit per model × method × fraction on `fit_on` (made once and reused from the fit cache), applied to
+# every collection's queries and documents (`study.experiment.runner`).
 
 # %%
-tidy, per_query, timings = run_grid_for_models(
-    p.models, p.datasets, p.datasets_per_model, methods=p.methods, fractions=p.fractions, formats=p.formats,
-    fit_on=p.fit_on, calibrate_on=p.calibrate_on, stage="03", fit_sample=p.fit_sample)
+result = run(stage_plan, p.profile, "03-reduction")
+tidy, per_query = result.tidy, result.per_query
 report.save_results(tidy, per_query, "03-reduction", p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
@@ -90,7 +99,7 @@ tidy[tidy.metric == "ndcg_at_10"].head(8)
 # ## Cost: fit time and transform time per 1,000 vectors (the paper gives none)
 
 # %%
-times = timing_table(timings)
+times = timing_table(timings(result.fits))
 report.write_table(times, "table-reduction-timings", p.profile,
                    "Fit time (s) and transform time (ms per 1,000 vectors) of each reducer; fit_rows = vectors fit on.")
 times

@@ -53,10 +53,11 @@ publish = True                 # write figures and tables here (the workflow wri
 from study.analysis import report
 from study.core.notebook import setup
 from study.data.datasets import collection_table
+from study.experiment.runner import run
 from study.figures import plots
 from study.figures.reduction import combined_figure
 from study.params import CombinedParams
-from study.stages.reduction import publish_combined, run_grid_for_models, table1, table1_vs_paper
+from study.stages.reduction import plan, publish_combined, table1, table1_vs_paper
 
 setup()
 p = CombinedParams.of(globals()).checked()
@@ -65,8 +66,14 @@ p = CombinedParams.of(globals()).checked()
 # ## The collections (and the fit and calibration sets)
 
 # %%
-collection_table(sorted(set(p.evaluated())
-                        | ({p.fit_on, p.calibrate_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated()) | ({p.fit_on, p.calibrate_on} - {"self", "none"})))
+
+# %% [markdown]
+# ## The plan: one row per configuration
+
+# %%
+stage_plan = plan(p)
+stage_plan.table()
 
 # %% [markdown]
 # ## Reduce, then quantize, search, score
@@ -74,9 +81,8 @@ collection_table(sorted(set(p.evaluated())
 # `calibrate_on` set, as the paper's code does; every format is also run unreduced (the 100 % rows).
 
 # %%
-tidy, per_query, _ = run_grid_for_models(
-    p.models, p.datasets, p.datasets_per_model, methods=p.reducers, fractions=p.fractions, formats=p.formats,
-    fit_on=p.fit_on, calibrate_on=p.calibrate_on, stage="04", fit_sample=p.fit_sample)
+result = run(stage_plan, p.profile, "04-combined")
+tidy, per_query = result.tidy, result.per_query
 report.save_results(tidy, per_query, "04-combined", p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 

@@ -61,6 +61,7 @@ publish = True                 # write figures and tables here (the workflow wri
 from study.analysis import report, stats
 from study.core.notebook import setup
 from study.data.datasets import collection_table
+from study.experiment.runner import run
 from study.figures import plots
 from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
 from study.params import BeyondParams
@@ -68,8 +69,8 @@ from study.stages.beyond import (
     KEYS,
     beyond_table,
     paired_tests,
+    plan,
     publish_beyond,
-    run_beyond,
     summarise_beyond,
 )
 
@@ -80,17 +81,24 @@ p = BeyondParams.of(globals()).checked()
 # ## The collections (and the calibration sets)
 
 # %%
-collection_table(sorted(set(p.evaluated())
-                        | ({*p.calibrate_on, p.paper_calibrate_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated()) | ({*p.calibrate_on, p.paper_calibrate_on} - {"self", "none"})))
+
+# %% [markdown]
+# ## The plan: one row per configuration
+# Each format (the paper's on the paper's calibration set, the corrected ones on each of `calibrate_on`), the
+# asymmetric runs (float32 queries), then each two-tier search: first tier × second tier × oversampling.
+
+# %%
+stage_plan = plan(p)
+stage_plan.table()
 
 # %% [markdown]
 # ## Compress, search (symmetric, asymmetric, two-stage), score; each configuration against float32
 # Per collection: paired bootstrap CI of the difference, sign-flip p-value, Holm across the stage.
 
 # %%
-runs = [run_beyond(m, p.datasets_of(m), p.formats, p.calibrate_on, p.paper_calibrate_on, p.asymmetric,
-                   p.rescore_first, p.rescore_tiers, p.oversampling) for m in p.models]
-tidy, per_query = (report.concat(part) for part in zip(*runs))
+result = run(stage_plan, p.profile, "06-beyond")
+tidy, per_query = result.tidy, result.per_query
 tidy = stats.annotate_tidy(tidy, per_query, n_resamples=p.n_resamples, seed=p.seed)
 report.save_results(tidy, per_query, "06-beyond", p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)

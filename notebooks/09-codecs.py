@@ -56,6 +56,7 @@ publish = True                 # write figures and tables here (the workflow wri
 from study.analysis import report
 from study.core.notebook import setup
 from study.data.datasets import collection_table
+from study.experiment.runner import run
 from study.figures import plots
 from study.figures.codecs import plot_codecs
 from study.params import CodecParams
@@ -64,8 +65,8 @@ from study.stages.codecs import (
     STEM,
     codecs_table,
     equal_bytes_tests,
+    plan,
     publish_codecs,
-    run_codecs,
     summarise_codecs,
 )
 
@@ -76,16 +77,24 @@ p = CodecParams.of(globals()).checked()
 # ## The collections (and the training sets, never evaluated here)
 
 # %%
-collection_table(sorted(set(p.evaluated())
-                        | ({*p.calibrate_on, p.fit_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated()) | ({*p.calibrate_on, p.fit_on} - {"self", "none"})))
+
+# %% [markdown]
+# ## The plan: one row per configuration
+# Per collection: each codec on each training set (PQ families only on the shared ones), with float32 queries
+# where asymmetric; the codecs of `reduced_formats` after each reducer × kept fraction; each first tier of
+# `rescore_first` × second tier × oversampling. Training collections are never evaluated.
+
+# %%
+stage_plan = plan(p)
+stage_plan.table()
 
 # %% [markdown]
 # ## Train, encode, search with each codec's own estimator, score
 
 # %%
-runs = [run_codecs(m, p.datasets_of(m), p.formats, p.calibrate_on, p.asymmetric, p.reducers, p.fractions,
-                   p.reduced_formats, p.fit_on, p.rescore_first, p.rescore_tiers, p.oversampling) for m in p.models]
-tidy, per_query = (report.concat(part) for part in zip(*runs))
+result = run(stage_plan, p.profile, STEM)
+tidy, per_query = result.tidy, result.per_query
 report.save_results(tidy, per_query, STEM, p.profile)
 tidy[tidy.metric == "ndcg_at_10"][["model", "dataset", "format", "calibrate_on", "query_format", "bytes_per_vector",
                                    "overhead_bytes", "value"]].head(8)

@@ -533,10 +533,11 @@ def test_a_stage_runs_end_to_end_with_the_network_blocked(tmp_path):
     script = ("import socket\n"
               "assert socket.socket.connect.__name__ == '_guard' and socket.getaddrinfo.__name__ == '_resolve'\n"
               "from study.stages.embed import embed_collections\n"
+              "from study.params import QuantizationParams\n"
               "from study.stages.quantization import run_quantization_stage\n"
               "embed_collections('minilm-l6', ['adi'], 'offline')\n"
-              "out = run_quantization_stage(['minilm-l6'], ['adi'], ['float32', 'int8', 'binary'], 'self', 'texts',"
-              " 'offline')\n"
+              "out = run_quantization_stage(QuantizationParams(datasets=['adi'], formats=['float32', 'int8', 'binary'],"
+              " calibrate_on='self', profile='offline'))\n"
               "print(len(out.tidy))\n")
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

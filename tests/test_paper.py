@@ -162,13 +162,15 @@ def tiny_run(tiny_embeddings, tmp_path_factory):
 
     from study.compress.formats import PAPER_FORMATS
     from study.stages.embed import embed_collections
+    from study.params import QuantizationParams
     from study.stages.quantization import run_quantization_stage
 
     root = tmp_path_factory.mktemp("out")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STUDY_OUTPUT_DIR", str(root))
         embed_collections("minilm-l6", ["adi", "time"], "tiny")
-        run_quantization_stage(["minilm-l6"], ["adi", "time"], list(PAPER_FORMATS), "self", "texts", "tiny")
+        run_quantization_stage(QuantizationParams(datasets=["adi", "time"], formats=list(PAPER_FORMATS),
+                                                  calibrate_on="self", profile="tiny"))
         executed = root / "05-tradeoff.ipynb"
         papermill.execute_notebook(
             str(REPO_ROOT / "notebooks" / "05-tradeoff.ipynb"), str(executed), progress_bar=False,

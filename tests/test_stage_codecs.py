@@ -7,7 +7,8 @@ from conftest import REPO
 
 from study.core.errors import ParameterError
 from study.experiment.configs import load_eval_data
-from study.stages.codecs import _plan, codec_family, config_label, run_codecs, width_allows
+from study.params import CodecParams
+from study.stages.codecs import _plan, codec_family, config_label, plan, width_allows
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",
@@ -38,7 +39,8 @@ def test_families_and_labels():
 
 def test_a_training_collection_is_never_evaluated(tiny_embeddings):
     with pytest.raises(ParameterError, match="'datasets'"):
-        run_codecs("minilm-l6", ["time"], ["rabitq1"], ["time"], [], [], [], [], "time", [], [], [])
+        plan(CodecParams(datasets=["time"], formats=["rabitq1"], calibrate_on=["time"], asymmetric=[], reducers=[],
+                         fractions=[], reduced_formats=[], fit_on="time", rescore_first=[]))
 
 
 def run(tmp_path, **params):

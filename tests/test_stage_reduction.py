@@ -8,11 +8,22 @@ import pytest
 from conftest import REPO
 
 from study.compress.formats import calibrate, quantize
-from study.compress.reducers import fit_reducer
+from study.compress.reducers import DEFAULT_FIT_SAMPLE, fit_reducer
 from study.core.errors import StudyError
+from study.experiment import runner
 from study.experiment.configs import load_eval_data, reference_vectors
+from study.params import ReductionParams
 from study.search.exact import evaluate
-from study.stages.reduction import combined_conclusions, reduction_conclusions, run_reduction_grid
+from study.stages.reduction import combined_conclusions, plan, reduction_conclusions, timings
+
+
+def run_reduction_grid(model: str, datasets: list[str], methods: list[str], fractions: list[float],
+                       formats: list[str], fit_on: str, calibrate_on: str) -> tuple[pd.DataFrame, ...]:
+    """Stage 03's plan on these parameters, run: (tidy rows, per-query scores, the reducers' timings)."""
+    p = ReductionParams(models=[model], datasets=datasets, methods=methods, fractions=fractions, formats=formats,
+                        fit_on=fit_on, calibrate_on=calibrate_on, fit_sample=DEFAULT_FIT_SAMPLE)
+    result = runner.run(plan(p), progress=False)
+    return result.tidy, result.per_query, timings(result.fits)
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "metric", "value", "bytes_per_vector", "overhead_bytes", "compression_ratio",
@@ -29,8 +40,7 @@ def ndcg(tidy: pd.DataFrame, **where) -> float:
 
 def test_grid_reduces_then_quantizes_with_ranges_from_the_reduced_calibration_set(tiny_embeddings):
     tidy, per_query, timings = run_reduction_grid(
-        "minilm-l6", ["adi", "time"], ["pca", "truncation"], [0.5], ["float32", "int8"], "time", "self",
-        stage="04")
+        "minilm-l6", ["adi", "time"], ["pca", "truncation"], [0.5], ["float32", "int8"], "time", "self")
     assert set(tidy.columns) >= TIDY_COLUMNS
     assert set(per_query.config_id) == set(tidy.config_id)
     assert len(tidy) == 2 * 3 * (2 + 2 * 2)  # datasets × metrics × (baselines + reducers × formats)
@@ -65,16 +75,16 @@ def test_grid_reduces_then_quantizes_with_ranges_from_the_reduced_calibration_se
 
 def test_fit_on_self_fits_one_reducer_per_collection(tiny_embeddings):
     tidy, _, timings = run_reduction_grid(
-        "minilm-l6", ["adi", "time"], ["pca"], [0.1], ["float32"], "self", "self", stage="03")
+        "minilm-l6", ["adi", "time"], ["pca"], [0.1], ["float32"], "self", "self")
     assert sorted(timings.fit_rows) == [82, 423] and list(timings.fit_on) == ["self", "self"]
     assert set(tidy[tidy.reducer == "pca"].fit_on) == {"self"}
     with pytest.raises(StudyError, match="fit set has 82 vectors but 192 components"):
-        run_reduction_grid("minilm-l6", ["adi"], ["pca"], [0.5], ["float32"], "self", "self", stage="03")
+        run_reduction_grid("minilm-l6", ["adi"], ["pca"], [0.5], ["float32"], "self", "self")
 
 
 def test_wordllama_truncation_keeps_its_matryoshka_prefix(cache_dir):
     tidy, _, timings = run_reduction_grid(
-        "wordllama-256", ["adi"], ["truncation", "pca"], [0.5], ["float32"], "time", "self", stage="03")
+        "wordllama-256", ["adi"], ["truncation", "pca"], [0.5], ["float32"], "time", "self")
     rows = tidy[tidy.metric == "ndcg_at_10"].set_index("reducer")
     assert rows.loc["none"].dims == 256 and rows.loc["truncation"].dims == 128 and rows.loc["pca"].dims == 128
     assert rows.loc["truncation"].bytes_per_vector == 512 and rows.loc["truncation"].fit_rows == 0

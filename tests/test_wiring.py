@@ -21,9 +21,7 @@ import pytest
 
 import study.experiment.evaluate as evaluate_module
 import study.experiment.rescore as rescore_module
-import study.stages.beyond as beyond_module
-import study.stages.codecs as codecs_module
-import study.stages.reduction as reduction_module
+import study.experiment.runner as runner_module
 from study.compress.formats import calibrate, get_format, quantize, round_trip
 from study.compress.reducers import SEED, fit_reducer
 from study.config import SELF
@@ -39,21 +37,39 @@ from study.experiment.configs import (
     reference_vectors,
     search_inputs,
 )
-from study.experiment.evaluate import evaluate_format, run_quantization
+from study.experiment.evaluate import evaluate_format
 from study.experiment.rescore import rescore_sweep
+from study.experiment.runner import Plan, run
+from study.params import BeyondParams, CodecParams, CombinedParams, QuantizationParams, ReductionParams
 from study.search.exact import evaluate
 from study.search.hamming import hamming_search
 from study.search.metrics import METRICS
 from study.search.ranking import top_k_of_scores
-from study.stages.beyond import run_beyond
-from study.stages.codecs import _plan, run_codecs
-from study.stages.reduction import run_reduction_grid
+from study.stages import beyond, quantization, reduction
+from study.stages import codecs as codecs_stage
+from study.stages.codecs import _plan
 
 MODEL = "wordllama-256"
 EVALUATED = ["adi", "time"]
 CAL = "med"  # the calibration / training set
 FIT = "cisi"  # the reducers' fit set
 TRUNCATION = "truncation"  # keeps the first dimensions whatever it is fit on
+
+
+def ran(plan: Plan, split: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(tidy rows, per-query scores) of a stage's plan, run as its notebook runs it (here without the result
+    cache), on another split when given."""
+    if split is not None:
+        plan.configs = [replace(c, split=split) for c in plan.configs]
+    result = run(plan, progress=False)
+    return result.tidy, result.per_query
+
+
+def run_quantization(model: str, datasets: list[str], formats: list[str], calibrate_on: str,
+                     split: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage 02's plan and run (the parameters unchecked: ``none`` names no calibration set)."""
+    p = QuantizationParams(models=[model], datasets=datasets, formats=formats, calibrate_on=calibrate_on)
+    return ran(quantization.plan(p), split)
 
 
 def corpus(name: str) -> str:
@@ -183,7 +199,7 @@ def assert_every_calibrated_row_was_calibrated(spy: Spy, tidy: pd.DataFrame) -> 
 
 @pytest.mark.parametrize("calibrate_on", [CAL, SELF])
 def test_stage02_calibrates_on_calibrate_on_and_its_rows_name_that_set(sets, monkeypatch, calibrate_on):
-    spy = Spy(monkeypatch, evaluate_module, sets)
+    spy = Spy(monkeypatch, runner_module, sets)
     tidy, per_query = run_quantization(MODEL, EVALUATED, ["float32", "int8", "binary", "int8_clipped"], calibrate_on)
     assert spy.trained() == expected(spy)
     assert [(c.dataset, fmt) for c, fmt, _ in spy.calibrations] == [
@@ -198,7 +214,7 @@ def test_stage02_calibrates_on_calibrate_on_and_its_rows_name_that_set(sets, mon
 
 
 def test_stage02_without_a_calibrated_format_loads_no_calibration_set(sets, monkeypatch):
-    spy = Spy(monkeypatch, evaluate_module, sets)
+    spy = Spy(monkeypatch, runner_module, sets)
     tidy, _ = run_quantization(MODEL, ["adi"], ["float32", "binary"], NONE)  # no set named: none is needed
     assert set(tidy.calibrate_on) == {NONE} and spy.calibrations == []
 
@@ -219,10 +235,12 @@ def test_stage02_scores_int8_with_the_ranges_of_the_named_set(sets):
 
 
 def test_reduction_fits_on_fit_on_and_calibrates_on_the_reduced_calibrate_on_set(sets, monkeypatch):
-    spy = Spy(monkeypatch, reduction_module, sets)
-    tidy, _, _ = run_reduction_grid(MODEL, EVALUATED, ["pca", TRUNCATION], [0.25], ["float32", "int8"], FIT, CAL,
-                                    stage="04")
-    assert spy.fitted() == [("pca", FIT), (TRUNCATION, FIT)]  # once each, on the fit set, for every collection
+    spy = Spy(monkeypatch, runner_module, sets)
+    tidy, _ = ran(reduction.plan(CombinedParams(models=[MODEL], datasets=EVALUATED, reducers=["pca", TRUNCATION],
+                                                fractions=[0.25], formats=["float32", "int8"], fit_on=FIT,
+                                                calibrate_on=CAL)))
+    # asked for by each collection's part (the fit cache fits it once), on the fit set; truncation fits nothing
+    assert spy.fitted() == [f for d in EVALUATED for f in [("pca", FIT), (TRUNCATION, corpus(d))]]
     assert spy.trained() == expected(spy, FIT)
     assert {o for *_, o in spy.trained()} == {CAL, f"pca[{FIT}]({CAL})", f"{TRUNCATION}({CAL})"}
     rows = tidy[tidy.metric == "ndcg_at_10"]
@@ -231,8 +249,9 @@ def test_reduction_fits_on_fit_on_and_calibrates_on_the_reduced_calibrate_on_set
 
 
 def test_reduction_on_self_fits_and_calibrates_each_collection_on_its_own_corpus(sets, monkeypatch):
-    spy = Spy(monkeypatch, reduction_module, sets)
-    tidy, _, _ = run_reduction_grid(MODEL, EVALUATED, ["pca"], [0.25], ["int8"], SELF, SELF, stage="03")
+    spy = Spy(monkeypatch, runner_module, sets)
+    tidy, _ = ran(reduction.plan(ReductionParams(models=[MODEL], datasets=EVALUATED, methods=["pca"], fractions=[0.25],
+                                                 formats=["int8"], fit_on=SELF, calibrate_on=SELF)))
     assert spy.fitted() == [("pca", corpus(d)) for d in EVALUATED]
     assert spy.trained() == expected(spy)
     assert f"pca[{corpus('time')}]({corpus('time')})" in {o for *_, o in spy.trained()}
@@ -244,9 +263,11 @@ def test_reduction_on_self_fits_and_calibrates_each_collection_on_its_own_corpus
 
 
 def test_beyond_calibrates_paper_formats_on_the_paper_set_and_corrected_ones_on_their_own(sets, monkeypatch):
-    spy = Spy(monkeypatch, beyond_module, sets)
-    tidy, _ = run_beyond(MODEL, EVALUATED, ["float32", "int8", "int8_clipped"], [CAL, SELF], FIT,
-                         ["int8", "int8_clipped"], ["binary_median"], ["float32", "int8_clipped"], [2])
+    spy = Spy(monkeypatch, runner_module, sets)
+    tidy, _ = ran(beyond.plan(BeyondParams(
+        models=[MODEL], datasets=EVALUATED, formats=["float32", "int8", "int8_clipped"], calibrate_on=[CAL, SELF],
+        paper_calibrate_on=FIT, asymmetric=["int8", "int8_clipped"], rescore_first=["binary_median"],
+        rescore_tiers=["float32", "int8_clipped"], oversampling=[2])))
     assert spy.trained() == expected(spy)
     adi = [t[1:] for t in spy.trained() if t[0].startswith("adi ")]
     assert adi == [("int8", FIT), ("int8_clipped", CAL), ("int8_clipped", corpus("adi")),
@@ -263,11 +284,19 @@ CODECS = ["float32", "int8_clipped", "rabitq1", "pq8x4fs"]
 def codecs(spy_sets, monkeypatch, calibrate_on: list[str], fit_on: str, reducers=("pca", TRUNCATION),
            datasets=(*EVALUATED, CAL, FIT), reduced_formats=("rabitq1", "pq8x4fs"), seed=SEED):
     """Stage 09 on ``datasets`` under a spy: (spy, tidy rows, per-query scores)."""
-    spy = Spy(monkeypatch, codecs_module, spy_sets)
-    tidy, per_query = run_codecs(MODEL, list(datasets), CODECS, calibrate_on, ["rabitq1"], list(reducers), [0.25],
-                                 list(reduced_formats), fit_on, ["rabitq1", "pq8x4fs"], ["float32", "int8_clipped"],
-                                 [2], seed=seed)
+    spy = Spy(monkeypatch, runner_module, spy_sets)
+    plan = codecs_plan(list(datasets), calibrate_on, fit_on, list(reducers), list(reduced_formats))
+    plan.options = replace(plan.options, seed=seed)
+    tidy, per_query = ran(plan)
     return spy, tidy, per_query
+
+
+def codecs_plan(datasets: list[str], calibrate_on: list[str], fit_on: str, reducers: list[str],
+                reduced_formats: list[str], formats: list[str] = CODECS) -> Plan:
+    return codecs_stage.plan(CodecParams(
+        models=[MODEL], datasets=datasets, formats=formats, calibrate_on=calibrate_on, asymmetric=["rabitq1"],
+        reducers=reducers, fractions=[0.25], reduced_formats=reduced_formats, fit_on=fit_on,
+        rescore_first=["rabitq1", "pq8x4fs"], rescore_tiers=["float32", "int8_clipped"], oversampling=[2]))
 
 
 def test_codecs_train_on_each_calibrate_on_pq_only_on_the_shared_set(sets, monkeypatch):
@@ -284,7 +313,7 @@ def test_codecs_train_on_each_calibrate_on_pq_only_on_the_shared_set(sets, monke
 
 def test_codecs_reduced_runs_fit_on_fit_on_and_train_on_the_reduced_shared_set(sets, monkeypatch):
     spy, tidy, _ = codecs(sets, monkeypatch, [CAL, SELF], FIT)
-    assert spy.fitted() == [("pca", FIT), (TRUNCATION, FIT)]
+    assert spy.fitted() == [f for d in EVALUATED for f in [("pca", FIT), (TRUNCATION, corpus(d))]]
     reduced = {(t[1], t[2]) for t in spy.trained() if "after" in t[0]}
     assert reduced == {(f, o) for f in ("rabitq1", "pq8x4fs") for o in (f"pca[{FIT}]({CAL})", f"{TRUNCATION}({CAL})")}
     rows = tidy[(tidy.metric == "ndcg_at_10") & (tidy.reducer != NONE)]
@@ -350,7 +379,7 @@ def test_codecs_reducers_are_fit_with_the_stage_seed(sets, monkeypatch):
 def test_codecs_refuse_to_evaluate_only_training_sets(sets):
     with pytest.raises(ParameterError, match=r"'datasets': invalid value \['med', 'cisi'\]; allowed: at least one "
                                              r"collection that is not a training set$"):
-        run_codecs(MODEL, [CAL, FIT], ["rabitq1"], [CAL, SELF], [], [], [], [], FIT, [], [], [])
+        codecs_plan([CAL, FIT], [CAL, SELF], FIT, [], [], ["rabitq1"])
 
 
 def test_plan_asks_float32_queries_only_of_compressed_formats(adi):

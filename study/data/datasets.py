@@ -84,6 +84,14 @@ def resolve_collection_path(name_or_path: str | Path, root: Path | None = None) 
     )
 
 
+def collection_name(name_or_path: str | Path) -> str:
+    """The name a collection goes by without loading it: ``mteb:SciFact`` -> ``SciFact``, a path -> its folder."""
+    text = str(name_or_path)
+    if text.startswith(MTEB_PREFIX):
+        return text[len(MTEB_PREFIX) :]
+    return Path(text).name
+
+
 def load_collection(name_or_path: str | Path, root: Path | None = None) -> Collection:
     """Load a collection by name (from the data root), by folder path, or ``mteb:<Task>`` online."""
     if str(name_or_path).startswith(MTEB_PREFIX):

@@ -64,19 +64,23 @@ class EvalData:
         return self.collection.name
 
     @property
+    def dims(self) -> int:
+        return self.docs.shape[1]
+
+    @property
     def n_texts(self) -> int:
         """Documents + evaluated queries: the paper's weight of a task in its averages."""
         return len(self.doc_ids) + len(self.query_ids)
 
 
-@lru_cache(maxsize=8)
-def _collection(name: str) -> Collection:
+@lru_cache(maxsize=32)
+def cached_collection(name: str) -> Collection:
     return load_collection(name)
 
 
 def load_eval_data(model: str, dataset: str, split: str | None = None) -> EvalData:
     """Load (encoding on first use) the vectors of a collection's corpus and judged queries."""
-    collection = _collection(dataset)
+    collection = cached_collection(dataset)
     split = split or collection.default_split()
     docs = load_embeddings(model, collection, "docs")
     queries = load_embeddings(model, collection, "queries")
@@ -99,7 +103,7 @@ def reference_vectors(model: str, reference: str, data: EvalData) -> np.ndarray:
     with MLQuestions."""
     if reference == SELF:
         return data.docs
-    collection = _collection(reference)
+    collection = cached_collection(reference)
     docs = load_embeddings(model, collection, "docs")
     queries = load_embeddings(model, collection, "queries")
     qids = collection.split_query_ids("dev") if "dev" in collection.qrels else list(collection.queries)

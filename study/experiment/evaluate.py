@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from study.compress.formats import calibrate, get_format, quantize
+from study.compress.formats import calibrate, quantize
 from study.experiment.configs import (
     NONE,
     Config,
     EvalData,
-    load_eval_data,
-    reference_vectors,
     search_inputs,
     tidy_rows,
 )
@@ -54,22 +51,3 @@ def evaluate_format(
         n_texts=data.n_texts,
     )
     return rows, per_query
-
-
-def run_quantization(
-    model: str, datasets: list[str], formats: list[str], calibrate_on: str, split: str | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stage 02: every format on every collection, queries and documents quantized alike."""
-    tidy, per_query = [], []
-    for dataset in datasets:
-        data = load_eval_data(model, dataset, split)
-        calibration = None
-        for fmt in tqdm(formats, desc=f"{model} · {dataset}", unit="format"):
-            needs = get_format(fmt).needs_calibration
-            if needs and calibration is None:
-                calibration = reference_vectors(model, calibrate_on, data)
-            cfg = Config(model, data.dataset, data.split, format=fmt, calibrate_on=calibrate_on if needs else NONE)
-            rows, pq = evaluate_format(cfg, data, data.docs, data.queries, calibration if needs else None, "02")
-            tidy.append(rows)
-            per_query.append(pq)
-    return pd.concat(tidy, ignore_index=True), pd.concat(per_query, ignore_index=True)

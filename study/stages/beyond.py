@@ -14,17 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from study.analysis import report, stats
 from study.analysis.comparison import compare_like_for_like
 from study.compress.formats import get_format
 from study.core.io import atomic_write
-from study.experiment.configs import NONE, Config, EvalData, References, load_eval_data
-from study.experiment.evaluate import evaluate_format
-from study.experiment.rescore import RESCORE_K, rescore_sweep
+from study.experiment.configs import NONE, Config, EvalData
+from study.experiment.runner import Plan, RunOptions, Target, plan_of, targets, two_tier
 from study.figures import plots
 from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
+from study.params import BeyondParams
 
 STAGE = "06"
 STEM = "06-beyond"
@@ -50,7 +49,7 @@ def _calibration_sets(fmt: str, calibrate_on: list[str], paper_calibrate_on: str
 
 
 def _plan(
-    data: EvalData, formats: list[str], calibrate_on: list[str], paper_calibrate_on: str,
+    data: EvalData | Target, formats: list[str], calibrate_on: list[str], paper_calibrate_on: str,
     asymmetric: list[str], rescore_first: list[str],
 ) -> list[tuple[Config, str]]:
     """(configuration, kind) of one (model, collection): kind ∈ symmetric / asymmetric / rescore."""
@@ -63,34 +62,15 @@ def _plan(
     return plan
 
 
-def run_beyond(
-    model: str,
-    datasets: list[str],
-    formats: list[str],
-    calibrate_on: list[str],
-    paper_calibrate_on: str,
-    asymmetric: list[str],
-    rescore_first: list[str],
-    rescore_tiers: list[str],
-    oversampling: list[int],
-    k: int = RESCORE_K,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every configuration of the stage for one model: tidy rows and per-query scores."""
-    tidy, per_query = [], []
-    for dataset in datasets:
-        data = load_eval_data(model, dataset)
-        calibration = References(model, data)
-
-        plan = _plan(data, formats, calibrate_on, paper_calibrate_on, asymmetric, rescore_first)
-        for cfg, kind in tqdm(plan, desc=f"{model} · {dataset}", unit="config"):
-            if kind == "rescore":
-                rows, pq = rescore_sweep(cfg, data, data.docs, data.queries, calibration(cfg.calibrate_on),
-                                         rescore_tiers, oversampling, STAGE, k)
-            else:
-                rows, pq = evaluate_format(cfg, data, data.docs, data.queries, calibration(cfg.calibrate_on), STAGE)
-            tidy.append(rows)
-            per_query.append(pq)
-    return pd.concat(tidy, ignore_index=True), pd.concat(per_query, ignore_index=True)
+def plan(p: BeyondParams, only: tuple[str, str] | None = None) -> Plan:
+    """Per collection: every format (the paper's on the paper's calibration set, the corrected ones on each of
+    ``p.calibrate_on``), the asymmetric runs, then each first tier of ``p.rescore_first`` × tier × oversampling."""
+    chosen = targets(p, only)
+    configs = []
+    for t in chosen:
+        for cfg, kind in _plan(t, p.formats, p.calibrate_on, p.paper_calibrate_on, p.asymmetric, p.rescore_first):
+            configs += two_tier(cfg, p.rescore_tiers, p.oversampling) if kind == "rescore" else [cfg]
+    return plan_of(configs, RunOptions(STAGE), chosen)
 
 
 def config_label(format: str, calibrate_on: str, query_format: str, rescore: str) -> str:

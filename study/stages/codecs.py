@@ -17,22 +17,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from study.analysis import report, stats
 from study.analysis.comparison import compare_like_for_like
 from study.analysis.tradeoff import kind
 from study.compress.codecs import CODEC_FORMATS
 from study.compress.formats import get_format
-from study.compress.reducers import SEED, fit_reducer
+from study.compress.reducers import n_components
 from study.config import SELF
 from study.core.errors import ParameterError
 from study.core.io import atomic_write, write_text_atomic
-from study.experiment.configs import NONE, Config, EvalData, References, load_eval_data, reference_vectors
-from study.experiment.evaluate import evaluate_format
-from study.experiment.rescore import rescore_sweep
+from study.experiment.configs import NONE, Config, EvalData
+from study.experiment.runner import Plan, RunOptions, Target, plan_of, targets, two_tier
 from study.figures import plots
 from study.figures.codecs import plot_codecs
+from study.params import CodecParams
 
 STAGE = "09"
 STEM = "09-codecs"
@@ -68,10 +67,10 @@ def width_allows(fmt: str, dims: int) -> bool:
     return True
 
 
-def _plan(data: EvalData, formats: list[str], calibrate_on: list[str], asymmetric: list[str]) -> list[Config]:
+def _plan(data: EvalData | Target, formats: list[str], calibrate_on: list[str], asymmetric: list[str]) -> list[Config]:
     base = {"model": data.model, "dataset": data.dataset, "split": data.split}
     plan = []
-    for fmt in [f for f in formats if width_allows(f, data.docs.shape[1])]:
+    for fmt in [f for f in formats if width_allows(f, data.dims)]:
         needs = get_format(fmt).needs_calibration
         for cal in calibrate_on if needs else [NONE]:
             if cal == SELF and not trains_on_self(fmt):
@@ -82,75 +81,36 @@ def _plan(data: EvalData, formats: list[str], calibrate_on: list[str], asymmetri
     return plan
 
 
-def run_codecs(
-    model: str,
-    datasets: list[str],
-    formats: list[str],
-    calibrate_on: list[str],
-    asymmetric: list[str],
-    reducers: list[str],
-    fractions: list[float],
-    reduced_formats: list[str],
-    fit_on: str,
-    rescore_first: list[str],
-    rescore_tiers: list[str],
-    oversampling: list[int],
-    seed: int = SEED,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every configuration of stage 09 for one model: (tidy rows, per-query scores).
-
-    Reduced runs: each reducer fit once on ``fit_on`` (the paper's protocol; ``self``: on each corpus), every codec
-    of ``reduced_formats`` trained on the reduced first shared set of ``calibrate_on``; two-stage runs: each codec
-    of ``rescore_first`` (trained on that set) re-ranked by each tier of ``rescore_tiers`` at each oversampling.
-    Without a shared set, PQ families are left out of both, as from the plan."""
-    shared = next((c for c in calibrate_on if c != SELF), SELF)
-    skip = {c for c in [*calibrate_on, fit_on] if c not in (SELF, NONE)}
-    evaluated = [d for d in datasets if d not in skip]
-    if not evaluated:
-        raise ParameterError("datasets", datasets, "at least one collection that is not a training set")
+def plan(p: CodecParams, only: tuple[str, str] | None = None) -> Plan:
+    """Every configuration of stage 09, per collection: each codec trained on each of ``p.calibrate_on`` (and with
+    float32 queries where asymmetric); each codec of ``p.reduced_formats`` after each reducer × kept fraction (fit on
+    ``p.fit_on``), trained on the reduced first shared set; each first tier of ``p.rescore_first`` (trained on that
+    set) re-ranked by each tier × oversampling. Without a shared set, PQ families are left out of both (they do not
+    train on the corpus). Training collections are never evaluated."""
+    shared = next((c for c in p.calibrate_on if c != SELF), SELF)
+    skip = {c for c in [*p.calibrate_on, p.fit_on] if c not in (SELF, NONE)}
+    reduced_formats, rescore_first = p.reduced_formats, p.rescore_first
     if shared == SELF:
         reduced_formats = [f for f in reduced_formats if trains_on_self(f)]
         rescore_first = [f for f in rescore_first if trains_on_self(f)]
-    tidy, per_query = [], []
-
-    def add(rows: pd.DataFrame, pq: pd.DataFrame, extra_overhead: int = 0) -> None:
-        rows["overhead_bytes"] = rows["overhead_bytes"] + extra_overhead
-        tidy.append(rows)
-        per_query.append(pq)
-
-    def fit_reducers(data: EvalData) -> list[tuple]:
-        """(method, fraction, reducer fit on ``fit_on`` of ``data``, the reduced shared set or None)."""
-        out = []
-        for method in reducers:
-            for fraction in fractions:
-                reducer = fit_reducer(method, reference_vectors(model, fit_on, data), fraction, seed=seed)
-                train = reference_vectors(model, shared, data) if shared != SELF else None
-                out.append((method, float(fraction), reducer, reducer.transform(train) if train is not None else None))
-        return out
-
-    reduced = fit_reducers(load_eval_data(model, evaluated[0])) if fit_on != SELF else None
-    for dataset in evaluated:
-        data = load_eval_data(model, dataset)
-        training = References(model, data)
-
-        plan = _plan(data, formats, calibrate_on, asymmetric)
-        for cfg in tqdm(plan, desc=f"{model} · {dataset}", unit="config"):
-            add(*evaluate_format(cfg, data, data.docs, data.queries, training(cfg.calibrate_on), STAGE))
-        for method, fraction, reducer, train in reduced if reduced is not None else fit_reducers(data):
-            docs, queries = reducer.transform(data.docs), reducer.transform(data.queries)
-            sample = train if train is not None else docs
-            fit = fit_on if reducer.name != "truncation" else NONE
-            for fmt in [f for f in reduced_formats if width_allows(f, docs.shape[1])]:
-                needs = get_format(fmt).needs_calibration
-                cfg = Config(model, data.dataset, data.split, reducer=method, fraction=fraction, fit_on=fit,
-                             format=fmt, calibrate_on=shared if needs else NONE)
-                add(*evaluate_format(cfg, data, docs, queries, sample if needs else None, STAGE),
-                    reducer.overhead_bytes)
+    chosen = targets(p, only, skip)
+    for model in p.models if only is None else []:
+        if not any(t.model == model for t in chosen):
+            raise ParameterError("datasets", p.datasets_of(model), "at least one collection that is not a training set")
+    configs = []
+    for t in chosen:
+        configs += _plan(t, p.formats, p.calibrate_on, p.asymmetric)
+        for method in p.reducers:
+            fit = p.fit_on if method != "truncation" else NONE
+            for fraction in p.fractions:
+                dims = n_components(t.dims, fraction)
+                configs += [Config(t.model, t.name, t.split, reducer=method, fraction=float(fraction), fit_on=fit,
+                                   format=fmt, calibrate_on=shared if get_format(fmt).needs_calibration else NONE)
+                            for fmt in reduced_formats if width_allows(fmt, dims)]
         for fmt in rescore_first:
-            cfg = Config(model, data.dataset, data.split, format=fmt, calibrate_on=shared)
-            add(*rescore_sweep(cfg, data, data.docs, data.queries, training(shared), rescore_tiers, oversampling,
-                               STAGE))
-    return pd.concat(tidy, ignore_index=True), pd.concat(per_query, ignore_index=True)
+            configs += two_tier(Config(t.model, t.name, t.split, format=fmt, calibrate_on=shared), p.rescore_tiers,
+                                p.oversampling)
+    return plan_of(configs, RunOptions(STAGE), chosen)
 
 
 # --- aggregate, compare, publish ----------------------------------------------------------------------------

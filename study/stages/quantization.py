@@ -1,5 +1,5 @@
-"""Stage 02 (notebook 02-quantization): the summary, table, publishing and closing text of the formats run;
-``run_quantization_stage`` runs it all in one call (the tests and scripts use it)."""
+"""Stage 02 (notebook 02-quantization): its plan, the summary, table, publishing and closing text of the formats
+run; ``run_quantization_stage`` runs it all in one call (the tests and scripts use it)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,24 @@ from pathlib import Path
 import pandas as pd
 
 from study.analysis import report, stats
-from study.experiment.evaluate import run_quantization
+from study.compress.formats import get_format
+from study.experiment.configs import NONE, Config
+from study.experiment.runner import Plan, RunOptions, plan_of, run, targets
 from study.figures import plots
 from study.figures.quantization import quantization_figure
+from study.params import QuantizationParams
+
+STAGE, STEM = "02", "02-quantization"
+
+
+def plan(p: QuantizationParams, only: tuple[str, str] | None = None) -> Plan:
+    """Every format on every collection, queries and documents quantized alike; a calibrated format (int8) on
+    ``p.calibrate_on``."""
+    chosen = targets(p, only)
+    configs = [Config(t.model, t.name, t.split, format=fmt,
+                      calibrate_on=p.calibrate_on if get_format(fmt).needs_calibration else NONE)
+               for t in chosen for fmt in p.formats]
+    return plan_of(configs, RunOptions(STAGE), chosen)
 
 
 @dataclass
@@ -24,23 +39,12 @@ class StageOutput:
     conclusions: str
 
 
-def run_quantization_stage(
-    models: list[str],
-    datasets: list[str],
-    formats: list[str],
-    calibrate_on: str,
-    weighting: str,
-    profile: str,
-    datasets_per_model: dict[str, list[str]] | None = None,
-) -> StageOutput:
+def run_quantization_stage(p: QuantizationParams) -> StageOutput:
     """Stage 02: every format on every collection; results, figure (paper Fig. 3), tables."""
-    per_model = datasets_per_model or {}
-    parts = [run_quantization(m, per_model.get(m, datasets), formats, calibrate_on) for m in models]
-    tidy = pd.concat([p[0] for p in parts], ignore_index=True)
-    per_query = pd.concat([p[1] for p in parts], ignore_index=True)
-    files = report.save_results(tidy, per_query, "02-quantization", profile)
-    tidy, per_query = report.saved("02-quantization", profile)  # figures and tables come from the saved results
-    out = publish_quantization(tidy, per_query, formats, weighting, profile)
+    result = run(plan(p), p.profile, STEM)
+    files = report.save_results(result.tidy, result.per_query, STEM, p.profile)
+    tidy, per_query = report.saved(STEM, p.profile)  # figures and tables come from the saved results
+    out = publish_quantization(tidy, per_query, p.formats, p.weighting, p.profile)
     out.files = files | out.files
     return out
 

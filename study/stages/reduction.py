@@ -1,25 +1,25 @@
 """Stages 03 (every reducer × fraction, float32 and float8) and 04 (reduction × every format, the
-paper's Table 1): the grid notebooks 03 and 04 run, their tables, ``publish_*`` (figures and tables from
+paper's Table 1): the plan notebooks 03 and 04 run, their tables, ``publish_*`` (figures and tables from
 the saved results, what ``study publish`` runs) and the closing text it prints."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from study.analysis import report
 from study.analysis.paper_reference import paper_table1
 from study.compress.formats import get_format
-from study.compress.reducers import DEFAULT_FIT_SAMPLE, QUADRATIC, SEED, Reducer, fit_reducer, timed_transform
+from study.compress.reducers import QUADRATIC, SEED
 from study.config import SELF
-from study.experiment.configs import NONE, Config, EvalData, load_eval_data, reference_vectors
-from study.experiment.evaluate import evaluate_format
+from study.experiment.configs import NONE, Config
+from study.experiment.runner import Plan, RunOptions, plan_of, targets
 from study.figures import plots
 from study.figures.reduction import combined_figure, reduction_figure
+from study.params import CombinedParams, ReductionParams
 from study.stages.quantization import StageOutput
 
 METRIC = "ndcg_at_10"
@@ -35,110 +35,54 @@ class ReductionStageOutput(StageOutput):
     timings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-# --- the grid ---------------------------------------------------------------------------------------------
+# --- the plan ---------------------------------------------------------------------------------------------
 
 
-def run_reduction_grid(
-    model: str,
-    datasets: list[str],
-    methods: list[str],
-    fractions: list[float],
-    formats: list[str],
-    fit_on: str,
-    calibrate_on: str,
-    *,
-    stage: str,
-    fit_sample: int | None = DEFAULT_FIT_SAMPLE,
-    seed: int = SEED,
-    split: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Reduce first, then quantize: every method × fraction × format on every collection, plus each
-    format unreduced (the baselines). A reducer is fit once on ``fit_on`` (or per collection when
-    ``fit_on='self'``); int8-style ranges are calibrated on the *reduced* ``calibrate_on`` set.
-
-    Returns (tidy rows, per-query rows, one timing row per fitted reducer).
-    """
-    data = {d: load_eval_data(model, d, split) for d in datasets}
-    first = data[datasets[0]]
-    needs_cal = [f for f in formats if get_format(f).needs_calibration]
-    shared_cal = reference_vectors(model, calibrate_on, first) if needs_cal and calibrate_on != SELF else None
-    fit_set = reference_vectors(model, fit_on, first) if fit_on != SELF else None
-
-    tidy, per_query, timings = [], [], []
-    for d in data.values():  # the unreduced baselines
-        calibration = shared_cal if shared_cal is not None else d.docs
-        for fmt in formats:
-            rows, pq = _evaluate(Config(model, d.dataset, d.split), fmt, calibrate_on, d, d.docs, d.queries,
-                                 calibration, stage, None)
-            tidy.append(rows)
-            per_query.append(pq)
-
-    grid = [(m, f) for m in methods for f in fractions]
-    for method, fraction in tqdm(grid, desc=f"{model} · reducers", unit="fit"):
-        groups = [(fit_on, fit_set, list(data.values()))] if fit_on != SELF else [
-            (SELF, d.docs, [d]) for d in data.values()]
-        for fit_name, vectors, targets in groups:
-            reducer = fit_reducer(method, vectors, fraction, fit_sample=fit_sample, seed=seed)
-            timing = _Timing(reducer)
-            reduced_cal = timing.transform(shared_cal) if shared_cal is not None else None
-            for d in targets:
-                docs, queries = timing.transform(d.docs), timing.transform(d.queries)
-                calibration = reduced_cal if reduced_cal is not None else docs
-                base = Config(model, d.dataset, d.split, reducer=method, fraction=float(fraction),
-                              fit_on=fit_on if reducer.name != "truncation" else NONE)
-                for fmt in formats:
-                    rows, pq = _evaluate(base, fmt, calibrate_on, d, docs, queries, calibration, stage, reducer)
-                    tidy.append(rows)
-                    per_query.append(pq)
-            timings.append(timing.row(model, method, fraction, fit_name if fit_on == SELF else fit_on,
-                                      [d.dataset for d in targets]))
-    return pd.concat(tidy, ignore_index=True), pd.concat(per_query, ignore_index=True), pd.DataFrame(timings)
+def plan(p: ReductionParams | CombinedParams, only: tuple[str, str] | None = None) -> Plan:
+    """Reduce first, then quantize: each format unreduced (the baselines), then every method × kept fraction ×
+    collection × format. A reducer is fit on ``p.fit_on`` (``self``: on each corpus; truncation fits nothing);
+    a calibrated format's ranges come from the *reduced* ``p.calibrate_on`` set. Stage 03 takes ``methods``,
+    stage 04 ``reducers``."""
+    stage = "03" if isinstance(p, ReductionParams) else "04"
+    methods = p.methods if stage == "03" else p.reducers
+    chosen = targets(p, only)
+    configs = []
+    for model in p.models:
+        mine = [t for t in chosen if t.model == model]
+        configs += [_formatted(Config(model, t.name, t.split), fmt, p.calibrate_on) for t in mine for fmt in p.formats]
+        for method in methods:
+            fit_on = p.fit_on if method != "truncation" else NONE
+            for fraction in p.fractions:
+                configs += [_formatted(Config(model, t.name, t.split, reducer=method, fraction=float(fraction),
+                                              fit_on=fit_on), fmt, p.calibrate_on)
+                            for t in mine for fmt in p.formats]
+    return plan_of(configs, RunOptions(stage, fit_sample=p.fit_sample, seed=SEED, fit_rows=True), chosen)
 
 
-def _evaluate(base: Config, fmt: str, calibrate_on: str, data: EvalData, docs: np.ndarray, queries: np.ndarray,
-              calibration: np.ndarray, stage: str, reducer: Reducer | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One format on (reduced) vectors; the reducer's stored bytes join the format's overhead."""
+def _formatted(base: Config, fmt: str, calibrate_on: str) -> Config:
     needs = get_format(fmt).needs_calibration
-    cfg = Config(**{**base.__dict__, "format": fmt, "calibrate_on": calibrate_on if needs else NONE})
-    rows, pq = evaluate_format(cfg, data, docs, queries, calibration if needs else None, stage)
-    if reducer is not None:
-        rows["overhead_bytes"] = rows["overhead_bytes"] + reducer.overhead_bytes
-    rows["fit_rows"] = reducer.fit_rows if reducer is not None and reducer.name != "truncation" else 0
-    return rows, pq
+    return replace(base, format=fmt, calibrate_on=calibrate_on if needs else NONE)
 
 
-class _Timing:
-    """Accumulates a fitted reducer's transform time over everything it transforms."""
-
-    def __init__(self, reducer: Reducer) -> None:
-        self.reducer, self.seconds, self.vectors = reducer, 0.0, 0
-
-    def transform(self, vectors: np.ndarray) -> np.ndarray:
-        out, seconds = timed_transform(self.reducer, vectors)
-        self.seconds += seconds
-        self.vectors += len(vectors)
-        return out
-
-    def row(self, model: str, method: str, fraction: float, fit_on: str, datasets: list[str]) -> dict:
-        r = self.reducer
-        return {
-            "model": model, "reducer": method, "fraction": float(fraction), "dims": r.n_components,
-            "fit_on": fit_on, "fit_rows": r.fit_rows, "subsampled": method in QUADRATIC,
-            "fit_s": r.fit_seconds, "transform_s_per_1k": 1000 * self.seconds / max(self.vectors, 1),
-            "vectors_transformed": self.vectors, "overhead_bytes": r.overhead_bytes, "datasets": " ".join(datasets),
-        }
-
-
-def run_grid_for_models(
-    models: list[str],
-    datasets: list[str],
-    datasets_per_model: dict[str, list[str]] | None,
-    **kwargs,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``run_reduction_grid`` for each model on its collections, concatenated."""
-    per_model = datasets_per_model or {}
-    parts = [run_reduction_grid(m, per_model.get(m, datasets), **kwargs) for m in models]
-    return tuple(pd.concat([p[i] for p in parts], ignore_index=True) for i in range(3))
+def timings(fits: pd.DataFrame) -> pd.DataFrame:
+    """One row per fitted reducer (model × method × fraction × fit set; per collection when fit on ``self``):
+    its fit time, and its transform time per vector over every collection it reduced (queries, documents and
+    the calibration set it reduced for each collection)."""
+    if fits.empty:
+        return pd.DataFrame()
+    fits = fits.assign(fit=np.where(fits.fit_on == SELF, fits.dataset, fits.fit_on))
+    rows = []
+    for (model, method, fraction, _fit), part in fits.groupby(["model", "reducer", "fraction", "fit"], sort=False):
+        first = part.iloc[0]
+        rows.append({
+            "model": model, "reducer": method, "fraction": float(fraction), "dims": int(first.dims),
+            "fit_on": first.fit_on, "fit_rows": int(first.fit_rows), "subsampled": method in QUADRATIC,
+            "fit_s": float(first.fit_s),
+            "transform_s_per_1k": 1000 * part.transform_s.sum() / max(int(part.vectors_transformed.sum()), 1),
+            "vectors_transformed": int(part.vectors_transformed.sum()), "overhead_bytes": int(first.overhead_bytes),
+            "datasets": " ".join(part.dataset),
+        })
+    return pd.DataFrame(rows)
 
 
 def timing_table(timings: pd.DataFrame) -> pd.DataFrame:
