@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
 
 from study.analysis.tradeoff import check_n_vectors, load_tidy, parse_budget, result_files, select
 from study.config import check_datasets, check_model, check_profile_name, load_profile
-from study.core.errors import StudyError
+from study.core.errors import ParameterError, StudyError
 from study.core.offline import offline_by_default
 from study.core.paths import data_root
 from study.data.datasets import list_collections
 from study.encoders.registry import MODELS, prepare_model
 from study.stages.embed import embed_collections
+from study.stages.parts import compute_part
 from study.stages.republish import publish
 from study.stages.tradeoff import write_explorer_page
 
@@ -85,6 +87,18 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_part(args: argparse.Namespace) -> int:
+
+    try:
+        parameters = json.loads(args.params)
+    except json.JSONDecodeError:
+        raise ParameterError("params", args.params, "a JSON object of the stage's notebook parameters") from None
+    if not isinstance(parameters, dict):
+        raise ParameterError("params", args.params, "a JSON object of the stage's notebook parameters")
+    print(compute_part(args.stage, parameters, args.model, args.collection))
+    return 0
+
+
 def _cmd_explorer(args: argparse.Namespace) -> int:
 
     path = write_explorer_page(check_profile_name(args.profile))
@@ -132,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--stages", nargs="*",
                      help="quantization, reduction, combined, beyond, indexes (default: every one that has run)")
     pub.set_defaults(func=_cmd_publish)
+    part = sub.add_parser("part", help="compute one (model, collection) part of a stage's plan into the result cache "
+                                       "(what a workflow part job runs; the stage's notebook gathers the parts)")
+    part.add_argument("--stage", required=True, help="quantization, reduction, combined, beyond or codecs")
+    part.add_argument("--params", required=True, help="the stage notebook's parameters, as JSON")
+    part.add_argument("--model", required=True)
+    part.add_argument("--collection", required=True, help="a collection name (a path's folder name, an MTEB task)")
+    part.set_defaults(func=_cmd_part)
     exp = sub.add_parser("explorer", help="the interactive trade-off page figures/<profile>/explorer.html, from a "
                                           "profile's saved results (the same choices as `study select`)")
     exp.add_argument("--profile", default="default")

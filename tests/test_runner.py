@@ -222,3 +222,35 @@ def test_a_part_plan_loads_only_its_own_collection(cache_dir, monkeypatch):
     part = reduction.plan(p, only=(MODEL, "time"))
     assert loaded == ["time"] and {c.dataset for c in part.configs} == {"time"}
     assert part.configs == reduction.plan(p).part(MODEL, "time").configs
+
+
+def test_a_part_job_then_the_stage_finds_it_done(reduction_plan, output_dir, monkeypatch):
+    """``study part`` (a workflow's scatter job) stores the part the stage's run (the notebook) then reads back."""
+    from study.cli import main
+    from study.stages.parts import part_names
+
+    parameters = {"models": [MODEL], "datasets": EVALUATED, "methods": ["pca", "truncation"], "fractions": [0.5],
+                  "formats": ["float32", "int8"], "fit_on": FIT, "calibrate_on": CAL, "profile": "t"}
+    assert part_names("reduction", parameters) == [(MODEL, "adi"), (MODEL, "time")]
+    for model, collection in part_names("reduction", parameters):
+        assert main(["part", "--stage", "reduction", "--params", json.dumps(parameters), "--model", model,
+                     "--collection", collection]) == 0
+    one_job = ran(reduction_plan).tidy
+    computed = []
+    monkeypatch.setattr(runner, "run_part", lambda plan, progress=True: computed.append(plan))
+    gathered = ran(reduction.plan(ReductionParams(**parameters).checked()), profile="t", stem="03-reduction")
+    assert computed == []
+    pd.testing.assert_frame_equal(gathered.tidy, one_job)
+
+
+def test_a_part_job_refuses_a_part_the_stage_does_not_have(cache_dir, capsys):
+    from study.cli import main
+
+    parameters = {"models": [MODEL], "datasets": ["adi", CAL], "calibrate_on": [CAL], "fit_on": CAL,
+                  "formats": ["rabitq1"], "asymmetric": [], "reduced_formats": [], "rescore_first": []}
+    assert main(["part", "--stage", "codecs", "--params", json.dumps(parameters), "--model", MODEL,
+                 "--collection", CAL]) == 2  # a training set is never evaluated
+    error = capsys.readouterr().err
+    assert "parameter 'part': invalid value 'wordllama-256--med'; allowed: wordllama-256--adi" in error
+    assert main(["part", "--stage", "scaling", "--params", "{}", "--model", MODEL, "--collection", "adi"]) == 2
+    assert main(["part", "--stage", "codecs", "--params", "[1]", "--model", MODEL, "--collection", "adi"]) == 2

@@ -81,6 +81,11 @@ def _plan(data: EvalData | Target, formats: list[str], calibrate_on: list[str], 
     return plan
 
 
+def training_sets(p: CodecParams) -> set[str]:
+    """The collections stage 09 trains on (codecs, reducers): never evaluated here."""
+    return {c for c in [*p.calibrate_on, p.fit_on] if c not in (SELF, NONE)}
+
+
 def plan(p: CodecParams, only: tuple[str, str] | None = None) -> Plan:
     """Every configuration of stage 09, per collection: each codec trained on each of ``p.calibrate_on`` (and with
     float32 queries where asymmetric); each codec of ``p.reduced_formats`` after each reducer × kept fraction (fit on
@@ -88,7 +93,7 @@ def plan(p: CodecParams, only: tuple[str, str] | None = None) -> Plan:
     set) re-ranked by each tier × oversampling. Without a shared set, PQ families are left out of both (they do not
     train on the corpus). Training collections are never evaluated."""
     shared = next((c for c in p.calibrate_on if c != SELF), SELF)
-    skip = {c for c in [*p.calibrate_on, p.fit_on] if c not in (SELF, NONE)}
+    skip = training_sets(p)
     reduced_formats, rescore_first = p.reduced_formats, p.rescore_first
     if shared == SELF:
         reduced_formats = [f for f in reduced_formats if trains_on_self(f)]
