@@ -136,9 +136,11 @@ def prepare_workspace(module: Module) -> Path:
 
 
 def environment() -> dict[str, str]:
-    """The tests' environment inside a workspace: real data folder, one thread, offline, shared test cache."""
+    """The tests' environment inside a workspace: real data folder, one thread, offline, shared test cache, no fit
+    cache."""
     env = dict(os.environ, STUDY_DATA_DIR=str(data_root()), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
+               STUDY_FIT_CACHE="off")  # every mutant shares one source file: a fit cached for one would serve the next
     env.setdefault("STUDY_TEST_CACHE", str(WORKSPACES / "test-cache"))
     Path(env["STUDY_TEST_CACHE"]).mkdir(parents=True, exist_ok=True)
     env.pop("CI", None)  # an environment skip is not a mutant's fault: the full suite's CI rule is checked by CI

@@ -37,9 +37,10 @@ def wait_until(ready: Callable[[], bool], what: str, limit_s: float = HANG_GUARD
         time.sleep(0.02)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory) -> Path:
-    """A session cache; reuse an existing one with STUDY_TEST_CACHE to skip re-encoding locally."""
+    """A session cache for every test (embeddings, fits), never the repository's ``.cache``; reuse an existing one
+    with STUDY_TEST_CACHE to skip re-encoding locally."""
     path = Path(os.environ.get("STUDY_TEST_CACHE") or tmp_path_factory.mktemp("cache"))
     os.environ["STUDY_CACHE_DIR"] = str(path)
     return path

@@ -11,7 +11,7 @@ from conftest import REPO
 
 STUDY = REPO / "study"
 # Lower layers first: a module may import from its own layer or below, never above.
-LAYERS = ["core", "data", "encoders", "config", "compress", "search", "experiment", "analysis", "figures",
+LAYERS = ["core", "data", "encoders", "config", "compress", "search", "experiment", "analysis", "params", "figures",
           "publish", "stages", "cli"]
 
 

@@ -32,7 +32,8 @@ OTHER = unit_rows(57, 32, seed=2)
 
 
 @pytest.mark.parametrize("method", list(METHODS))
-def test_every_reducer_has_the_right_shape_and_is_deterministic_under_its_seed(method):
+def test_every_reducer_has_the_right_shape_and_is_deterministic_under_its_seed(method, monkeypatch):
+    monkeypatch.setenv("STUDY_FIT_CACHE", "off")  # two fits, not a fit and its cached copy
     a = fit_reducer(method, FIT, 0.25, fit_sample=200)
     b = fit_reducer(method, FIT, 0.25, fit_sample=200)
     out = a.transform(OTHER)
