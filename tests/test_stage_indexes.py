@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO
 
 from study.experiment.configs import load_eval_data
+from study.experiment.indexes import evaluate_indexes
 from study.search import indexes as ix
 from study.stages.indexes import indexes_conclusions, largest_collection_rows
 
@@ -62,7 +63,7 @@ def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(params, messa
 
 def test_conclusions_are_written_from_the_numbers(tiny_embeddings):
     names = ["usearch-f16-exact", "usearch-f16-hnsw", "faiss-sq4-exact"]
-    tables = [ix.evaluate_indexes(load_eval_data("minilm-l6", d), names, repeats=1, batch1_queries=2)[0]
+    tables = [evaluate_indexes(load_eval_data("minilm-l6", d), names, repeats=1, batch1_queries=2)[0]
               for d in ("adi", "time")]
     table = pd.concat(tables, ignore_index=True)
     assert set(largest_collection_rows(table).dataset) == {"time"}

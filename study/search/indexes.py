@@ -52,8 +52,6 @@ from dataclasses import dataclass
 
 import faiss
 import numpy as np
-import pandas as pd
-from tqdm import tqdm
 from usearch.index import Index as UsearchIndex
 from usearch.index import search as usearch_search
 
@@ -62,7 +60,7 @@ from study.compress.formats import quantize, round_trip
 from study.core.errors import ParameterError
 from study.search.exact import search
 from study.search.hamming import hamming_search
-from study.search.metrics import neighbour_recall, per_query_metrics
+from study.search.metrics import neighbour_recall
 from study.search.ranking import SearchResult
 from study.search.streaming import iter_row_blocks
 
@@ -556,93 +554,3 @@ def agreement(indices: np.ndarray, scores: np.ndarray, ref: SearchResult) -> tup
     ours = np.sort(np.where(indices >= 0, scores, np.nan), axis=1)[:, ::-1]
     diff = np.abs(ours - ref.scores[:, : ours.shape[1]])
     return overlap, float(np.nanmax(diff)) if np.isfinite(diff).any() else float("nan")
-
-
-@dataclass
-class IndexData:
-    """What ``evaluate_index`` needs of a collection (an ``experiment.EvalData`` provides it)."""
-
-    model: str
-    dataset: str
-    split: str
-    doc_ids: list[str]
-    docs: np.ndarray
-    query_ids: list[str]
-    queries: np.ndarray
-    qrels: dict[str, dict[str, int]]
-
-
-def evaluate_index(
-    name: str,
-    data: IndexData,
-    truth: SearchResult,
-    *,
-    train: np.ndarray | None = None,
-    threads: int = 1,
-    hnsw: HNSWParams | None = None,
-    repeats: int = 3,
-    batch1_queries: int = 100,
-) -> tuple[dict, pd.DataFrame]:
-    """Build one index over a collection and measure it: one results row and per-query scores."""
-    index = build_index(name, data.docs, train=train, threads=threads, hnsw=hnsw)
-    kind = index.kind
-    indices, scores = index.search(data.queries, K)
-    qrels = [data.qrels[q] for q in data.query_ids]
-    ranked = [[data.doc_ids[i] for i in row if i >= 0] for row in indices]
-    metrics = per_query_metrics(data.query_ids, ranked, qrels)
-    ref = reference_search(index, data.docs, data.queries, data.doc_ids, K)
-    ref_metrics = per_query_metrics(data.query_ids, [[data.doc_ids[i] for i in row] for row in ref.indices], qrels)
-    recall = neighbour_recall(indices, truth.indices[:, :K])
-    overlap, score_diff = agreement(indices, scores, ref)
-    bytes_per_vector = index.bytes_per_vector
-    config_id = f"model={data.model}|dataset={data.dataset}|split={data.split}|index={name}|threads={threads}"
-    row = {
-        "model": data.model, "dataset": data.dataset, "split": data.split, "index": name,
-        "library": kind.library, "format": kind.format, "search": kind.search, "paper_format": kind.paper_format,
-        "n_docs": index.n, "n_queries": len(data.query_ids), "dims": index.dims, "threads": threads,
-        "code_bytes": index.code_bytes, "bytes_per_vector": bytes_per_vector,
-        "overhead_bytes_per_vector": bytes_per_vector - index.code_bytes,
-        "compression_ratio": 4 * index.dims / bytes_per_vector,
-        "build_s": index.build_s,
-        "qps_b1": measure_qps(index, data.queries, 1, repeats, batch1_queries),
-        "qps_b100": measure_qps(index, data.queries, 100, repeats),
-        "recall_at_10": float(recall.mean()),
-        "ndcg_at_10": float(metrics.ndcg_at_10.mean()),
-        "mrr_at_10": float(metrics.mrr_at_10.mean()),
-        "simulated_ndcg_at_10": float(ref_metrics.ndcg_at_10.mean()),
-        "agree_top10": overlap, "agree_max_score_diff": score_diff,
-        "same_arithmetic": kind.same_arithmetic, "reference": kind.reference, "params": index.params,
-        "config_id": config_id,
-    }
-    per_query = pd.DataFrame({
-        "config_id": config_id, "model": data.model, "dataset": data.dataset, "split": data.split, "index": name,
-        "query_id": data.query_ids, "ndcg_at_10": metrics.ndcg_at_10.to_numpy(),
-        "mrr_at_10": metrics.mrr_at_10.to_numpy(), "recall_at_10": recall,
-        "simulated_ndcg_at_10": ref_metrics.ndcg_at_10.to_numpy(),
-    })
-    return row, per_query
-
-
-def evaluate_indexes(
-    data: IndexData,
-    names: list[str],
-    *,
-    train: np.ndarray | None = None,
-    threads: int = 1,
-    hnsw: HNSWParams | None = None,
-    repeats: int = 3,
-    batch1_queries: int = 100,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every index kind of ``names`` over one collection; the baseline is exact float32 cosine search."""
-    truth = search(data.queries, data.docs, data.doc_ids, K)
-    baseline = per_query_metrics(data.query_ids, [[data.doc_ids[i] for i in row] for row in truth.indices],
-                                 [data.qrels[q] for q in data.query_ids]).ndcg_at_10.mean()
-    rows, per_query = [], []
-    for name in tqdm(names, desc=f"indexes · {data.model} · {data.dataset}", unit="index"):
-        row, pq = evaluate_index(name, data, truth, train=train, threads=threads, hnsw=hnsw, repeats=repeats,
-                                 batch1_queries=batch1_queries)
-        rows.append(row | {"float32_ndcg_at_10": float(baseline)})
-        per_query.append(pq)
-    table = pd.DataFrame(rows)
-    table["ndcg_change_pct"] = 100 * (table.ndcg_at_10 / table.float32_ndcg_at_10 - 1)
-    return table, pd.concat(per_query, ignore_index=True)

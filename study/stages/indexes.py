@@ -15,9 +15,10 @@ import pandas as pd
 from study.analysis import report
 from study.config import SELF
 from study.experiment.configs import load_eval_data, reference_vectors
+from study.experiment.indexes import evaluate_indexes
 from study.figures import plots
 from study.figures.indexes import plot_indexes
-from study.search.indexes import HNSWParams, evaluate_indexes
+from study.search.indexes import HNSWParams
 
 STEM = "07-indexes"
 FIGURE = "fig-indexes"
