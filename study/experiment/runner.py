@@ -12,7 +12,7 @@ processes), reduces the queries, documents and training sets, then evaluates eac
 A reducer's stored bytes join each row's ``overhead_bytes``; ``RunOptions.fit_rows`` adds its ``fit_rows`` column.
 
 **Result cache.** With ``profile`` and ``stem``, each part is stored under
-``<output>/build/parts/<profile>/<stem>/<model>--<collection>/`` (tidy rows, per-query scores, reducer fits, and
+``<output>/build/parts/<profile>/<stem>/<model>/<collection>/`` (tidy rows, per-query scores, reducer fits, and
 ``manifest.json`` written last, every file atomically), keyed by the sha256 of the part's configuration ids, the
 run options, the embeddings' identity (model, collection checksums) and the source of every study module this
 runner imports (``study.core.codegraph``). A part whose key, or any file's checksum, does not match is computed
@@ -340,7 +340,7 @@ def part_key(plan: Plan) -> str:
 
 
 def part_dir(profile: str, stem: str, model: str, collection: str) -> Path:
-    return output_root() / "build" / "parts" / profile / stem / f"{model}--{collection}"
+    return output_root() / "build" / "parts" / profile / stem / model / collection
 
 
 def load_part(folder: Path, key: str) -> PartResult | None:
