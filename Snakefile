@@ -3,11 +3,12 @@
     snakemake --cores 2 --configfile config/default.yaml      (what `make study` runs)
 
 Encoding one (model, collection) is its own job (the expensive unit); the stages fan in. Every rule takes what
-it reads (its notebook and jupytext source, the study sources its outputs depend on, its input tables) and
-declares what it writes, so Snakemake's default rerun triggers rerun exactly what a change affects: an
-experiment rule writes tidy results; a `publish_<stage>` rule redraws that stage's figures and tables from them
-(`study publish`), so editing a figure function redraws that figure without rerunning an experiment. Stage
-rules live in workflow/rules/*.smk, one file per stage; `snakemake --rulegraph | dot -Tpng` draws the flow.
+it reads (its notebook and jupytext source, every study module it imports: `code_of`, its input tables) and
+declares what it writes, so Snakemake's default rerun triggers rerun what a change may affect: an experiment
+rule writes tidy results; a `publish_<stage>` rule redraws that stage's figures and tables from them (`study
+publish`), without rerunning the experiment unless its notebook imports the edited module too (code inputs are
+whole modules: study.core.codegraph). Stage rules live in workflow/rules/*.smk, one file per stage; `snakemake
+--rulegraph | dot -Tpng` draws the flow. Figure and table names come from study.core.artifacts.
 
 Outputs go under the working directory: the repo by default, else ``STUDY_OUTPUT_DIR`` if set, or
 ``--directory DIR`` (which wins); every job is told the same root, so notebooks write where Snakemake
@@ -19,7 +20,7 @@ import json
 import os
 import shlex
 import sys
-from glob import glob
+from pathlib import Path
 
 configfile: os.path.join(workflow.basedir, "config/default.yaml")
 
@@ -29,6 +30,11 @@ if os.environ.get("STUDY_OUTPUT_DIR"):
 OUTPUT_ROOT = os.getcwd()  # Snakemake's working directory, set by now
 os.environ["STUDY_OUTPUT_DIR"] = OUTPUT_ROOT  # absolute for every job (cluster jobs start in the working dir)
 REPO = workflow.basedir
+sys.path.insert(0, REPO)  # this checkout's study package, whichever one is installed
+
+from study.core import artifacts, codegraph  # stdlib only: planning loads nothing heavy
+
+FIRST_PARTY = ("study", "bench")  # the packages whose modules are code inputs
 
 PROFILE = config["profile"]
 MODELS = config["models"]
@@ -73,29 +79,22 @@ def embed_markers(models=None):
     })
 
 
-def study_code(*parts):
-    """The study sources a rule's outputs depend on (a package: every module in it; else one module), so that
-    editing code reruns exactly the rules it affects (Snakemake's default rerun triggers: code, input, mtime,
-    params, software-env)."""
-    files = [os.path.join(REPO, "study", "__init__.py")]
-    for part in parts:
-        path = os.path.join(REPO, "study", part)
-        files += sorted(glob(os.path.join(path, "*.py"))) if os.path.isdir(path) else [path + ".py"]
-    return files
+def code_of(*entries):
+    """A rule's code inputs: the first-party sources (study, bench) its entry points import transitively
+    (study.core.codegraph, module granularity), so that editing a module reruns exactly the rules that import it
+    (Snakemake's default rerun triggers: code, input, mtime, params, software-env). An entry: a module the rule
+    runs (``study.cli`` for ``python -m study.cli ...``) or a notebook's jupytext source (``notebooks/NN-x.py``)."""
+    return [os.path.join(REPO, f) for f in codegraph.closure(entries, root=Path(REPO), packages=FIRST_PARTY)]
 
 
-def notebook_files(name):
+def notebook_files(stem):
     """A stage notebook and its jupytext source: both are what the rule runs."""
-    return [os.path.join(REPO, "notebooks", name), os.path.join(REPO, "notebooks", name[: -len(".ipynb")] + ".py")]
+    return [os.path.join(REPO, "notebooks", f"{stem}.ipynb"), os.path.join(REPO, "notebooks", f"{stem}.py")]
 
 
-# What an experiment's tidy results depend on (no figure or publishing code), and what redraws its figures and
-# tables from those results (`study publish`), without rerunning the experiment.
-EXPERIMENT_CODE = ("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis/report",
-                   "analysis/comparison", "analysis/stats", "analysis/paper_reference")
-PUBLISH_CODE = ("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis/report",
-                "analysis/comparison", "analysis/stats", "analysis/paper_reference", "figures/plots",
-                "stages/republish")
+def notebook_inputs(stem):
+    """What a notebook rule runs: the notebook, its jupytext source and the code that source imports."""
+    return notebook_files(stem) + code_of(f"notebooks/{stem}.py")
 
 
 def tables(*stems):
@@ -107,12 +106,34 @@ def figures(*stems):
     return [f"{FIGURES}/{s}.{ext}" for s in stems for ext in ("pdf", "png")]
 
 
-def papermill(notebook, executed, params):
-    """Shell command running one notebook with parameters given as YAML (JSON is YAML)."""
+def stage_outputs(names):
+    """Every file an artifacts.Stage names: figures, tables, LaTeX-only and CSV-only tables."""
+    return (figures(*names.figures) + tables(*names.tables) + [f"{TABLES}/{s}.tex" for s in names.latex]
+            + [f"{RESULTS}/tables/{s}.csv" for s in names.csv])
+
+
+def papermill(stem, params, executed=None):
+    """Shell command running notebook ``stem`` with parameters given as YAML (JSON is YAML)."""
     return (f"mkdir -p {NB_OUT} && "
             f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m papermill --log-output "
-            f"--no-progress-bar {shlex.quote(os.path.join(REPO, 'notebooks', notebook))} "
-            f"{NB_OUT}/{executed} -y {shlex.quote(json.dumps(params))}")
+            f"--no-progress-bar {shlex.quote(os.path.join(REPO, 'notebooks', stem + '.ipynb'))} "
+            f"{NB_OUT}/{executed or stem + '.ipynb'} -y {shlex.quote(json.dumps(params))}")
+
+
+def study_command(*args):
+    """Shell command running ``python -m <module> <args>`` with every job's output root; its code: code_of(module)."""
+    return f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m {' '.join(args)}"
+
+
+def study_call(module, function, *args):
+    """Shell command printing ``module.function(*args)`` with every job's output root; its code: code_of(module).
+    What a `study` subcommand runs, without `study.cli`, which imports every subcommand's modules (its closure would
+    make each such rule stale whenever any of them changes)."""
+    code = f"from {module} import {function}; print({function}({', '.join(json.dumps(a) for a in args)}))"
+    return f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -c {shlex.quote(code)}"
+
+
+STAGE = artifacts.STAGES  # each stage's notebook stem, figures and tables (study.core.artifacts)
 
 
 include: "workflow/rules/embed.smk"
@@ -130,12 +151,12 @@ include: "workflow/rules/scaling.smk"
 rule all:
     default_target: True
     input:
-        f"{RESULTS}/02-quantization.csv",
-        f"{RESULTS}/03-reduction.csv",
-        f"{RESULTS}/04-combined.csv",
-        *([f"{RESULTS}/06-beyond.csv"] if BEYOND_STAGE else []),
-        *([f"{RESULTS}/07-indexes.csv"] if INDEX_STAGE else []),
-        *([f"{RESULTS}/09-codecs.csv"] if CODECS_STAGE else []),
+        rules.quantization.output,
+        rules.reduction.output,
+        rules.combined.output,
+        *(rules.beyond.output if BEYOND_STAGE else []),
+        *(rules.indexes.output if INDEX_STAGE else []),
+        *(rules.codecs.output if CODECS_STAGE else []),
         PUBLISHED,  # every stage's figures and tables
         rules.paper.output,  # stage 05 (trade-off, scorecard, macros) and the PDF when latexmk is installed
         rules.explorer.output,  # the interactive trade-off page (figures/<profile>/explorer.html)

@@ -30,14 +30,13 @@ if BEYOND_STAGE:
     rule beyond:
         input:
             beyond_markers(),
-            notebook_files("06-beyond.ipynb"),
-            study_code(*EXPERIMENT_CODE, "stages/beyond"),
+            notebook_inputs(STAGE["beyond"].stem),
         output:
-            f"{RESULTS}/06-beyond.csv",
-            f"{RESULTS}/06-beyond-per-query.parquet",
+            f"{RESULTS}/{STAGE['beyond'].stem}.csv",
+            f"{RESULTS}/{STAGE['beyond'].stem}-per-query.parquet",
         params:
             cmd=papermill(
-                "06-beyond.ipynb", "06-beyond.ipynb",
+                STAGE["beyond"].stem,
                 {"models": MODELS, "datasets": config["datasets"],
                  "datasets_per_model": config.get("datasets_per_model", {}),
                  "profile": PROFILE, "publish": False, **BEYOND},

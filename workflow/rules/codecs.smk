@@ -21,14 +21,13 @@ if CODECS_STAGE:
     rule codecs:
         input:
             codecs_markers(),
-            notebook_files("09-codecs.ipynb"),
-            study_code(*EXPERIMENT_CODE, "stages/codecs", "compress/reducers"),
+            notebook_inputs(STAGE["codecs"].stem),
         output:
-            f"{RESULTS}/09-codecs.csv",
-            f"{RESULTS}/09-codecs-per-query.parquet",
+            f"{RESULTS}/{STAGE['codecs'].stem}.csv",
+            f"{RESULTS}/{STAGE['codecs'].stem}-per-query.parquet",
         params:
             cmd=papermill(
-                "09-codecs.ipynb", "09-codecs.ipynb",
+                STAGE["codecs"].stem,
                 {"models": CODECS.get("models", MODELS), "datasets": config["datasets"],
                  "datasets_per_model": config.get("datasets_per_model", {}),
                  "profile": PROFILE, "publish": False, **{k: v for k, v in CODECS.items() if k != "models"}},

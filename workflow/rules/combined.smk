@@ -9,12 +9,11 @@ COMBINED_MODELS = COMBINED.get("models", MODELS)
 rule combined:
     input:
         embed_markers(COMBINED_MODELS),
-        notebook_files("04-combined.ipynb"),
-        study_code(*EXPERIMENT_CODE, "stages/reduction"),
+        notebook_inputs(STAGE["combined"].stem),
     output:
-        f"{RESULTS}/04-combined.csv",
-        f"{RESULTS}/04-combined-per-query.parquet",
+        f"{RESULTS}/{STAGE['combined'].stem}.csv",
+        f"{RESULTS}/{STAGE['combined'].stem}-per-query.parquet",
     params:
-        cmd=papermill("04-combined.ipynb", "04-combined.ipynb", stage_params(COMBINED, COMBINED_MODELS)),
+        cmd=papermill(STAGE["combined"].stem, stage_params(COMBINED, COMBINED_MODELS)),
     shell:
         "{params.cmd}"

@@ -25,15 +25,14 @@ if INDEX_STAGE:
     rule indexes:
         input:
             index_markers(),
-            notebook_files("07-indexes.ipynb"),
-            study_code(*EXPERIMENT_CODE, "stages/indexes"),
+            notebook_inputs(STAGE["indexes"].stem),
         output:
-            f"{RESULTS}/07-indexes.csv",
-            f"{RESULTS}/07-indexes-per-query.parquet",
+            f"{RESULTS}/{STAGE['indexes'].stem}.csv",
+            f"{RESULTS}/{STAGE['indexes'].stem}-per-query.parquet",
         threads: workflow.cores
         params:
             cmd=papermill(
-                "07-indexes.ipynb", "07-indexes.ipynb",
+                STAGE["indexes"].stem,
                 {**config["indexes"], "models": [m for m, ds in index_datasets().items() if ds],
                  "datasets_per_model": {m: ds for m, ds in index_datasets().items() if ds}, "profile": PROFILE,
                  "publish": False},

@@ -6,7 +6,7 @@ import shutil
 
 from snakemake.exceptions import WorkflowError
 
-STAGE_RULES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs")
+STAGE_RULES = artifacts.PUBLISHED_STAGES  # the experiment rules, named after their stages
 LATEXMK = shutil.which("latexmk")
 
 COMMITTED_PROFILE = "full"  # its README block is spliced into README.md (study.publish.paper_macros)
@@ -24,29 +24,24 @@ def stage_tables(wildcards):
     return tables
 
 
-TRADEOFF_TABLES = tables("table-tradeoff-frontier", "table-tradeoff-selection", "table-tradeoff-scorecard")
-TRADEOFF_OUTPUTS = [
-    f"{TABLES}/macros.tex", f"{TABLES}/scorecard-rules.tex", f"{TABLES}/scorecard-collections.tex",
-    f"{TABLES}/other-results.tex", f"{TABLES}/README-results.md", f"{RESULTS}/provenance.json",
-    f"{RESULTS}/tables/tradeoff-configurations.csv", f"{RESULTS}/tables/tradeoff-scorecard-checks.csv",
-    f"{RESULTS}/tables/tradeoff-scorecard-collections.csv",
-    *TRADEOFF_TABLES, *figures("fig7-tradeoff", "fig8-tradeoff-storage"),
-]
+TRADEOFF = STAGE["tradeoff"]
+TRADEOFF_OUTPUTS = [*stage_outputs(TRADEOFF), f"{TABLES}/README-results.md", f"{RESULTS}/provenance.json"]
+CONFIGURATIONS = f"{RESULTS}/tables/{artifacts.TRADEOFF_CONFIGURATIONS}.csv"
 
 
 rule tradeoff:
     input:
         stage_tables,
-        ancient(PUBLISHED),  # other-results.tex lists every stage's figures and tables (by name: a redrawn
-        # figure does not rerun stage 05; the paper rule below takes their contents)
-        notebook_files("05-tradeoff.ipynb"),
-        study_code("core", "data", "encoders", "config", "compress", "search", "experiment", "analysis",
-                   "figures/plots", "figures/tradeoff", "publish", "stages/tradeoff"),
+        # other-results.tex lists every stage's figures and tables by name. Not ancient(): a job behind an ancient
+        # input is not checked at all while the job before it reruns (Snakemake issue #4166), so an edit to stage
+        # 05's own code would go unnoticed whenever it also reruns a publish rule.
+        PUBLISHED,
+        notebook_inputs(TRADEOFF.stem),
     output:
         TRADEOFF_OUTPUTS,
     params:
         cmd=papermill(
-            "05-tradeoff.ipynb", "05-tradeoff.ipynb",
+            TRADEOFF.stem,
             {"models": MODELS, "profile": PROFILE, **config.get("tradeoff", {})},
         ),
     shell:
@@ -62,12 +57,12 @@ EXPLORER_PAGE = f"{FIGURES}/explorer.html"
 rule explorer:
     input:
         stage_tables,
-        f"{RESULTS}/tables/tradeoff-configurations.csv",
-        study_code("core", "config", "analysis", "figures/explorer", "stages/tradeoff"),
+        CONFIGURATIONS,
+        code_of("study.stages.tradeoff"),
     output:
         EXPLORER_PAGE,
     params:
-        cmd=f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m study.cli explorer --profile {PROFILE}",
+        cmd=study_call("study.stages.tradeoff", "write_explorer_page", PROFILE),  # `study explorer`
     shell:
         "{params.cmd}"
 
@@ -78,12 +73,11 @@ rule paper:
         os.path.join(REPO, "paper", "references.bib"),
         [f for f in TRADEOFF_OUTPUTS if f.endswith((".tex", ".pdf"))],
         [f for f in PUBLISHED if f.endswith((".tex", ".pdf"))],
-        study_code("core", "config", "publish"),
+        code_of("study.publish.paper_macros"),
     output:
         f"{RESULTS}/paper.pdf" if LATEXMK else temp(f"build/paper-{PROFILE}.skipped"),
     params:
-        cmd=(f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m study.publish.paper_macros "
-             f"--profile {PROFILE} --if-available"),
+        cmd=study_command("study.publish.paper_macros", f"--profile {PROFILE} --if-available"),
         marker="" if LATEXMK else f" && touch build/paper-{PROFILE}.skipped",
     shell:
         "{params.cmd}{params.marker}"
@@ -92,14 +86,14 @@ rule paper:
 rule readme:
     input:
         f"{TABLES}/README-results.md",
-        f"{RESULTS}/tables/table-tradeoff-scorecard.csv",
-        f"{FIGURES}/fig7-tradeoff.png",
+        f"{RESULTS}/tables/{artifacts.TRADEOFF_SCORECARD}.csv",
+        f"{FIGURES}/{artifacts.FIG_TRADEOFF}.png",
         EXPLORER_PAGE,
         rules.paper.output,
+        code_of("study.publish.paper_macros"),
     output:
         touch(f"build/readme-{PROFILE}.spliced"),
     params:
-        cmd=(f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m study.publish.paper_macros "
-             f"--profile {PROFILE} --readme"),
+        cmd=study_command("study.publish.paper_macros", f"--profile {PROFILE} --readme"),
     shell:
         "{params.cmd}"

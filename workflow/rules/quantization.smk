@@ -4,14 +4,13 @@
 rule quantization:
     input:
         embed_markers(),
-        notebook_files("02-quantization.ipynb"),
-        study_code(*EXPERIMENT_CODE, "stages/quantization"),
+        notebook_inputs(STAGE["quantization"].stem),
     output:
-        f"{RESULTS}/02-quantization.csv",
-        f"{RESULTS}/02-quantization-per-query.parquet",
+        f"{RESULTS}/{STAGE['quantization'].stem}.csv",
+        f"{RESULTS}/{STAGE['quantization'].stem}-per-query.parquet",
     params:
         cmd=papermill(
-            "02-quantization.ipynb", "02-quantization.ipynb",
+            STAGE["quantization"].stem,
             {"models": MODELS, "datasets": config["datasets"],
              "datasets_per_model": config.get("datasets_per_model", {}),
              "profile": PROFILE, "publish": False, **config["quantization"]},

@@ -20,13 +20,12 @@ def stage_params(section, models):
 rule reduction:
     input:
         embed_markers(REDUCTION_MODELS),
-        notebook_files("03-reduction.ipynb"),
-        study_code(*EXPERIMENT_CODE, "stages/reduction"),
+        notebook_inputs(STAGE["reduction"].stem),
     output:
-        f"{RESULTS}/03-reduction.csv",
-        f"{RESULTS}/03-reduction-per-query.parquet",
-        tables("table-reduction-timings"),  # measured while the reducers run: the experiment's own table
+        f"{RESULTS}/{STAGE['reduction'].stem}.csv",
+        f"{RESULTS}/{STAGE['reduction'].stem}-per-query.parquet",
+        tables(*STAGE["reduction"].experiment_tables),  # measured while the reducers run: the experiment's own
     params:
-        cmd=papermill("03-reduction.ipynb", "03-reduction.ipynb", stage_params(REDUCTION, REDUCTION_MODELS)),
+        cmd=papermill(STAGE["reduction"].stem, stage_params(REDUCTION, REDUCTION_MODELS)),
     shell:
         "{params.cmd}"

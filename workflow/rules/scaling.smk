@@ -8,15 +8,10 @@ if SCALING_STAGE:
     rule scaling:
         input:
             "results/bench.csv",
-            notebook_files("08-scaling.ipynb"),
-            os.path.join(REPO, "bench", "analysis.py"),
-            study_code("core", "config", "compress", "search", "analysis", "figures/plots"),
+            notebook_inputs(STAGE["scaling"].stem),  # bench.* included (FIRST_PARTY)
         output:
-            "figures/bench/scaling.pdf",
-            "figures/bench/scaling.png",
-            "figures/bench/scaling-pool.pdf",
-            "figures/bench/scaling-pool.png",
+            [f"figures/bench/{s}.{ext}" for s in STAGE["scaling"].figures for ext in ("pdf", "png")],
         params:
-            cmd=papermill("08-scaling.ipynb", "08-scaling.ipynb", {}),
+            cmd=papermill(STAGE["scaling"].stem, {}),
         shell:
             "{params.cmd}"
