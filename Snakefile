@@ -32,7 +32,7 @@ os.environ["STUDY_OUTPUT_DIR"] = OUTPUT_ROOT  # absolute for every job (cluster 
 REPO = workflow.basedir
 sys.path.insert(0, REPO)  # this checkout's study package, whichever one is installed
 
-from study.core import artifacts, codegraph  # stdlib only: planning loads nothing heavy
+from study.core import artifacts, codegraph, profiles  # stdlib only: planning loads nothing heavy
 
 FIRST_PARTY = ("study", "bench")  # the packages whose modules are code inputs
 
@@ -136,6 +136,35 @@ def study_call(module, function, *args):
 STAGE = artifacts.STAGES  # each stage's notebook stem, figures and tables (study.core.artifacts)
 
 
+def stage_parameters(stage):
+    """What the workflow passes stage ``stage``: its notebook's parameters, the same for its part jobs
+    (study.core.profiles, which `study publish` reads too)."""
+    return profiles.stage_parameters(stage, config)
+
+
+def marker(model, dataset):
+    """The embedding marker of (model, collection): the collection is encoded."""
+    return f"{RESULTS}/embeddings/{model}--{collection_name(dataset)}.json"
+
+
+def part_outputs(stage):
+    """The result-cache manifest of every (model, collection) part of a planned stage (scatter), which its notebook
+    then gathers. Each part is a job of its own on one thread, so `--cores N` runs N parts at once and a cluster
+    spreads them over its nodes."""
+    stem = STAGE[stage].stem
+    return [f"build/parts/{PROFILE}/{stem}/{m}/{c}/manifest.json"
+            for m, c in profiles.part_names(stage, stage_parameters(stage))]
+
+
+def stage_markers(stage):
+    """Embedding markers of every (model, collection) a stage evaluates and of its training sets, per model."""
+    parameters = stage_parameters(stage)
+    per_model = parameters.get("datasets_per_model") or {}
+    models = parameters["models"]
+    return sorted({marker(m, d) for m in models for d in per_model.get(m, parameters["datasets"])}
+                  | {marker(m, r) for m in models for r in profiles.reference_sets(parameters)})
+
+
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/quantization.smk"
 include: "workflow/rules/reduction.smk"
@@ -143,6 +172,7 @@ include: "workflow/rules/combined.smk"
 include: "workflow/rules/beyond.smk"
 include: "workflow/rules/indexes.smk"
 include: "workflow/rules/codecs.smk"
+include: "workflow/rules/parts.smk"  # one job per (model, collection) of each planned stage
 include: "workflow/rules/publish.smk"  # each stage's figures and tables, from its saved results
 include: "workflow/rules/paper.smk"  # last: stage 05 reads every stage table defined above
 include: "workflow/rules/scaling.smk"

@@ -11,13 +11,11 @@ import yaml
 
 from study.core.errors import ParameterError
 from study.core.paths import REPO_ROOT
+from study.core.profiles import PAPER_SET, SELF  # noqa: F401  (re-exported: the names every stage uses)
 from study.data.datasets import MTEB_PREFIX, list_collections
 from study.encoders.registry import MODELS
 
 CONFIG_DIR = REPO_ROOT / "config"
-SELF = "self"
-PAPER_SET = "mlquestions"
-"""The paper's calibration and fit set (MLQuestions corpus + dev queries): the default wherever one is chosen."""
 
 
 def list_profiles() -> list[str]:

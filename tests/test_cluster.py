@@ -69,11 +69,13 @@ def test_cluster_executor_gives_the_same_tables_as_the_local_run(tiny_embeddings
     cluster = tmp_path_factory.mktemp("cluster-run") / "out"  # a relative STUDY_OUTPUT_DIR, resolved by every job
     done = run_tiny_workflow(cluster, cache_dir, "--profile", str(REPO / "profiles/local-cluster"), relative=True)
 
-    # Every job went through submit.sh (4 = prepare_model, embed adi, embed time, quantization) ...
+    # Every job went through submit.sh (6 = prepare_model, embed adi, embed time, the quantization part of adi and
+    # of time, the quantization notebook that gathers them) ...
     log = done.stdout + done.stderr
-    assert log.count("Submitted job") == 4 and "localrule" not in log
+    assert log.count("Submitted job") == 6 and "localrule" not in log
+    assert log.count("rule quantization_part:") == 2
     rcs = sorted((cluster / ".snakemake/local-cluster").glob("job-*.rc"))
-    assert len(rcs) == 4 and {p.read_text().strip() for p in rcs} == {"0"}
+    assert len(rcs) == 6 and {p.read_text().strip() for p in rcs} == {"0"}
     # ... and produced exactly the local run's tables, byte for byte.
     ours, theirs = table_files(local), table_files(cluster)
     assert "results/tiny/02-quantization.csv" in ours and "results/tiny/02-quantization-per-query.parquet" in ours

@@ -19,10 +19,10 @@ import pandas as pd
 from study.core.errors import DatasetError, ParameterError
 from study.core.offline import offline_by_default
 from study.core.paths import data_root
+from study.core.profiles import MTEB_PREFIX, collection_name  # noqa: F401  (collection_name: re-exported)
 
 log = logging.getLogger(__name__)
 
-MTEB_PREFIX = "mteb:"
 Qrels = dict[str, dict[str, int]]
 
 
@@ -82,14 +82,6 @@ def resolve_collection_path(name_or_path: str | Path, root: Path | None = None) 
         str(name_or_path),
         f"a BEIR folder path, 'mteb:<Task>', or one of {list_collections(root)} (data root: {root})",
     )
-
-
-def collection_name(name_or_path: str | Path) -> str:
-    """The name a collection goes by without loading it: ``mteb:SciFact`` -> ``SciFact``, a path -> its folder."""
-    text = str(name_or_path)
-    if text.startswith(MTEB_PREFIX):
-        return text[len(MTEB_PREFIX) :]
-    return Path(text).name
 
 
 def load_collection(name_or_path: str | Path, root: Path | None = None) -> Collection:

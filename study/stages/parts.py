@@ -9,29 +9,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from study.core import artifacts
 from study.core.errors import ParameterError
-from study.data.datasets import collection_name
+from study.core.profiles import part_names
 from study.experiment.runner import MANIFEST, Plan, computed_part, part_dir
 from study.params import BeyondParams, CodecParams, CombinedParams, QuantizationParams, ReductionParams, StageParams
 from study.stages import beyond, codecs, quantization, reduction
 
+__all__ = ["STAGES", "compute_part", "part_manifest", "part_names", "planned"]
+
 
 @dataclass(frozen=True)
 class PlannedStage:
-    """A stage evaluated by the runner: its parameters, its plan, the stem of its results, what it never evaluates."""
+    """A stage evaluated by the runner: its parameters, its plan, the stem of its results."""
 
     params: type[StageParams]
     plan: Callable[..., Plan]
     stem: str
-    trains_on: Callable[[Any], set[str]] = lambda p: set()
 
 
 STAGES = {
-    "quantization": PlannedStage(QuantizationParams, quantization.plan, quantization.STEM),
-    "reduction": PlannedStage(ReductionParams, reduction.plan, "03-reduction"),
-    "combined": PlannedStage(CombinedParams, reduction.plan, "04-combined"),
-    "beyond": PlannedStage(BeyondParams, beyond.plan, beyond.STEM),
-    "codecs": PlannedStage(CodecParams, codecs.plan, codecs.STEM, codecs.training_sets),
+    "quantization": PlannedStage(QuantizationParams, quantization.plan, artifacts.STAGES["quantization"].stem),
+    "reduction": PlannedStage(ReductionParams, reduction.plan, artifacts.STAGES["reduction"].stem),
+    "combined": PlannedStage(CombinedParams, reduction.plan, artifacts.STAGES["combined"].stem),
+    "beyond": PlannedStage(BeyondParams, beyond.plan, artifacts.STAGES["beyond"].stem),
+    "codecs": PlannedStage(CodecParams, codecs.plan, artifacts.STAGES["codecs"].stem),
 }
 
 
@@ -39,15 +41,6 @@ def planned(stage: str) -> PlannedStage:
     if stage not in STAGES:
         raise ParameterError("stage", stage, list(STAGES))
     return STAGES[stage]
-
-
-def part_names(stage: str, parameters: dict[str, Any]) -> list[tuple[str, str]]:
-    """(model, collection name) of every part of ``stage`` under ``parameters`` (no collection is loaded)."""
-    spec = planned(stage)
-    p = spec.params(**parameters).checked()
-    skip = spec.trains_on(p)
-    return [(m, collection_name(d)) for m in p.models for d in p.datasets_of(m)
-            if d not in skip and collection_name(d) not in skip]
 
 
 def part_manifest(stage: str, profile: str, model: str, collection: str) -> Path:
@@ -58,9 +51,34 @@ def part_manifest(stage: str, profile: str, model: str, collection: str) -> Path
 def compute_part(stage: str, parameters: dict[str, Any], model: str, collection: str) -> Path:
     """Compute (or find in the result cache) one (model, collection) part of ``stage``; returns its manifest."""
     spec = planned(stage)
+    if not isinstance(parameters, dict):
+        raise ParameterError("parameters", parameters, "a mapping of the stage notebook's parameters")
     p = spec.params(**parameters).checked()
-    if (model, collection) not in part_names(stage, parameters):
-        raise ParameterError("part", f"{model}--{collection}",
-                             [f"{m}--{c}" for m, c in part_names(stage, parameters)])
+    parts = part_names(stage, vars(p))
+    if (model, collection) not in parts:
+        raise ParameterError("part", f"{model}--{collection}", [f"{m}--{c}" for m, c in parts])
     computed_part(spec.plan(p, only=(model, collection)), p.profile, spec.stem)
     return part_manifest(stage, p.profile, model, collection)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m study.stages.parts STAGE PARAMETERS_JSON MODEL COLLECTION``: a workflow part job (it imports only
+    what a part runs, unlike ``study part``, whose CLI imports every subcommand)."""
+    import json
+    import sys
+
+    from study.core.errors import StudyError
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if len(args) != 4:
+            raise ParameterError("arguments", args, "STAGE PARAMETERS_JSON MODEL COLLECTION")
+        print(compute_part(args[0], json.loads(args[1]), args[2], args[3]))
+    except (StudyError, json.JSONDecodeError) as exc:
+        print(f"study part: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,17 +3,13 @@
 
 rule quantization:
     input:
-        embed_markers(),
+        stage_markers("quantization"),
+        part_outputs("quantization"),  # computed by the quantization_part jobs; the notebook gathers them
         notebook_inputs(STAGE["quantization"].stem),
     output:
         f"{RESULTS}/{STAGE['quantization'].stem}.csv",
         f"{RESULTS}/{STAGE['quantization'].stem}-per-query.parquet",
     params:
-        cmd=papermill(
-            STAGE["quantization"].stem,
-            {"models": MODELS, "datasets": config["datasets"],
-             "datasets_per_model": config.get("datasets_per_model", {}),
-             "profile": PROFILE, "publish": False, **config["quantization"]},
-        ),
+        cmd=papermill(STAGE["quantization"].stem, stage_parameters("quantization")),
     shell:
         "{params.cmd}"
