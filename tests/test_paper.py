@@ -161,8 +161,8 @@ def tiny_run(tiny_embeddings, tmp_path_factory):
     import papermill
 
     from study.compress.formats import PAPER_FORMATS
-    from study.stages.embed import embed_collections
     from study.params import QuantizationParams
+    from study.stages.embed import embed_collections
     from study.stages.quantization import run_quantization_stage
 
     root = tmp_path_factory.mktemp("out")
