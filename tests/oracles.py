@@ -196,11 +196,13 @@ def fitted_reducer(method: str, fit: np.ndarray, dims: int, fraction: float,
                    sample: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """``round(D × fraction)`` components, fit on ``fit`` (kernel PCA on a seeded subsample of ``sample`` rows).
 
-    Run with the BLAS threads the notebook kernel has (the process default): scikit-learn picks its randomized
-    SVD for PCA here (as for the paper), whose components moved by up to 1.4e-4 (relative) between one and two
-    OpenBLAS threads on time's fit set, enough to change float8 codes and per-query nDCG@10."""
+    Fit and transform on one BLAS thread, as the study's runner does (``study.experiment.runner``): scikit-learn
+    picks its randomized SVD for PCA here (as for the paper), whose components moved by up to 1.4e-4 (relative)
+    between one and two OpenBLAS threads on time's fit set, enough to change float8 and sign-bit codes and
+    per-query nDCG@10."""
     from sklearn.decomposition import PCA, KernelPCA
     from sklearn.random_projection import GaussianRandomProjection
+    from threadpoolctl import threadpool_limits
 
     k = round(dims * fraction)
     if method == "truncation":
@@ -215,8 +217,14 @@ def fitted_reducer(method: str, fit: np.ndarray, dims: int, fraction: float,
             fit = fit[np.sort(np.random.default_rng(SEED).choice(len(fit), size=sample, replace=False))]
     else:
         raise KeyError(method)
-    estimator.fit(fit)
-    return lambda x: np.asarray(estimator.transform(x), dtype=np.float32)
+    with threadpool_limits(limits=1):
+        estimator.fit(fit)
+
+    def transform(x: np.ndarray) -> np.ndarray:
+        with threadpool_limits(limits=1):
+            return np.asarray(estimator.transform(x), dtype=np.float32)
+
+    return transform
 
 
 # --- scores and trec_eval ----------------------------------------------------------------------------------------
