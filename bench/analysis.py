@@ -24,6 +24,7 @@ import pandas as pd
 
 from study.analysis.tradeoff import format_bytes
 from study.compress.formats import FORMATS
+from study.core import artifacts
 from study.core.errors import StudyError
 from study.core.paths import output_root
 from study.figures import plots  # noqa: F401 - the study's seaborn style
@@ -359,7 +360,7 @@ def scaling_report(
         table["peak_rss_within_budget"] = (table.peak_rss_bytes <= budget).astype(int)
     exponents = exponent_table(table)
     figure = save_figure(plot_scaling(table, float(table.budget_bytes.max())),
-                         output_root() / "figures" / "bench" / "scaling")
+                         output_root() / "figures" / "bench" / artifacts.FIG_SCALING)
     return ScalingReport(table, exponents, figure, conclusions(table, exponents, rows), crossovers(table))
 
 
@@ -504,7 +505,7 @@ class PoolReport:
 def pool_report(path: Path | str | None = None) -> PoolReport:
     """Read the ``pool_scaling`` rows, draw ``figures/bench/scaling-pool.{pdf,png}`` and state conclusions."""
     table = pool_table(bench_rows(path, POOL_BENCHMARK, "pool_scaling"))
-    figure = save_figure(plot_pool_scaling(table), output_root() / "figures" / "bench" / "scaling-pool")
+    figure = save_figure(plot_pool_scaling(table), output_root() / "figures" / "bench" / artifacts.FIG_SCALING_POOL)
     return PoolReport(table, figure, pool_conclusions(table))
 
 

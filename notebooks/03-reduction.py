@@ -63,7 +63,7 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.reduction import reduction_figure
 from study.params import ReductionParams
-from study.stages.reduction import change_table, plan, publish_reduction, timing_table, timings
+from study.stages.reduction import STEM, TIMINGS, change_table, plan, publish_reduction, timing_table, timings
 
 setup()
 p = ReductionParams.of(globals()).checked()
@@ -90,9 +90,9 @@ stage_plan.table()
 # every collection's queries and documents (`study.experiment.runner`).
 
 # %%
-result = run(stage_plan, p.profile, "03-reduction")
+result = run(stage_plan, p.profile, STEM)
 tidy, per_query = result.tidy, result.per_query
-report.save_results(tidy, per_query, "03-reduction", p.profile)
+report.save_results(tidy, per_query, STEM, p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %% [markdown]
@@ -100,7 +100,7 @@ tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %%
 times = timing_table(timings(result.fits))
-report.write_table(times, "table-reduction-timings", p.profile,
+report.write_table(times, TIMINGS, p.profile,
                    "Fit time (s) and transform time (ms per 1,000 vectors) of each reducer; fit_rows = vectors fit on.")
 times
 
@@ -138,4 +138,4 @@ for (model, fraction), rows in float32.groupby(["model", "fraction"], sort=False
 
 # %%
 if p.publish:
-    publish_reduction(report.load_results("03-reduction", p.profile), p.weighting, p.fit_on, p.profile, times)
+    publish_reduction(report.load_results(STEM, p.profile), p.weighting, p.fit_on, p.profile, times)

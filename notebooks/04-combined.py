@@ -57,7 +57,7 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.reduction import combined_figure
 from study.params import CombinedParams
-from study.stages.reduction import plan, publish_combined, table1, table1_vs_paper
+from study.stages.reduction import COMBINED_STEM, plan, publish_combined, table1, table1_vs_paper
 
 setup()
 p = CombinedParams.of(globals()).checked()
@@ -81,9 +81,9 @@ stage_plan.table()
 # `calibrate_on` set, as the paper's code does; every format is also run unreduced (the 100 % rows).
 
 # %%
-result = run(stage_plan, p.profile, "04-combined")
+result = run(stage_plan, p.profile, COMBINED_STEM)
 tidy, per_query = result.tidy, result.per_query
-report.save_results(tidy, per_query, "04-combined", p.profile)
+report.save_results(tidy, per_query, COMBINED_STEM, p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %% [markdown]
@@ -130,5 +130,5 @@ for model, rows in summary.groupby("model", sort=False):
 
 # %%
 if p.publish:
-    publish_combined(report.load_results("04-combined", p.profile), p.reducers, p.formats, p.weighting, p.fit_on,
+    publish_combined(report.load_results(COMBINED_STEM, p.profile), p.reducers, p.formats, p.weighting, p.fit_on,
                      p.profile)

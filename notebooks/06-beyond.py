@@ -67,6 +67,7 @@ from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
 from study.params import BeyondParams
 from study.stages.beyond import (
     KEYS,
+    STEM,
     beyond_table,
     paired_tests,
     plan,
@@ -97,10 +98,10 @@ stage_plan.table()
 # Per collection: paired bootstrap CI of the difference, sign-flip p-value, Holm across the stage.
 
 # %%
-result = run(stage_plan, p.profile, "06-beyond")
+result = run(stage_plan, p.profile, STEM)
 tidy, per_query = result.tidy, result.per_query
 tidy = stats.annotate_tidy(tidy, per_query, n_resamples=p.n_resamples, seed=p.seed)
-report.save_results(tidy, per_query, "06-beyond", p.profile)
+report.save_results(tidy, per_query, STEM, p.profile)
 tidy[tidy.metric == "ndcg_at_10"].head(8)
 
 # %% [markdown]
@@ -147,5 +148,5 @@ tests[tests.comparison.str.contains("float8") | (tests.p_value < 0.05)]
 
 # %%
 if p.publish:
-    publish_beyond(*report.saved("06-beyond", p.profile), p.formats, p.calibrate_on, p.weighting, p.profile,
+    publish_beyond(*report.saved(STEM, p.profile), p.formats, p.calibrate_on, p.weighting, p.profile,
                    p.n_resamples, p.seed)

@@ -9,6 +9,9 @@ Where each kind of name lands, for a profile ``P``:
 * ``latex`` — ``paper/generated/P/<name>.tex`` only; ``csv`` — ``results/P/tables/<name>.csv`` only
 * ``experiment_tables`` — tables the experiment itself writes (measured while it runs), not its publish step
 
+Besides: ``BEYOND_SUMMARY`` (``results/P/<name>.csv``, stage 06's publish step) and stage 04's per-reducer tables
+(``combined_table``, ``combined_tables``).
+
 A stage's publish step (``study publish --stages <stage>``) writes its figures, tables, latex and csv; stage 05
 (``tradeoff``) writes its own in its notebook. ``published`` gives what a profile's stage section makes of them.
 """
@@ -32,40 +35,80 @@ class Stage:
     experiment_tables: tuple[str, ...] = ()
 
 
-FIG_BEYOND_RESCORING = "fig-beyond-rescoring"
+# Every name has one handle here; modules, notebooks and the workflow use the handle, never the string
+# (tests/test_artifacts.py checks that no other source types a registered name).
+
+# 02-quantization
+FIG_QUANTIZATION = "fig3-quantization"  # paper Fig. 3
+TABLE_QUANTIZATION = "table-quantization"
+QUANTIZATION_VS_PAPER = "table-quantization-vs-paper"
+# 03-reduction
+FIG_REDUCTION = "fig4-reduction"  # paper Fig. 4 and 5
+TABLE_REDUCTION = "table-reduction"
+REDUCTION_TIMINGS = "table-reduction-timings"  # measured while the experiment runs
+# 04-combined
+FIG_COMBINED = "fig6-combined"  # paper Fig. 6
+COMBINED_TABLE = "table1-combined-{reducer}"  # our Table 1, one per reducer: combined_table(reducer)
 COMBINED_VS_PAPER = "table1-combined-vs-paper"
+# 05-tradeoff
 FIG_TRADEOFF = "fig7-tradeoff"  # also the README's figure
+FIG_TRADEOFF_STORAGE = "fig8-tradeoff-storage"
+TRADEOFF_FRONTIER = "table-tradeoff-frontier"
+TRADEOFF_SELECTION = "table-tradeoff-selection"
 TRADEOFF_SCORECARD = "table-tradeoff-scorecard"
+MACROS = "macros"  # the paper's numeric macros
+SCORECARD_RULES = "scorecard-rules"
+SCORECARD_COLLECTIONS = "scorecard-collections"
+OTHER_RESULTS = "other-results"  # the figures and tables main.tex does not include by name
 TRADEOFF_CONFIGURATIONS = "tradeoff-configurations"  # every configuration, read by the explorer page
+TRADEOFF_SCORECARD_CHECKS = "tradeoff-scorecard-checks"
+TRADEOFF_SCORECARD_COLLECTIONS = "tradeoff-scorecard-collections"
+# 06-beyond
+FIG_BEYOND_FORMATS = "fig-beyond-formats"
+FIG_BEYOND_RESCORING = "fig-beyond-rescoring"
+TABLE_BEYOND = "table-beyond"
+BEYOND_SUMMARY = "06-beyond-summary"  # results/P/<name>.csv: the stage's aggregate, both weightings, with CIs
+# 07-indexes
+FIG_INDEXES = "fig-indexes"
+TABLE_INDEXES = "table-indexes"
+# 08-scaling (figures/bench/<name>.pdf and .png)
+FIG_SCALING = "scaling"
+FIG_SCALING_POOL = "scaling-pool"
+# 09-codecs
+FIG_CODECS = "fig-codecs"
+TABLE_CODECS = "table-codecs"
+CODECS_EQUAL_BYTES = "table-codecs-equal-bytes"
+CODECS_SECTION = "codecs-section"  # the paper's codec section, input by main.tex when the stage ran
+CODECS_PEERS = "codecs-peers"
 
 STAGES: dict[str, Stage] = {
     "embed": Stage("01-embed"),
     "quantization": Stage(
-        "02-quantization", figures=("fig3-quantization",), tables=("table-quantization", "table-quantization-vs-paper")
+        "02-quantization", figures=(FIG_QUANTIZATION,), tables=(TABLE_QUANTIZATION, QUANTIZATION_VS_PAPER)
     ),
     "reduction": Stage(
         "03-reduction",
-        figures=("fig4-reduction",),
-        tables=("table-reduction",),
-        experiment_tables=("table-reduction-timings",),
+        figures=(FIG_REDUCTION,),
+        tables=(TABLE_REDUCTION,),
+        experiment_tables=(REDUCTION_TIMINGS,),
     ),
-    "combined": Stage("04-combined", figures=("fig6-combined",)),  # tables: combined_tables(reducers)
+    "combined": Stage("04-combined", figures=(FIG_COMBINED,)),  # tables: combined_tables(reducers)
     "tradeoff": Stage(
         "05-tradeoff",
-        figures=(FIG_TRADEOFF, "fig8-tradeoff-storage"),
-        tables=("table-tradeoff-frontier", "table-tradeoff-selection", TRADEOFF_SCORECARD),
-        latex=("macros", "scorecard-rules", "scorecard-collections", "other-results"),
-        csv=(TRADEOFF_CONFIGURATIONS, "tradeoff-scorecard-checks", "tradeoff-scorecard-collections"),
+        figures=(FIG_TRADEOFF, FIG_TRADEOFF_STORAGE),
+        tables=(TRADEOFF_FRONTIER, TRADEOFF_SELECTION, TRADEOFF_SCORECARD),
+        latex=(MACROS, SCORECARD_RULES, SCORECARD_COLLECTIONS, OTHER_RESULTS),
+        csv=(TRADEOFF_CONFIGURATIONS, TRADEOFF_SCORECARD_CHECKS, TRADEOFF_SCORECARD_COLLECTIONS),
     ),
-    "beyond": Stage("06-beyond", figures=("fig-beyond-formats", FIG_BEYOND_RESCORING), tables=("table-beyond",)),
-    "indexes": Stage("07-indexes", figures=("fig-indexes",), tables=("table-indexes",)),
-    "scaling": Stage("08-scaling", figures=("scaling", "scaling-pool")),  # under figures/bench, not per profile
+    "beyond": Stage("06-beyond", figures=(FIG_BEYOND_FORMATS, FIG_BEYOND_RESCORING), tables=(TABLE_BEYOND,)),
+    "indexes": Stage("07-indexes", figures=(FIG_INDEXES,), tables=(TABLE_INDEXES,)),
+    "scaling": Stage("08-scaling", figures=(FIG_SCALING, FIG_SCALING_POOL)),  # under figures/bench, not per profile
     "codecs": Stage(
         "09-codecs",
-        figures=("fig-codecs",),
-        tables=("table-codecs", "table-codecs-equal-bytes"),
-        latex=("codecs-section",),
-        csv=("codecs-peers",),
+        figures=(FIG_CODECS,),
+        tables=(TABLE_CODECS, CODECS_EQUAL_BYTES),
+        latex=(CODECS_SECTION,),
+        csv=(CODECS_PEERS,),
     ),
 }
 
@@ -75,7 +118,12 @@ PUBLISHED_STAGES = ("quantization", "reduction", "combined", "beyond", "indexes"
 def combined_tables(reducers: Iterable[str]) -> tuple[str, ...]:
     """Stage 04's tables: one per reducer, and the comparison with the paper's Table 1 when PCA ran."""
     reducers = list(reducers)
-    return (*(f"table1-combined-{r}" for r in reducers), *((COMBINED_VS_PAPER,) if "pca" in reducers else ()))
+    return (*(combined_table(r) for r in reducers), *((COMBINED_VS_PAPER,) if "pca" in reducers else ()))
+
+
+def combined_table(reducer: str) -> str:
+    """Stage 04's Table 1 of one reducer."""
+    return COMBINED_TABLE.format(reducer=reducer)
 
 
 def published(stage: str, section: Mapping[str, Any] | None = None) -> Stage:

@@ -29,6 +29,7 @@ from study.analysis.scorecard import CLAIMS, COMMON_RULE, RULES, TOLERANCE_POINT
 from study.analysis.tradeoff import comparison_sets
 from study.compress.formats import PAPER_FORMATS
 from study.config import check_profile_name
+from study.core import artifacts
 from study.core.errors import ParameterError, StudyError
 from study.core.io import atomic_write, splice_between, write_text_atomic
 from study.core.paths import REPO_ROOT, output_root
@@ -213,7 +214,7 @@ def write_macros(macros: dict[str, str], profile: str) -> Path:
         if not re.fullmatch(r"[A-Za-z]+", name):
             raise ValueError(f"invalid macro name {name!r}")
         lines.append(rf"\newcommand{{\{name}}}{{{macros[name]}}}")
-    return write_text_atomic(output_dirs(profile)["tables"] / "macros.tex", "\n".join(lines) + "\n")
+    return write_text_atomic(output_dirs(profile)["tables"] / f"{artifacts.MACROS}.tex", "\n".join(lines) + "\n")
 
 
 # --- the scorecard and rules as LaTeX ------------------------------------------------------------------
@@ -277,35 +278,37 @@ def write_scorecard(table: pd.DataFrame, checks: pd.DataFrame, profile: str,
 
     sets = sets if sets is not None else pd.DataFrame(columns=["claim", "model", "collections", "names", "left out"])
     return {
-        "collections_csv": atomic_write(dirs["results"] / "tables" / "tradeoff-scorecard-collections.csv",
+        "collections_csv": atomic_write(dirs["results"] / "tables" / f"{artifacts.TRADEOFF_SCORECARD_COLLECTIONS}.csv",
                                         lambda p: sets.to_csv(p, index=False)),
-        "collections_tex": write_text_atomic(dirs["tables"] / "scorecard-collections.tex", collections_latex(sets)),
-        "csv": atomic_write(dirs["results"] / "tables" / "table-tradeoff-scorecard.csv",
+        "collections_tex": write_text_atomic(dirs["tables"] / f"{artifacts.SCORECARD_COLLECTIONS}.tex",
+                                             collections_latex(sets)),
+        "csv": atomic_write(dirs["results"] / "tables" / f"{artifacts.TRADEOFF_SCORECARD}.csv",
                             lambda p: table.to_csv(p, index=False)),
-        "checks_csv": atomic_write(dirs["results"] / "tables" / "tradeoff-scorecard-checks.csv",
+        "checks_csv": atomic_write(dirs["results"] / "tables" / f"{artifacts.TRADEOFF_SCORECARD_CHECKS}.csv",
                                    lambda p: checks.to_csv(p, index=False)),
-        "tex": write_text_atomic(dirs["tables"] / "table-tradeoff-scorecard.tex", scorecard_latex(table)),
-        "rules_tex": write_text_atomic(dirs["tables"] / "scorecard-rules.tex", rules_latex()),
+        "tex": write_text_atomic(dirs["tables"] / f"{artifacts.TRADEOFF_SCORECARD}.tex", scorecard_latex(table)),
+        "rules_tex": write_text_atomic(dirs["tables"] / f"{artifacts.SCORECARD_RULES}.tex", rules_latex()),
     }
 
 
 # --- figures and tables of other stages ------------------------------------------------------------------
 
-# What main.tex includes by name (with the notebook that writes each); everything else a profile's
-# notebooks write is listed by ``other_results_latex`` so new stages reach the paper without edits.
-MAIN_FIGURES = {"fig3-quantization": "02-quantization.ipynb", "fig7-tradeoff": "05-tradeoff.ipynb",
-                "fig8-tradeoff-storage": "05-tradeoff.ipynb"}
-MAIN_TABLES = {"table-quantization": "02-quantization.ipynb", "table-quantization-vs-paper": "02-quantization.ipynb",
-               "table-tradeoff-frontier": "05-tradeoff.ipynb", "table-tradeoff-selection": "05-tradeoff.ipynb",
-               "table-tradeoff-scorecard": "05-tradeoff.ipynb", "scorecard-rules": "05-tradeoff.ipynb",
-               "scorecard-collections": "05-tradeoff.ipynb",
-               "macros": "05-tradeoff.ipynb", "other-results": "05-tradeoff.ipynb"}
+def _notebook(stage: str) -> str:
+    return f"{artifacts.STAGES[stage].stem}.ipynb"
+
+
+# What main.tex includes by name (stages 02 and 05, with the notebook that writes each); everything else a
+# profile's notebooks write is listed by ``other_results_latex`` so new stages reach the paper without edits.
+MAIN_FIGURES = {name: _notebook(stage) for stage in ("quantization", "tradeoff")
+                for name in artifacts.STAGES[stage].figures}
+MAIN_TABLES = {name: _notebook(stage) for stage in ("quantization", "tradeoff")
+               for name in artifacts.STAGES[stage].tables + artifacts.STAGES[stage].latex}
 
 
 # What a generated section of main.tex includes (stage 09's ``codecs-section.tex``, input by main.tex when the
 # profile ran that stage): not repeated among the other results.
-SECTION_OUTPUTS = {"codecs-section": "09-codecs.ipynb", "fig-codecs": "09-codecs.ipynb",
-                   "table-codecs-equal-bytes": "09-codecs.ipynb"}
+SECTION_OUTPUTS = {name: _notebook("codecs")
+                   for name in (artifacts.CODECS_SECTION, artifacts.FIG_CODECS, artifacts.CODECS_EQUAL_BYTES)}
 
 
 def other_results_latex(profile: str) -> str:
@@ -331,7 +334,8 @@ def other_results_latex(profile: str) -> str:
 
 
 def write_other_results(profile: str) -> Path:
-    return write_text_atomic(output_dirs(profile)["tables"] / "other-results.tex", other_results_latex(profile))
+    return write_text_atomic(output_dirs(profile)["tables"] / f"{artifacts.OTHER_RESULTS}.tex",
+                             other_results_latex(profile))
 
 
 # --- README material ----------------------------------------------------------------------------------------
@@ -353,7 +357,7 @@ def notebook_outputs(profile: str) -> pd.DataFrame:
     for path in files:
         owner = next((nb for nb, (number, topic) in topics.items()
                       if topic in path.stem or path.stem.startswith(number + "-")), "?")
-        if path.name in ("macros.tex", "scorecard-rules.tex"):
+        if path.name in (f"{artifacts.MACROS}.tex", f"{artifacts.SCORECARD_RULES}.tex"):
             owner = next((nb for nb in topics if "tradeoff" in nb), owner)
         kind = {".png": "figure", ".tex": "LaTeX table", ".csv": "results"}[path.suffix]
         rows.append({"notebook": owner, "kind": kind, "file": str(path.relative_to(root))})
@@ -388,7 +392,7 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
     """The README's results section, regenerated from a profile's outputs."""
     dirs = output_dirs(profile)
     root = output_root()
-    fig = dirs["figures"] / "fig7-tradeoff.png"
+    fig = dirs["figures"] / f"{artifacts.FIG_TRADEOFF}.png"
     parts = [
         f"<!-- Generated by study.publish.paper_macros.readme_results for profile '{profile}'; do not edit. -->",
         f"## Results (profile `{profile}`)", "",
@@ -396,7 +400,7 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
     if fig.exists():
         rel = Path("..") / fig.relative_to(root)
         parts += ["nDCG@10 loss against compression for every configuration, with the Pareto frontier "
-                  "(notebook `05-tradeoff.ipynb`):", "", f"![Trade-off]({rel.as_posix()})", ""]
+                  f"(notebook `{_notebook('tradeoff')}`):", "", f"![Trade-off]({rel.as_posix()})", ""]
     else:
         parts += [f"_The `{profile}` profile has not been run yet: `make study PROFILE={profile}` writes the "
                   "figures, tables and this section._", ""]
@@ -427,7 +431,7 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
         "```", "",
         "or run a notebook directly (its parameters: `.venv/bin/papermill --help-notebook notebooks/NN-topic.ipynb`):",
         "", "```bash",
-        f".venv/bin/papermill notebooks/05-tradeoff.ipynb build/notebooks/{profile}/05-tradeoff.ipynb \\",
+        f".venv/bin/papermill notebooks/{_notebook('tradeoff')} build/notebooks/{profile}/{_notebook('tradeoff')} \\",
         f"    -y '{json.dumps(example)}'",
         "```", "",
         f"then `make paper PROFILE={profile}` rebuilds the PDF from the regenerated macros, tables and figures.", "",
@@ -446,7 +450,8 @@ def codecs_summary(profile: str) -> list[str]:
     """README lines on stage 09 (codecs at equal bytes): its figure and the peers' claims read on our data."""
     dirs = output_dirs(profile)
     root = output_root()
-    fig, peers = dirs["figures"] / "fig-codecs.png", dirs["results"] / "tables" / "codecs-peers.csv"
+    fig = dirs["figures"] / f"{artifacts.FIG_CODECS}.png"
+    peers = dirs["results"] / "tables" / f"{artifacts.CODECS_PEERS}.csv"
     if not fig.exists() or not peers.exists():
         return []
     table = pd.read_csv(peers)
@@ -456,7 +461,8 @@ def codecs_summary(profile: str) -> list[str]:
     table["B"] = [f"{b} ({n:g} B)" for b, n in zip(table.reference, table.reference_bytes, strict=True)]
     shown = table[["model", "comparison", "A", "B", "ours: A − B, nDCG@10 [95 % CI]"]]
     return ["The codecs engineers use today (RaBitQ, OPQ+PQ, PQ fast-scan, TurboQuant, OSQ/BBQ, binary fixes; "
-            "notebook `09-codecs.ipynb`), at equal bytes:", "", f"![Codecs]({fig.relative_to(root).as_posix()})", "",
+            f"notebook `{_notebook('codecs')}`), at equal bytes:", "",
+            f"![Codecs]({fig.relative_to(root).as_posix()})", "",
             "The peers' published claims, read on our models and collections (the claims in full: the paper's codec "
             "section and `study/stages/codecs.py`):", "", shown.to_markdown(index=False), ""]
 
@@ -465,11 +471,11 @@ def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
     """The short results block of the top-level README: main figure, scorecard, links (root-relative paths)."""
     dirs = output_dirs(profile)
     root = output_root()
-    fig = dirs["figures"] / "fig7-tradeoff.png"
+    fig = dirs["figures"] / f"{artifacts.FIG_TRADEOFF}.png"
     if not fig.exists() or scorecard_table is None or scorecard_table.empty:
         return f"_The `{profile}` profile has not been run yet (`make study PROFILE={profile}`)._"
     parts = [f"Profile `{profile}`: nDCG@10 loss against compression for every configuration, with the Pareto "
-             "frontier (notebook `05-tradeoff.ipynb`):", "",
+             f"frontier (notebook `{_notebook('tradeoff')}`):", "",
              f"![Trade-off]({fig.relative_to(root).as_posix()})", ""]
     page = dirs["figures"] / EXPLORER
     if page.exists():
@@ -507,7 +513,7 @@ def publish_readme(profile: str) -> list[Path]:
         return []
     dirs = output_dirs(profile)
     source = dirs["tables"] / "README-results.md"
-    card_path = dirs["results"] / "tables" / "table-tradeoff-scorecard.csv"
+    card_path = dirs["results"] / "tables" / f"{artifacts.TRADEOFF_SCORECARD}.csv"
     if not source.exists() or not card_path.exists():
         raise StudyError(f"no {source} or {card_path}: run notebook 05 for profile {profile!r} first")
     paths = [write_text_atomic(output_root() / "paper" / "README-results.md", source.read_text())]
@@ -545,7 +551,7 @@ def build_paper(profile: str, latexmk: str = "latexmk", timeout: int = 600) -> P
     if exe is None:
         raise StudyError(LATEX_INSTALL_HINT)
     root = output_root()
-    macros = output_dirs(profile)["tables"] / "macros.tex"
+    macros = output_dirs(profile)["tables"] / f"{artifacts.MACROS}.tex"
     if not macros.exists():
         raise StudyError(f"no {macros}: run notebook 05 for profile {profile!r} first (make study PROFILE={profile})")
     if re.search(r"[\s%#{}\\]", str(root)):

@@ -18,6 +18,7 @@ import pandas as pd
 from study.analysis import report, stats
 from study.analysis.comparison import compare_like_for_like
 from study.compress.formats import get_format
+from study.core import artifacts
 from study.core.io import atomic_write
 from study.experiment.configs import NONE, Config, EvalData
 from study.experiment.runner import Plan, RunOptions, Target, plan_of, targets, two_tier
@@ -26,7 +27,7 @@ from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
 from study.params import BeyondParams
 
 STAGE = "06"
-STEM = "06-beyond"
+STEM = artifacts.STAGES["beyond"].stem
 KEYS = ["format", "calibrate_on", "query_format", "rescore"]
 USABLE_LOSS_PCT = 5.0  # the criterion printed for "usable": a loss of nDCG@10 smaller than this
 
@@ -310,11 +311,11 @@ def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[st
     main = summary[summary.weighting == weighting]
     figures = {
         "formats": plots.save_figure(plot_beyond_formats(main, formats, weighting),
-                                     dirs["figures"] / "fig-beyond-formats"),
+                                     dirs["figures"] / artifacts.FIG_BEYOND_FORMATS),
     }
     rescoring = plot_beyond_rescoring(main, weighting)
     if rescoring is not None:
-        figures["rescoring"] = plots.save_figure(rescoring, dirs["figures"] / "fig-beyond-rescoring")
+        figures["rescoring"] = plots.save_figure(rescoring, dirs["figures"] / artifacts.FIG_BEYOND_RESCORING)
     table = beyond_table(summary, weighting)
     files |= {f"table_{k}": v for k, v in write_beyond_table(table, weighting, sets, profile).items()}
     conclusions = sets + "\n" + beyond_conclusions(summary, tidy, per_query, weighting, calibrate_on[0],
@@ -325,13 +326,14 @@ def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[st
 def write_summary(summary: pd.DataFrame, profile: str) -> Path:
     """``results/<profile>/06-beyond-summary.csv``: the stage's aggregate, both weightings, with CIs."""
     folder = report.output_dirs(profile)["results"]
-    return atomic_write(folder / f"{STEM}-summary.csv", lambda p: summary.to_csv(p, index=False, float_format="%.6g"))
+    return atomic_write(folder / f"{artifacts.BEYOND_SUMMARY}.csv",
+                        lambda p: summary.to_csv(p, index=False, float_format="%.6g"))
 
 
 def write_beyond_table(table: pd.DataFrame, weighting: str, sets: str, profile: str) -> dict[str, Path]:
     """``table-beyond`` (CSV and LaTeX), its caption naming the collections."""
     return report.write_table(
-        table, "table-beyond", profile,
+        table, artifacts.TABLE_BEYOND, profile,
         f"Corrected formats, asymmetric search and rescoring: nDCG@10 change vs float32 with 95 % bootstrap CI "
         f"({weighting}-weighted and unweighted over collections), p-values Holm-corrected; CR counts every tier "
         f"stored. {sets}")

@@ -25,6 +25,7 @@ from study.compress.codecs import CODEC_FORMATS
 from study.compress.formats import get_format
 from study.compress.reducers import n_components
 from study.config import SELF
+from study.core import artifacts
 from study.core.errors import ParameterError
 from study.core.io import atomic_write, write_text_atomic
 from study.experiment.configs import NONE, Config, EvalData
@@ -34,7 +35,7 @@ from study.figures.codecs import plot_codecs
 from study.params import CodecParams
 
 STAGE = "09"
-STEM = "09-codecs"
+STEM = artifacts.STAGES["codecs"].stem
 KEYS = ["reducer", "fraction", "format", "calibrate_on", "query_format", "rescore"]
 PQ_PREFIXES = ("opq", "pq")
 
@@ -321,11 +322,12 @@ def codecs_latex(summary: pd.DataFrame, tests: pd.DataFrame, peers: pd.DataFrame
             lines.append(_tex(f"For {model}, the best codec storing at most 1/8, 1/32, 1/64, 1/128, 1/256 of float32: "
                               f"{points}."))
     lines += ["\\begin{figure}[htbp]", "\\centering",
-              "\\includegraphics[width=\\linewidth]{\\figdir fig-codecs} % written by notebooks/09-codecs.ipynb",
+              f"\\includegraphics[width=\\linewidth]{{\\figdir {artifacts.FIG_CODECS}}} "
+              f"% written by notebooks/{STEM}.ipynb",
               "\\caption{" + _tex("Every codec configuration: nDCG@10 change against compression (every tier), "
                                    "coloured by family; the line is the stage's frontier. " + sets) + "}",
               "\\label{fig:codecs}", "\\end{figure}",
-              "\\gentable{table-codecs-equal-bytes.tex} % written by notebooks/09-codecs.ipynb"]
+              f"\\gentable{{{artifacts.CODECS_EQUAL_BYTES}.tex}} % written by notebooks/{STEM}.ipynb"]
     if len(peers):
         lines.append("\\paragraph{Against the peers' published claims.} " + _tex(
             "Their numbers come from other models, corpora and metrics (often recall of HNSW search); ours are "
@@ -365,19 +367,20 @@ def publish_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, 
     summary = summarise_codecs(tidy, per_query, weighting, n_resamples, seed)
     sets = report.caption_sets(summary)
     dirs = report.output_dirs(profile)
-    figures = {"codecs": plots.save_figure(plot_codecs(summary, weighting), dirs["figures"] / "fig-codecs")}
+    figures = {"codecs": plots.save_figure(plot_codecs(summary, weighting), dirs["figures"] / artifacts.FIG_CODECS)}
     table = codecs_table(summary)
     tests = equal_bytes_tests(summary, tidy, per_query, weighting, REFERENCES, n_resamples, seed)
     files = report.write_table(
-        table, "table-codecs", profile,
+        table, artifacts.TABLE_CODECS, profile,
         f"Codecs (RaBitQ, OPQ+PQ, PQ fast-scan, TurboQuant, OSQ, binary fixes): nDCG@10 change vs float32 with 95 % "
         f"bootstrap CI ({weighting}-weighted); bytes count every tier; '@set' = the training set. {sets}")
     files |= {f"tests_{k}": v for k, v in report.write_table(
-        tests, "table-codecs-equal-bytes", profile,
+        tests, artifacts.CODECS_EQUAL_BYTES, profile,
         f"Each family's best configuration within the bytes of sign binary / int8, paired nDCG@10 difference "
         f"with 95 % CI. {sets}").items()}
     peers = peer_tests(summary, tidy, per_query, weighting, n_resamples, seed)
-    files["peers"] = atomic_write(dirs["results"] / "tables" / "codecs-peers.csv",
+    files["peers"] = atomic_write(dirs["results"] / "tables" / f"{artifacts.CODECS_PEERS}.csv",
                                   lambda p: peers.to_csv(p, index=False, float_format="%.6g"))
-    files["latex"] = write_text_atomic(dirs["tables"] / "codecs-section.tex", codecs_latex(summary, tests, peers, sets))
+    files["latex"] = write_text_atomic(dirs["tables"] / f"{artifacts.CODECS_SECTION}.tex",
+                                       codecs_latex(summary, tests, peers, sets))
     return CodecsOutput(summary, table, tests, figures, files, sets + "\n" + codecs_conclusions(summary, tests))

@@ -14,15 +14,16 @@ import pandas as pd
 
 from study.analysis import report
 from study.config import SELF
+from study.core import artifacts
 from study.experiment.configs import load_eval_data, reference_vectors
 from study.experiment.indexes import evaluate_indexes
 from study.figures import plots
 from study.figures.indexes import plot_indexes
 from study.search.indexes import HNSWParams
 
-STEM = "07-indexes"
-FIGURE = "fig-indexes"
-TABLE = "table-indexes"
+STEM = artifacts.STAGES["indexes"].stem
+FIGURE = artifacts.FIG_INDEXES
+TABLE = artifacts.TABLE_INDEXES
 
 
 @dataclass

@@ -10,13 +10,14 @@ import pandas as pd
 
 from study.analysis import report, stats
 from study.compress.formats import get_format
+from study.core import artifacts
 from study.experiment.configs import NONE, Config
 from study.experiment.runner import Plan, RunOptions, plan_of, run, targets
 from study.figures import plots
 from study.figures.quantization import quantization_figure
 from study.params import QuantizationParams
 
-STAGE, STEM = "02", "02-quantization"
+STAGE, STEM = "02", artifacts.STAGES["quantization"].stem
 
 
 def plan(p: QuantizationParams, only: tuple[str, str] | None = None) -> Plan:
@@ -56,14 +57,14 @@ def publish_quantization(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: l
     summary = quantization_summary(tidy, per_query, weighting)
     sets = report.caption_sets(summary)
     fig = quantization_figure(summary, report.per_dataset_change(tidy), formats, weighting)
-    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig3-quantization")
+    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / artifacts.FIG_QUANTIZATION)
     table = quantization_table(summary)
     files |= {f"table_{k}": v for k, v in report.write_table(
-        table, "table-quantization", profile, f"nDCG@10 per storage format (our models and collections). {sets}"
+        table, artifacts.TABLE_QUANTIZATION, profile, f"nDCG@10 per storage format (our models and collections). {sets}"
     ).items()}
     comparison = report.compare_with_paper(summary)
     files |= {f"comparison_{k}": v for k, v in report.write_table(
-        comparison, "table-quantization-vs-paper", profile,
+        comparison, artifacts.QUANTIZATION_VS_PAPER, profile,
         f"Relative nDCG@10 change vs float32: ours beside the paper's Table 1 (100 % of dimensions). {sets}",
     ).items()}
     conclusions = sets + "\n" + quantization_conclusions(summary, comparison)

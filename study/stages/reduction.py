@@ -15,6 +15,7 @@ from study.analysis.paper_reference import paper_table1
 from study.compress.formats import get_format
 from study.compress.reducers import QUADRATIC, SEED
 from study.config import SELF
+from study.core import artifacts
 from study.experiment.configs import NONE, Config
 from study.experiment.runner import Plan, RunOptions, plan_of, targets
 from study.figures import plots
@@ -22,6 +23,9 @@ from study.figures.reduction import combined_figure, reduction_figure
 from study.params import CombinedParams, ReductionParams
 from study.stages.quantization import StageOutput
 
+STEM = artifacts.STAGES["reduction"].stem  # notebook 03
+COMBINED_STEM = artifacts.STAGES["combined"].stem  # notebook 04
+TIMINGS = artifacts.REDUCTION_TIMINGS  # the reducers' fit and transform times, written by notebook 03
 METRIC = "ndcg_at_10"
 #: two changes closer than this many percentage points count as "about equal" in the conclusions
 TOLERANCE_PTS = 1.0
@@ -103,9 +107,9 @@ def publish_reduction(tidy: pd.DataFrame, weighting: str, fit_on: str, profile: 
     summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
     sets = report.caption_sets(summary)
     fig = reduction_figure(summary, weighting, fit_on)
-    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig4-reduction")
+    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / artifacts.FIG_REDUCTION)
     table = change_table(summary, "reducer")
-    files = _write(table, "table-reduction", profile,
+    files = _write(table, artifacts.TABLE_REDUCTION, profile,
                    f"nDCG@10 change (%) vs float32 per reducer and kept fraction (reduce, then store in the format). "
                    f"{sets}")
     conclusions = sets + "\n" + reduction_conclusions(summary, times)
@@ -226,16 +230,16 @@ def publish_combined(tidy: pd.DataFrame, reducers: list[str], formats: list[str]
     sets = report.caption_sets(summary)
     tables = {r: table1(summary, r, formats) for r in reducers}
     for reducer, table in tables.items():
-        files |= _write(table, f"table1-combined-{reducer}", profile,
+        files |= _write(table, artifacts.combined_table(reducer), profile,
                         f"nDCG@10 and compression ratio (CR) per format and kept fraction, {reducer} then the format "
                         f"(our models and collections; {weighting}-weighted). {sets}")
     comparison = table1_vs_paper(summary, "pca", formats) if "pca" in reducers else pd.DataFrame()
     if not comparison.empty:
-        files |= _write(comparison, "table1-combined-vs-paper", profile,
+        files |= _write(comparison, artifacts.COMBINED_VS_PAPER, profile,
                         "Relative nDCG@10 change (%) vs float32 at 100 %: ours (PCA, then the format) beside the "
                         f"paper's Table 1 (bge-small, nomic). {sets}")
     fig = combined_figure(summary, weighting, fit_on)
-    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / "fig6-combined")
+    figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / artifacts.FIG_COMBINED)
     times = times if times is not None else pd.DataFrame()
     conclusions = sets + "\n" + combined_conclusions(summary, comparison)
     return ReductionStageOutput(tidy, summary, comparison, figure, files, conclusions,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from study.analysis import report
 from study.config import workflow_config
+from study.core import artifacts
 from study.core.errors import ParameterError, StudyError
 from study.params.profiles import stage_params
 from study.stages.beyond import publish_beyond
@@ -21,9 +22,8 @@ from study.stages.indexes import publish_indexes
 from study.stages.quantization import publish_quantization
 from study.stages.reduction import publish_combined, publish_reduction
 
-STAGES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs")
-STEMS = {"quantization": "02-quantization", "reduction": "03-reduction", "combined": "04-combined",
-         "beyond": "06-beyond", "indexes": "07-indexes", "codecs": "09-codecs"}
+STAGES = artifacts.PUBLISHED_STAGES
+STEMS = {stage: artifacts.STAGES[stage].stem for stage in STAGES}
 
 
 def _load(stem: str, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -34,7 +34,7 @@ def _load(stem: str, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _timings(profile: str) -> pd.DataFrame:
-    path = report.output_dirs(profile)["results"] / "tables" / "table-reduction-timings.csv"
+    path = report.output_dirs(profile)["results"] / "tables" / f"{artifacts.REDUCTION_TIMINGS}.csv"
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
 

@@ -31,6 +31,7 @@ from study.analysis.tradeoff import (
     per_collection_intervals,
     with_intervals,
 )
+from study.core import artifacts
 from study.core.errors import StudyError
 from study.core.io import atomic_write
 from study.core.paths import output_root
@@ -38,8 +39,8 @@ from study.figures.explorer import EXPLORER, write_explorer
 from study.publish import paper_macros
 from study.publish.provenance import write_provenance
 
-FIG_TRADEOFF = "fig7-tradeoff"
-FIG_STORAGE = "fig8-tradeoff-storage"
+FIG_TRADEOFF = artifacts.FIG_TRADEOFF
+FIG_STORAGE = artifacts.FIG_TRADEOFF_STORAGE
 
 
 # --- figures -----------------------------------------------------------------------------------------------
@@ -88,10 +89,10 @@ def write_configurations(configs: pd.DataFrame, profile: str) -> dict[str, Path]
                     ", ".join(f"{m}: {n}" for m, n in dropped.items()) + "; they are compared in their stage's "
                     "tables)." if dropped else "")
     files = {"configurations": atomic_write(
-        report.output_dirs(profile)["results"] / "tables" / "tradeoff-configurations.csv",
+        report.output_dirs(profile)["results"] / "tables" / f"{artifacts.TRADEOFF_CONFIGURATIONS}.csv",
         lambda p: configs.to_csv(p, index=False, float_format="%.6g"))}
     files |= {f"frontier_{k}": v for k, v in report.write_table(
-        frontier_table(configs), "table-tradeoff-frontier", profile,
+        frontier_table(configs), artifacts.TRADEOFF_FRONTIER, profile,
         "Pareto-optimal configurations per model: measured bytes per vector (every tier; of which the rescoring "
         f"tier), what is stored once, compression ratio, nDCG@10 and its change against float32. {sets}"
         f"{dropped_text}").items()}
@@ -101,7 +102,7 @@ def write_configurations(configs: pd.DataFrame, profile: str) -> dict[str, Path]
 def write_selection(selection: pd.DataFrame, configs: pd.DataFrame, profile: str) -> dict[str, Path]:
     """The budget recommendations (CSV and LaTeX)."""
     return report.write_table(
-        selection_table(selection), "table-tradeoff-selection", profile,
+        selection_table(selection), artifacts.TRADEOFF_SELECTION, profile,
         "Best configuration inside each memory budget (every tier it stores, plus what is stored once), per corpus "
         f"size. {sets_sentence(comparison_sets(configs))}")
 
@@ -134,7 +135,7 @@ def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, 
 def explorer_weighting(profile: str) -> str:
     """The weighting notebook 05 used (its ``tradeoff-configurations.csv``), else ``texts`` (``study select``'s
     default), so the page answers as the notebook's tables and ``study select --weighting`` do."""
-    path = report.output_dirs(profile)["results"] / "tables" / "tradeoff-configurations.csv"
+    path = report.output_dirs(profile)["results"] / "tables" / f"{artifacts.TRADEOFF_CONFIGURATIONS}.csv"
     if path.exists():
         values = pd.read_csv(path, usecols=lambda c: c == "weighting").get("weighting", pd.Series(dtype=str))
         if len(values.dropna()):
