@@ -29,7 +29,7 @@ def test_summary_reads_every_number_from_the_rows(monkeypatch):
     text = summary.summary(rows())
     assert "40–40× faster" in text and "12.5 s to import mteb" in text and "4e-06" in text
     assert "20.0 docs/s" in text and "19.0" in text and "+5.3%" in text
-    assert "cold 13.0 min, warm 2 s" in text
+    assert "cold 13.0 min (target: 13 min), warm 2 s" in text
     assert "box" in text
 
 
@@ -50,7 +50,7 @@ def test_mutation_lines_show_each_modules_score_and_the_rule_breaks_caught():
     import pandas as pd
 
     text = "\n".join(summary.mutation_lines(pd.concat([mutants, breaks], ignore_index=True)))
-    assert "below the 90 % goal: stats; not measured yet: codecs-stage, configs, evaluate, scorecard, tradeoff, " \
-        "verdicts." in text
+    assert "below the 90 % goal: stats; not measured yet: codecs-stage, configs, evaluate, runner, scorecard, " \
+        "tradeoff, verdicts." in text
     assert "| comparison |       300 |      280 |" in text and "94.6 %" in text and "80.0 %" in text
     assert "1 of 2 caught by their module's targeted tests; not caught: b." in text

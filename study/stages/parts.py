@@ -4,13 +4,15 @@ its notebook then finds every part done (gather)."""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from study.core import artifacts
-from study.core.errors import ParameterError
+from study.core.errors import ParameterError, StudyError
 from study.core.profiles import part_names
 from study.experiment.runner import MANIFEST, Plan, computed_part, part_dir
 from study.params import BeyondParams, CodecParams, CombinedParams, QuantizationParams, ReductionParams, StageParams
@@ -64,11 +66,6 @@ def compute_part(stage: str, parameters: dict[str, Any], model: str, collection:
 def main(argv: list[str] | None = None) -> int:
     """``python -m study.stages.parts STAGE PARAMETERS_JSON MODEL COLLECTION``: a workflow part job (it imports only
     what a part runs, unlike ``study part``, whose CLI imports every subcommand)."""
-    import json
-    import sys
-
-    from study.core.errors import StudyError
-
     args = sys.argv[1:] if argv is None else argv
     try:
         if len(args) != 4:
