@@ -14,6 +14,7 @@ tests measure orchestration, not encoding (encoding determinism is tested in tes
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +157,18 @@ def test_executor_plugins_are_installed_and_declared():
         assert any(d.startswith(plugin) for d in deps)
         module = plugin.replace("-", "_")
         assert subprocess.run([sys.executable, "-c", f"import {module}"]).returncode == 0
+
+
+def test_the_paper_profile_spreads_each_stage_over_one_job_per_model_and_collection(tmp_path):
+    """At paper scale a cluster runs each stage as many jobs (its parts), not one: 2 models × 67 MTEB tasks."""
+    cmd = [*SNAKEMAKE, "-n", "--quiet", "rules", "--snakefile", str(REPO / "Snakefile"), "--cores", "2",
+           "--configfile", str(REPO / "config/paper.yaml")]
+    done = subprocess.run(cmd, env=workflow_env(tmp_path / "cache", STUDY_OUTPUT_DIR=str(tmp_path / "out")),
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", done.stdout + done.stderr, flags=re.M))
+    profile = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    pairs = len(profile["models"]) * len(profile["datasets"])
+    for stage in ("quantization", "reduction", "combined", "beyond"):
+        assert int(counts[f"{stage}_part"]) == pairs and int(counts[stage]) == 1
+    assert int(counts["codecs_part"]) == pairs - len(profile["models"])  # stage 09 never evaluates its fit set
