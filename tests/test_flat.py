@@ -42,6 +42,62 @@ def test_heap_keeps_trec_eval_ties_when_fed_in_descending_rank(block):
     np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
 
 
+def _heap_state(top: TopKHeap) -> np.ndarray:
+    """What a heap holds, as sorted (score, rank) keys: the same pairs whatever their places in the heap."""
+    from study.search.ranking import score_keys
+
+    return np.sort(score_keys(top.values, top.ranks), axis=1)
+
+
+@pytest.mark.parametrize("case", ["random", "dozen values", "all tied", "short blocks", "non-contiguous"])
+def test_filtered_heap_keeps_the_same_pairs_as_offering_every_document(case):
+    """``add_filtered`` offers the heaps only the documents at or above a threshold no better-kept document can be
+    under: the heaps end with exactly the pairs ``add`` leaves, block after block (the threshold rises with the
+    k-th best kept), ties included; a block too small, or too tied for the spare bytes, goes through ``add``."""
+    rng = np.random.default_rng(len(case))
+    n_q, n, k = 37, 6000, 50
+    scores = {"random": rng.standard_normal((n_q, n)), "dozen values": rng.integers(0, 12, (n_q, n)),
+              "all tied": np.ones((n_q, n)), "short blocks": rng.standard_normal((n_q, n)),
+              "non-contiguous": rng.standard_normal((n_q, n))}[case].astype(np.float32)
+    rank = rng.permutation(n)
+    by_rank = np.argsort(-rank)
+    block = 300 if case == "short blocks" else 2000
+    plain, filtered = TopKHeap(n_q, k), TopKHeap(n_q, k)
+    for start in range(0, n, block):
+        cols = by_rank[start : start + block]
+        part = scores[:, cols]
+        plain.add(part, rank[cols])
+        if case == "non-contiguous":  # a view into a wider score buffer, as stream_search passes
+            wide = np.zeros((n_q + 3, len(cols) + 5), np.float32)
+            wide[:n_q, : len(cols)] = part
+            part = wide[:n_q, : len(cols)]
+        filtered.add_filtered(part, rank[cols], spare_bytes=64 << 20)
+        np.testing.assert_array_equal(_heap_state(filtered), _heap_state(plain))
+    order = np.argsort(rank)
+    for got, want in zip(filtered.result(order), plain.result(order), strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(filtered.result(order)[0], _trec_top_k(scores, rank, k))
+
+
+def test_filtered_heap_falls_back_when_the_candidates_would_not_fit(monkeypatch):
+    rng = np.random.default_rng(0)
+    scores, rank = rng.standard_normal((20, 4000)).astype(np.float32), np.arange(3999, -1, -1)
+    calls = []
+    monkeypatch.setattr(TopKHeap, "add_candidates", lambda self, *a: calls.append("filtered"))
+    TopKHeap(20, 10).add_filtered(scores, rank, spare_bytes=64 << 20)
+    assert calls == ["filtered"]
+    monkeypatch.setattr(TopKHeap, "add", lambda self, *a: calls.append("plain"))
+    TopKHeap(20, 10).add_filtered(scores, rank, spare_bytes=20 * 4000)  # the mask alone takes that
+    TopKHeap(20, 10).add_filtered(np.ones_like(scores), rank, spare_bytes=300_000)  # every score a candidate
+    one_tied = scores.copy()
+    one_tied[3] = 1.0  # one query's every document a candidate: its row of candidates would not fit
+    TopKHeap(20, 10).add_filtered(one_tied, rank, spare_bytes=400_000)
+    TopKHeap(20, 600).add_filtered(scores, rank, spare_bytes=64 << 20)  # too few documents per k
+    with np.errstate(invalid="ignore"):
+        TopKHeap(20, 10).add_filtered(np.full_like(scores, np.nan), rank, spare_bytes=64 << 20)
+    assert calls == ["filtered", "plain", "plain", "plain", "plain", "plain"]
+
+
 def test_heap_fed_in_ascending_rank_would_break_ties_the_other_way():
     """The visiting order matters: the check above can fail."""
     scores = np.zeros((1, 100), np.float32)
@@ -52,17 +108,20 @@ def test_heap_fed_in_ascending_rank_would_break_ties_the_other_way():
     assert set(_trec_top_k(scores, rank, 10)[0]) == set(range(90, 100))
 
 
+@pytest.mark.parametrize("into", [False, True])
 @pytest.mark.parametrize("kind", ["row numbers", "reversed", "shuffled"])
-def test_tie_order_blocks_visit_every_row_once_in_descending_rank(kind):
+def test_tie_order_blocks_visit_every_row_once_in_descending_rank(kind, into):
+    """... the same rows when a gathered block is written into a given buffer (valid until the next block)."""
     n = 1003
     rank = {"row numbers": np.arange(n), "reversed": np.arange(n)[::-1].copy(),
             "shuffled": np.random.default_rng(0).permutation(n)}[kind]
     order = np.empty(n, np.int64)
     order[rank] = np.arange(n)
     raw = np.arange(n, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
-    blocks = list(iter_tie_order_blocks(raw, rank, order, 100))
-    ranks = np.concatenate([b.ranks for b in blocks])
-    rows = np.concatenate([b.rows[:, 0] for b in blocks]).astype(int)
+    out = np.full((100, 3), -1, np.float32) if into else None
+    blocks = [(b.rows[:, 0].copy(), b.ranks) for b in iter_tie_order_blocks(raw, rank, order, 100, out=out)]
+    ranks = np.concatenate([r for _, r in blocks])
+    rows = np.concatenate([rows for rows, _ in blocks]).astype(int)
     np.testing.assert_array_equal(ranks, np.arange(n - 1, -1, -1))
     np.testing.assert_array_equal(rank[rows], ranks)
 

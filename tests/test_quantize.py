@@ -104,6 +104,70 @@ def test_int8_wraps_around_outside_the_calibration_range():
     assert codes[2] == 1  # trunc(257.55) = 257 wraps to 1 instead of clipping to 255
 
 
+def _int8_whole_array(x: np.ndarray, p: dict) -> np.ndarray:
+    """The int8 encoding as one whole-array expression (what the blocked encoder must equal, code for code)."""
+    steps = (p["max"].astype(np.float64) - p["min"]) / 255.0
+    steps = np.where(steps > 0, steps, 1.0)
+    scaled = np.trunc((x.astype(np.float64) - p["min"]) / steps)
+    return np.mod(scaled.astype(np.int64), 256).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shape", [(1, 384), (170, 384), (171, 384), (1000, 384), (3, 1), (50, 7), (0, 16)])
+def test_int8_blocked_encoding_equals_the_whole_array_formula(shape):
+    """Block by block (``INT8_BLOCK_VALUES`` at a time), in float64 as ever: the very same codes, wraps included,
+    at every block boundary and for a constant dimension (step 1)."""
+    rng = np.random.default_rng(shape[0])
+    x = (rng.standard_normal(shape) * 0.1).astype(np.float32)
+    calibration = (rng.standard_normal((64, shape[1])) * 0.05).astype(np.float32)
+    calibration[:, 0] = 0.25  # max == min: step 1
+    params = calibrate("int8", calibration)
+    if x.size:
+        x[::3, -1] = 7.5  # far above the range: wraps
+        x[1::5, 0] = -9.0  # far below: negative, wraps
+        x[-1, 0], x[0, -1] = np.nan, np.inf  # whatever the platform's cast makes of them, the same
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(quantize(x, "int8", params).packed, _int8_whole_array(x, params))
+
+
+@pytest.mark.parametrize("dtype", [ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2])
+def test_float8_table_encoding_equals_the_ml_dtypes_cast(dtype):
+    """Every top half of a float32 (sign, exponent, 7 mantissa bits) with low halves 0, 1, a random one, 0x7FFF,
+    0x8000 and 0xFFFF: the table's code is the cast's (NaN, inf, overflow, subnormals, ties included; the whole
+    2^32 was checked once). Non-contiguous or non-float32 input is cast directly."""
+    from study.compress.formats import cast_table, encode_by_table
+
+    dtype = np.dtype(dtype)
+    table = cast_table(dtype)
+    assert table is not None
+    high = np.arange(1 << 16, dtype=np.uint32) << np.uint32(16)
+    lows = np.random.default_rng(0).integers(2, 0x7FFF, 1 << 16).astype(np.uint32)
+    bits = np.stack([high, high | 1, high | lows, high | 0x7FFF, high | 0x8000, high | 0xFFFF], axis=1)
+    x = np.ascontiguousarray(bits.reshape(-1, 96)).view(np.float32)
+    with np.errstate(all="ignore"):
+        expected = x.astype(dtype).view(np.uint8)
+        np.testing.assert_array_equal(encode_by_table(x, table), expected)
+        name = {np.dtype(ml_dtypes.float8_e4m3fn): "float8_e4m3", np.dtype(ml_dtypes.float8_e5m2): "float8_e5m2"}[dtype]
+        np.testing.assert_array_equal(quantize(x, name).packed, expected)
+        np.testing.assert_array_equal(get_format(name).encode(x[:, ::2], {}), expected[:, ::2])  # strided
+
+
+def test_float8_pairwise_decoding_equals_the_byte_table():
+    """Two codes per look-up (a 65536-entry table of float32 pairs) gives table[codes] bit for bit: every pair of
+    codes, odd widths and an empty array included."""
+    from study.compress.formats import byte_table, decode_bytes, pair_table
+
+    for name in ("float8_e4m3", "float8_e5m2"):
+        dtype = np.dtype({"float8_e4m3": ml_dtypes.float8_e4m3fn, "float8_e5m2": ml_dtypes.float8_e5m2}[name])
+        table = byte_table(dtype)
+        pairs = pair_table(table)
+        every_pair = np.arange(1 << 16, dtype=np.uint16).view(np.uint8).reshape(-1, 2)
+        for codes in (every_pair, every_pair.reshape(-1, 8), every_pair.reshape(-1, 4)[:, :3],
+                      every_pair[:0], every_pair.reshape(-1, 16)[::3]):
+            assert decode_bytes(codes, table, lambda pairs=pairs: pairs).tobytes() == table[codes].tobytes()
+            decoded = get_format(name).decode(codes, {}, codes.shape[1])
+            assert decoded.dtype == np.float32 and decoded.tobytes() == table[codes].tobytes()
+
+
 def test_int8_needs_calibration(unit_vectors):
     with pytest.raises(ParameterError, match="calibration"):
         quantize(unit_vectors, "int8")

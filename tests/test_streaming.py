@@ -154,6 +154,29 @@ def test_block_normalisation_is_bit_identical_to_models_normalise():
         assert normalise_into(x, np.full_like(x, 7.0)).tobytes() == normalise(x).tobytes()
 
 
+def test_in_place_block_normalisation_is_bit_identical_and_counts_zero_rows():
+    """``normalise_block`` (squares summed in the output, no finiteness pass when every norm is finite and
+    positive) writes ``normalise_into``'s bits, for contiguous, reversed and gathered rows, and counts the zero
+    rows; a block with a zero, NaN, inf or overflowing row takes ``normalise_into``'s own path."""
+    from study.core.vectors import normalise_into
+    from study.search.streaming import normalise_block
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((700, 384)).astype(np.float32) * rng.uniform(1e-3, 1e3, (700, 1)).astype(np.float32)
+    for rows in (x, x[::-1], x[rng.permutation(700)], x[:1], x[:, :1], x[:5, :3]):
+        out = np.full(rows.shape, 7.0, np.float32)
+        assert normalise_block(rows, out) == 0
+        assert out.tobytes() == normalise_into(rows, np.empty(rows.shape, np.float32)).tobytes()
+    for bad in ("zero", "nan", "inf", "huge"):
+        y = x[:50].copy()
+        y[3] = {"zero": 0.0, "nan": np.nan, "inf": np.inf, "huge": 3e38}[bad]
+        out = np.full(y.shape, 7.0, np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):
+            zeros = normalise_block(y, out)
+            assert out.tobytes() == normalise_into(y, np.empty(y.shape, np.float32)).tobytes()
+        assert zeros == int((~out.any(axis=1)).sum()) == 1
+
+
 def test_keys_round_trip_scores_and_ranks():
     scores = np.array([-np.inf, -1.5, -0.0, 0.0, 1e-30, 0.25, 3.0, np.inf], np.float32)
     ranks = np.arange(len(scores))[::-1]

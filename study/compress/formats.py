@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import ml_dtypes
 import numpy as np
@@ -147,16 +148,82 @@ def byte_table(dtype: np.dtype) -> np.ndarray:
     return np.arange(256, dtype=np.uint8).view(dtype).astype(np.float32)
 
 
+def pair_table(table: np.ndarray) -> np.ndarray:
+    """The float32 values of every *pair* of one-byte codes, as one 64-bit word per pair: entry ``v`` holds
+    ``table[b0], table[b1]`` for the two bytes ``b0, b1`` that the uint16 ``v`` is made of in memory (so it
+    holds on either byte order). Decoding two codes per look-up halves the look-ups of ``table[packed]``."""
+    pairs = np.arange(1 << 16, dtype=np.uint16).view(np.uint8).reshape(-1, 2)
+    return np.ascontiguousarray(table[pairs]).view(np.uint64).reshape(-1)
+
+
+def decode_bytes(packed: np.ndarray, table: np.ndarray, pairs: Callable[[], np.ndarray]) -> np.ndarray:
+    """``table[packed]`` (float32, same shape), two codes per look-up in ``pairs()`` when rows have an even
+    width: the same values, bit for bit."""
+    if packed.ndim != 2 or packed.shape[1] % 2 or packed.shape[0] == 0:
+        return table[packed]
+    words = np.ascontiguousarray(packed, dtype=np.uint8).view(np.uint16)
+    return pairs().take(words).view(np.float32)
+
+
+def cast_table(dtype: np.dtype) -> np.ndarray | None:
+    """The one-byte code ml_dtypes' float32 → ``dtype`` cast gives every float32, as a table of 2 × 65536 codes
+    looked up by the float's top 16 bits and whether its low 16 bits are all zero (``encode_by_table``).
+
+    Why two entries per top half suffice: every rounding boundary of a float8 (the midpoints between two codes,
+    normal or subnormal) falls on bit 16 of the float32 or above, so all floats with the same top 16 bits and
+    non-zero low bits lie strictly between two boundaries and round alike; the one with zero low bits may be a
+    midpoint (a tie, rounded to even). Checked when the table is built: the casts of the two ends of each such
+    interval (low bits 1 and 0xFFFF) must agree, which, rounding being monotone, holds for the whole interval;
+    ``None`` (encode by the cast itself) if they do not."""
+    dtype = np.dtype(dtype)
+    high = np.arange(1 << 16, dtype=np.uint32) << np.uint32(16)
+    table = np.empty((1 << 16, 2), dtype=np.uint8)
+    with np.errstate(all="ignore"):  # NaN, inf and overflow become whatever the cast makes of them
+        table[:, 0] = high.view(np.float32).astype(dtype).view(np.uint8)
+        table[:, 1] = (high | np.uint32(1)).view(np.float32).astype(dtype).view(np.uint8)
+        last = (high | np.uint32(0xFFFF)).view(np.float32).astype(dtype).view(np.uint8)
+    return table.reshape(-1) if np.array_equal(table[:, 1], last) else None
+
+
+CAST_BLOCK_VALUES = 1 << 16  # values per block of a table encoding (its index buffer stays in cache)
+
+
+def encode_by_table(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The codes of float32 ``x`` (2-D, C-contiguous) from a ``cast_table``: index = top 16 bits × 2 + (low 16 bits
+    ≠ 0), a block of ``CAST_BLOCK_VALUES`` at a time."""
+    n, dims = x.shape
+    bits = x.view(np.uint32)
+    codes = np.empty((n, dims), dtype=np.uint8)
+    rows = max(1, min(n, CAST_BLOCK_VALUES // max(dims, 1)))
+    index_buffer = np.empty((rows, dims), dtype=np.uint32)
+    low_buffer = np.empty((rows, dims), dtype=np.bool_)
+    for start in range(0, n, rows):
+        block = bits[start : start + rows]
+        index, low = index_buffer[: block.shape[0]], low_buffer[: block.shape[0]]
+        np.right_shift(block, 15, out=index)
+        np.bitwise_and(index, 0x1FFFE, out=index)  # top 16 bits × 2
+        np.bitwise_and(block, 0xFFFF, out=low, casting="unsafe")  # low 16 bits ≠ 0
+        np.bitwise_or(index, low, out=index)
+        table.take(index, out=codes[start : start + block.shape[0]], mode="clip")  # every index < 2 × 65536
+    return codes
+
+
 def _cast_format(name: str, dtype: np.dtype, description: str) -> Format:
     dtype = np.dtype(dtype)
     table = byte_table(dtype) if dtype.itemsize == 1 else None  # float8: decode by look-up (same values, faster)
+    pairs = lru_cache(maxsize=1)(lambda: pair_table(table))  # 512 KiB, built on first use
+    codes_of = lru_cache(maxsize=1)(lambda: cast_table(dtype))  # 128 KiB, built on first use
 
     def encode(x: np.ndarray, _: Params) -> np.ndarray:
+        if table is not None and x.ndim == 2 and x.dtype == np.float32 and x.flags.c_contiguous:
+            codes = codes_of()
+            if codes is not None:
+                return encode_by_table(x, codes)
         return np.ascontiguousarray(x.astype(dtype)).view(np.uint8)
 
     def decode(packed: np.ndarray, _: Params, dims: int) -> np.ndarray:
         if table is not None:
-            return table[packed]
+            return decode_bytes(packed, table, pairs)
         return np.ascontiguousarray(packed).view(dtype).astype(np.float32)
 
     return Format(name, description, encode, decode, nominal_bits=dtype.itemsize * 8)
@@ -205,6 +272,8 @@ register_format(
 
 # --- int8 as the paper did it -----------------------------------------------------------------
 
+INT8_BLOCK_VALUES = 1 << 16  # values per block of the int8 encoding (its float64 buffers stay in cache)
+
 
 def minmax_ranges(sample: np.ndarray) -> Params:
     """Per-dimension min and max of a calibration sample."""
@@ -217,12 +286,30 @@ def _int8_paper_encode(x: np.ndarray, p: Params) -> np.ndarray:
 
     No clipping: a value outside the calibration range does not saturate, it wraps modulo 256
     (numpy's float→uint8 cast truncates toward zero, then keeps the low 8 bits on x86). We write
-    the wrap explicitly (trunc, then mod 256) so the result does not depend on the platform.
+    the wrap explicitly (trunc, then the int64 → uint8 cast, which keeps the low 8 bits: mod 256) so the
+    result does not depend on the platform.
+
+    Computed in float64 as ever (the same subtraction, division and truncation, so the same codes), a block
+    of ``INT8_BLOCK_VALUES`` values at a time into reused buffers: the whole-array version made six
+    full-size temporaries, and their allocation and page faults were most of an int8 round trip.
     """
     steps = (p["max"].astype(np.float64) - p["min"]) / 255.0
     steps = np.where(steps > 0, steps, 1.0)
-    scaled = np.trunc((x.astype(np.float64) - p["min"]) / steps)
-    return np.mod(scaled.astype(np.int64), 256).astype(np.uint8)
+    low = p["min"].astype(np.float64)
+    n, dims = x.shape
+    codes = np.empty((n, dims), dtype=np.uint8)
+    rows = max(1, min(n, INT8_BLOCK_VALUES // max(dims, 1)))
+    scaled_buffer = np.empty((rows, dims), dtype=np.float64)
+    whole_buffer = np.empty((rows, dims), dtype=np.int64)
+    for start in range(0, n, rows):
+        block = x[start : start + rows]
+        scaled, whole = scaled_buffer[: block.shape[0]], whole_buffer[: block.shape[0]]
+        np.subtract(block, low, out=scaled)  # float32 → float64 exactly, as x.astype(float64) - min
+        np.divide(scaled, steps, out=scaled)
+        np.trunc(scaled, out=scaled)
+        np.copyto(whole, scaled, casting="unsafe")  # astype(int64)
+        np.copyto(codes[start : start + block.shape[0]], whole, casting="unsafe")  # low 8 bits: mod 256
+    return codes
 
 
 def _int8_paper_decode(packed: np.ndarray, _: Params, dims: int) -> np.ndarray:

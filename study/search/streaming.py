@@ -10,7 +10,11 @@ How the order is kept exact and cheap: documents are visited in *descending* tie
 ascending id order; ``iter_tie_order_blocks``), and each block's scores (one GEMM, or faiss' XOR/popcount
 kernels for packed bits) go to faiss' C++ heaps, one per query, which keep the k best in one pass in parallel
 over queries (``study.search.heap``: with that visiting order their strict admission and their eviction of the
-smallest id among equal scores are trec_eval's tie order). The kept (score, rank) pairs are then sorted as
+smallest id among equal scores are trec_eval's tie order). A block's scores are first cut to each query's
+candidates (``TopKHeap.add_filtered``: those at or above a threshold that at least k scores of the block reach),
+so the heaps see about 1.2 k documents per query instead of the whole block and keep the very same pairs. Each
+block's documents are normalised in place (``normalise_block``) and, when gathered, gathered into a reused
+buffer. The kept (score, rank) pairs are then sorted as
 one unsigned 64-bit key each, ``(order-preserving bits of the float32 score) << 32 | rank``. Loops run over
 blocks, never over documents or queries.
 
@@ -235,12 +239,14 @@ class TieOrderBlock:
     ranks: np.ndarray
 
 
-def iter_tie_order_blocks(raw: np.ndarray, rank: np.ndarray, order: np.ndarray, block_rows: int
-                          ) -> Iterator[TieOrderBlock]:
+def iter_tie_order_blocks(raw: np.ndarray, rank: np.ndarray, order: np.ndarray, block_rows: int,
+                          out: np.ndarray | None = None) -> Iterator[TieOrderBlock]:
     """Consecutive blocks of ``raw`` in *descending* rank order (``order[rank]`` = row), each row once.
 
     Rank = row number (ids such as zero-padded numbers) reads blocks from the end, each a reversed view;
-    rank = reversed row number reads them forward; any other order gathers each block's rows (a copy).
+    rank = reversed row number reads them forward; any other order gathers each block's rows (a copy, into
+    ``out``, an array of ``raw``'s dtype and width with at least ``block_rows`` rows, when given: a block is
+    then valid until the next one is read).
     Pages of a memory-mapped ``raw`` are released after each block, as ``iter_row_blocks`` does."""
     n = raw.shape[0]
     ascending = bool(np.array_equal(order, np.arange(n)))
@@ -256,6 +262,9 @@ def iter_tie_order_blocks(raw: np.ndarray, rank: np.ndarray, order: np.ndarray, 
             stored = raw[s:e]
             yield TieOrderBlock(stored, ranks)
             release_pages(stored)
+        elif out is not None:
+            yield TieOrderBlock(np.take(raw, order[ranks], axis=0, out=out[: e - s], mode="clip"), ranks)  # in range
+            release_pages(raw)
         else:
             yield TieOrderBlock(raw[order[ranks]], ranks)
             release_pages(raw)
@@ -324,21 +333,42 @@ def stream_search(
     normed = _scratch("block", gemm_rows * dims).reshape(gemm_rows, dims)  # short blocks: zero-padded below
     top = TopKHeap(n_q, k)
     zero_d = 0
-    blocks = tqdm(iter_tie_order_blocks(raw, rank, order, plan.block_rows), total=plan.n_blocks, desc="scoring",
-                  unit="block", disable=not progress)
+    gathered = None  # float32 rows gathered in tie order go to a reused buffer (a fresh one costs page faults)
+    if raw.dtype == np.float32 and raw.ndim == 2:
+        gathered = _scratch("gathered", plan.block_rows * dims).reshape(plan.block_rows, dims)
+    blocks = tqdm(iter_tie_order_blocks(raw, rank, order, plan.block_rows, out=gathered), total=plan.n_blocks,
+                  desc="scoring", unit="block", disable=not progress)
     for part in blocks:
         n = part.rows.shape[0]
         m = max(n, min_rows)  # a block smaller than the regular-GEMM size is padded with zero rows, dropped below
         block = normed[:m]
-        normalise_into(decode(part.rows), block[:n])
+        zero_d += normalise_block(decode(part.rows), block[:n])
         block[n:] = 0
-        zero_d += int((~block[:n].any(axis=1)).sum())
         product = score_buffer[: qp.shape[0] * m].reshape(qp.shape[0], m)
         np.matmul(qp, block.T, out=product)
         del block
-        top.add(product[:n_q, :n], part.ranks)  # finite: normalised rows are finite (non-finite ones were zeroed)
+        # finite: normalised rows are finite (non-finite ones were zeroed); the bytes the plan reserves for
+        # decoding a block and copying its scores are free while its scores are selected
+        top.add_filtered(product[:n_q, :n], part.ranks, spare_bytes=n * (24 * dims + 4 * n_q))
     indices, best = top.result(order)
     return SearchResult(indices, best, zero_q, zero_d)
+
+
+def normalise_block(x: np.ndarray, out: np.ndarray) -> int:
+    """``normalise_into(x, out)``, bit for bit, and the number of zero rows of ``out``; ``x`` and ``out`` must not
+    overlap. When every row has a finite, positive norm (then every value is finite: a NaN or inf one makes
+    its row's sum of squares NaN or inf), the squares are summed in ``out`` itself, by the same reduction
+    ``np.linalg.norm`` makes, and divided as ``normalise_into`` divides: no temporaries, no finiteness pass,
+    and no zero rows (a row divided by its positive norm keeps a value of at least 1/√dims). Any other block
+    goes through ``normalise_into``."""
+    if x.ndim == 2 and x.dtype == np.float32 and x.shape == out.shape and x.shape[0] and x.shape[1]:
+        np.multiply(x, x, out=out)
+        norms = np.sqrt(np.add.reduce(out, axis=1, keepdims=True))
+        if np.isfinite(norms).all() and (norms > 0).all():
+            np.divide(x, norms, out=out, dtype=np.float32, casting="same_kind")
+            return 0
+    normalise_into(x, out)
+    return int((~out.any(axis=1)).sum())
 
 
 # --- Hamming on packed bits -------------------------------------------------------------------
