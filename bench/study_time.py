@@ -77,7 +77,7 @@ def job_times(workdir: Path) -> pd.DataFrame:
         if record.get("starttime") is None or record.get("endtime") is None:
             continue
         output = base64.urlsafe_b64decode(path.name + "=" * (-len(path.name) % 4)).decode(errors="replace")
-        key = (record["rule"], record["job_hash"], record["starttime"])
+        key = (record["rule"], record["starttime"], record["endtime"])  # one job, however many outputs
         rows.setdefault(key, {"rule": record["rule"], "start": record["starttime"], "end": record["endtime"],
                               "output": output})
     return pd.DataFrame(list(rows.values()), columns=["rule", "start", "end", "output"])

@@ -45,7 +45,8 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.quantization import quantization_figure
 from study.params import QuantizationParams
-from study.stages.quantization import STEM, plan, publish_quantization, quantization_summary
+from study.plans.quantization import STEM, plan
+from study.stages.quantization import publish_quantization, quantization_summary
 
 setup()
 p = QuantizationParams.of(globals()).checked()

@@ -63,7 +63,8 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.reduction import reduction_figure
 from study.params import ReductionParams
-from study.stages.reduction import STEM, TIMINGS, change_table, plan, publish_reduction, timing_table, timings
+from study.plans.reduction import plan
+from study.stages.reduction import STEM, TIMINGS, change_table, publish_reduction, timing_table, timings
 
 setup()
 p = ReductionParams.of(globals()).checked()

@@ -57,7 +57,8 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.reduction import combined_figure
 from study.params import CombinedParams
-from study.stages.reduction import COMBINED_STEM, plan, publish_combined, table1, table1_vs_paper
+from study.plans.reduction import plan
+from study.stages.reduction import COMBINED_STEM, publish_combined, table1, table1_vs_paper
 
 setup()
 p = CombinedParams.of(globals()).checked()

@@ -65,12 +65,12 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
 from study.params import BeyondParams
+from study.plans.beyond import plan
 from study.stages.beyond import (
     KEYS,
     STEM,
     beyond_table,
     paired_tests,
-    plan,
     publish_beyond,
     summarise_beyond,
 )

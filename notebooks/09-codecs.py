@@ -60,12 +60,12 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.codecs import plot_codecs
 from study.params import CodecParams
+from study.plans.codecs import plan
 from study.stages.codecs import (
     REFERENCES,
     STEM,
     codecs_table,
     equal_bytes_tests,
-    plan,
     publish_codecs,
     summarise_codecs,
 )

@@ -15,8 +15,8 @@ from study.core.offline import offline_by_default
 from study.core.paths import data_root
 from study.data.datasets import list_collections
 from study.encoders.registry import MODELS, prepare_model
+from study.plans.parts import compute_part
 from study.stages.embed import embed_collections
-from study.stages.parts import compute_part
 from study.stages.republish import publish
 from study.stages.tradeoff import write_explorer_page
 

@@ -12,15 +12,15 @@ from conftest import REPO
 from bench import mutants, rule_breaks
 from bench.mutants import Equivalent, Module
 
-CODECS = Module("codecs-stage", "study/stages/codecs.py", ("tests/test_stage_codecs.py",), ("_plan", "plan"))
+CODECS = Module("codecs-stage", "study/plans/codecs.py", ("tests/test_stage_codecs.py",), ("_plan", "plan"))
 
 
 def test_only_the_modules_mutants_and_the_listed_functions_count():
-    assert CODECS.dotted == "study.stages.codecs"
-    assert CODECS.counts("study.stages.codecs.x__plan__mutmut_3")
-    assert CODECS.counts("study.stages.codecs.x_plan__mutmut_12")
-    assert not CODECS.counts("study.stages.codecs.x_summarise__mutmut_1")
-    assert not CODECS.counts("study.stages.codecs.x_plan_again__mutmut_1")
+    assert CODECS.dotted == "study.plans.codecs"
+    assert CODECS.counts("study.plans.codecs.x__plan__mutmut_3")
+    assert CODECS.counts("study.plans.codecs.x_plan__mutmut_12")
+    assert not CODECS.counts("study.plans.codecs.x_summarise__mutmut_1")
+    assert not CODECS.counts("study.plans.codecs.x_plan_again__mutmut_1")
     assert not CODECS.counts("study.stages.codecs_extra.x__plan__mutmut_1")
     whole = Module("comparison", "study/analysis/comparison.py", ("tests/test_comparison.py",))
     assert whole.counts("study.analysis.comparison.xǁCollectionSetǁdescribe__mutmut_2")

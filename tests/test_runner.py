@@ -18,9 +18,9 @@ from study.core.errors import StudyError
 from study.experiment.configs import NONE, Config, load_eval_data, reference_vectors
 from study.experiment.rescore import rescore_sweep
 from study.params import BeyondParams, CodecParams, ReductionParams
+from study.plans import beyond, reduction
+from study.plans import codecs as codecs_stage
 from study.search.exact import evaluate
-from study.stages import beyond, reduction
-from study.stages import codecs as codecs_stage
 
 MODEL = "wordllama-256"
 EVALUATED = ["adi", "time"]
@@ -227,7 +227,7 @@ def test_a_part_plan_loads_only_its_own_collection(cache_dir, monkeypatch):
 def test_a_part_job_then_the_stage_finds_it_done(reduction_plan, output_dir, monkeypatch):
     """``study part`` (a workflow's scatter job) stores the part the stage's run (the notebook) then reads back."""
     from study.cli import main
-    from study.stages.parts import part_names
+    from study.plans.parts import part_names
 
     parameters = {"models": [MODEL], "datasets": EVALUATED, "methods": ["pca", "truncation"], "fractions": [0.5],
                   "formats": ["float32", "int8"], "fit_on": FIT, "calibrate_on": CAL, "profile": "t"}

@@ -12,7 +12,8 @@ from study.config import check_seed
 from study.core.errors import ParameterError
 from study.experiment.configs import load_eval_data
 from study.params import check_format_list
-from study.stages.beyond import _plan, config_label
+from study.plans.beyond import _plan
+from study.stages.beyond import config_label
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",

@@ -8,7 +8,8 @@ from conftest import REPO
 from study.core.errors import ParameterError
 from study.experiment.configs import load_eval_data
 from study.params import CodecParams
-from study.stages.codecs import _plan, codec_family, config_label, plan, width_allows
+from study.plans.codecs import _plan, plan, width_allows
+from study.stages.codecs import codec_family, config_label
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",

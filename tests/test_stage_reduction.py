@@ -13,8 +13,9 @@ from study.core.errors import StudyError
 from study.experiment import runner
 from study.experiment.configs import load_eval_data, reference_vectors
 from study.params import ReductionParams
+from study.plans.reduction import plan
 from study.search.exact import evaluate
-from study.stages.reduction import combined_conclusions, plan, reduction_conclusions, timings
+from study.stages.reduction import combined_conclusions, reduction_conclusions, timings
 
 
 def run_reduction_grid(model: str, datasets: list[str], methods: list[str], fractions: list[float],

@@ -41,13 +41,13 @@ from study.experiment.evaluate import evaluate_format
 from study.experiment.rescore import rescore_sweep
 from study.experiment.runner import Plan, run
 from study.params import BeyondParams, CodecParams, CombinedParams, QuantizationParams, ReductionParams
+from study.plans import beyond, quantization, reduction
+from study.plans import codecs as codecs_stage
+from study.plans.codecs import _plan
 from study.search.exact import evaluate
 from study.search.hamming import hamming_search
 from study.search.metrics import METRICS
 from study.search.ranking import top_k_of_scores
-from study.stages import beyond, quantization, reduction
-from study.stages import codecs as codecs_stage
-from study.stages.codecs import _plan
 
 MODEL = "wordllama-256"
 EVALUATED = ["adi", "time"]

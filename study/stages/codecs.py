@@ -22,22 +22,14 @@ from study.analysis import report, stats
 from study.analysis.comparison import compare_like_for_like
 from study.analysis.tradeoff import kind
 from study.compress.codecs import CODEC_FORMATS
-from study.compress.formats import get_format
-from study.compress.reducers import n_components
-from study.config import SELF
 from study.core import artifacts
-from study.core.errors import ParameterError
 from study.core.io import atomic_write, write_text_atomic
-from study.experiment.configs import NONE, Config, EvalData
-from study.experiment.runner import Plan, RunOptions, Target, plan_of, targets, two_tier
+from study.experiment.configs import NONE
 from study.figures import plots
 from study.figures.codecs import plot_codecs
-from study.params import CodecParams
 
-STAGE = "09"
 STEM = artifacts.STAGES["codecs"].stem
 KEYS = ["reducer", "fraction", "format", "calibrate_on", "query_format", "rescore"]
-PQ_PREFIXES = ("opq", "pq")
 
 
 @dataclass
@@ -53,70 +45,6 @@ class CodecsOutput:
 def codec_family(fmt: str) -> str:
     """The family a codec belongs to (``opq16`` → ``OPQ+PQ``), as the trade-off groups them."""
     return kind(fmt)
-
-
-def trains_on_self(fmt: str) -> bool:
-    return not fmt.startswith(PQ_PREFIXES)
-
-
-def width_allows(fmt: str, dims: int) -> bool:
-    """PQ codecs need the width to be a multiple of their sub-quantizer count (``m``)."""
-    if fmt.startswith("opq"):
-        return dims % int(fmt[3:]) == 0
-    if fmt.startswith("pq"):
-        return dims % int(fmt[2:].split("x")[0]) == 0
-    return True
-
-
-def _plan(data: EvalData | Target, formats: list[str], calibrate_on: list[str], asymmetric: list[str]) -> list[Config]:
-    base = {"model": data.model, "dataset": data.dataset, "split": data.split}
-    plan = []
-    for fmt in [f for f in formats if width_allows(f, data.dims)]:
-        needs = get_format(fmt).needs_calibration
-        for cal in calibrate_on if needs else [NONE]:
-            if cal == SELF and not trains_on_self(fmt):
-                continue
-            plan.append(Config(**base, format=fmt, calibrate_on=cal))
-            if fmt in asymmetric and fmt != "float32":
-                plan.append(Config(**base, format=fmt, calibrate_on=cal, query_format="float32"))
-    return plan
-
-
-def training_sets(p: CodecParams) -> set[str]:
-    """The collections stage 09 trains on (codecs, reducers): never evaluated here."""
-    return {c for c in [*p.calibrate_on, p.fit_on] if c not in (SELF, NONE)}
-
-
-def plan(p: CodecParams, only: tuple[str, str] | None = None) -> Plan:
-    """Every configuration of stage 09, per collection: each codec trained on each of ``p.calibrate_on`` (and with
-    float32 queries where asymmetric); each codec of ``p.reduced_formats`` after each reducer × kept fraction (fit on
-    ``p.fit_on``), trained on the reduced first shared set; each first tier of ``p.rescore_first`` (trained on that
-    set) re-ranked by each tier × oversampling. Without a shared set, PQ families are left out of both (they do not
-    train on the corpus). Training collections are never evaluated."""
-    shared = next((c for c in p.calibrate_on if c != SELF), SELF)
-    skip = training_sets(p)
-    reduced_formats, rescore_first = p.reduced_formats, p.rescore_first
-    if shared == SELF:
-        reduced_formats = [f for f in reduced_formats if trains_on_self(f)]
-        rescore_first = [f for f in rescore_first if trains_on_self(f)]
-    chosen = targets(p, only, skip)
-    for model in p.models if only is None else []:
-        if not any(t.model == model for t in chosen):
-            raise ParameterError("datasets", p.datasets_of(model), "at least one collection that is not a training set")
-    configs = []
-    for t in chosen:
-        configs += _plan(t, p.formats, p.calibrate_on, p.asymmetric)
-        for method in p.reducers:
-            fit = p.fit_on if method != "truncation" else NONE
-            for fraction in p.fractions:
-                dims = n_components(t.dims, fraction)
-                configs += [Config(t.model, t.name, t.split, reducer=method, fraction=float(fraction), fit_on=fit,
-                                   format=fmt, calibrate_on=shared if get_format(fmt).needs_calibration else NONE)
-                            for fmt in reduced_formats if width_allows(fmt, dims)]
-        for fmt in rescore_first:
-            configs += two_tier(Config(t.model, t.name, t.split, format=fmt, calibrate_on=shared), p.rescore_tiers,
-                                p.oversampling)
-    return plan_of(configs, RunOptions(STAGE), chosen)
 
 
 # --- aggregate, compare, publish ----------------------------------------------------------------------------

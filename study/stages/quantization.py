@@ -1,5 +1,5 @@
-"""Stage 02 (notebook 02-quantization): its plan, the summary, table, publishing and closing text of the formats
-run; ``run_quantization_stage`` runs it all in one call (the tests and scripts use it)."""
+"""Stage 02 (notebook 02-quantization): the summary, table, publishing and closing text of the formats run (its plan:
+``study.plans.quantization``); ``run_quantization_stage`` runs it all in one call (the tests and scripts use it)."""
 
 from __future__ import annotations
 
@@ -9,25 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from study.analysis import report, stats
-from study.compress.formats import get_format
 from study.core import artifacts
-from study.experiment.configs import NONE, Config
-from study.experiment.runner import Plan, RunOptions, plan_of, run, targets
+from study.experiment.runner import run
 from study.figures import plots
 from study.figures.quantization import quantization_figure
 from study.params import QuantizationParams
-
-STAGE, STEM = "02", artifacts.STAGES["quantization"].stem
-
-
-def plan(p: QuantizationParams, only: tuple[str, str] | None = None) -> Plan:
-    """Every format on every collection, queries and documents quantized alike; a calibrated format (int8) on
-    ``p.calibrate_on``."""
-    chosen = targets(p, only)
-    configs = [Config(t.model, t.name, t.split, format=fmt,
-                      calibrate_on=p.calibrate_on if get_format(fmt).needs_calibration else NONE)
-               for t in chosen for fmt in p.formats]
-    return plan_of(configs, RunOptions(STAGE), chosen)
+from study.plans.quantization import STEM, plan
 
 
 @dataclass

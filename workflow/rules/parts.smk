@@ -18,7 +18,7 @@ def part_markers(stage):
 def part_command(stage):
     """Params function: the part job's command for the wildcards' (model, collection)."""
     parameters = json.dumps(stage_parameters(stage))
-    return lambda wildcards: study_command("study.stages.parts", stage, shlex.quote(parameters),
+    return lambda wildcards: study_command("study.plans.parts", stage, shlex.quote(parameters),
                                            shlex.quote(wildcards.model), shlex.quote(wildcards.collection))
 
 
@@ -29,7 +29,7 @@ for _stage in [s for s in profiles.PLANNED if profiles.runs_stage(s, config)]:
             f"{_stage}_part"
         input:
             part_markers(_stage),
-            code_of("study.stages.parts"),
+            code_of("study.plans.parts"),
         output:
             f"build/parts/{PROFILE}/{STAGE[_stage].stem}/{{model}}/{{collection}}/manifest.json",
         threads: 1

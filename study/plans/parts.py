@@ -16,7 +16,7 @@ from study.core.errors import ParameterError, StudyError
 from study.core.profiles import part_names
 from study.experiment.runner import MANIFEST, Plan, computed_part, part_dir
 from study.params import BeyondParams, CodecParams, CombinedParams, QuantizationParams, ReductionParams, StageParams
-from study.stages import beyond, codecs, quantization, reduction
+from study.plans import beyond, codecs, quantization, reduction
 
 __all__ = ["STAGES", "compute_part", "part_manifest", "part_names", "planned"]
 
@@ -64,7 +64,7 @@ def compute_part(stage: str, parameters: dict[str, Any], model: str, collection:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m study.stages.parts STAGE PARAMETERS_JSON MODEL COLLECTION``: a workflow part job (it imports only
+    """``python -m study.plans.parts STAGE PARAMETERS_JSON MODEL COLLECTION``: a workflow part job (it imports only
     what a part runs, unlike ``study part``, whose CLI imports every subcommand)."""
     args = sys.argv[1:] if argv is None else argv
     try:
