@@ -147,10 +147,18 @@ def marker(model, dataset):
     return f"{RESULTS}/embeddings/{model}--{collection_name(dataset)}.json"
 
 
+SCATTER = config.get("scatter", True)
+"""Whether planned stages run as part jobs. A part job costs ~2 s to start and a stage's gathering notebook ~8 s, which
+is worth it where a part takes minutes (full and paper profiles) and not where a whole stage takes seconds (the
+default profile sets `scatter: false`: each notebook computes its parts itself, stages still run side by side)."""
+
+
 def part_outputs(stage):
     """The result-cache manifest of every (model, collection) part of a planned stage (scatter), which its notebook
     then gathers. Each part is a job of its own on one thread, so `--cores N` runs N parts at once and a cluster
-    spreads them over its nodes."""
+    spreads them over its nodes. None without scatter."""
+    if not SCATTER:
+        return []
     stem = STAGE[stage].stem
     return [f"build/parts/{PROFILE}/{stem}/{m}/{c}/manifest.json"
             for m, c in profiles.part_names(stage, stage_parameters(stage))]

@@ -77,9 +77,10 @@ def job_times(workdir: Path) -> pd.DataFrame:
         if record.get("starttime") is None or record.get("endtime") is None:
             continue
         output = base64.urlsafe_b64decode(path.name + "=" * (-len(path.name) % 4)).decode(errors="replace")
-        key = (record["rule"], record["starttime"], record["endtime"])  # one job, however many outputs
-        rows.setdefault(key, {"rule": record["rule"], "start": record["starttime"], "end": record["endtime"],
-                              "output": output})
+        key = (record["rule"], record["starttime"])  # one job, however many outputs (each has its own end)
+        row = rows.setdefault(key, {"rule": record["rule"], "start": record["starttime"], "end": record["endtime"],
+                                    "output": output})
+        row["end"] = max(row["end"], record["endtime"])
     return pd.DataFrame(list(rows.values()), columns=["rule", "start", "end", "output"])
 
 
