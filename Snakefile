@@ -147,17 +147,23 @@ def marker(model, dataset):
     return f"{RESULTS}/embeddings/{model}--{collection_name(dataset)}.json"
 
 
-SCATTER = config.get("scatter", True)
-"""Whether planned stages run as part jobs. A part job costs ~2 s to start and a stage's gathering notebook ~8 s, which
-is worth it where a part takes minutes (full and paper profiles) and not where a whole stage takes seconds (the
-default profile sets `scatter: false`: each notebook computes its parts itself, stages still run side by side)."""
+def scattered_stages():
+    """The planned stages run as part jobs: the profile's `scatter` (true: every one; false: none; or a list). A part
+    job costs ~2 s to start and a stage's gathering notebook ~8 s: worth it where a part takes minutes (stage 03's
+    UMAP and autoencoder, stage 09's codecs; every stage at paper scale), not where a whole stage takes seconds
+    (the default profile: each notebook computes its parts itself, and stages still run side by side)."""
+    value = config.get("scatter", True)
+    return set(profiles.PLANNED) if value is True else set() if value is False else set(value)
+
+
+SCATTERED = scattered_stages()
 
 
 def part_outputs(stage):
     """The result-cache manifest of every (model, collection) part of a planned stage (scatter), which its notebook
     then gathers. Each part is a job of its own on one thread, so `--cores N` runs N parts at once and a cluster
-    spreads them over its nodes. None without scatter."""
-    if not SCATTER:
+    spreads them over its nodes. None for a stage that is not scattered."""
+    if stage not in SCATTERED:
         return []
     stem = STAGE[stage].stem
     return [f"build/parts/{PROFILE}/{stem}/{m}/{c}/manifest.json"

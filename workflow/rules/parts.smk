@@ -22,7 +22,7 @@ def part_command(stage):
                                            shlex.quote(wildcards.model), shlex.quote(wildcards.collection))
 
 
-for _stage in [s for s in profiles.PLANNED if SCATTER and profiles.runs_stage(s, config)]:
+for _stage in [s for s in profiles.PLANNED if s in SCATTERED and profiles.runs_stage(s, config)]:
 
     rule:
         name:
