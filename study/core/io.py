@@ -84,7 +84,7 @@ def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
 
 @contextmanager
 def folder_lock(folder: Path | str) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``folder/.lock`` (blocking), as the embedding cache's ``entry_lock``: a
+    """Hold an exclusive ``flock`` on ``folder/.lock`` (blocking), the lock of the embedding and fit caches' entries: a
     second process waits for the first; the kernel releases the lock on exit or when its holder dies."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

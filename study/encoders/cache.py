@@ -19,14 +19,12 @@ chunk spec, so changing it discards unfinished chunks but never a finished entry
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from study.core.errors import CacheError, ParameterError
-from study.core.io import sha256_file, write_json_atomic, write_npy_atomic, write_text_atomic
+from study.core.io import folder_lock, sha256_file, write_json_atomic, write_npy_atomic, write_text_atomic
 from study.core.paths import cache_root
 from study.data.datasets import Collection
 from study.encoders.registry import Encoder, get_spec, load_encoder
@@ -170,20 +168,7 @@ def load_embeddings(
     return Embeddings(ids=ids, vectors=vectors, manifest=manifest)
 
 
-@contextmanager
-def entry_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``folder/.lock`` (blocking); released on exit or process death."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+b") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info("%s: another process holds the lock; waiting for it", folder)
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+entry_lock = folder_lock  # an exclusive flock on ``<entry>/.lock``: one process encodes, the next waits, then reads
 
 
 def _discard_final(folder: Path) -> None:
