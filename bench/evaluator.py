@@ -30,6 +30,7 @@ import numpy as np
 
 from bench.common import make_rows, write_rows
 from study.compress.formats import calibrate, round_trip
+from study.config import PAPER_SET
 from study.experiment.configs import load_eval_data, reference_vectors
 from study.search.exact import evaluate
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="scifact")
     parser.add_argument("--model", default="minilm-l6")
     parser.add_argument("--formats", nargs="+", default=["float32", "float8_e4m3", "int8", "binary"])
-    parser.add_argument("--calibrate-on", default="mlquestions")
+    parser.add_argument("--calibrate-on", default=PAPER_SET)
     parser.add_argument("--repeats", type=int, default=5, help="timed runs of each path per format (median)")
     args = parser.parse_args(argv)
 
