@@ -1,6 +1,6 @@
 """The README's benchmark section, written from ``results/bench.csv`` (so its numbers stay true after a rerun).
 
-    python -m bench.summary          # rewrite the block between the bench markers of README.md
+    python -m bench.summary          # rewrite the block between the bench markers of docs/benchmarks.md
 
 ``bench.run_all`` (``make bench``) calls it after the benchmarks. Each paragraph is skipped when its
 benchmark has no rows yet; every number is read from the table, with the machine and date it came from.
@@ -198,7 +198,7 @@ def summary(rows: pd.DataFrame) -> str:
     return "\n".join(lines) if lines else "_No benchmark has run yet: `make bench`._"
 
 
-def write_readme(readme: Path = REPO_ROOT / "README.md") -> bool:
+def write_readme(readme: Path = REPO_ROOT / "docs" / "benchmarks.md") -> bool:
     return splice_between(readme, START, END, summary(read_rows()))
 
 

@@ -247,6 +247,6 @@ def test_splice_readme_without_markers_changes_nothing(tmp_path):
     assert not paper_macros.splice_readme(tmp_path / "missing.md", "x")
 
 
-def test_top_level_readme_has_the_results_markers():
-    text = (REPO_ROOT / "README.md").read_text()
+def test_the_results_page_has_the_results_markers():
+    text = (REPO_ROOT / paper_macros.RESULTS_PAGE).read_text()
     assert text.count(paper_macros.README_START) == 1 and text.count(paper_macros.README_END) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -442,14 +443,19 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
 EXPLORER_BLURB = ("one self-contained page (it loads nothing from the network) with this trade-off for each model, "
                   "the configurations that fit the budget highlighted, the best one named with its storage, CI and "
                   "collection-by-collection change: the answer `study select` gives")
+RESULTS_PAGE = Path("docs") / "results.md"  # where the committed profile's results block is spliced (README links it)
 README_START = "<!-- results:start (written by notebook 05 for the full profile; do not edit) -->"
 README_END = "<!-- results:end -->"
+
+
+def _link(path: Path) -> str:
+    """``path`` as a link from the results page (``RESULTS_PAGE``)."""
+    return Path(os.path.relpath(path, (output_root() / RESULTS_PAGE).parent)).as_posix()
 
 
 def codecs_summary(profile: str) -> list[str]:
     """README lines on stage 09 (codecs at equal bytes): its figure and the peers' claims read on our data."""
     dirs = output_dirs(profile)
-    root = output_root()
     fig = dirs["figures"] / f"{artifacts.FIG_CODECS}.png"
     peers = dirs["results"] / "tables" / f"{artifacts.CODECS_PEERS}.csv"
     if not fig.exists() or not peers.exists():
@@ -462,24 +468,23 @@ def codecs_summary(profile: str) -> list[str]:
     shown = table[["model", "comparison", "A", "B", "ours: A − B, nDCG@10 [95 % CI]"]]
     return ["The codecs engineers use today (RaBitQ, OPQ+PQ, PQ fast-scan, TurboQuant, OSQ/BBQ, binary fixes; "
             f"notebook `{_notebook('codecs')}`), at equal bytes:", "",
-            f"![Codecs]({fig.relative_to(root).as_posix()})", "",
+            f"![Codecs]({_link(fig)})", "",
             "The peers' published claims, read on our models and collections (the claims in full: the paper's codec "
             "section and `study/stages/codecs.py`):", "", shown.to_markdown(index=False), ""]
 
 
 def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
-    """The short results block of the top-level README: main figure, scorecard, links (root-relative paths)."""
+    """The results page (``docs/results.md``, linked from the README): main figure, scorecard, links relative to it."""
     dirs = output_dirs(profile)
-    root = output_root()
     fig = dirs["figures"] / f"{artifacts.FIG_TRADEOFF}.png"
     if not fig.exists() or scorecard_table is None or scorecard_table.empty:
         return f"_The `{profile}` profile has not been run yet (`make study PROFILE={profile}`)._"
     parts = [f"Profile `{profile}`: nDCG@10 loss against compression for every configuration, with the Pareto "
              f"frontier (notebook `{_notebook('tradeoff')}`):", "",
-             f"![Trade-off]({fig.relative_to(root).as_posix()})", ""]
+             f"![Trade-off]({_link(fig)})", ""]
     page = dirs["figures"] / EXPLORER
     if page.exists():
-        rel = page.relative_to(root).as_posix()
+        rel = _link(page)
         parts += [f"To choose a configuration, move the sliders of the interactive explorer [{rel}]({rel}) "
                   f"(download it and open it in a browser): {EXPLORER_BLURB}", ""]
     parts += ["Reproduction scorecard (verdict rules: `study/analysis/scorecard.py`):", "",
@@ -487,10 +492,9 @@ def readme_summary(profile: str, scorecard_table: pd.DataFrame | None) -> str:
     parts += codecs_summary(profile)
     pdf = dirs["results"] / "paper.pdf"
     if pdf.exists():
-        parts.append(f"The paper built from these results: [{pdf.relative_to(root).as_posix()}]"
-                     f"({pdf.relative_to(root).as_posix()}). ")
+        parts.append(f"The paper built from these results: [{_link(pdf)}]({_link(pdf)}). ")
     parts.append("Every figure and table, the notebook that makes it, and how to rerun one: "
-                 "[paper/README-results.md](paper/README-results.md).")
+                 f"[paper/README-results.md]({_link(output_root() / 'paper' / 'README-results.md')}).")
     return "\n".join(parts)
 
 
@@ -517,7 +521,7 @@ def publish_readme(profile: str) -> list[Path]:
     if not source.exists() or not card_path.exists():
         raise StudyError(f"no {source} or {card_path}: run notebook 05 for profile {profile!r} first")
     paths = [write_text_atomic(output_root() / "paper" / "README-results.md", source.read_text())]
-    readme = output_root() / "README.md"
+    readme = output_root() / RESULTS_PAGE
     if splice_readme(readme, readme_summary(profile, pd.read_csv(card_path))):
         paths.append(readme)
     return paths
