@@ -52,10 +52,12 @@ from IPython.display import display
 from study.analysis import report
 from study.core.notebook import setup
 from study.data.datasets import collection_table
+from study.experiment.runner import run
 from study.figures import plots
 from study.figures.indexes import plot_indexes
 from study.params import IndexParams
-from study.stages.indexes import STEM, largest_collection_rows, publish_indexes, run_indexes
+from study.plans.indexes import STEM, plan
+from study.stages.indexes import largest_collection_rows, publish_indexes
 
 setup()
 p = IndexParams.of(globals()).checked()
@@ -67,12 +69,20 @@ p = IndexParams.of(globals()).checked()
 collection_table(p.evaluated())
 
 # %% [markdown]
+# ## The plan
+# One configuration per (model, collection, index kind); `calibrate_on` is the set a kind that trains (faiss SQ
+# ranges, PQ codebooks, IVF lists, RaBitQ's centre) is trained on, `none` for kinds that learn nothing.
+
+# %%
+stage_plan = plan(p)
+stage_plan.table()[["model", "dataset", "format", "calibrate_on"]].rename(columns={"format": "index"})
+
+# %% [markdown]
 # ## Build every index, time it, score its ranking, compare it with its simulated counterpart
 
 # %%
-table, per_query = run_indexes(p.models, p.datasets, p.indexes, threads=p.threads, repeats=p.repeats,
-                               batch1_queries=p.batch1_queries, hnsw=p.hnsw, train_on=p.train_on,
-                               datasets_per_model=p.datasets_per_model)
+result = run(stage_plan, p.profile, STEM)
+table, per_query = result.tidy, result.per_query
 report.save_results(table, per_query, STEM, p.profile)
 table[["model", "dataset", "index", "bytes_per_vector", "build_s", "qps_b1", "qps_b100", "recall_at_10",
        "ndcg_at_10", "simulated_ndcg_at_10", "agree_top10", "agree_max_score_diff", "same_arithmetic"]]

@@ -11,8 +11,8 @@ from usearch.index import Index
 
 from study.compress.formats import quantize
 from study.core.errors import ParameterError
-from study.experiment.configs import load_eval_data
-from study.experiment.indexes import evaluate_indexes
+from study.experiment.configs import References, load_eval_data
+from study.experiment.indexes import IndexOptions, evaluate_indexes, index_configs
 from study.search import indexes as ix
 from study.search.exact import search
 
@@ -76,7 +76,9 @@ def test_every_kind_builds_and_searches_random_unit_vectors(name, unit_vectors):
 @pytest.mark.parametrize("dataset", ["adi", "time"])
 def test_every_kind_on_real_collections(dataset, tiny_embeddings):
     data = load_eval_data("minilm-l6", dataset)
-    table, per_query = evaluate_indexes(data, ALL, repeats=1, batch1_queries=3)
+    configs = index_configs(data.model, data.dataset, data.split, ALL, "self")
+    table, per_query = evaluate_indexes(data, configs, References(data.model, data),
+                                        IndexOptions(repeats=1, batch1_queries=3))
     assert list(table["index"]) == ALL
     assert len(per_query) == len(ALL) * len(data.query_ids)
     assert (table.bytes_per_vector >= table.code_bytes).all()

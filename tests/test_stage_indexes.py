@@ -3,13 +3,15 @@ LaTeX table; its closing text is written from the numbers; bad parameters fail w
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
 from conftest import REPO
 
-from study.experiment.configs import load_eval_data
-from study.experiment.indexes import evaluate_indexes
+from study.experiment.configs import References, load_eval_data
+from study.experiment.indexes import IndexOptions, evaluate_indexes, index_configs
+from study.experiment.runner import run as runner_run
 from study.search import indexes as ix
 from study.stages.indexes import indexes_conclusions, largest_collection_rows
 
@@ -63,8 +65,10 @@ def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(params, messa
 
 def test_conclusions_are_written_from_the_numbers(tiny_embeddings):
     names = ["usearch-f16-exact", "usearch-f16-hnsw", "faiss-sq4-exact"]
-    tables = [evaluate_indexes(load_eval_data("minilm-l6", d), names, repeats=1, batch1_queries=2)[0]
-              for d in ("adi", "time")]
+    datas = [load_eval_data("minilm-l6", d) for d in ("adi", "time")]
+    tables = [evaluate_indexes(data, index_configs(data.model, data.dataset, data.split, names, "self"),
+                               References(data.model, data), IndexOptions(repeats=1, batch1_queries=2))[0]
+              for data in datas]
     table = pd.concat(tables, ignore_index=True)
     assert set(largest_collection_rows(table).dataset) == {"time"}
     text = indexes_conclusions(table)
@@ -108,3 +112,77 @@ def test_partial_rerun_replaces_only_the_cases_it_measured(tmp_path):
     assert rows.to_dict() == {"a": 1.0, "b": 2.0, "c": 3.0}
     write_rows(make_rows("scaling", [{"case": "c", "metric": "t", "value": 4.0, "unit": "s"}]), target)
     assert read_rows(target).set_index("case").value.to_dict() == {"c": 4.0}  # a whole rerun replaces all
+
+
+def test_a_kind_that_trains_is_trained_on_the_set_its_configuration_names(tiny_embeddings):
+    """Wiring, not labels: PQ, SQ and IVF indexes learn from ``train_on``'s vectors (adi's corpus + queries while
+    time is searched); usearch kinds learn nothing and say ``none``."""
+    from study.experiment.configs import reference_vectors
+    from study.params import IndexParams
+    from study.plans.indexes import plan
+
+    names = ["faiss-pq-exact", "faiss-sq8-exact", "usearch-f16-exact"]
+    p = IndexParams(datasets=["time"], indexes=names, train_on="adi", repeats=1, batch1_queries=2).checked()
+    stage_plan = plan(p)
+    assert [c.calibrate_on for c in stage_plan.configs] == ["adi", "adi", "none"]
+    seen = []
+    real_build = ix.build_index
+
+    def spy(name, docs, *, train=None, **kw):
+        seen.append((name, None if train is None else train.copy()))
+        return real_build(name, docs, train=train, **kw)
+
+    from study.experiment import indexes as experiment_indexes
+
+    experiment_indexes.build_index, saved = spy, experiment_indexes.build_index
+    try:
+        table = runner_run(stage_plan).tidy
+    finally:
+        experiment_indexes.build_index = saved
+    time_data = load_eval_data("minilm-l6", "time")
+    adi = reference_vectors("minilm-l6", "adi", time_data)
+    for name, train in seen[:2]:
+        np.testing.assert_array_equal(train, adi, err_msg=name)
+    assert seen[2][1] is None  # built on the documents alone
+    pq = table.set_index("index").loc["faiss-pq-exact"]
+    assert pq.train_on == "adi" and f"trained on {len(adi)} vectors" in pq.params
+    assert table.set_index("index").loc["usearch-f16-exact", "train_on"] == "none"
+
+
+def test_a_part_job_then_the_notebook_finds_the_indexes_measured(tiny_embeddings, output_dir, monkeypatch):
+    """Stage 07 through the one runner: a part job stores its rows (timings included), the stage's run reads them
+    back instead of rebuilding any index."""
+    from study.experiment import runner
+    from study.params import IndexParams
+    from study.plans import parts
+    from study.plans.indexes import STEM, plan
+
+    parameters = {"models": ["minilm-l6"], "datasets": ["adi", "time"], "repeats": 1, "batch1_queries": 2,
+                  "indexes": ["usearch-f16-exact", "faiss-sq4-exact"], "profile": "t"}
+    assert parts.part_names("indexes", parameters) == [("minilm-l6", "adi"), ("minilm-l6", "time")]
+    for model, collection in parts.part_names("indexes", parameters):
+        parts.compute_part("indexes", parameters, model, collection)
+    stored = pd.concat([pd.read_parquet(parts.part_manifest("indexes", "t", "minilm-l6", c).parent / "tidy.parquet")
+                        for c in ("adi", "time")], ignore_index=True)
+    monkeypatch.setattr(runner, "run_part", lambda *a, **k: pytest.fail("an index was rebuilt"))
+    gathered = runner.run(plan(IndexParams(**parameters).checked()), "t", STEM).tidy
+    pd.testing.assert_frame_equal(gathered, stored)
+    assert list(gathered["index"]) == parameters["indexes"] * 2
+
+
+def test_a_kind_trains_exactly_when_faiss_says_it_must():
+    """``IndexKind.trained`` (what decides a configuration's training set) against faiss' own ``is_trained`` of
+    each kind's index, freshly made and not yet trained."""
+    rng = np.random.default_rng(0)
+    docs = rng.standard_normal((600, 64)).astype(np.float32)
+    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
+    untrained = {}
+    for name, kind in ix.KINDS.items():
+        if kind.library != "faiss":
+            assert not kind.trained, name  # usearch learns nothing from a training set
+            continue
+        fresh = ix._Faiss.__new__(ix._Faiss)
+        fresh.kind, fresh.binary, (fresh.n, fresh.dims) = kind, kind.format == "b1", docs.shape
+        untrained[name] = not fresh._make(docs, ix.HNSWParams()).is_trained
+    assert {n: ix.KINDS[n].trained for n in untrained} == untrained
+    assert sum(untrained.values()) >= 5

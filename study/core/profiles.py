@@ -23,8 +23,10 @@ PAPER_SET = "mlquestions"
 """The paper's calibration and fit set (MLQuestions corpus + dev queries): the default wherever one is chosen."""
 MTEB_PREFIX = "mteb:"
 STAGES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs", "tradeoff")
-PLANNED = ("quantization", "reduction", "combined", "beyond", "codecs")
-"""The stages the experiment runner evaluates part by part (stage 07 times its indexes with every core)."""
+PLANNED = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs")
+"""The stages the experiment runner evaluates part by part (a stage-07 part times its indexes with every core)."""
+TIMED = ("indexes",)
+"""Stages whose parts time what they run: a part job of theirs reserves every core, so nothing runs beside it."""
 REFERENCE_KEYS = ("calibrate_on", "fit_on", "paper_calibrate_on", "train_on")
 
 

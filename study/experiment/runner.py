@@ -7,7 +7,9 @@ processes), reduces the queries, documents and training sets, then evaluates eac
 
 * one tier (``rescore == "none"``): ``evaluate_format``, trained/calibrated on ``calibrate_on`` (``self``: the
   evaluated corpus; a collection: its corpus and dev queries), reduced like the documents;
-* two tiers: the configurations sharing a first stage are one ``rescore_sweep`` (the first stage searched once).
+* two tiers: the configurations sharing a first stage are one ``rescore_sweep`` (the first stage searched once);
+* a real index (stage 07, ``RunOptions.indexes`` set): ``evaluate_indexes`` builds the kind ``Config.format`` names,
+  trained on ``calibrate_on``, and times it; its rows are one per index, not one per metric.
 
 A reducer's stored bytes join each row's ``overhead_bytes``; ``RunOptions.fit_rows`` adds its ``fit_rows`` column.
 
@@ -51,6 +53,7 @@ from study.data.datasets import collection_name
 from study.encoders.registry import get_spec
 from study.experiment.configs import NONE, Config, EvalData, References, cached_collection, load_eval_data
 from study.experiment.evaluate import evaluate_format
+from study.experiment.indexes import IndexOptions, evaluate_indexes
 from study.experiment.rescore import RESCORE_K, RescoreSpec, parse_rescore, rescore_sweep
 
 PART_VERSION = 1
@@ -62,13 +65,15 @@ MANIFEST = "manifest.json"
 @dataclass(frozen=True)
 class RunOptions:
     """What a plan's configurations do not say: the stage label of its rows, the reducers' fit subsample and seed,
-    the two-tier cut-off, and whether rows carry the reducer's ``fit_rows`` (stages 03/04)."""
+    the two-tier cut-off, whether rows carry the reducer's ``fit_rows`` (stages 03/04), and, for real indexes
+    (stage 07), what every index shares."""
 
     stage: str
     fit_sample: int | None = DEFAULT_FIT_SAMPLE
     seed: int = SEED
     rescore_k: int = RESCORE_K
     fit_rows: bool = False
+    indexes: IndexOptions | None = None
 
 
 @dataclass
@@ -294,6 +299,8 @@ def run_part(plan: Plan, progress: bool = True) -> PartResult:
     with one_thread():
         data = load_eval_data(model, plan.sources.get(name, name), split)
         references = References(model, data)
+        if options.indexes is not None:
+            return PartResult(*evaluate_indexes(data, configs, references, options.indexes), pd.DataFrame())
         bar = tqdm(total=len(configs), desc=f"{model} · {name}", unit="config", disable=not progress)
         for group in _groups(configs).values():
             view = _Reduced(data, references, _fit(group[0], references, data, options))

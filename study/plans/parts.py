@@ -15,8 +15,16 @@ from study.core import artifacts
 from study.core.errors import ParameterError, StudyError
 from study.core.profiles import part_names
 from study.experiment.runner import MANIFEST, Plan, computed_part, part_dir
-from study.params import BeyondParams, CodecParams, CombinedParams, QuantizationParams, ReductionParams, StageParams
-from study.plans import beyond, codecs, quantization, reduction
+from study.params import (
+    BeyondParams,
+    CodecParams,
+    CombinedParams,
+    IndexParams,
+    QuantizationParams,
+    ReductionParams,
+    StageParams,
+)
+from study.plans import beyond, codecs, indexes, quantization, reduction
 
 __all__ = ["STAGES", "compute_part", "part_manifest", "part_names", "planned"]
 
@@ -35,6 +43,7 @@ STAGES = {
     "reduction": PlannedStage(ReductionParams, reduction.plan, artifacts.STAGES["reduction"].stem),
     "combined": PlannedStage(CombinedParams, reduction.plan, artifacts.STAGES["combined"].stem),
     "beyond": PlannedStage(BeyondParams, beyond.plan, artifacts.STAGES["beyond"].stem),
+    "indexes": PlannedStage(IndexParams, indexes.plan, artifacts.STAGES["indexes"].stem),
     "codecs": PlannedStage(CodecParams, codecs.plan, artifacts.STAGES["codecs"].stem),
 }
 

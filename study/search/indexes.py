@@ -96,6 +96,7 @@ FAISS_FORMATS: dict[str, tuple[str, float, str | None]] = {
 FAISS_NO_HNSW = ("pq", "rabitq", "pqrflat")
 FAISS_IVF = ("pq", "rabitq", "pqrflat")  # the inverted-file kinds (IVF-PQ, IVF-RaBitQ, IVF-PQ + float32 refine)
 FAISS_NO_EXACT = ("pqrflat",)
+FAISS_TRAINED = ("sq8", "sq4", "pq", "rabitq", "pqrflat")
 RABITQ_QB = 8  # query bits of faiss' RaBitQ search, as study.compress.codecs' symmetric RaBitQ
 REFINE_FACTOR = 4  # IVF-PQ + RFlat: the PQ search proposes 4 × k candidates, float32 vectors re-rank them
 
@@ -125,6 +126,12 @@ class IndexKind:
     @property
     def name(self) -> str:
         return f"{self.library}-{self.format}-{self.search}"
+
+    @property
+    def trained(self) -> bool:
+        """Whether building it learns from a training set (faiss SQ ranges, PQ codebooks, RaBitQ's centre, an
+        inverted file's lists); usearch and faiss' flat, fp16, bf16 and binary indexes learn nothing."""
+        return self.library == "faiss" and (self.format in FAISS_TRAINED or self.search == "ivf")
 
 
 def _reference_text(library: str, fmt: str) -> tuple[str, bool]:

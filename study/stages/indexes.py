@@ -1,8 +1,8 @@
 """Stage 07: real indexes (usearch, faiss) on real collections — measured bytes, speed and quality.
 
-What notebook 07 calls: the index runs, the table of the largest collection, ``publish_indexes``
-(figure and table from the saved results) and the closing text ``study publish`` prints. The figure
-is in ``study.figures.indexes``.
+What notebook 07 calls after the experiment runner has run its plan (``study.plans.indexes``): the table of the
+largest collection, ``publish_indexes`` (figure and table from the saved results) and the closing text
+``study publish`` prints. The figure is in ``study.figures.indexes``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from study.analysis import report
-from study.config import SELF
 from study.core import artifacts
-from study.experiment.configs import load_eval_data, reference_vectors
-from study.experiment.indexes import evaluate_indexes
 from study.figures import plots
 from study.figures.indexes import plot_indexes
-from study.search.indexes import HNSWParams
 
 STEM = artifacts.STAGES["indexes"].stem
 FIGURE = artifacts.FIG_INDEXES
@@ -34,33 +30,6 @@ class IndexStageOutput:
     figure: dict[str, Path]
     files: dict[str, Path]
     conclusions: str
-
-
-def run_indexes(
-    models: list[str],
-    datasets: list[str],
-    indexes: list[str],
-    *,
-    threads: int = 1,
-    repeats: int = 3,
-    batch1_queries: int = 100,
-    hnsw: HNSWParams | None = None,
-    train_on: str = SELF,
-    datasets_per_model: dict[str, list[str]] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every index kind on every (model, collection); ``train_on`` trains faiss SQ/PQ (``self`` = the corpus)."""
-    per_model = datasets_per_model or {}
-    tables, per_query = [], []
-    for model in models:
-        for dataset in [d for d in datasets if d in per_model.get(model, datasets)]:
-            data = load_eval_data(model, dataset)
-            train = None if train_on == SELF else reference_vectors(model, train_on, data)
-            table, pq = evaluate_indexes(data, indexes, train=train, threads=threads, hnsw=hnsw, repeats=repeats,
-                                         batch1_queries=batch1_queries)
-            table.insert(table.columns.get_loc("params"), "train_on", train_on)
-            tables.append(table)
-            per_query.append(pq)
-    return pd.concat(tables, ignore_index=True), pd.concat(per_query, ignore_index=True)
 
 
 def largest_collection_rows(table: pd.DataFrame) -> pd.DataFrame:

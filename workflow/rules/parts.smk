@@ -1,5 +1,5 @@
-# The parts of the stages the experiment runner evaluates (02, 03, 04, 06, 09): one job per (model, collection),
-# on one thread (BLAS and faiss pinned to one thread: study.experiment.runner), writing its rows to the result cache
+# The parts of the stages the experiment runner evaluates (02, 03, 04, 06, 07, 09): one job per (model, collection),
+# on one thread (a stage-07 part reserves every core: it times its indexes) (BLAS and faiss pinned to one thread: study.experiment.runner), writing its rows to the result cache
 # (build/parts/<profile>/<stem>/<model>/<collection>/). The stage's notebook rule needs every part and gathers them.
 # Jobs of different stages and collections run side by side (`--cores 2` here, a cluster's nodes at paper scale).
 
@@ -32,7 +32,7 @@ for _stage in [s for s in profiles.PLANNED if s in SCATTERED and profiles.runs_s
             code_of("study.plans.parts"),
         output:
             f"build/parts/{PROFILE}/{STAGE[_stage].stem}/{{model}}/{{collection}}/manifest.json",
-        threads: 1
+        threads: workflow.cores if _stage in profiles.TIMED else 1
         params:
             cmd=part_command(_stage),
         shell:
