@@ -149,7 +149,7 @@ def test_a_kind_that_trains_is_trained_on_the_set_its_configuration_names(tiny_e
     assert table.set_index("index").loc["usearch-f16-exact", "train_on"] == "none"
 
 
-def test_a_part_job_then_the_notebook_finds_the_indexes_measured(tiny_embeddings, output_dir, monkeypatch):
+def test_a_part_job_then_the_stage_finds_the_indexes_measured(tiny_embeddings, output_dir, monkeypatch):
     """Stage 07 through the one runner: a part job stores its rows (timings included), the stage's run reads them
     back instead of rebuilding any index."""
     from study.experiment import runner

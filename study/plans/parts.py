@@ -11,19 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from study import params
 from study.core import artifacts
 from study.core.errors import ParameterError, StudyError
 from study.core.profiles import part_names
 from study.experiment.runner import MANIFEST, Plan, computed_part, part_dir
-from study.params import (
-    BeyondParams,
-    CodecParams,
-    CombinedParams,
-    IndexParams,
-    QuantizationParams,
-    ReductionParams,
-    StageParams,
-)
 from study.plans import beyond, codecs, indexes, quantization, reduction
 
 __all__ = ["STAGES", "compute_part", "part_manifest", "part_names", "planned"]
@@ -33,18 +25,18 @@ __all__ = ["STAGES", "compute_part", "part_manifest", "part_names", "planned"]
 class PlannedStage:
     """A stage evaluated by the runner: its parameters, its plan, the stem of its results."""
 
-    params: type[StageParams]
+    params: type[params.StageParams]
     plan: Callable[..., Plan]
     stem: str
 
 
 STAGES = {
-    "quantization": PlannedStage(QuantizationParams, quantization.plan, artifacts.STAGES["quantization"].stem),
-    "reduction": PlannedStage(ReductionParams, reduction.plan, artifacts.STAGES["reduction"].stem),
-    "combined": PlannedStage(CombinedParams, reduction.plan, artifacts.STAGES["combined"].stem),
-    "beyond": PlannedStage(BeyondParams, beyond.plan, artifacts.STAGES["beyond"].stem),
-    "indexes": PlannedStage(IndexParams, indexes.plan, artifacts.STAGES["indexes"].stem),
-    "codecs": PlannedStage(CodecParams, codecs.plan, artifacts.STAGES["codecs"].stem),
+    "quantization": PlannedStage(params.QuantizationParams, quantization.plan, artifacts.STAGES["quantization"].stem),
+    "reduction": PlannedStage(params.ReductionParams, reduction.plan, artifacts.STAGES["reduction"].stem),
+    "combined": PlannedStage(params.CombinedParams, reduction.plan, artifacts.STAGES["combined"].stem),
+    "beyond": PlannedStage(params.BeyondParams, beyond.plan, artifacts.STAGES["beyond"].stem),
+    "indexes": PlannedStage(params.IndexParams, indexes.plan, artifacts.STAGES["indexes"].stem),
+    "codecs": PlannedStage(params.CodecParams, codecs.plan, artifacts.STAGES["codecs"].stem),
 }
 
 
