@@ -3,13 +3,16 @@
     python -m bench.study_time                                   # the default profile (what `make study` runs)
     python -m bench.study_time --profile tiny                    # a quick check of the benchmark itself
     python -m bench.study_time --profile full --embeddings ~/.cache/study   # stages only, from warm embeddings
+    python -m bench.study_time --profile full --embeddings ~/.cache/study --workdir build/bench-full  # resumable
 
 Cold = an empty embedding cache and an empty output folder (every collection encoded, every stage run);
 warm = the same command again at once (nothing to redo: Snakemake finds every output up to date). With
 ``--embeddings DIR`` the embeddings of ``DIR/embeddings`` are reused (linked, never written) and everything
 else starts empty, fits included: the cost of rerunning the stages after a change. Both run in temporary folders
 (``STUDY_CACHE_DIR``, ``STUDY_OUTPUT_DIR``), so the repository's own cache and results are untouched;
-installation is not timed (run it first).
+installation is not timed (run it first). ``--workdir DIR`` keeps those folders in ``DIR`` instead, so a run that
+was stopped resumes there: Snakemake redoes only the jobs that had not finished, the per-stage table covers every
+job of every attempt, and the first timing is then marked ``resumed`` (it covers the last attempt only).
 
 Per stage and step, from the start and end time Snakemake records for every job (``.snakemake/metadata``): the
 number of jobs, their summed job time (what one core would spend) and the stage's wall span (first start to
@@ -29,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -77,7 +82,8 @@ def job_times(workdir: Path) -> pd.DataFrame:
         if record.get("starttime") is None or record.get("endtime") is None:
             continue
         output = base64.urlsafe_b64decode(path.name + "=" * (-len(path.name) % 4)).decode(errors="replace")
-        key = (record["rule"], record["starttime"])  # one job, however many outputs (each has its own end)
+        # one job, however many outputs (each has its own end): Snakemake's job hash, else its start time
+        key = (record["rule"], record.get("job_hash", record["starttime"]))
         row = rows.setdefault(key, {"rule": record["rule"], "start": record["starttime"], "end": record["endtime"],
                                     "output": output})
         row["end"] = max(row["end"], record["endtime"])
@@ -110,20 +116,33 @@ def link_embeddings(source: Path, cache: Path) -> None:
     (cache / "embeddings").symlink_to(embeddings.resolve(), target_is_directory=True)
 
 
+@contextmanager
+def workspace(folder: Path | None) -> Iterator[str]:
+    """A temporary folder, removed afterwards; or ``folder``, created if needed and kept."""
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
+            yield tmp
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    yield str(folder.resolve())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="default")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--embeddings", type=Path, help="a study cache whose embeddings to reuse (stages only)")
     parser.add_argument("--keep", type=Path, help="copy the per-job table here (CSV)")
+    parser.add_argument("--workdir", type=Path, help="keep the cache and outputs here, and resume a stopped run")
     args = parser.parse_args(argv)
     load_profile(args.profile)  # a bad profile name fails here, naming the allowed ones
 
-    with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
+    resumed = bool(args.workdir and (args.workdir / "out" / ".snakemake" / "metadata").is_dir())
+    with workspace(args.workdir) as tmp:
         env = os.environ | {"STUDY_CACHE_DIR": f"{tmp}/cache", "STUDY_OUTPUT_DIR": f"{tmp}/out",
                             "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONHASHSEED": "0"}
-        os.makedirs(f"{tmp}/out")
-        if args.embeddings:
+        os.makedirs(f"{tmp}/out", exist_ok=True)
+        if args.embeddings and not (Path(tmp) / "cache" / "embeddings").exists():
             link_embeddings(args.embeddings, Path(tmp) / "cache")
         log = Path(tmp) / "snakemake.log"
         command = snakemake_command(args.profile, args.cores)
@@ -140,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"study, profile {args.profile!r}, {args.cores} cores: {kind} {first / 60:.1f} min, warm {warm:.0f} s")
     if args.keep:
         jobs.to_csv(args.keep, index=False)
-    case = f"profile={args.profile}" + (",embeddings=warm" if args.embeddings else "")
+    case = f"profile={args.profile}" + (",embeddings=warm" if args.embeddings else "") + (",resumed" if resumed else "")
     first_metric = "stages_seconds" if args.embeddings else "cold_seconds"
     rows = [{"case": case, "metric": first_metric, "value": first, "unit": "s"},
             {"case": case, "metric": "warm_seconds", "value": warm, "unit": "s"},
