@@ -52,6 +52,7 @@ COPIED = ("study", "tests", "bench", "results", "notebooks", "paper", "config", 
           "Snakefile", "environment.yml", "README.md", "Makefile")
 KILLED = ("killed", "timeout")
 SAMPLE_FILE = "sampled-mutants.txt"
+SECONDS_FILE = "seconds.txt"  # how long the workspace's run took, so --reuse reports it too
 GOAL_PCT = 90.0
 
 
@@ -223,7 +224,8 @@ def run_module(module: Module, reuse: bool = False, sample: int = 0) -> tuple[Pa
     With ``sample``, only that many mutants drawn at random (seed 0) are run: an estimate, never written."""
     work = WORKSPACES / module.name
     if reuse and (work / "mutants").exists():
-        return work, float("nan")
+        timed = work / SECONDS_FILE
+        return work, float(timed.read_text()) if timed.exists() else float("nan")
     work = prepare_workspace(module)
     started = time.perf_counter()
     chosen: list[str] = []
@@ -235,6 +237,7 @@ def run_module(module: Module, reuse: bool = False, sample: int = 0) -> tuple[Pa
     seconds = time.perf_counter() - started
     if "Stopping early" in out or not (work / "mutants").exists():
         raise RuntimeError(f"mutmut did not run the mutants of {module.path}:\n{out[-3000:]}")
+    (work / SECONDS_FILE).write_text(f"{seconds:.1f}\n", encoding="utf-8")
     return work, seconds
 
 
