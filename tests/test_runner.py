@@ -5,6 +5,7 @@ fresh or cached, fitted or reused)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -254,3 +255,152 @@ def test_a_part_job_refuses_a_part_the_stage_does_not_have(cache_dir, capsys):
     assert "parameter 'part': invalid value 'wordllama-256--med'; allowed: wordllama-256--adi" in error
     assert main(["part", "--stage", "scaling", "--params", "{}", "--model", MODEL, "--collection", "adi"]) == 2
     assert main(["part", "--stage", "codecs", "--params", "[1]", "--model", MODEL, "--collection", "adi"]) == 2
+
+
+# --- the runner's contract, edge by edge (each test kills a class of mutants of study/experiment/runner.py) ------
+
+
+def test_a_part_shows_a_progress_bar_counting_its_configurations(reduction_plan, output_dir, capsys):
+    """Long work shows a progress bar (on stderr): the part's model and collection, configurations done of all."""
+    part = reduction_plan.part(MODEL, "adi")
+    n = len(part.configs)
+    for kwargs in ({}, {"profile": "t", "stem": "03-bar"}):  # computed directly, and through the result cache
+        runner.run(part, progress=True, **kwargs)
+        err = capsys.readouterr().err
+        assert f"{MODEL} · adi" in err and f"{n}/{n}" in err, err[-300:]
+        assert re.search(r"(config/s|s/config)\]", err), err[-300:]
+    runner.run(part, progress=False, profile="t", stem="03-quiet")
+    assert MODEL not in capsys.readouterr().err
+
+
+def test_every_table_comes_back_with_a_clean_index(reduction_plan):
+    part = runner.run_part(reduction_plan.part(MODEL, "time"), progress=False)
+    for frame in (part.tidy, part.per_query):
+        assert frame.index.equals(pd.RangeIndex(len(frame)))
+    fits = ran(reduction_plan).fits
+    assert len(fits) == 4 and fits.index.equals(pd.RangeIndex(4))  # pca and truncation, once per part
+
+
+def test_a_plan_without_sources_loads_each_collection_by_its_name(reduction_plan, monkeypatch):
+    split_asked = []
+    real = runner.load_eval_data
+    monkeypatch.setattr(runner, "load_eval_data", lambda m, d, s: split_asked.append((d, s)) or real(m, d, s))
+    configs = [c for c in reduction_plan.part(MODEL, "adi").configs]
+    bare = runner.Plan(configs, reduction_plan.options)  # no sources: a collection's name is its argument
+    assert set(ran(bare).tidy.dataset) == {"adi"}
+    assert split_asked == [("adi", configs[0].split)]  # the configuration's split, not a default
+
+
+def test_a_part_of_one_configuration_runs_and_is_stored(reduction_plan, output_dir):
+    one = runner.Plan(reduction_plan.configs[:1], reduction_plan.options, reduction_plan.sources)
+    stored = ran(one, profile="t", stem="03-one")
+    assert list(stored.tidy.config_id.unique()) == [one.configs[0].id]
+    assert runner.load_part(runner.part_dir("t", "03-one", MODEL, "adi"), runner.part_key(one)) is not None
+
+
+def test_without_a_stem_nothing_is_stored(reduction_plan, output_dir):
+    ran(reduction_plan.part(MODEL, "adi"), profile="t", stem=None)
+    ran(reduction_plan.part(MODEL, "adi"), profile=None, stem="03-x")
+    assert not (output_dir / "build" / "parts").exists()
+
+
+def test_parts_land_where_the_workflow_declares_them(output_dir):
+    """The Snakefile's part outputs (``part_outputs``) and the runner's folders are one layout."""
+    from conftest import REPO
+
+    assert 'f"build/parts/{PROFILE}/{stem}/{m}/{c}/manifest.json"' in (REPO / "Snakefile").read_text()
+    folder = runner.part_dir("P", "02-quantization", "M", "C")
+    assert folder == output_dir / "build" / "parts" / "P" / "02-quantization" / "M" / "C"
+
+
+class _Collection:
+    def __init__(self, checksum: str) -> None:
+        self.checksum = checksum
+
+
+def test_the_cache_key_covers_every_collection_a_part_reads(reduction_plan, monkeypatch):
+    """The evaluated collection (by its source), the fit set and the calibration set: a change in any of them
+    makes the stored part stale."""
+    part = replace(reduction_plan.part(MODEL, "adi"), sources={"adi": "/data/adi"})
+    checksums = {"/data/adi": "a", FIT: "f", CAL: "c"}
+    asked = []
+    monkeypatch.setattr(runner, "cached_collection", lambda s: asked.append(s) or _Collection(checksums[s]))
+    key = runner.part_key(part)
+    assert sorted(asked) == sorted(checksums)
+    for changed in checksums:
+        monkeypatch.setitem(checksums, changed, "edited")
+        assert runner.part_key(part) != key, changed
+        monkeypatch.setitem(checksums, changed, {"/data/adi": "a", FIT: "f", CAL: "c"}[changed])
+    assert runner.part_key(part) == key
+
+
+def test_a_stage_without_rows_for_a_configuration_says_which(reduction_plan):
+    def part_missing_one(plan, *_):
+        result = runner.run_part(plan, progress=False)
+        first = plan.configs[0].id
+        return runner.PartResult(result.tidy[result.tidy.config_id != first],
+                                 result.per_query[result.per_query.config_id != first], result.fits)
+
+    only = reduction_plan.part(MODEL, "adi")
+    with pytest.raises(StudyError, match=rf"no rows for 1 configuration\(s\), e.g. {re.escape(only.configs[0].id)}"):
+        ran(only, part=part_missing_one)
+
+
+def test_rows_keep_their_order_within_a_configuration():
+    """Plan order by a stable sort: the metric rows of one configuration stay in the order they were written."""
+    frame = pd.DataFrame({"config_id": ["b", "a"] * 200, "seq": range(400)})
+    ordered = runner._in_plan_order(frame, {"a": 0, "b": 1})
+    assert list(ordered.config_id) == ["a"] * 200 + ["b"] * 200
+    assert list(ordered.seq) == list(range(1, 400, 2)) + list(range(0, 400, 2))
+
+
+def test_a_sweep_is_calibrated_on_one_set(beyond_plan):
+    configs = [replace(c, calibrate_on=FIT) if c.rescore == "int8_clippedx4" and c.dataset == "adi" else c
+               for c in beyond_plan.configs]
+    with pytest.raises(StudyError, match="calibrated on one set"):
+        ran(replace(beyond_plan, configs=configs).part(MODEL, "adi"))
+
+
+def test_the_run_options_reach_the_fits_and_the_sweeps(beyond_plan, reduction_plan, monkeypatch):
+    ks, samples = [], []
+    real_sweep, real_fit = runner.rescore_sweep, runner.fit_reducer
+    monkeypatch.setattr(runner, "rescore_sweep", lambda *a: ks.append(a[-1]) or real_sweep(*a))
+    monkeypatch.setattr(runner, "fit_reducer", lambda *a, **k: samples.append(k["fit_sample"]) or real_fit(*a, **k))
+    ran(replace(beyond_plan, options=replace(beyond_plan.options, rescore_k=37)).part(MODEL, "adi"))
+    ran(replace(reduction_plan, options=replace(reduction_plan.options, fit_sample=123)).part(MODEL, "adi"))
+    assert ks == [37] and samples == [123, 123]  # pca and truncation
+
+
+def test_targets_follow_each_models_collections_and_skip_by_name(cache_dir, monkeypatch):
+    p = ReductionParams(models=[MODEL, "minilm-l6"], datasets=["adi", "time"],
+                        datasets_per_model={MODEL: ["time"]}).checked()
+    assert [(t.model, t.name) for t in runner.targets(p)] == [(MODEL, "time"), ("minilm-l6", "adi"),
+                                                               ("minilm-l6", "time")]
+    monkeypatch.setattr(p, "datasets", ["/somewhere/adi", "time"])
+    monkeypatch.setattr(p, "datasets_per_model", {})
+
+    class _Split:
+        def default_split(self) -> str:
+            return "test"
+
+    monkeypatch.setattr(runner, "cached_collection", lambda source: _Split())
+    assert [t.source for t in runner.targets(p, skip={"adi"})] == ["time", "time"]  # skipped by name, not path
+
+
+def test_a_collection_the_plan_lacks_is_an_empty_part(reduction_plan):
+    assert reduction_plan.part(MODEL, "nowhere").configs == []
+
+
+def test_transform_time_adds_up_every_transform(reduction_plan, monkeypatch):
+    """``transform_s`` sums the time of each transform (documents, queries, training sets): a clock that moves one
+    second per reading makes it the number of transforms."""
+    ticks = iter(range(10_000))
+
+    class _Clock:
+        @staticmethod
+        def perf_counter() -> float:
+            return float(next(ticks))
+
+    monkeypatch.setattr(runner, "time", _Clock)
+    fits = ran(reduction_plan.part(MODEL, "adi")).fits
+    assert fits.transform_s.tolist() == [3.0, 3.0]  # per reducer: documents, queries, the int8 calibration set

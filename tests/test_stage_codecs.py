@@ -44,6 +44,29 @@ def test_a_training_collection_is_never_evaluated(tiny_embeddings):
                          fractions=[], reduced_formats=[], fit_on="time", rescore_first=[]))
 
 
+BARE = {"formats": ["rabitq1"], "calibrate_on": ["time"], "asymmetric": [], "reducers": [], "fractions": [],
+        "reduced_formats": [], "fit_on": "time", "rescore_first": []}
+
+
+def test_a_model_left_only_its_training_set_is_named_in_the_error(cache_dir):
+    """The error names the collections of the model that has nothing to evaluate (its own list)."""
+    p = CodecParams(models=["minilm-l6", "wordllama-256"], datasets=["adi", "time"],
+                    datasets_per_model={"wordllama-256": ["time"]}, **BARE)
+    with pytest.raises(ParameterError, match=r"parameter 'datasets': invalid value \['time'\]"):
+        plan(p)
+
+
+def test_a_part_plan_holds_its_own_part_only(cache_dir):
+    """A part job's plan: one (model, collection), even where another model has only its training set."""
+    p = CodecParams(models=["minilm-l6", "wordllama-256"], datasets=["adi", "time"],
+                    datasets_per_model={"wordllama-256": ["time"]}, **BARE)
+    part = plan(p, only=("minilm-l6", "adi"))
+    assert {(c.model, c.dataset) for c in part.configs} == {("minilm-l6", "adi")}
+    both = CodecParams(models=["minilm-l6", "wordllama-256"], datasets=["adi", "med", "time"], **BARE)
+    assert {(c.model, c.dataset) for c in plan(both, only=("wordllama-256", "med")).configs} == {("wordllama-256",
+                                                                                                   "med")}
+
+
 def run(tmp_path, **params):
     return pm.execute_notebook(
         str(REPO / "notebooks" / "09-codecs.ipynb"), str(tmp_path / "executed-09.ipynb"), parameters=params,

@@ -341,9 +341,9 @@ def part_key(plan: Plan) -> str:
     references = sorted({c.calibrate_on for c in plan.configs} | {c.fit_on for c in plan.configs})
     checksums = {name: cached_collection(plan.sources.get(name, name)).checksum
                  for name in [cfg.dataset, *references] if name not in (NONE, SELF)}
-    payload = {"version": PART_VERSION, "configs": [c.id for c in plan.configs], "options": asdict(plan.options),
-               "collections": checksums, "code": code_fingerprint()}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    # a list, not a dict: what is hashed is the values, in this order (every dict inside is built in a fixed order)
+    payload = [PART_VERSION, [c.id for c in plan.configs], asdict(plan.options), checksums, code_fingerprint()]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
 def part_dir(profile: str, stem: str, model: str, collection: str) -> Path:
@@ -405,8 +405,8 @@ def run(plan: Plan, profile: str | None = None, stem: str | None = None, progres
         raise StudyError(f"stage {plan.options.stage}: the plan has no configuration to run")
     results = [part(plan.part(m, c), profile, stem, progress) for m, c in plan.parts()]
     position = {c.id: i for i, c in enumerate(plan.configs)}
-    tidy = _in_plan_order(pd.concat([r.tidy for r in results], ignore_index=True), position)
-    per_query = _in_plan_order(pd.concat([r.per_query for r in results], ignore_index=True), position)
+    tidy = _in_plan_order(pd.concat([r.tidy for r in results]), position)  # re-indexed there
+    per_query = _in_plan_order(pd.concat([r.per_query for r in results]), position)
     missing = set(position) - set(tidy["config_id"])
     if missing:
         raise StudyError(f"stage {plan.options.stage}: no rows for {len(missing)} configuration(s), e.g. "
