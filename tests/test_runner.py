@@ -270,7 +270,12 @@ def test_a_part_shows_a_progress_bar_counting_its_configurations(reduction_plan,
         assert f"{MODEL} · adi" in err and f"{n}/{n}" in err, err[-300:]
         assert re.search(r"(config/s|s/config)\]", err), err[-300:]
     runner.run(part, progress=False, profile="t", stem="03-quiet")
+    runner.run(part, progress=False)
     assert MODEL not in capsys.readouterr().err
+    for shown_by_default in (lambda: runner.run(part), lambda: runner.run_part(part),
+                             lambda: runner.computed_part(part, "t", "03-default")):
+        shown_by_default()
+        assert f"{MODEL} · adi" in capsys.readouterr().err
 
 
 def test_every_table_comes_back_with_a_clean_index(reduction_plan):
