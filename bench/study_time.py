@@ -50,7 +50,8 @@ STAGE_OF_RULE = {"prepare_model": "embed", "explorer": "paper", "readme": "paper
 def snakemake_command(profile: str, cores: int) -> list[str]:
     """The command `make study` runs, for ``profile``."""
     return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores),
-            "--configfile", str(CONFIG_DIR / f"{profile}.yaml"), "--rerun-triggers", "mtime", "params", "--quiet"]
+            "--configfile", str(CONFIG_DIR / f"{profile}.yaml"), "--rerun-triggers", "mtime", "params", "--quiet",
+            "--rerun-incomplete"]  # a job a stop cut short is redone on resuming (--workdir)
 
 
 def timed_run(command: list[str], env: dict[str, str], log: Path) -> float:
