@@ -62,7 +62,9 @@ def test_embed_then_quantization_stages_run_on_tiny_collections(tiny_embeddings,
     run("01-embed.ipynb", tmp_path, model="minilm-l6", datasets=["adi", "time"], profile="tiny")
     assert (output_dir / "results/tiny/embeddings/minilm-l6--adi.json").exists()
 
-    run("02-quantization.ipynb", tmp_path, datasets=["adi", "time"], calibrate_on="time", profile="tiny")
+    executed = run("02-quantization.ipynb", tmp_path, datasets=["adi", "time"], calibrate_on="time", profile="tiny")
+    shown = "".join(o.get("text", "") for cell in executed.cells for o in cell.get("outputs", []))
+    assert "minilm-l6 · adi" not in shown and "config/s" not in shown  # the runner's bar went to the terminal
     tidy = pd.read_csv(output_dir / "results/tiny/02-quantization.csv")
     assert set(tidy.columns) >= TIDY_COLUMNS
     assert set(tidy.format) == {"float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1",

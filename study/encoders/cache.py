@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from study.core.errors import CacheError, ParameterError
 from study.core.io import folder_lock, sha256_file, write_json_atomic, write_npy_atomic, write_text_atomic
 from study.core.paths import cache_root
+from study.core.progress import progress_bar
 from study.data.datasets import Collection
 from study.encoders.registry import Encoder, get_spec, load_encoder
 
@@ -217,7 +217,7 @@ def _encode_into(
         enc = encoder if isinstance(encoder, Encoder) else encoder()
         label = f"{expected['model']} · {expected['collection']} · {expected['role']}"
         done = len(texts) - sum(min(CHUNK_SIZE, len(texts) - s) for s in todo)
-        with tqdm(total=len(texts), initial=done, desc=label, unit="text") as bar:
+        with progress_bar(total=len(texts), initial=done, desc=label, unit="text") as bar:
             for start in todo:
                 idx = order[start : start + CHUNK_SIZE]
                 vectors = enc.encode([texts[i] for i in idx], expected["role"])

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from study.core.progress import progress_bar
 from study.experiment.configs import NONE, Config, EvalData
 from study.search.exact import search
 from study.search.indexes import (
@@ -111,7 +111,7 @@ def evaluate_indexes(
     baseline = per_query_metrics(data.query_ids, [[data.doc_ids[i] for i in row] for row in truth.indices],
                                  [data.qrels[q] for q in data.query_ids]).ndcg_at_10.mean()
     rows, per_query = [], []
-    for cfg in tqdm(configs, desc=f"indexes · {data.model} · {data.dataset}", unit="index"):
+    for cfg in progress_bar(configs, desc=f"indexes · {data.model} · {data.dataset}", unit="index"):
         row, pq = evaluate_index(cfg, data, truth, training(cfg.calibrate_on), options)
         rows.append(row | {"float32_ndcg_at_10": float(baseline)})
         per_query.append(pq)

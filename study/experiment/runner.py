@@ -40,7 +40,6 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from study.compress.formats import get_format
 from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer
@@ -49,6 +48,7 @@ from study.core.codegraph import closure
 from study.core.errors import StudyError
 from study.core.io import atomic_write, sha256_file, write_json_atomic
 from study.core.paths import REPO_ROOT, output_root
+from study.core.progress import progress_bar
 from study.data.datasets import collection_name
 from study.encoders.registry import get_spec
 from study.experiment.configs import NONE, Config, EvalData, References, cached_collection, load_eval_data
@@ -301,7 +301,7 @@ def run_part(plan: Plan, progress: bool = True) -> PartResult:
         references = References(model, data)
         if options.indexes is not None:
             return PartResult(*evaluate_indexes(data, configs, references, options.indexes), pd.DataFrame())
-        bar = tqdm(total=len(configs), desc=f"{model} · {name}", unit="config", disable=not progress)
+        bar = progress_bar(total=len(configs), desc=f"{model} · {name}", unit="config", disable=not progress)
         for group in _groups(configs).values():
             view = _Reduced(data, references, _fit(group[0], references, data, options))
             for rows, pq in _evaluate_group(group, view, options):

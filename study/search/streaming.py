@@ -45,11 +45,11 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from tqdm import tqdm
 
 from study.compress.formats import Params, Quantized, get_format, quantize
 from study.core.errors import ParameterError
 from study.core.io import atomic_path
+from study.core.progress import progress_bar
 from study.core.vectors import normalise, normalise_into
 from study.search.heap import TopKHeap
 from study.search.metrics import DEPTH
@@ -336,8 +336,8 @@ def stream_search(
     gathered = None  # float32 rows gathered in tie order go to a reused buffer (a fresh one costs page faults)
     if raw.dtype == np.float32 and raw.ndim == 2:
         gathered = _scratch("gathered", plan.block_rows * dims).reshape(plan.block_rows, dims)
-    blocks = tqdm(iter_tie_order_blocks(raw, rank, order, plan.block_rows, out=gathered), total=plan.n_blocks,
-                  desc="scoring", unit="block", disable=not progress)
+    blocks = progress_bar(iter_tie_order_blocks(raw, rank, order, plan.block_rows, out=gathered), total=plan.n_blocks,
+                          desc="scoring", unit="block", disable=not progress)
     for part in blocks:
         n = part.rows.shape[0]
         m = max(n, min_rows)  # a block smaller than the regular-GEMM size is padded with zero rows, dropped below
@@ -422,8 +422,8 @@ def stream_search_hamming(
                        raw_row_bytes=db[:1].nbytes)
     rank, order = _ranks(doc_ids, rank, n_docs)
     top = TopKHeap(n_q, k)
-    blocks = tqdm(iter_tie_order_blocks(db, rank, order, plan.block_rows), total=plan.n_blocks, desc="hamming",
-                  unit="block", disable=not progress)
+    blocks = progress_bar(iter_tie_order_blocks(db, rank, order, plan.block_rows), total=plan.n_blocks, desc="hamming",
+                          unit="block", disable=not progress)
     for part in blocks:
         distances, positions = hamming_block_candidates(qb, part.rows, min(k, part.rows.shape[0]))
         top.add_candidates(-distances.astype(np.float32), part.ranks[positions])
@@ -466,8 +466,8 @@ def quantize_in_blocks(
     width = quantize(np.zeros((1, dims), np.float32), name, params).packed.shape[1] if n else 0
 
     def fill(out: np.ndarray) -> None:
-        for start, rows in tqdm(iter_row_blocks(vectors, block_rows), total=-(-n // block_rows), desc=name,
-                                unit="block", disable=not progress):
+        for start, rows in progress_bar(iter_row_blocks(vectors, block_rows), total=-(-n // block_rows), desc=name,
+                                        unit="block", disable=not progress):
             out[start : start + rows.shape[0]] = quantize(rows, name, params).packed
             release_pages(out[start : start + rows.shape[0]])
 
@@ -503,8 +503,8 @@ def transform_in_blocks(
     def fill(out_for: Callable[[int], np.ndarray], first: np.ndarray) -> np.ndarray:
         out = out_for(first.shape[1])
         out[: first.shape[0]] = first
-        for start, rows in tqdm(blocks, total=max(0, -(-n // block_rows) - 1), desc="transform", unit="block",
-                                disable=not progress):
+        for start, rows in progress_bar(blocks, total=max(0, -(-n // block_rows) - 1), desc="transform", unit="block",
+                                        disable=not progress):
             out[start : start + rows.shape[0]] = reducer_transform_fn(rows)
         return out
 
