@@ -10,7 +10,7 @@ flaws included; corrected variants are registered beside them under their own na
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -188,23 +188,28 @@ def cast_table(dtype: np.dtype) -> np.ndarray | None:
 CAST_BLOCK_VALUES = 1 << 16  # values per block of a table encoding (its index buffer stays in cache)
 
 
+def in_blocks(n: int, dims: int, block_values: int, *dtypes: type) -> Iterator[tuple[slice, list[np.ndarray]]]:
+    """(rows of a block, buffers cut to it) for ``n`` rows of width ``dims``, about ``block_values`` values a block:
+    one buffer per dtype, allocated once and reused, so a block's temporaries stay in cache."""
+    rows = max(1, min(n, block_values // max(dims, 1)))
+    buffers = [np.empty((rows, dims), dtype=dtype) for dtype in dtypes]
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        yield slice(start, stop), [buffer[: stop - start] for buffer in buffers]
+
+
 def encode_by_table(x: np.ndarray, table: np.ndarray) -> np.ndarray:
     """The codes of float32 ``x`` (2-D, C-contiguous) from a ``cast_table``: index = top 16 bits × 2 + (low 16 bits
     ≠ 0), a block of ``CAST_BLOCK_VALUES`` at a time."""
-    n, dims = x.shape
     bits = x.view(np.uint32)
-    codes = np.empty((n, dims), dtype=np.uint8)
-    rows = max(1, min(n, CAST_BLOCK_VALUES // max(dims, 1)))
-    index_buffer = np.empty((rows, dims), dtype=np.uint32)
-    low_buffer = np.empty((rows, dims), dtype=np.bool_)
-    for start in range(0, n, rows):
-        block = bits[start : start + rows]
-        index, low = index_buffer[: block.shape[0]], low_buffer[: block.shape[0]]
+    codes = np.empty(x.shape, dtype=np.uint8)
+    for rows, (index, low) in in_blocks(*x.shape, CAST_BLOCK_VALUES, np.uint32, np.bool_):
+        block = bits[rows]
         np.right_shift(block, 15, out=index)
         np.bitwise_and(index, 0x1FFFE, out=index)  # top 16 bits × 2
         np.bitwise_and(block, 0xFFFF, out=low, casting="unsafe")  # low 16 bits ≠ 0
         np.bitwise_or(index, low, out=index)
-        table.take(index, out=codes[start : start + block.shape[0]], mode="clip")  # every index < 2 × 65536
+        table.take(index, out=codes[rows], mode="clip")  # every index < 2 × 65536
     return codes
 
 
@@ -296,19 +301,13 @@ def _int8_paper_encode(x: np.ndarray, p: Params) -> np.ndarray:
     steps = (p["max"].astype(np.float64) - p["min"]) / 255.0
     steps = np.where(steps > 0, steps, 1.0)
     low = p["min"].astype(np.float64)
-    n, dims = x.shape
-    codes = np.empty((n, dims), dtype=np.uint8)
-    rows = max(1, min(n, INT8_BLOCK_VALUES // max(dims, 1)))
-    scaled_buffer = np.empty((rows, dims), dtype=np.float64)
-    whole_buffer = np.empty((rows, dims), dtype=np.int64)
-    for start in range(0, n, rows):
-        block = x[start : start + rows]
-        scaled, whole = scaled_buffer[: block.shape[0]], whole_buffer[: block.shape[0]]
-        np.subtract(block, low, out=scaled)  # float32 → float64 exactly, as x.astype(float64) - min
+    codes = np.empty(x.shape, dtype=np.uint8)
+    for rows, (scaled, whole) in in_blocks(*x.shape, INT8_BLOCK_VALUES, np.float64, np.int64):
+        np.subtract(x[rows], low, out=scaled)  # float32 → float64 exactly, as x.astype(float64) - min
         np.divide(scaled, steps, out=scaled)
         np.trunc(scaled, out=scaled)
         np.copyto(whole, scaled, casting="unsafe")  # astype(int64)
-        np.copyto(codes[start : start + block.shape[0]], whole, casting="unsafe")  # low 8 bits: mod 256
+        np.copyto(codes[rows], whole, casting="unsafe")  # low 8 bits: mod 256
     return codes
 
 
