@@ -16,10 +16,11 @@ job of every attempt, and the first timing is then marked ``resumed`` (it covers
 
 Per stage and step, from the start and end time Snakemake records for every job (``.snakemake/metadata``): the
 number of jobs, their summed job time (what one core would spend) and the stage's wall span (first start to
-last end, overlapping other stages' jobs when cores allow). A step is a rule: ``<stage>_part`` (one (model,
-collection) part), the stage's notebook (which gathers the parts), ``publish_<stage>``. Targets on a 2-core
-machine: default profile cold ≤ 13 min, warm a few seconds; full profile from warm embeddings ≤ 30 min. Rows of
-benchmark ``study`` go to ``results/bench.csv``; ``python -m bench.summary`` writes the README's lines from them.
+last end, overlapping other stages' jobs when cores allow). A step is a rule: ``<stage>_fits`` (one shard of the
+fits a model's parts share), ``<stage>_part`` (one (model, collection) part), the stage's notebook (which gathers
+the parts), ``publish_<stage>``. Targets on a 2-core machine: default profile cold ≤ 13 min, warm a few seconds;
+full profile from warm embeddings ≤ 30 min. Rows of benchmark ``study`` go to ``results/bench.csv``;
+``python -m bench.summary`` writes the README's lines from them.
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ def timed_run(command: list[str], env: dict[str, str], log: Path) -> float:
 
 
 def stage_and_step(rule: str) -> tuple[str, str]:
-    """``reduction_part`` → (reduction, part); ``publish_codecs`` → (codecs, publish); ``beyond`` → (beyond,
-    notebook); another rule → (its stage, itself): ``embed`` → (embed, embed)."""
-    if rule.endswith("_part"):
-        return rule.removesuffix("_part"), "part"
+    """``reduction_part`` → (reduction, part); ``codecs_fits`` → (codecs, fits); ``publish_codecs`` → (codecs,
+    publish); ``beyond`` → (beyond, notebook); another rule → (its stage, itself): ``embed`` → (embed, embed)."""
+    for step in ("part", "fits"):
+        if rule.endswith(f"_{step}"):
+            return rule.removesuffix(f"_{step}"), step
     if rule.startswith("publish_"):
         return rule.removeprefix("publish_"), "publish"
     return STAGE_OF_RULE.get(rule, rule), "notebook" if rule in NOTEBOOK_RULES else rule

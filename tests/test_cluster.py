@@ -172,3 +172,9 @@ def test_the_paper_profile_spreads_each_stage_over_one_job_per_model_and_collect
     for stage in ("quantization", "reduction", "combined", "beyond"):
         assert int(counts[f"{stage}_part"]) == pairs and int(counts[stage]) == 1
     assert int(counts["codecs_part"]) == pairs - len(profile["models"])  # stage 09 never evaluates its fit set
+    # the fits a model's parts share (on MLQuestions) are made first, by FIT_SHARDS jobs per model and stage
+    from study.core.profiles import FIT_SHARDS
+
+    for stage in ("reduction", "combined", "codecs"):
+        assert int(counts[f"{stage}_fits"]) == FIT_SHARDS * len(profile["models"])
+    assert "quantization_fits" not in counts and "beyond_fits" not in counts  # cheap calibrations: no fit jobs

@@ -409,3 +409,103 @@ def test_transform_time_adds_up_every_transform(reduction_plan, monkeypatch):
     monkeypatch.setattr(runner, "time", _Clock)
     fits = ran(reduction_plan.part(MODEL, "adi")).fits
     assert fits.transform_s.tolist() == [3.0, 3.0]  # per reducer: documents, queries, the int8 calibration set
+
+
+# --- shared fits, made ahead of the parts by fit jobs ------------------------------------------------------------
+
+
+def _cfg(**kwargs) -> Config:
+    return Config(MODEL, "adi", "test", **kwargs)
+
+
+def test_shared_fits_are_the_fits_made_on_named_sets_once_each_in_plan_order():
+    opq, pca_opq = _cfg(format="opq8", calibrate_on=CAL), _cfg(reducer="pca", fraction=0.5, fit_on=FIT,
+                                                                format="opq8", calibrate_on=CAL)
+    trunc_opq = _cfg(reducer="truncation", fraction=0.5, format="opq8", calibrate_on=CAL)
+    configs = [
+        _cfg(format="float32"), _cfg(format="int8", calibrate_on=CAL),         # nothing / a cheap calibration
+        opq, replace(opq, query_format="float32"), replace(opq, dataset="time"),  # one training, three rows
+        _cfg(format="opq8", calibrate_on="self"),                              # trained on the corpus: the part's
+        pca_opq,                                                               # the reducer's fit, then the codec's
+        _cfg(reducer="pca", fraction=0.5, fit_on=FIT, format="float32"),       # that same reducer fit again
+        _cfg(reducer="pca", fraction=0.25, fit_on=FIT, format="int8", calibrate_on=CAL),  # another fit
+        _cfg(reducer="pca", fraction=0.5, fit_on="self", format="opq8", calibrate_on=CAL),  # reduced on the corpus
+        trunc_opq,                                                             # truncation fits nothing
+        _cfg(format="rabitq1", calibrate_on=CAL, rescore="float32@4"),          # a two-tier first stage
+        replace(opq, model="minilm-l6"),                                       # another model: its own fit
+    ]
+    assert runner.shared_fits(configs) == [
+        opq, pca_opq, pca_opq, configs[8], trunc_opq, configs[11], configs[12]]
+
+
+def test_fit_shards_deal_the_shared_fits_round_robin_on_one_thread(monkeypatch):
+    import faiss
+    from threadpoolctl import threadpool_info
+
+    made = []
+    monkeypatch.setattr(runner, "_fit", lambda cfg, references, data, options: made.append(("fit", cfg)))
+    monkeypatch.setattr(runner, "calibrate", lambda fmt, sample: made.append(
+        ("train", fmt, {p["num_threads"] for p in threadpool_info()}, faiss.omp_get_max_threads())))
+    monkeypatch.setattr(runner._Reduced, "training", lambda self, name: name)
+    configs = [_cfg(format=f, calibrate_on=CAL) for f in ("opq8", "opq16", "rabitq1", "pq8x4fs", "turboquant2")]
+    plan = runner.Plan(configs, runner.RunOptions("09"))
+    shards = [runner.fit_shared(plan, i, 2, progress=False) for i in range(2)]
+    assert shards == [configs[0::2], configs[1::2]]
+    assert [m[1] for m in made if m[0] == "train"] == ["opq8", "rabitq1", "turboquant2", "opq16", "pq8x4fs"]
+    assert all(m[2:] == ({1}, 1) for m in made if m[0] == "train")
+    assert runner.fit_shared(plan, 0, 1, progress=False) == configs
+
+
+@pytest.mark.parametrize(("shard", "shards"), [(2, 2), (-1, 2), (0, 0)])
+def test_a_fit_shard_outside_the_shards_is_an_error(shard, shards):
+    with pytest.raises(StudyError, match=f"fit shard {shard} of {shards}"):
+        runner.fit_shared(runner.Plan([_cfg(format="opq8", calibrate_on=CAL)], runner.RunOptions("09")), shard, shards)
+
+
+def test_an_index_plan_has_no_shared_fits_to_make():
+    from study.experiment.indexes import IndexOptions
+
+    plan = runner.Plan([_cfg(format="faiss_pq48", calibrate_on=CAL)],
+                       runner.RunOptions("07", indexes=IndexOptions.__new__(IndexOptions)))
+    assert runner.fit_shared(plan, progress=False) == []
+
+
+def test_fits_made_ahead_are_what_the_parts_then_find(cache_dir, monkeypatch, caplog, tmp_path):
+    import logging
+
+    plan = codecs_stage.plan(CodecParams(models=[MODEL], datasets=["adi", "time"], formats=["float32", "pq8x4fs"],
+                                         calibrate_on=[CAL], asymmetric=[], reducers=["pca"], fractions=[0.25],
+                                         reduced_formats=["pq8x4fs"], fit_on=FIT, rescore_first=[]).checked())
+    monkeypatch.setenv("STUDY_FIT_CACHE", "off")
+    fresh = ran(plan).tidy
+    monkeypatch.setenv("STUDY_FIT_CACHE", "on")
+    (tmp_path / "embeddings").symlink_to(cache_dir / "embeddings")  # the session's embeddings, an empty fit cache
+    monkeypatch.setenv("STUDY_CACHE_DIR", str(tmp_path))
+    trained = runner.calibrate.__globals__["_TRAINED"]  # what this process holds: cleared, so the parts read the disk
+    trained.clear()
+    assert len(runner.fit_shared(plan, progress=False)) == 3  # pca 25 %, pq8x4fs, pq8x4fs after pca
+    trained.clear()
+    with caplog.at_level(logging.INFO, logger="study.compress.fitcache"):
+        ahead = ran(plan).tidy
+    assert "fit cache miss" not in caplog.text and caplog.text.count("fit cache hit") >= 3
+    pd.testing.assert_frame_equal(ahead, fresh)
+
+
+def test_a_fit_job_writes_the_list_of_its_fits(cache_dir, output_dir, monkeypatch, capsys):
+    from study.plans import parts
+
+    parameters = {"models": [MODEL], "datasets": ["adi"], "formats": ["float32", "rabitq1", "turboquant2"],
+                  "calibrate_on": [CAL], "asymmetric": [], "reduced_formats": [], "rescore_first": [],
+                  "profile": "t"}
+    assert parts.main(["--fits", "codecs", json.dumps(parameters), MODEL, "1"]) == 0
+    marker = parts.fit_marker("codecs", "t", MODEL, 1)
+    assert capsys.readouterr().out.strip() == str(marker)
+    assert marker == output_dir / "build" / "parts" / "t" / "09-codecs" / MODEL / "fits-1-of-4.json"
+    written = json.loads(marker.read_text())
+    assert written == {"stage": "codecs", "model": MODEL, "shard": 1, "shards": 4,
+                       "fits": [_cfg(format="turboquant2", calibrate_on=CAL).id]}
+    assert parts.main(["--fits", "codecs", json.dumps(parameters), MODEL, "4"]) == 2
+    assert "parameter 'shard': invalid value '4'; allowed: 0..3" in capsys.readouterr().err
+    assert parts.main(["--fits", "codecs", json.dumps(parameters), "minilm-l6", "0"]) == 2
+    assert "parameter 'model'" in capsys.readouterr().err
+    assert parts.main(["--fits", "codecs", json.dumps(parameters), MODEL]) == 2

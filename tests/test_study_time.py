@@ -30,6 +30,13 @@ def workdir(tmp_path):
     return tmp_path
 
 
+@pytest.mark.parametrize(("rule", "expected"), [
+    ("codecs_part", ("codecs", "part")), ("codecs_fits", ("codecs", "fits")), ("publish_codecs", ("codecs", "publish")),
+    ("codecs", ("codecs", "notebook")), ("embed", ("embed", "embed")), ("prepare_model", ("embed", "prepare_model"))])
+def test_rules_map_to_stage_and_step(rule, expected):
+    assert study_time.stage_and_step(rule) == expected
+
+
 def test_jobs_are_counted_once_and_unfinished_ones_left_out(workdir):
     jobs = study_time.job_times(workdir)
     assert sorted(jobs.rule) == ["embed", "publish_reduction", "reduction", "reduction_part", "reduction_part"]

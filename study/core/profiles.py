@@ -27,6 +27,12 @@ PLANNED = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs
 """The stages the experiment runner evaluates part by part (a stage-07 part times its indexes with every core)."""
 TIMED = ("indexes",)
 """Stages whose parts time what they run: a part job of theirs reserves every core, so nothing runs beside it."""
+FITTING = ("reduction", "combined", "codecs")
+"""Stages whose parts share costly fits made on a named set (reducers; codebooks): they get fit jobs. The others
+calibrate only cheaply (ranges, thresholds), which each part does itself."""
+FIT_SHARDS = 4
+"""Fit jobs per (scattered stage, model): the fits its parts share, dealt round-robin in plan order (a stage's
+plan lists a method's fractions, or a codec's widths, side by side, so each shard gets a similar mix)."""
 REFERENCE_KEYS = ("calibrate_on", "fit_on", "paper_calibrate_on", "train_on")
 
 

@@ -21,6 +21,10 @@ runner imports (``study.core.codegraph``). A part whose key, or any file's check
 again; so a notebook run alone computes what is missing, and a workflow's part jobs (``study part``) leave it
 only the gathering. ``run`` returns the rows in plan order, whichever order the parts were computed in.
 
+**Shared fits.** What every part of a model fits on a named set (a reducer on the fit set, a codebook on the
+training set: ``shared_fits``) can be made ahead by ``fit_shared``, one shard per workflow job, into the fit cache;
+the parts then load it. Without that, the parts make them themselves, one part at a time under the fit cache's lock.
+
 **Threads.** A part runs with BLAS and faiss on one thread: another thread count rounds dot products differently
 and can swap near-tied documents, moving an nDCG@10 in its fifth decimal. One thread is what the committed results
 used (Snakemake gives a job one thread), so a part computed anywhere gives the same rows.
@@ -41,7 +45,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from study.compress.formats import get_format
+from study.compress.formats import calibrate, get_format
 from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer
 from study.config import SELF
 from study.core.codegraph import closure
@@ -197,11 +201,17 @@ class _Reduced:
     """The vectors of one part seen through one reducer (or none): documents, queries, training sets, and the
     time spent transforming them."""
 
-    def __init__(self, data: EvalData, references: References, reducer: Reducer | None) -> None:
+    def __init__(self, data: EvalData | None, references: References, reducer: Reducer | None) -> None:
         self.data, self.references, self.reducer = data, references, reducer
         self.seconds, self.vectors, self._training = 0.0, 0, {}
-        self.docs = self._transform(data.docs)
-        self.queries = self._transform(data.queries)
+        if data is not None:
+            self.docs = self._transform(data.docs)
+            self.queries = self._transform(data.queries)
+
+    @classmethod
+    def of_training_sets(cls, references: References, reducer: Reducer | None) -> _Reduced:
+        """The named training sets only, through ``reducer`` (no collection searched: ``self`` has no meaning)."""
+        return cls(None, references, reducer)
 
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
         if self.reducer is None:
@@ -227,7 +237,7 @@ class _Reduced:
         return self.reducer.overhead_bytes if self.reducer is not None else 0
 
 
-def _fit(cfg: Config, references: References, data: EvalData, options: RunOptions) -> Reducer | None:
+def _fit(cfg: Config, references: References, data: EvalData | None, options: RunOptions) -> Reducer | None:
     if cfg.reducer == NONE:
         return None
     vectors = references(cfg.fit_on) if cfg.fit_on not in (NONE, SELF) else data.docs
@@ -321,6 +331,46 @@ def run_part(plan: Plan, progress: bool = True) -> PartResult:
 def _fitted(reducer: Reducer | None) -> bool:
     """A reducer fit on data (truncation keeps the first dimensions: it fits nothing)."""
     return reducer is not None and reducer.name != "truncation"
+
+
+# --- shared fits, ahead of the parts -------------------------------------------------------------------------
+
+
+def shared_fits(configs: list[Config]) -> list[Config]:
+    """One configuration per distinct fit the configurations make on a named set (not on the corpus searched), in
+    plan order: a reducer fit on a named set (``fit_on``), and a costly codec (``Format.costly_calibration``)
+    trained on a named set (``calibrate_on``) after a reducer that is not fit on the corpus (or none). Those are the
+    fits every part of a model shares; what a part fits on its own corpus is its own."""
+    out: dict[tuple, Config] = {}
+    for cfg in configs:
+        if cfg.fit_on == SELF:
+            continue
+        if cfg.fit_on != NONE:
+            out.setdefault((cfg.model, cfg.reducer, cfg.fraction, cfg.fit_on), cfg)
+        if cfg.calibrate_on not in (NONE, SELF) and get_format(cfg.format).costly_calibration:
+            out.setdefault((cfg.model, cfg.reducer, cfg.fraction, cfg.fit_on, cfg.format, cfg.calibrate_on), cfg)
+    return list(out.values())
+
+
+def fit_shared(plan: Plan, shard: int = 0, shards: int = 1, progress: bool = True) -> list[Config]:
+    """Make shard ``shard`` of ``shards`` (every ``shards``-th, from ``shard``) of the plan's ``shared_fits``, into
+    the fit cache, exactly as a part would make them (same vectors, options and thread count): the workflow runs the
+    shards as jobs of their own before the parts, so the fits spread over cores and nodes instead of the parts
+    queueing on one fit cache lock while a core idles. Returns the fits made or found."""
+    if not 0 <= shard < shards:
+        raise StudyError(f"fit shard {shard} of {shards}: a shard is 0..{shards - 1}")
+    mine = shared_fits(plan.configs)[shard::shards] if plan.options.indexes is None else []
+    bar = progress_bar(total=len(mine), desc=f"stage {plan.options.stage} · fits {shard + 1}/{shards}", unit="fit",
+                       disable=not progress)
+    with one_thread():
+        for cfg in mine:
+            references = References(cfg.model, None)
+            view = _Reduced.of_training_sets(references, _fit(cfg, references, None, plan.options))
+            if cfg.calibrate_on != NONE:
+                calibrate(cfg.format, view.training(cfg.calibrate_on))
+            bar.update()
+    bar.close()
+    return mine
 
 
 # --- the result cache ---------------------------------------------------------------------------------------

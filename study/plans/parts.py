@@ -1,6 +1,7 @@
 """The stages whose plans the runner evaluates, and one part of one of them computed on its own: what a workflow
 part job (``study part``) runs, so that a stage's configurations spread over cores and cluster nodes (scatter) and
-its notebook then finds every part done (gather)."""
+its notebook then finds every part done (gather). Before a model's parts, its fit jobs (``fit_shard``) make the
+fits all its parts share (``runner.shared_fits``), one shard each, into the fit cache."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from typing import Any
 from study import params
 from study.core import artifacts
 from study.core.errors import ParameterError, StudyError
-from study.core.profiles import part_names
-from study.experiment.runner import MANIFEST, Plan, computed_part, part_dir
+from study.core.io import write_json_atomic
+from study.core.profiles import FIT_SHARDS, part_names
+from study.experiment.runner import MANIFEST, Plan, computed_part, fit_shared, part_dir
 from study.plans import beyond, codecs, indexes, quantization, reduction
 
-__all__ = ["STAGES", "compute_part", "part_manifest", "part_names", "planned"]
+__all__ = ["STAGES", "compute_part", "fit_marker", "fit_shard", "part_manifest", "part_names", "planned"]
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,34 @@ def part_manifest(stage: str, profile: str, model: str, collection: str) -> Path
     return part_dir(profile, planned(stage).stem, model, collection) / MANIFEST
 
 
-def compute_part(stage: str, parameters: dict[str, Any], model: str, collection: str) -> Path:
-    """Compute (or find in the result cache) one (model, collection) part of ``stage``; returns its manifest."""
+def fit_marker(stage: str, profile: str, model: str, shard: int, shards: int = FIT_SHARDS) -> Path:
+    """What a fit job declares it writes: the list of the fits its shard made."""
+    return part_dir(profile, planned(stage).stem, model, f"fits-{shard}-of-{shards}").with_suffix(".json")
+
+
+def _checked(stage: str, parameters: dict[str, Any]) -> tuple[PlannedStage, params.StageParams]:
     spec = planned(stage)
     if not isinstance(parameters, dict):
         raise ParameterError("parameters", parameters, "a mapping of the stage notebook's parameters")
-    p = spec.params(**parameters).checked()
+    return spec, spec.params(**parameters).checked()
+
+
+def fit_shard(stage: str, parameters: dict[str, Any], model: str, shard: int, shards: int = FIT_SHARDS) -> Path:
+    """Make shard ``shard`` of the fits that ``model``'s parts of ``stage`` share (``runner.fit_shared``), then
+    write its marker (atomically) listing them; returns the marker."""
+    spec, p = _checked(stage, parameters)
+    if model not in p.models:
+        raise ParameterError("model", model, p.models)
+    plan = spec.plan(p)
+    made = fit_shared(Plan([c for c in plan.configs if c.model == model], plan.options, plan.sources), shard, shards)
+    return write_json_atomic(fit_marker(stage, p.profile, model, shard, shards),
+                             {"stage": stage, "model": model, "shard": shard, "shards": shards,
+                              "fits": [c.id for c in made]})
+
+
+def compute_part(stage: str, parameters: dict[str, Any], model: str, collection: str) -> Path:
+    """Compute (or find in the result cache) one (model, collection) part of ``stage``; returns its manifest."""
+    spec, p = _checked(stage, parameters)
     parts = part_names(stage, vars(p))
     if (model, collection) not in parts:
         raise ParameterError("part", f"{model}--{collection}", [f"{m}--{c}" for m, c in parts])
@@ -64,13 +88,24 @@ def compute_part(stage: str, parameters: dict[str, Any], model: str, collection:
     return part_manifest(stage, p.profile, model, collection)
 
 
+def _shard(text: str) -> int:
+    if not text.isdigit() or int(text) >= FIT_SHARDS:
+        raise ParameterError("shard", text, f"0..{FIT_SHARDS - 1}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m study.plans.parts STAGE PARAMETERS_JSON MODEL COLLECTION``: a workflow part job (it imports only
-    what a part runs, unlike ``study part``, whose CLI imports every subcommand)."""
+    """``python -m study.plans.parts STAGE PARAMETERS_JSON MODEL COLLECTION``: a workflow part job, and
+    ``python -m study.plans.parts --fits STAGE PARAMETERS_JSON MODEL SHARD``: a fit job (both import only what they
+    run, unlike ``study part``, whose CLI imports every subcommand)."""
     args = sys.argv[1:] if argv is None else argv
     try:
+        if args[:1] == ["--fits"] and len(args) == 5:
+            print(fit_shard(args[1], json.loads(args[2]), args[3], _shard(args[4])))
+            return 0
         if len(args) != 4:
-            raise ParameterError("arguments", args, "STAGE PARAMETERS_JSON MODEL COLLECTION")
+            raise ParameterError("arguments", args, "STAGE PARAMETERS_JSON MODEL COLLECTION, or --fits STAGE "
+                                 "PARAMETERS_JSON MODEL SHARD")
         print(compute_part(args[0], json.loads(args[1]), args[2], args[3]))
     except (StudyError, json.JSONDecodeError) as exc:
         print(f"study part: error: {exc}", file=sys.stderr)
