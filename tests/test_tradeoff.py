@@ -377,11 +377,11 @@ def test_select_exactly_at_the_budget_and_one_byte_below():
     data = tidy(BASE)
     n = 1000
     at = tradeoff.select(768 * n, n, data)  # float16 needs exactly 768,000 bytes: it fits
-    assert at.best.label == "float16"
-    assert at.best.total_bytes == 768 * n
+    assert at.recommended.label == "float16"
+    assert at.recommended.total_bytes == 768 * n
     assert at.expected_loss_pct == pytest.approx(0.0)
     below = tradeoff.select(768 * n - 1, n, data)  # one byte short: the next best, float8
-    assert below.best.label == "float8_e4m3"
+    assert below.recommended.label == "float8_e4m3"
     assert below.runners_up.label.tolist() == ["int8", "binary"]
     assert below.n_fitting == 3
 
@@ -391,10 +391,10 @@ def test_select_counts_what_is_stored_once():
                     "values": {"d1": 0.499, "d2": 0.699}, "overhead": 10_000_000}]
     data = tidy(rows)
     # at N = 1000, PCA's 10 MB of matrix make it far bigger than float8; at N = 10^7 its 192 B/vector win
-    assert tradeoff.select(500_000, 1000, data).best.label == "float8_e4m3"
+    assert tradeoff.select(500_000, 1000, data).recommended.label == "float8_e4m3"
     big = tradeoff.select(192 * 10**7 + 10_000_000, 10**7, data)
-    assert big.best.label == "float16 + pca 25%"
-    assert big.best.amortised_bytes_per_vector == pytest.approx(193)
+    assert big.recommended.label == "float16 + pca 25%"
+    assert big.recommended.amortised_bytes_per_vector == pytest.approx(193)
 
 
 def test_storage_counts_every_tier_and_a_disk_budget_takes_the_second():
@@ -408,12 +408,12 @@ def test_storage_counts_every_tier_and_a_disk_budget_takes_the_second():
     assert not two.on_frontier  # at its real size float16 is smaller and as good
     # RAM only: everything must fit in it, so 48 kB of codes + 1.5 MB of float32 do not fit 100 kB
     ram_only = tradeoff.select(100_000, 1000, data)
-    assert ram_only.best.label == "binary"
+    assert ram_only.recommended.label == "binary"
     # with a disk for the rescoring tier, the first tier fits RAM and the float32 copy fits the disk
     both = tradeoff.select(100_000, 1000, data, disk_bytes="2MB")
-    assert both.best.label == "binary → rescore float32x4"
+    assert both.recommended.label == "binary → rescore float32x4"
     assert "rescoring tier 1.54 MB" in both.describe() and "on disk" in both.describe()
-    assert tradeoff.select(100_000, 1000, data, disk_bytes="1MB").best.label == "binary"  # the copy does not fit
+    assert tradeoff.select(100_000, 1000, data, disk_bytes="1MB").recommended.label == "binary"  # the copy does not fit
 
 
 def test_a_rescoring_tier_not_measured_counts_nothing():

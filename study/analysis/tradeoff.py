@@ -318,34 +318,138 @@ def fits(scaled: pd.DataFrame, ram: int, disk: int | None = None) -> pd.Series:
     return (scaled.ram_bytes <= ram) & (scaled.disk_bytes <= disk)
 
 
+# --- differences that survive their CI: a frontier and a choice that do not follow noise --------------------------
+
+DEFAULT_MAX_LOSS = 5.0
+"""``select``'s quality floor: the largest nDCG@10 loss vs float32 (in %) it recommends without a warning."""
+
+
+@dataclass
+class Draws:
+    """Bootstrap draws of every configuration's quality (``value``, its mean nDCG@10 over its collections, weighted
+    as ``configurations`` weights them), all on the **same query resamples** (``stats.stratified_paired`` draws them
+    per collection from the seed alone). So the draws of a difference between two configurations of a model are the
+    difference of their columns: one bootstrap for every pair. A column is NaN where a configuration lacks
+    per-query scores on one of its collections."""
+
+    draws: np.ndarray  # (n_resamples, len(configs)), columns in the order of configs' rows
+    level: float = stats.LEVEL
+
+    def interval(self, better: np.ndarray | list[int], worse: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """CI (low, high) of value[better] − value[worse], elementwise over positions of ``configs``."""
+        diff = self.draws[:, np.asarray(better, int)] - self.draws[:, np.asarray(worse, int)]
+        tail = (1 - self.level) / 2 * 100
+        low, high = np.full(diff.shape[1], np.nan), np.full(diff.shape[1], np.nan)
+        defined = ~np.isnan(diff).any(axis=0)
+        if defined.any():
+            low[defined], high[defined] = np.percentile(diff[:, defined], [tail, 100 - tail], axis=0)
+        return low, high
+
+    def significantly_better(self, better: np.ndarray | list[int], worse: np.ndarray | list[int]) -> np.ndarray:
+        """True where the CI of value[better] − value[worse] lies above 0 (False where it cannot be told)."""
+        low, _ = self.interval(better, worse)
+        return np.nan_to_num(low, nan=-np.inf) > 0
+
+
+def value_draws(configs: pd.DataFrame, rows: pd.DataFrame, per_query: pd.DataFrame | None,
+                weighting: str = "texts", metric: str = "ndcg_at_10", n_resamples: int = stats.N_RESAMPLES,
+                seed: int = stats.SEED) -> Draws:
+    """``Draws`` of every configuration of ``configs`` (positions 0..len-1; ``rows`` from ``configuration_rows``),
+    from the same stratified query bootstrap as ``with_intervals``."""
+    configs = configs.reset_index(drop=True)
+    draws = np.full((n_resamples, len(configs)), np.nan)
+    complete = pd.Series(_scored(rows, per_query), rows.index).groupby(rows.config).transform("all")
+    usable = rows[complete.to_numpy()]
+    if usable.empty:
+        return Draws(draws)
+    groups = {c: g for g, c in enumerate(dict.fromkeys(usable.config))}
+    weight = usable.n_texts if weighting == "texts" else pd.Series(1.0, usable.index)
+    pairs = pd.DataFrame({"group": usable.config.map(groups), "dataset": usable.dataset,
+                          "config_id": usable.config_id, "baseline_id": usable.baseline_id,
+                          "weight": weight / weight.groupby(usable.config).transform("sum")})
+    _, boot, _ = stats.compare(pairs, per_query, metric, n_resamples, seed, return_draws=True)
+    draws[:, list(groups)] = boot
+    return Draws(draws)
+
+
+def frontier_mask(configs: pd.DataFrame, draws: Draws, cost: str = "bytes_per_vector") -> np.ndarray:
+    """The frontier that does not follow noise, per model: the cheapest configuration (the best of those at that
+    cost), then, by increasing ``cost``, each configuration whose quality is **significantly** higher (paired 95 %
+    CI of the difference above 0) than that of the best configuration cheaper than it (at one cost, only the best
+    of those that are). A configuration inside the CI of a cheaper one is not a step up, however its point estimate
+    reads; one without per-query scores never is. ``configs`` rows are positions of ``draws``."""
+    configs = configs.reset_index(drop=True)
+    keep = np.zeros(len(configs), bool)
+    quality, costs = configs.change_pct.to_numpy(float), configs[cost].to_numpy(float)
+    for idx in configs.groupby("model", sort=False).indices.values():
+        valid = idx[~np.isnan(quality[idx]) & ~np.isnan(costs[idx])]
+        best_cheaper = None
+        for level in np.unique(costs[valid]):  # ascending
+            here = valid[costs[valid] == level]
+            if best_cheaper is None:
+                keep[here[np.argmax(quality[here])]] = True
+            else:
+                up = here[draws.significantly_better(here, np.full(len(here), best_cheaper))]
+                if len(up):
+                    keep[up[np.argmax(quality[up])]] = True
+            top = here[np.argmax(quality[here])]
+            if best_cheaper is None or quality[top] > quality[best_cheaper]:
+                best_cheaper = top
+    return keep
+
+
+def same_as_float32(configs: pd.DataFrame) -> pd.Series:
+    """True where a configuration's CI of change vs float32 (``with_intervals``) contains 0: no different from
+    float32 at this sample size; False where it lies below (or above), or where there is no CI."""
+    return (configs.ci_low <= 0) & (configs.ci_high >= 0)
+
+
 # --- select ----------------------------------------------------------------------------------------
 
 
 @dataclass
 class Selection:
-    """The best configuration inside a budget, and the next best ones."""
+    """What ``select`` recommends inside a budget: the cheapest configuration that fits and is not significantly
+    worse than the best one that fits, the ones it could not tell apart from that best, and whether the
+    recommendation clears the quality floor."""
 
     model: str
     budget_bytes: int
     n_vectors: int
-    best: pd.Series
+    recommended: pd.Series
     runners_up: pd.DataFrame
     n_fitting: int
     n_configurations: int
     disk_bytes: int | None = None
+    top: pd.Series | None = None  # the best point estimate that fits (= recommended without per-query scores)
+    n_tied: int = 0  # configurations that fit and are not significantly worse than ``top`` (recommended included)
+    tested: bool = False  # whether differences were tested (per-query scores given)
+    max_loss: float = DEFAULT_MAX_LOSS
+    needed_bytes: float | None = None  # below the floor: the least storage of a configuration that clears it
 
     @property
     def expected_loss_pct(self) -> float:
-        return float(self.best.loss_pct)
+        return float(self.recommended.loss_pct)
+
+    @property
+    def good_enough(self) -> bool:
+        """The recommendation loses at most ``max_loss`` % nDCG@10 (point estimate)."""
+        return self.expected_loss_pct <= self.max_loss
 
     def describe(self) -> str:
         """The recommendation as a few plain lines (what the CLI prints)."""
-        b = self.best
+        b = self.recommended
         where = (f"RAM {format_bytes(self.budget_bytes)}" if self.disk_bytes is None else
                  f"RAM {format_bytes(self.budget_bytes)} + disk {format_bytes(self.disk_bytes)}")
         lines = [
             f"Budget {where} for {self.n_vectors:,} vectors of {self.model}: "
             f"{self.n_fitting} of {self.n_configurations} configurations fit.",
+        ]
+        if not self.good_enough:
+            lines.append(f"Nothing in this budget is good enough: the best that fits loses {b.loss_pct:.2f} % "
+                         f"(floor: {self.max_loss:g} %). Clearing the floor needs "
+                         f"{format_bytes(self.needed_bytes)} for {self.n_vectors:,} vectors.")
+        lines += [
             f"Recommended: {b.label}",
             f"  storage   {format_bytes(b.total_bytes)} = {self.n_vectors:,} × {b.bytes_per_vector:g} B/vector"
             f" + {int(b.overhead_bytes):,} B stored once; compression {b.compression_ratio:.3g}×",
@@ -354,10 +458,16 @@ class Selection:
             lines.append(f"  tiers     RAM {format_bytes(b.ram_bytes)} ({b.tier1_bytes_per_vector:g} B/vector searched "
                          f"+ what is stored once), rescoring tier {format_bytes(b.disk_bytes)} "
                          f"({b.tier2_bytes_per_vector:g} B/vector{', on disk' if self.disk_bytes is not None else ''})")
-        lines.append(f"  expected  nDCG@10 {b.expected:.4f} ({b.change_pct:+.2f} % vs float32; "
+        ci = (f", 95 % CI [{b.ci_low:+.2f}, {b.ci_high:+.2f}]" if not pd.isna(b.get("ci_low", np.nan)) else "")
+        lines.append(f"  expected  nDCG@10 {b.expected:.4f} ({b.change_pct:+.2f} % vs float32{ci}; "
                      f"{int(b.n_datasets)} collection(s), {b.weighting}-weighted: {b.collections})")
+        if not self.tested:
+            lines.append("  (no per-query scores: differences were not tested; ranked by point estimate)")
+        elif self.top is not None and self.top.label != b.label:
+            lines.append(f"  why       the cheapest of {self.n_tied} that fit and are not significantly worse than "
+                         f"the best point estimate, {self.top.label} ({self.top.change_pct:+.2f} %)")
         if len(self.runners_up):
-            lines.append("Runners-up:")
+            lines.append("Runners-up it could not tell apart:" if self.tested else "Runners-up:")
             for r in self.runners_up.itertuples():
                 flag = "" if r.on_frontier else "  (dominated)"
                 lines.append(f"  {r.label:40s} {format_bytes(r.total_bytes):>24s}  {r.change_pct:+7.2f} %{flag}")
@@ -369,6 +479,29 @@ def rank(candidates: pd.DataFrame) -> pd.DataFrame:
     return candidates.sort_values(["change_pct", "total_bytes", "label"], ascending=[False, True, True])
 
 
+def cheapest_first(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Cheapest first: the smallest storage, then the highest quality, then the name (deterministic)."""
+    return candidates.sort_values(["total_bytes", "change_pct", "label"], ascending=[True, False, True])
+
+
+def choose(fitting: pd.DataFrame, draws: Draws | None) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
+    """(recommended, the others not significantly worse than the best, best): the best point estimate of
+    ``fitting``; every configuration whose paired CI against it reaches 0 (``draws``; index = positions of
+    ``draws``); the cheapest of those. Without ``draws``, the best point estimate and the rest by quality."""
+    ordered = rank(fitting)
+    top = ordered.iloc[0]
+    if draws is None:
+        return top, ordered.iloc[1:], top
+    _, high = draws.interval(ordered.index, np.full(len(ordered), ordered.index[0]))
+    tied = cheapest_first(ordered[np.nan_to_num(high, nan=-np.inf) >= 0])
+    return tied.iloc[0], rank(tied.iloc[1:]), top
+
+
+def _needed(scaled: pd.DataFrame, max_loss: float, column: str) -> float:
+    """The least storage (``column``) of a configuration that loses at most ``max_loss`` %."""
+    return float(scaled.loc[scaled.loss_pct <= max_loss, column].min())
+
+
 def select(
     budget_bytes: int | str,
     n_vectors: int,
@@ -377,37 +510,62 @@ def select(
     weighting: str = "texts",
     runners_up: int = 5,
     disk_bytes: int | str | None = None,
+    per_query: pd.DataFrame | None = None,
+    max_loss: float = DEFAULT_MAX_LOSS,
 ) -> Selection:
-    """The best configuration that fits ``budget_bytes`` of RAM (and ``disk_bytes`` of disk, if given).
+    """The cheapest configuration that fits ``budget_bytes`` of RAM (and ``disk_bytes`` of disk, if given) and is
+    not significantly worse (paired, query-level 95 % CI) than the best one that fits.
 
     Without a disk budget everything a configuration stores counts against the RAM budget; with one,
     a two-tier configuration keeps its first tier (and what is stored once) in RAM and its rescoring
     tier on disk (``fits``). ``results`` is a tidy table (as the stages write) or the output of
-    ``configurations``. Raises ``StudyError`` naming the smallest configuration when nothing fits.
+    ``configurations``. With ``per_query`` (and tidy ``results``) differences are tested (``choose``); without,
+    the best point estimate is recommended and said to be untested. A recommendation that loses more than
+    ``max_loss`` % is flagged with the storage that would clear it. Raises ``StudyError`` naming the smallest
+    configuration when nothing fits.
     """
     budget = parse_budget(budget_bytes, "ram")
     disk = None if disk_bytes is None else parse_budget(disk_bytes, "disk")
     n_vectors = check_n_vectors(n_vectors)
-    configs = configurations(results, weighting=weighting) if "metric" in results.columns else results
+    max_loss = check_max_loss(max_loss)
+    tidy = results if "metric" in results.columns else None
+    configs = configurations(results, weighting=weighting) if tidy is not None else results
     models = sorted(set(configs.model))
     if model is None and len(models) == 1:
         model = models[0]
     if model not in models:  # None, when the results hold several
         raise ParameterError("model", model, models)
-    configs = at_scale(configs[configs.model == model], n_vectors)
-    fitting = configs[fits(configs, budget, disk)]
+    mine = configs[configs.model == model].reset_index(drop=True)
+    draws = None
+    if tidy is not None and per_query is not None:
+        rows = configuration_rows(tidy, mine)
+        mine = with_intervals(mine, rows, per_query, weighting)
+        draws = value_draws(mine, rows, per_query, weighting)
+    scaled = at_scale(mine, n_vectors)
+    fitting = scaled[fits(scaled, budget, disk)]
+    column = "total_bytes" if disk is None else "ram_bytes"
     if fitting.empty:
-        column = "total_bytes" if disk is None else "ram_bytes"
-        smallest = configs.sort_values([column, "label"]).iloc[0]
+        smallest = scaled.sort_values([column, "label"]).iloc[0]
         where = "" if disk is None else f" of RAM (with {format_bytes(disk)} of disk)"
         raise StudyError(
             f"no configuration of {model} fits {format_bytes(budget)}{where} for {n_vectors:,} vectors; the smallest "
             f"is {smallest.label} at {format_bytes(smallest[column])} ({smallest.bytes_per_vector:g} B/vector + "
             f"{int(smallest.overhead_bytes):,} B overhead)"
         )
-    ordered = rank(fitting)
-    return Selection(model, budget, n_vectors, ordered.iloc[0], ordered.iloc[1 : 1 + runners_up],
-                     len(fitting), len(configs), disk)
+    recommended, others, top = choose(fitting, draws)
+    chosen = Selection(model, budget, n_vectors, recommended, others.iloc[:runners_up], len(fitting), len(scaled),
+                       disk, top=top, n_tied=len(others) + 1 if draws is not None else 1,
+                       tested=draws is not None, max_loss=max_loss)
+    if not chosen.good_enough:
+        chosen.needed_bytes = _needed(scaled, max_loss, column)
+    return chosen
+
+
+def check_max_loss(value: object) -> float:
+    """A quality floor in % of nDCG@10 lost vs float32: a number ≥ 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not 0 <= float(value) < math.inf:
+        raise ParameterError("max_loss", value, "a loss in % of nDCG@10 vs float32, a number ≥ 0 (e.g. 5)")
+    return float(value)
 
 
 def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int]) -> pd.DataFrame:
