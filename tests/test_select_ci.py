@@ -135,3 +135,35 @@ def test_the_floor_default_is_stated_and_checked():
     for bad in (-1, "5", True, float("inf"), float("nan")):
         with pytest.raises(ParameterError, match="max_loss"):
             tradeoff.check_max_loss(bad)
+
+
+def test_selections_apply_the_same_rule_as_select(scored, configs_and_draws):
+    tidy, per_query = scored
+    configs, draws = configs_and_draws
+    table = tradeoff.selections(configs, [1000], {"big": 10**7, "small": 100_000}, draws)
+    big, small = table.set_index("budget").loc["big"], table.set_index("budget").loc["small"]
+    chosen = tradeoff.select(10**7, 1000, tidy, per_query=per_query)
+    assert (big.configuration, big.top, big.n_tied) == (chosen.recommended.label, chosen.top.label, 3)
+    assert big.good_enough and np.isnan(big.needed_bytes)
+    assert big.ci_low <= 0 <= big.ci_high  # half: no different from float32
+    assert (small.configuration, small.good_enough, small.needed_bytes) == ("tiny", False, 768_000)
+    untested = tradeoff.selections(configs, [1000], {"big": 10**7})
+    assert untested.configuration[0] == untested.top[0] and untested.n_tied[0] == 1
+
+
+def test_at_scale_with_draws_keeps_only_the_steps_the_ci_allows(configs_and_draws):
+    configs, draws = configs_and_draws
+    scaled = tradeoff.at_scale(configs, 1000, draws)
+    assert scaled.format[scaled.on_frontier].tolist() == ["tiny", "quarter", "half"]
+
+
+def test_with_uncertainty_replaces_the_frontier_and_keeps_the_point_one(scored):
+    tidy, per_query = scored
+    configs = tradeoff.configurations(tidy)
+    tested, draws = tradeoff.with_uncertainty(configs, tidy, per_query)
+    assert tested.format[tested.on_frontier].tolist() == ["tiny", "quarter", "half"]
+    assert tested.on_point_frontier.tolist() == configs.on_frontier.tolist()
+    assert tested.same_as_float32[tested.format == "half"].item() and draws.draws.shape == (stats.N_RESAMPLES, 5)
+    untested, none = tradeoff.with_uncertainty(configs, tidy, None)
+    assert none is None and untested.on_frontier.tolist() == configs.on_frontier.tolist()
+    assert untested.ci_low.isna().all() and not untested.same_as_float32.any()

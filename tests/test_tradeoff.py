@@ -449,7 +449,8 @@ def test_selections_table_one_row_per_model_size_and_budget():
     data = pd.concat([tidy(BASE), tidy(BASE[:3], model="mpnet-base")])
     table = tradeoff.selections(tradeoff.configurations(data), [1000, 10**6], {"small": 400_000, "big": 10**9})
     assert table.columns.tolist() == ["model", "n_vectors", "budget", "budget_bytes", "budget_size", "configuration",
-                                      "total_bytes", "compression_ratio", "n_datasets", "expected", "change_pct"]
+                                      "total_bytes", "compression_ratio", "n_datasets", "expected", "change_pct",
+                                      "ci_low", "ci_high", "top", "n_tied", "good_enough", "needed_bytes"]
     assert len(table) == 2 * 2 * 2
     row = table.set_index(["model", "n_vectors", "budget"]).loc[("minilm-l6", 1000, "small")]
     assert (row.configuration, row.budget_bytes, row.total_bytes) == ("float8_e4m3", 400_000, 384_000)

@@ -294,11 +294,12 @@ def total_bytes(configs: pd.DataFrame, n_vectors: int) -> pd.Series:
     return n_vectors * configs.bytes_per_vector + configs.overhead_bytes
 
 
-def at_scale(configs: pd.DataFrame, n_vectors: int) -> pd.DataFrame:
+def at_scale(configs: pd.DataFrame, n_vectors: int, draws: Draws | None = None) -> pd.DataFrame:
     """Configurations with their storage for a corpus of N vectors: ``total_bytes`` (everything),
     ``ram_bytes`` (first tier + what is stored once: what must be in memory to search) and
     ``disk_bytes`` (the rescoring tier), ``amortised_bytes_per_vector``, and the frontier recomputed
-    on total bytes (the overhead can move a point off it at small N)."""
+    on total bytes (the overhead can move a point off it at small N): with ``draws`` (columns = positions of
+    ``configs``), the frontier that steps up only where the CI says so (``frontier_mask``)."""
     n_vectors = check_n_vectors(n_vectors)
     out = configs.copy()
     out["n_vectors"] = n_vectors
@@ -306,7 +307,8 @@ def at_scale(configs: pd.DataFrame, n_vectors: int) -> pd.DataFrame:
     out["ram_bytes"] = n_vectors * out.tier1_bytes_per_vector + out.overhead_bytes
     out["disk_bytes"] = n_vectors * out.tier2_bytes_per_vector
     out["amortised_bytes_per_vector"] = out.total_bytes / n_vectors
-    out["on_frontier"] = pareto_mask_by(out, "total_bytes", "change_pct")
+    out["on_frontier"] = (pareto_mask_by(out, "total_bytes", "change_pct") if draws is None
+                          else frontier_mask(out, draws, "total_bytes"))
     return out
 
 
@@ -354,21 +356,21 @@ class Draws:
 def value_draws(configs: pd.DataFrame, rows: pd.DataFrame, per_query: pd.DataFrame | None,
                 weighting: str = "texts", metric: str = "ndcg_at_10", n_resamples: int = stats.N_RESAMPLES,
                 seed: int = stats.SEED) -> Draws:
-    """``Draws`` of every configuration of ``configs`` (positions 0..len-1; ``rows`` from ``configuration_rows``),
-    from the same stratified query bootstrap as ``with_intervals``."""
-    configs = configs.reset_index(drop=True)
+    """``Draws`` of every configuration of ``configs`` (columns = positions 0..len-1 of its rows; ``rows`` from
+    ``configuration_rows``, whose ``config`` names those rows), from the same stratified query bootstrap as
+    ``with_intervals``; one model at a time, so the bootstrap's working arrays stay one model wide."""
     draws = np.full((n_resamples, len(configs)), np.nan)
     complete = pd.Series(_scored(rows, per_query), rows.index).groupby(rows.config).transform("all")
     usable = rows[complete.to_numpy()]
-    if usable.empty:
-        return Draws(draws)
-    groups = {c: g for g, c in enumerate(dict.fromkeys(usable.config))}
-    weight = usable.n_texts if weighting == "texts" else pd.Series(1.0, usable.index)
-    pairs = pd.DataFrame({"group": usable.config.map(groups), "dataset": usable.dataset,
-                          "config_id": usable.config_id, "baseline_id": usable.baseline_id,
-                          "weight": weight / weight.groupby(usable.config).transform("sum")})
-    _, boot, _ = stats.compare(pairs, per_query, metric, n_resamples, seed, return_draws=True)
-    draws[:, list(groups)] = boot
+    position = pd.Series(np.arange(len(configs)), configs.index)
+    for _, mine in usable.groupby("model", sort=False):
+        groups = {c: g for g, c in enumerate(dict.fromkeys(mine.config))}
+        weight = mine.n_texts if weighting == "texts" else pd.Series(1.0, mine.index)
+        pairs = pd.DataFrame({"group": mine.config.map(groups), "dataset": mine.dataset,
+                              "config_id": mine.config_id, "baseline_id": mine.baseline_id,
+                              "weight": weight / weight.groupby(mine.config).transform("sum")})
+        _, boot, _ = stats.compare(pairs, per_query, metric, n_resamples, seed, return_draws=True)
+        draws[:, position.loc[list(groups)].to_numpy()] = boot
     return Draws(draws)
 
 
@@ -402,6 +404,23 @@ def same_as_float32(configs: pd.DataFrame) -> pd.Series:
     """True where a configuration's CI of change vs float32 (``with_intervals``) contains 0: no different from
     float32 at this sample size; False where it lies below (or above), or where there is no CI."""
     return (configs.ci_low <= 0) & (configs.ci_high >= 0)
+
+
+def with_uncertainty(configs: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame | None,
+                     weighting: str = "texts", metric: str = "ndcg_at_10") -> tuple[pd.DataFrame, Draws | None]:
+    """``configs`` (positions as index) with their CIs vs float32 (``with_intervals``), ``same_as_float32``, the
+    point-estimate frontier as ``on_point_frontier`` and ``on_frontier`` replaced by ``frontier_mask``; and the
+    ``Draws`` behind them. Without per-query scores: the point-estimate frontier, NaN CIs and no draws."""
+    configs = configs.reset_index(drop=True)
+    rows = configuration_rows(tidy, configs, metric)
+    out = with_intervals(configs, rows, per_query, weighting, metric)
+    out["same_as_float32"] = same_as_float32(out)
+    out["on_point_frontier"] = out.on_frontier
+    if per_query is None:
+        return out, None
+    draws = value_draws(out, rows, per_query, weighting, metric)
+    out["on_frontier"] = frontier_mask(out, draws)
+    return out, draws
 
 
 # --- select ----------------------------------------------------------------------------------------
@@ -541,7 +560,7 @@ def select(
         rows = configuration_rows(tidy, mine)
         mine = with_intervals(mine, rows, per_query, weighting)
         draws = value_draws(mine, rows, per_query, weighting)
-    scaled = at_scale(mine, n_vectors)
+    scaled = at_scale(mine, n_vectors, draws)
     fitting = scaled[fits(scaled, budget, disk)]
     column = "total_bytes" if disk is None else "ram_bytes"
     if fitting.empty:
@@ -568,27 +587,36 @@ def check_max_loss(value: object) -> float:
     return float(value)
 
 
-def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int]) -> pd.DataFrame:
-    """The recommendation for every model × corpus size × named RAM budget, everything stored counted
-    (``None`` where nothing fits)."""
+def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int], draws: Draws | None = None,
+               max_loss: float = DEFAULT_MAX_LOSS) -> pd.DataFrame:
+    """``select``'s answer for every model × corpus size × named RAM budget, everything stored counted (``None``
+    where nothing fits): with ``draws`` (columns = positions of ``configs``), the cheapest configuration not
+    significantly worse than the best that fits (``choose``), with how many it could not tell apart; whether it
+    clears the quality floor ``max_loss``, and if not the storage that would."""
+    configs = configs.reset_index(drop=True)
     rows = []
     for model in configs.model.unique():
         for n in n_vectors:
-            scaled = at_scale(configs[configs.model == model], n)
+            scaled = at_scale(configs[configs.model == model], n, draws)
             for name, budget in budgets.items():
                 inside = scaled[fits(scaled, budget)]
-                best = rank(inside).iloc[0] if len(inside) else None
-                rows.append({
-                    "model": model, "n_vectors": n, "budget": name, "budget_bytes": budget,
-                    "budget_size": format_budget(budget),
-                    "configuration": best.label if best is not None else None,
-                    "total_bytes": best.total_bytes if best is not None else np.nan,
-                    "compression_ratio": best.compression_ratio if best is not None else np.nan,
-                    "n_datasets": best.n_datasets if best is not None else np.nan,
-                    "expected": best.expected if best is not None else np.nan,
-                    "change_pct": best.change_pct if best is not None else np.nan,
-                })
-    return pd.DataFrame(rows)
+                row = {"model": model, "n_vectors": n, "budget": name, "budget_bytes": budget,
+                       "budget_size": format_budget(budget), "configuration": None, "top": None}
+                if len(inside):
+                    best, others, top = choose(inside, draws)
+                    good = bool(best.loss_pct <= max_loss)
+                    row |= {"configuration": best.label, "total_bytes": best.total_bytes,
+                            "compression_ratio": best.compression_ratio, "n_datasets": best.n_datasets,
+                            "expected": best.expected, "change_pct": best.change_pct,
+                            "ci_low": best.get("ci_low", np.nan), "ci_high": best.get("ci_high", np.nan),
+                            "top": top.label, "n_tied": len(others) + 1 if draws is not None else 1,
+                            "good_enough": good,
+                            "needed_bytes": np.nan if good else _needed(scaled, max_loss, "total_bytes")}
+                rows.append(row)
+    columns = ["model", "n_vectors", "budget", "budget_bytes", "budget_size", "configuration", "total_bytes",
+               "compression_ratio", "n_datasets", "expected", "change_pct", "ci_low", "ci_high", "top", "n_tied",
+               "good_enough", "needed_bytes"]
+    return pd.DataFrame(rows).reindex(columns=columns)
 
 
 # --- uncertainty and the per-collection view (the explorer) -------------------------------------------------
