@@ -8,7 +8,16 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from study.analysis.tradeoff import check_n_vectors, load_tidy, parse_budget, result_files, select
+from study.analysis.tradeoff import (
+    DEFAULT_MAX_LOSS,
+    check_max_loss,
+    check_n_vectors,
+    load_per_query,
+    load_tidy,
+    parse_budget,
+    result_files,
+    select,
+)
 from study.config import check_datasets, check_model, check_profile_name, load_profile
 from study.core.errors import ParameterError, StudyError
 from study.core.offline import offline_by_default
@@ -72,9 +81,10 @@ def _cmd_select(args: argparse.Namespace) -> int:
     disk = None if args.disk is None else parse_budget(args.disk, "disk")
     n_vectors = check_n_vectors(args.vectors, "vectors")
     profile = _select_profile(args.profile)
-    tidy, _ = load_tidy(profile)
+    max_loss = check_max_loss(args.max_loss)
+    tidy, used = load_tidy(profile)
     selection = select(ram, n_vectors, tidy, model=check_model(args.model), weighting=args.weighting,
-                       runners_up=args.top, disk_bytes=disk)
+                       runners_up=args.top, disk_bytes=disk, per_query=load_per_query(used), max_loss=max_loss)
     print(f"(results of profile {profile!r})")
     print(selection.describe())
     return 0
@@ -127,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--profile", default="default")
     embed.set_defaults(func=_cmd_embed)
 
-    sel = sub.add_parser("select", help="best configuration inside a memory budget, from a profile's results")
+    sel = sub.add_parser("select", help="the cheapest configuration inside a memory budget that is not significantly "
+                                        "worse than the best one inside it, from a profile's results")
     sel.add_argument("--ram", "--budget", dest="ram", required=True,
                      help="memory for the vectors, e.g. 512MiB, 2GB (kB/MB/GB = 1000^n); without --disk everything a "
                           "configuration stores counts against it")
@@ -138,7 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--profile", help="whose results: results/<profile>/ (default: 'default' once it has run, "
                                        "else the committed 'full')")
     sel.add_argument("--weighting", default="texts", choices=["texts", "none"])
-    sel.add_argument("--top", type=int, default=5, help="runners-up to list")
+    sel.add_argument("--top", type=int, default=5, help="runners-up to list (those it could not tell apart)")
+    sel.add_argument("--max-loss", type=float, default=DEFAULT_MAX_LOSS,
+                     help=f"quality floor: the largest nDCG@10 loss vs float32, in %%, recommended without a warning "
+                          f"(default {DEFAULT_MAX_LOSS:g})")
     sel.set_defaults(func=_cmd_select)
 
     pub = sub.add_parser("publish", help="redraw a profile's stage tables and figures from its saved results")

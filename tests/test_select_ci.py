@@ -123,9 +123,9 @@ def test_below_the_floor_select_says_nothing_is_good_enough_and_what_it_would_ne
     tidy, per_query = scored
     chosen = tradeoff.select(100 * 1000, 1000, tidy, per_query=per_query)  # only tiny (48 kB) fits
     assert chosen.recommended.format == "tiny" and not chosen.good_enough
-    assert chosen.needed_bytes == 768 * 1000  # half: the cheapest within 5 %
+    assert chosen.needed_bytes == 768 * 1000 and chosen.needed.format == "half"  # the cheapest within 5 %
     text = chosen.describe()
-    assert "Nothing in this budget is good enough" in text and "768 kB" in text
+    assert "Nothing in this budget is good enough" in text and "needs 768 kB (750 KiB) for 1,000 vectors: half" in text
     relaxed = tradeoff.select(100 * 1000, 1000, tidy, per_query=per_query, max_loss=50)
     assert relaxed.good_enough and relaxed.needed_bytes is None and "good enough" not in relaxed.describe()
 

@@ -444,7 +444,14 @@ class Selection:
     n_tied: int = 0  # configurations that fit and are not significantly worse than ``top`` (recommended included)
     tested: bool = False  # whether differences were tested (per-query scores given)
     max_loss: float = DEFAULT_MAX_LOSS
-    needed_bytes: float | None = None  # below the floor: the least storage of a configuration that clears it
+    needed: pd.Series | None = None  # below the floor: the cheapest configuration that clears it
+
+    @property
+    def needed_bytes(self) -> float | None:
+        """Below the floor: the storage (what must fit the RAM budget) of ``needed``."""
+        if self.needed is None:
+            return None
+        return float(self.needed.total_bytes if self.disk_bytes is None else self.needed.ram_bytes)
 
     @property
     def expected_loss_pct(self) -> float:
@@ -467,7 +474,8 @@ class Selection:
         if not self.good_enough:
             lines.append(f"Nothing in this budget is good enough: the best that fits loses {b.loss_pct:.2f} % "
                          f"(floor: {self.max_loss:g} %). Clearing the floor needs "
-                         f"{format_bytes(self.needed_bytes)} for {self.n_vectors:,} vectors.")
+                         f"{format_bytes(self.needed_bytes)} for {self.n_vectors:,} vectors: {self.needed.label} "
+                         f"({self.needed.change_pct:+.2f} %).")
         lines += [
             f"Recommended: {b.label}",
             f"  storage   {format_bytes(b.total_bytes)} = {self.n_vectors:,} × {b.bytes_per_vector:g} B/vector"
@@ -516,9 +524,11 @@ def choose(fitting: pd.DataFrame, draws: Draws | None) -> tuple[pd.Series, pd.Da
     return tied.iloc[0], rank(tied.iloc[1:]), top
 
 
-def _needed(scaled: pd.DataFrame, max_loss: float, column: str) -> float:
-    """The least storage (``column``) of a configuration that loses at most ``max_loss`` %."""
-    return float(scaled.loc[scaled.loss_pct <= max_loss, column].min())
+def _needed(scaled: pd.DataFrame, max_loss: float, column: str) -> pd.Series:
+    """The configuration with the least storage (``column``) that loses at most ``max_loss`` % (ties: the better,
+    then the name)."""
+    clear = scaled[scaled.loss_pct <= max_loss]
+    return clear.sort_values([column, "change_pct", "label"], ascending=[True, False, True]).iloc[0]
 
 
 def select(
@@ -576,7 +586,7 @@ def select(
                        disk, top=top, n_tied=len(others) + 1 if draws is not None else 1,
                        tested=draws is not None, max_loss=max_loss)
     if not chosen.good_enough:
-        chosen.needed_bytes = _needed(scaled, max_loss, column)
+        chosen.needed = _needed(scaled, max_loss, column)
     return chosen
 
 
@@ -611,7 +621,7 @@ def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, i
                             "ci_low": best.get("ci_low", np.nan), "ci_high": best.get("ci_high", np.nan),
                             "top": top.label, "n_tied": len(others) + 1 if draws is not None else 1,
                             "good_enough": good,
-                            "needed_bytes": np.nan if good else _needed(scaled, max_loss, "total_bytes")}
+                            "needed_bytes": np.nan if good else _needed(scaled, max_loss, "total_bytes").total_bytes}
                 rows.append(row)
     columns = ["model", "n_vectors", "budget", "budget_bytes", "budget_size", "configuration", "total_bytes",
                "compression_ratio", "n_datasets", "expected", "change_pct", "ci_low", "ci_high", "top", "n_tied",
