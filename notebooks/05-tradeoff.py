@@ -29,8 +29,13 @@
 # paper, and compared with the float32, unreduced baseline. Storage is measured and counts every tier a
 # configuration keeps: bytes per vector from the packed arrays (a rescored configuration: its first tier
 # plus the copy it rescores with), plus what is stored once (reducer matrix and mean, int8 ranges, scales),
-# amortised over N. The Pareto frontier is drawn against the compression ratio (the paper's Fig. 7) and,
-# for each corpus size N, storage against nDCG@10 with the memory budgets as lines (the paper's Fig. 8/9).
+# amortised over N. Differences are judged by their paired, query-level 95 % bootstrap CI: a configuration joins
+# the frontier only when it is significantly better than the best cheaper one (a point estimate inside the CI is
+# not a step up), configurations whose CI against float32 contains 0 are marked *same as float32*, and inside a
+# memory budget the recommendation is the cheapest configuration not significantly worse than the best one that
+# fits, flagged when it loses more than `max_loss` %. The frontier is drawn against the compression ratio (the
+# paper's Fig. 7) and, for each corpus size N, storage against nDCG@10 with the memory budgets as lines (the
+# paper's Fig. 8/9).
 # The scorecard checks the paper's claims by the explicit rules of `study/analysis/scorecard.py`, each check on the
 # paper-faithful variant with its paired bootstrap CI (holds / fails / undecided) and a leave-one-
 # collection-out robustness pass; a claim whose stage has not run is marked *not run*. The notebook also
@@ -42,6 +47,7 @@ n_vectors = [125000, 10000000]   # corpus sizes for the storage figure and the r
 budgets = {"edge device": "64MiB", "phone": "512MiB", "laptop": "4GiB", "server": "16GiB"}  # memory for vectors
 weighting = "texts"              # "texts" (the paper) or "none"
 metric = "ndcg_at_10"
+max_loss = 5.0                   # quality floor (% nDCG@10 lost vs float32) below which a recommendation is flagged
 profile = "default"
 
 # %%
@@ -82,10 +88,11 @@ print("stage files:", ", ".join(f.name for f in used), "| models judged:", ", ".
 tidy.groupby(["model", "stage"]).dataset.nunique().unstack()
 
 # %% [markdown]
-# ## Configurations, like for like, and their Pareto frontier
+# ## Configurations, like for like, and the frontier that survives its CI
 
 # %%
 configs = tradeoff.configurations(tidy, metric=p.metric, weighting=p.weighting)
+configs, draws = tradeoff.with_uncertainty(configs, tidy, per_query, p.weighting, p.metric)
 write_configurations(configs, p.profile)
 print(sets_sentence(tradeoff.comparison_sets(configs)))
 frontier_table(configs)
@@ -97,12 +104,12 @@ frontier_table(configs)
 plots.show_saved(plots.save_figure(plot_tradeoff(configs), report.output_dirs(p.profile)["figures"] / FIG_TRADEOFF))
 
 # %% [markdown]
-# ## The best configuration inside each budget (every tier counted), and the paper's Fig. 8/9
+# ## The choice inside each budget, every tier counted, and the paper's Fig. 8/9
 
 # %%
-selection = tradeoff.selections(configs, p.n_vectors, budget_bytes)
+selection = tradeoff.selections(configs, p.n_vectors, budget_bytes, draws, p.max_loss)
 write_selection(selection, configs, p.profile)
-display(plots.show_saved(plots.save_figure(plot_storage(configs, p.n_vectors, budget_bytes),
+display(plots.show_saved(plots.save_figure(plot_storage(configs, p.n_vectors, budget_bytes, draws),
                                           report.output_dirs(p.profile)["figures"] / FIG_STORAGE)))
 selection_table(selection)
 

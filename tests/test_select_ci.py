@@ -167,3 +167,12 @@ def test_with_uncertainty_replaces_the_frontier_and_keeps_the_point_one(scored):
     untested, none = tradeoff.with_uncertainty(configs, tidy, None)
     assert none is None and untested.on_frontier.tolist() == configs.on_frontier.tolist()
     assert untested.ci_low.isna().all() and not untested.same_as_float32.any()
+
+
+def test_the_frontier_reads_draws_by_index_whatever_the_rows_order_or_subset(configs_and_draws):
+    configs, draws = configs_and_draws
+    shuffled = configs.iloc[[3, 0, 4, 2, 1]]
+    assert shuffled.format[tradeoff.frontier_mask(shuffled, draws)].tolist() == [
+        f for f in shuffled.format if f in ("tiny", "quarter", "half")]
+    subset = configs[configs.format.isin(["float32", "quarter", "lucky"])]
+    assert subset.format[tradeoff.frontier_mask(subset, draws)].tolist() == ["quarter", "float32"]  # lucky: no step

@@ -379,9 +379,10 @@ def frontier_mask(configs: pd.DataFrame, draws: Draws, cost: str = "bytes_per_ve
     cost), then, by increasing ``cost``, each configuration whose quality is **significantly** higher (paired 95 %
     CI of the difference above 0) than that of the best configuration cheaper than it (at one cost, only the best
     of those that are). A configuration inside the CI of a cheaper one is not a step up, however its point estimate
-    reads; one without per-query scores never is. ``configs`` rows are positions of ``draws``."""
-    configs = configs.reset_index(drop=True)
+    reads; one without per-query scores never is. ``configs``' index gives each row's column in ``draws``; the
+    mask follows the rows' order."""
     keep = np.zeros(len(configs), bool)
+    column = configs.index.to_numpy()
     quality, costs = configs.change_pct.to_numpy(float), configs[cost].to_numpy(float)
     for idx in configs.groupby("model", sort=False).indices.values():
         valid = idx[~np.isnan(quality[idx]) & ~np.isnan(costs[idx])]
@@ -391,7 +392,7 @@ def frontier_mask(configs: pd.DataFrame, draws: Draws, cost: str = "bytes_per_ve
             if best_cheaper is None:
                 keep[here[np.argmax(quality[here])]] = True
             else:
-                up = here[draws.significantly_better(here, np.full(len(here), best_cheaper))]
+                up = here[draws.significantly_better(column[here], np.full(len(here), column[best_cheaper]))]
                 if len(up):
                     keep[up[np.argmax(quality[up])]] = True
             top = here[np.argmax(quality[here])]

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from study.analysis.tradeoff import at_scale, fits, format_budget
+from study.analysis.tradeoff import Draws, at_scale, choose, fits, format_budget
 from study.figures import plots  # noqa: F401 - the study's seaborn style
 
 SHOWN_LOSS_PCT = 50.0  # the storage figure leaves out configurations that lose more than this (float4)
@@ -46,9 +46,11 @@ def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
     fig.tight_layout()
     return fig
 
-def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int]) -> plt.Figure:
+def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int],
+                 draws: Draws | None = None) -> plt.Figure:
     """Storage of N vectors (log) against nDCG@10, one panel per model × N, budgets as horizontal lines
-    and the configuration ``select`` recommends inside each budget starred."""
+    and the configuration ``select`` recommends inside each budget starred (with ``draws``: the cheapest not
+    significantly worse than the best that fits, and the frontier that steps up only where the CI says so)."""
     models = list(dict.fromkeys(configs.model))
     fig, axes = plt.subplots(len(models), len(n_vectors), figsize=(5.6 * len(n_vectors) + 1.5, 4.2 * len(models)),
                              squeeze=False)
@@ -57,7 +59,7 @@ def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str,
     for i, model in enumerate(models):
         for j, n in enumerate(n_vectors):
             ax = axes[i][j]
-            data = at_scale(configs[configs.model == model], n)
+            data = at_scale(configs[configs.model == model], n, draws)
             shown = data[data.loss_pct <= SHOWN_LOSS_PCT]
             sns.scatterplot(data=shown, x="expected", y="total_bytes", hue="kind", hue_order=kinds,
                             palette=kind_palette(kinds),
@@ -71,7 +73,7 @@ def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str,
                             xycoords=("axes fraction", "data"), fontsize=7, color=colour, va="bottom")
                 inside = data[fits(data, budget)]
                 if len(inside):
-                    best = inside.sort_values(["change_pct", "total_bytes"], ascending=[False, True]).iloc[0]
+                    best = choose(inside, draws)[0]
                     ax.scatter([best.expected], [best.total_bytes], marker="*", s=260 - 50 * min(k, 4), color=colour,
                                edgecolor="black", zorder=4)
             ax.set_xlabel("nDCG@10 (expected, texts-weighted)")
@@ -79,7 +81,8 @@ def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str,
             ax.set_title(f"{model}, N = {n:,}")
     if len(models):
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
-    fig.suptitle(f"Configurations losing more than {SHOWN_LOSS_PCT:g} % not shown; ★ = best inside each budget",
+    fig.suptitle(f"Configurations losing more than {SHOWN_LOSS_PCT:g} % not shown; ★ = select's choice inside each "
+                 "budget",
                  fontsize=9)
     fig.tight_layout()
     return fig

@@ -15,7 +15,7 @@ from typing import Any, Self
 from study import config
 from study.analysis.report import WEIGHTINGS
 from study.analysis.stats import N_RESAMPLES
-from study.analysis.tradeoff import check_n_vectors, parse_budget, parse_budgets
+from study.analysis.tradeoff import DEFAULT_MAX_LOSS, check_max_loss, check_n_vectors, parse_budget, parse_budgets
 from study.compress.formats import FORMATS, PAPER_FORMATS
 from study.compress.reducers import METHODS, check_fit_sample, check_fractions
 from study.config import PAPER_SET
@@ -172,6 +172,7 @@ class TradeoffParams(Params):
                                     lambda v, _: _budgets(v))
     weighting: str = param("texts", _choice("weighting", WEIGHTINGS))
     metric: str = param("ndcg_at_10", _choice("metric", METRICS))
+    max_loss: float = param(DEFAULT_MAX_LOSS, lambda v, _: check_max_loss(v))
     profile: str = param("default", lambda v, _: config.check_profile_name(v))
 
     def budget_bytes(self) -> dict[str, int]:

@@ -49,24 +49,40 @@ FIG_STORAGE = artifacts.FIG_TRADEOFF_STORAGE
 # --- tables -------------------------------------------------------------------------------------------------
 
 
+def _interval(low: float, high: float) -> str:
+    return f"[{low:+.2f}, {high:+.2f}]" if pd.notna(low) and pd.notna(high) else "no CI"
+
+
 def frontier_table(configs: pd.DataFrame) -> pd.DataFrame:
-    front = configs[configs.on_frontier].sort_values(["model", "compression_ratio"])
+    """The frontier (``on_frontier``: with per-query scores, only steps the CI allows), with each point's CI vs
+    float32 and whether float32 is inside it."""
+    front = configs[configs.on_frontier].sort_values(["model", "compression_ratio"]).copy()
+    front["ci"] = [_interval(lo, hi) for lo, hi in zip(front.get("ci_low", pd.Series(pd.NA, front.index)),
+                                                        front.get("ci_high", pd.Series(pd.NA, front.index)))]
+    front["same"] = ["yes" if s else "" for s in front.get("same_as_float32", pd.Series(False, front.index))]
     return front[["model", "label", "bytes_per_vector", "tier2_bytes_per_vector", "overhead_bytes", "compression_ratio",
-                  "expected", "change_pct", "n_datasets"]].rename(columns={
+                  "expected", "change_pct", "ci", "same", "n_datasets"]].rename(columns={
         "label": "configuration", "bytes_per_vector": "bytes/vector", "tier2_bytes_per_vector": "of which tier 2",
-        "overhead_bytes": "overhead (B)",
-        "compression_ratio": "CR", "expected": "nDCG@10", "change_pct": "change (%)", "n_datasets": "collections"})
+        "overhead_bytes": "overhead (B)", "compression_ratio": "CR", "expected": "nDCG@10", "change_pct": "change (%)",
+        "ci": "95 % CI", "same": "same as float32", "n_datasets": "collections"})
 
 
 def selection_table(selection: pd.DataFrame) -> pd.DataFrame:
+    """``select``'s answer per model, N and budget: the configuration, its storage, its change and CI, how many
+    that fit it could not tell apart, and a flag below the quality floor."""
     out = selection.copy()
     out["N"] = out.n_vectors.map("{:,}".format)
     out["budget"] = out.budget + " (" + out.budget_size + ")"
     out["storage"] = [format_bytes(b) if pd.notna(b) else "" for b in out.total_bytes]
     out["configuration"] = out.configuration.fillna("nothing fits")
     out["change_pct"] = [f"{c:+.2f}" if pd.notna(c) else "" for c in out.change_pct]
-    return out[["model", "N", "budget", "configuration", "storage", "change_pct"]].rename(
-        columns={"change_pct": "change (%)"})
+    out["ci"] = [_interval(lo, hi) if pd.notna(c) else "" for lo, hi, c in zip(out.ci_low, out.ci_high,
+                                                                                out.total_bytes)]
+    out["tied"] = [f"{int(n)}" if pd.notna(n) else "" for n in out.n_tied]
+    out["floor"] = ["" if pd.isna(g) or g else f"below; needs {format_bytes(b)}"
+                    for g, b in zip(out.good_enough, out.needed_bytes)]
+    return out[["model", "N", "budget", "configuration", "storage", "change_pct", "ci", "tied", "floor"]].rename(
+        columns={"change_pct": "change (%)", "ci": "95 % CI", "tied": "not worse than the best", "floor": "floor"})
 
 
 # --- the stage --------------------------------------------------------------------------------------------
@@ -93,8 +109,9 @@ def write_configurations(configs: pd.DataFrame, profile: str) -> dict[str, Path]
         lambda p: configs.to_csv(p, index=False, float_format="%.6g"))}
     files |= {f"frontier_{k}": v for k, v in report.write_table(
         frontier_table(configs), artifacts.TRADEOFF_FRONTIER, profile,
-        "Pareto-optimal configurations per model: measured bytes per vector (every tier; of which the rescoring "
-        f"tier), what is stored once, compression ratio, nDCG@10 and its change against float32. {sets}"
+        "The frontier per model: the cheapest configuration, then each one significantly better (paired 95 % CI) "
+        "than the best cheaper one. Measured bytes per vector (every tier; of which the rescoring tier), what is "
+        f"stored once, compression ratio, nDCG@10, its change against float32 and that change's CI. {sets}"
         f"{dropped_text}").items()}
     return files
 
@@ -103,8 +120,9 @@ def write_selection(selection: pd.DataFrame, configs: pd.DataFrame, profile: str
     """The budget recommendations (CSV and LaTeX)."""
     return report.write_table(
         selection_table(selection), artifacts.TRADEOFF_SELECTION, profile,
-        "Best configuration inside each memory budget (every tier it stores, plus what is stored once), per corpus "
-        f"size. {sets_sentence(comparison_sets(configs))}")
+        "Inside each memory budget (every tier stored, plus what is stored once), per corpus size: the cheapest "
+        "configuration not significantly worse than the best one that fits, how many it could not tell apart, "
+        f"and a flag where it loses more than the quality floor. {sets_sentence(comparison_sets(configs))}")
 
 
 def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, claims: list, selection: pd.DataFrame,
