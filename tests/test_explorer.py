@@ -53,12 +53,24 @@ def embedded(html: str, element_id: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def full_configs() -> pd.DataFrame:
-    """``configurations`` of the committed full-profile results (what ``study select --profile full`` compares)."""
+def full_tested() -> tuple[pd.DataFrame, tradeoff.Draws]:
+    """``configurations`` of the committed full-profile results with their CIs and draws (what ``study select
+    --profile full`` compares, and the rule it applies)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STUDY_OUTPUT_DIR", str(REPO))
-        tidy, _ = tradeoff.load_tidy("full")
-    return tradeoff.configurations(tidy)
+        tidy, used = tradeoff.load_tidy("full")
+        per_query = tradeoff.load_per_query(used)
+    return tradeoff.with_uncertainty(tradeoff.configurations(tidy), tidy, per_query)
+
+
+@pytest.fixture(scope="module")
+def full_configs(full_tested) -> pd.DataFrame:
+    return full_tested[0]
+
+
+@pytest.fixture(scope="module")
+def full_draws(full_tested) -> tradeoff.Draws:
+    return full_tested[1]
 
 
 DATASETS = (("d1", 100), ("d2", 300))
@@ -356,18 +368,20 @@ def shown(browser) -> dict:
     """, GREY_FILL)
 
 
-def python_choice(configs: pd.DataFrame, model: str, n: int, ram, disk=None) -> tradeoff.Selection | None:
+def python_choice(configs: pd.DataFrame, model: str, n: int, ram, disk=None,
+                  draws: tradeoff.Draws | None = None) -> tradeoff.Selection | None:
     try:
-        return tradeoff.select(ram, n, configs, model=model, disk_bytes=disk)
+        return tradeoff.select(ram, n, configs, model=model, disk_bytes=disk, draws=draws)
     except StudyError:
         return None
 
 
-def check_shows(browser, configs: pd.DataFrame, model: str, n: int, ram, disk=None) -> dict:
+def check_shows(browser, configs: pd.DataFrame, model: str, n: int, ram, disk=None,
+                draws: tradeoff.Draws | None = None) -> dict:
     """The page shows ``study select``'s choice for this budget, greys exactly what does not fit, rings the
     choice and draws its collections."""
     page = shown(browser)
-    expected = python_choice(configs, model, n, ram, disk)
+    expected = python_choice(configs, model, n, ram, disk, draws)
     mine = configs[configs.model == model]
     scaled = tradeoff.at_scale(mine, n)
     n_fit = int(tradeoff.fits(scaled, tradeoff.parse_budget(ram),
@@ -376,7 +390,7 @@ def check_shows(browser, configs: pd.DataFrame, model: str, n: int, ram, disk=No
     if expected is None:
         assert page["choice"] == "nothing fits" and page["ringed"] == [] and page["bars"] == 0
         return page
-    best = expected.best
+    best = expected.recommended
     assert page["choice"] == best.label
     assert page["ringed"] == [best.label] and page["ringed_dom"] == 1
     assert page["bars"] == int(best.n_datasets) == len(page["bar_x"])
@@ -384,7 +398,7 @@ def check_shows(browser, configs: pd.DataFrame, model: str, n: int, ram, disk=No
     return page
 
 
-def test_the_full_page_in_a_browser(browser, full_configs):
+def test_the_full_page_in_a_browser(browser, full_configs, full_draws):
     open_page(browser, FULL_PAGE)
     remote = [u for u in requested_urls(browser) if not u.startswith(("file:", "data:", "chrome:", "about:"))]
     assert remote == []
@@ -403,33 +417,33 @@ def test_the_full_page_in_a_browser(browser, full_configs):
     choose_model(browser, "minilm-l6")
     type_into(browser, "vectors", "1e7")
     type_into(browser, "ram", "512MiB")
-    page = check_shows(browser, full_configs, "minilm-l6", 10_000_000, "512MiB")
+    page = check_shows(browser, full_configs, "minilm-l6", 10_000_000, "512MiB", draws=full_draws)
     assert page["ram"] == "512 MiB" and page["vectors"] == "10000000"
     move_slider(browser, "ram-slider", 3)  # 512 MiB -> 1, 2, 4 GiB
     assert shown(browser)["ram"] == "4 GiB"
-    check_shows(browser, full_configs, "minilm-l6", 10_000_000, "4GiB")
+    check_shows(browser, full_configs, "minilm-l6", 10_000_000, "4GiB", draws=full_draws)
     move_slider(browser, "ram-slider", -3)
-    page = check_shows(browser, full_configs, "minilm-l6", 10_000_000, "512MiB")
+    page = check_shows(browser, full_configs, "minilm-l6", 10_000_000, "512MiB", draws=full_draws)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "explorer.png"))
     print(f"\n512 MiB, 10M MiniLM vectors: {page['choice']}")
 
     # a disk budget: two-tier configurations keep their rescoring tier on disk
-    with_disk = python_choice(full_configs, "minilm-l6", 10_000_000, "512MiB", "8GiB")
-    assert with_disk.best.tier2_bytes_per_vector > 0  # the case exercises the disk rule
+    with_disk = python_choice(full_configs, "minilm-l6", 10_000_000, "512MiB", "8GiB", full_draws)
+    assert with_disk.recommended.tier2_bytes_per_vector > 0  # the case exercises the disk rule
     type_into(browser, "disk", "8GiB")
-    check_shows(browser, full_configs, "minilm-l6", 10_000_000, "512MiB", "8GiB")
+    check_shows(browser, full_configs, "minilm-l6", 10_000_000, "512MiB", "8GiB", draws=full_draws)
     move_slider(browser, "disk-slider", -4)  # 8 GiB -> 4, 2, 1 GiB -> the leftmost stop: no disk budget
     assert browser.find_element("id", "disk").get_attribute("value") == "none"
-    check_shows(browser, full_configs, "minilm-l6", 10_000_000, "512MiB")
+    check_shows(browser, full_configs, "minilm-l6", 10_000_000, "512MiB", draws=full_draws)
 
     # another model and size, then a budget nothing fits
     choose_model(browser, "mpnet-base")
     type_into(browser, "vectors", "2_000_000")
-    check_shows(browser, full_configs, "mpnet-base", 2_000_000, "512MiB")
+    check_shows(browser, full_configs, "mpnet-base", 2_000_000, "512MiB", draws=full_draws)
     type_into(browser, "vectors", "1e10")
     type_into(browser, "ram", "1MiB")
-    check_shows(browser, full_configs, "mpnet-base", 10**10, "1MiB")
+    check_shows(browser, full_configs, "mpnet-base", 10**10, "1MiB", draws=full_draws)
 
     # a value study select refuses is refused here too, and changes nothing
     from selenium.webdriver.common.keys import Keys
@@ -439,7 +453,7 @@ def test_the_full_page_in_a_browser(browser, full_configs):
     assert "invalid value '2Gb'" in page["error"] and page["choice"] == "nothing fits"
 
 
-def test_the_page_selects_as_study_select_on_a_grid(browser, full_configs):
+def test_the_page_selects_as_study_select_on_a_grid(browser, full_configs, full_draws):
     open_page(browser, FULL_PAGE)
     cases = [(m, n, ram, disk) for m in full_configs.model.unique() for n in (1000, 125_000, 10**7, 10**9)
              for ram in (2**20, 64 * 2**20, 10**9, 4 * 2**30, 16 * 2**30, 2**40)
@@ -447,15 +461,18 @@ def test_the_page_selects_as_study_select_on_a_grid(browser, full_configs):
     page = browser.execute_script(
         "return arguments[0].map(c => window.explorer.select(c[0], c[1], c[2], c[3]));", cases)
     for (model, n, ram, disk), got in zip(cases, page):
-        expected = python_choice(full_configs, model, n, ram, disk)
+        expected = python_choice(full_configs, model, n, ram, disk, full_draws)
         case = f"{model}, N={n:,}, RAM={ram:,}, disk={disk}"
         if expected is None:
             assert got["best"] is None and got["n_fitting"] == 0, case
             continue
-        assert got["best"] == expected.best.label, case
+        assert got["best"] == expected.recommended.label, case
         assert got["n_fitting"] == expected.n_fitting, case
         assert [tuple(r) for r in got["runners_up"]] == list(zip(expected.runners_up.label,
                                                                  expected.runners_up.on_frontier)), case
+        assert (got["top"], got["n_tied"]) == (expected.top.label, expected.n_tied), case
+        assert got["needed"] == (None if expected.needed is None else expected.needed.label), case
+    assert sum(g["needed"] is not None for g in page) > 0 and sum(g["n_tied"] > 1 for g in page) > 0
     assert sum(g["best"] is None for g in page) > 0 and len({g["best"] for g in page}) > 10  # a real spread
 
 
@@ -490,9 +507,9 @@ def test_ties_are_broken_as_study_select_breaks_them(browser, small, small_page)
         "return arguments[0].map(c => window.explorer.select(c[0], c[1], c[2], c[3]));", cases)
     for (model, n, ram, disk), got in zip(cases, page):
         expected = python_choice(configs, model, n, ram, disk)
-        assert got["best"] == (None if expected is None else expected.best.label), (model, n, ram, disk)
+        assert got["best"] == (None if expected is None else expected.recommended.label), (model, n, ram, disk)
     tie = python_choice(configs, "minilm-l6", 1000, 390_000)  # float8 e4m3 / e5m2 / int8 all fit
-    assert tie.best.label == "float8_e4m3" and tie.runners_up.label.tolist()[:2] == ["float8_e5m2", "int8"]
+    assert tie.recommended.label == "float8_e4m3" and tie.runners_up.label.tolist()[:2] == ["float8_e5m2", "int8"]
     assert browser.execute_script("return window.explorer.select('minilm-l6', 1000, 390000).runners_up")[:2] == \
         [["float8_e5m2", True], ["int8", False]]
     assert point_counts(browser) and sum(point_counts(browser)) == int((configs.model == "minilm-l6").sum())

@@ -176,3 +176,11 @@ def test_the_frontier_reads_draws_by_index_whatever_the_rows_order_or_subset(con
         f for f in shuffled.format if f in ("tiny", "quarter", "half")]
     subset = configs[configs.format.isin(["float32", "quarter", "lucky"])]
     assert subset.format[tradeoff.frontier_mask(subset, draws)].tolist() == ["quarter", "float32"]  # lucky: no step
+
+
+def test_a_best_without_scores_is_still_chosen_and_ties_with_nothing(configs_and_draws):
+    configs, draws = configs_and_draws
+    blind = tradeoff.Draws(draws.draws.copy())
+    blind.draws[:, position(configs, "lucky")] = np.nan  # the best point estimate has no per-query scores
+    recommended, others, top = tradeoff.choose(tradeoff.at_scale(configs, 1000), blind)
+    assert recommended.format == top.format == "lucky" and others.empty

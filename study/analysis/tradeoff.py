@@ -352,6 +352,19 @@ class Draws:
         low, _ = self.interval(better, worse)
         return np.nan_to_num(low, nan=-np.inf) > 0
 
+    def relations(self, columns: np.ndarray | list[int]) -> list[str]:
+        """For each of ``columns`` (i) against each (j), one character: ``2`` = i significantly better than j,
+        ``1`` = i not significantly worse than j (the CI reaches 0), ``0`` = i significantly worse, or no CI.
+        What ``choose`` and ``frontier_mask`` read, for the explorer page to apply the same rule."""
+        columns = np.asarray(columns, int)
+        out = []
+        for i in columns:
+            low, high = self.interval(np.full(len(columns), i), columns)
+            code = np.where(np.nan_to_num(low, nan=-np.inf) > 0, "2",
+                            np.where(np.nan_to_num(high, nan=-np.inf) >= 0, "1", "0"))
+            out.append("".join(code))
+        return out
+
 
 def value_draws(configs: pd.DataFrame, rows: pd.DataFrame, per_query: pd.DataFrame | None,
                 weighting: str = "texts", metric: str = "ndcg_at_10", n_resamples: int = stats.N_RESAMPLES,
@@ -521,7 +534,9 @@ def choose(fitting: pd.DataFrame, draws: Draws | None) -> tuple[pd.Series, pd.Da
     if draws is None:
         return top, ordered.iloc[1:], top
     _, high = draws.interval(ordered.index, np.full(len(ordered), ordered.index[0]))
-    tied = cheapest_first(ordered[np.nan_to_num(high, nan=-np.inf) >= 0])
+    same = np.nan_to_num(high, nan=-np.inf) >= 0
+    same[0] = True  # the best itself, with or without draws
+    tied = cheapest_first(ordered[same])
     return tied.iloc[0], rank(tied.iloc[1:]), top
 
 
@@ -542,6 +557,7 @@ def select(
     disk_bytes: int | str | None = None,
     per_query: pd.DataFrame | None = None,
     max_loss: float = DEFAULT_MAX_LOSS,
+    draws: Draws | None = None,
 ) -> Selection:
     """The cheapest configuration that fits ``budget_bytes`` of RAM (and ``disk_bytes`` of disk, if given) and is
     not significantly worse (paired, query-level 95 % CI) than the best one that fits.
@@ -549,8 +565,9 @@ def select(
     Without a disk budget everything a configuration stores counts against the RAM budget; with one,
     a two-tier configuration keeps its first tier (and what is stored once) in RAM and its rescoring
     tier on disk (``fits``). ``results`` is a tidy table (as the stages write) or the output of
-    ``configurations``. With ``per_query`` (and tidy ``results``) differences are tested (``choose``); without,
-    the best point estimate is recommended and said to be untested. A recommendation that loses more than
+    ``configurations``. With ``per_query`` (and tidy ``results``), or ``draws`` of a configurations table (columns
+    = its index), differences are tested (``choose``); without, the best point estimate is recommended and said
+    to be untested. A recommendation that loses more than
     ``max_loss`` % is flagged with the storage that would clear it. Raises ``StudyError`` naming the smallest
     configuration when nothing fits.
     """
@@ -565,9 +582,9 @@ def select(
         model = models[0]
     if model not in models:  # None, when the results hold several
         raise ParameterError("model", model, models)
-    mine = configs[configs.model == model].reset_index(drop=True)
-    draws = None
+    mine = configs[configs.model == model]
     if tidy is not None and per_query is not None:
+        mine = mine.reset_index(drop=True)
         rows = configuration_rows(tidy, mine)
         mine = with_intervals(mine, rows, per_query, weighting)
         draws = value_draws(mine, rows, per_query, weighting)

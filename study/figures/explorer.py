@@ -54,7 +54,17 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from study.analysis.comparison import NONE
-from study.analysis.tradeoff import BUDGET_HELP, KINDS, check_n_vectors, format_bytes, kind, parse_budget
+from study.analysis.tradeoff import (
+    BUDGET_HELP,
+    DEFAULT_MAX_LOSS,
+    KINDS,
+    Draws,
+    check_max_loss,
+    check_n_vectors,
+    format_bytes,
+    kind,
+    parse_budget,
+)
 from study.core.errors import ParameterError
 from study.core.io import write_text_atomic
 
@@ -142,11 +152,14 @@ def _check_configs(configs: pd.DataFrame) -> pd.DataFrame:
 
 def page_data(configs: pd.DataFrame, per_collection: pd.DataFrame | None, profile: str,
               n_vectors: int = DEFAULT_N_VECTORS, ram: str | int = DEFAULT_RAM, disk: str | int | None = None,
-              model: str | None = None, weighting: str | None = None, source: str = "") -> dict:
+              model: str | None = None, weighting: str | None = None, source: str = "",
+              draws: Draws | None = None, max_loss: float = DEFAULT_MAX_LOSS) -> dict:
     """Everything the page's JavaScript reads: per model its configurations (``configurations``' rows, in its
-    order, each with an ``id``) and the per-collection values behind each (``per_collection``: rows of
-    ``tradeoff.configuration_rows``, ``config`` naming the row of ``configs``), the defaults of the controls, the
-    slider stops and ``parse_budget``'s help text."""
+    order, each with an ``id``), the per-collection values behind each (``per_collection``: rows of
+    ``tradeoff.configuration_rows``, ``config`` naming the row of ``configs``) and, with ``draws`` (columns =
+    ``configs``' index), how each pair compares (``Draws.relations``: the page then chooses and draws the frontier
+    by ``study select``'s rule); the defaults of the controls, the quality floor, the slider stops and
+    ``parse_budget``'s help text."""
     configs = _check_configs(configs)
     models = list(dict.fromkeys(configs.model))
     model = model or models[0]
@@ -174,14 +187,15 @@ def page_data(configs: pd.DataFrame, per_collection: pd.DataFrame | None, profil
             row["per_collection"] = by_config.get(index, [])
             rows.append(row)
         out[name] = {"configs": rows, "collections": str(mine.collections.iloc[0]) if len(mine) else "",
-                     "n_datasets": int(mine.n_datasets.max()) if len(mine) else 0}
+                     "n_datasets": int(mine.n_datasets.max()) if len(mine) else 0,
+                     "relations": draws.relations(mine.index.to_numpy()) if draws is not None else None}
     return {
         "profile": profile, "weighting": weighting, "source": source, "models": out, "model_order": models,
         "colours": colours, "grey": GREY,
         "defaults": {"model": model, "n_vectors": check_n_vectors(n_vectors),
                      "ram": parse_budget(ram, "ram"), "disk": None if disk is None else parse_budget(disk, "disk")},
         "stops": {"vectors": VECTOR_STOPS, "ram": RAM_STOPS, "disk": DISK_STOPS},
-        "budget_help": BUDGET_HELP,
+        "budget_help": BUDGET_HELP, "max_loss": check_max_loss(max_loss),
     }
 
 
@@ -446,20 +460,76 @@ _SCRIPT = r"""
     }
     return keep;
   }
-  // select: the best configuration of `model` that fits, the ranked rest, and (nothing fits) the smallest
+  // study select's rule (tradeoff.choose, tradeoff.frontier_mask), where the page has each pair's relation:
+  // relations[i][j] = "2" i significantly better than j, "1" not significantly worse, "0" significantly worse or
+  // no CI; without relations, point estimates (pareto_mask, rank)
+  function relation(model, i, j) { return DATA.models[model].relations[i].charAt(j); }
+  function cheapestOrder(a, b) {
+    if (a.total_bytes !== b.total_bytes) return a.total_bytes - b.total_bytes;
+    var ca = a.change_pct, cb = b.change_pct;
+    if (ca === null || cb === null) {
+      if (ca !== cb) return ca === null ? 1 : -1;
+    } else if (ca !== cb) {
+      return cb - ca;
+    }
+    return byLabel(a, b);
+  }
+  function argmaxChange(rows, idx) {
+    var best = idx[0];
+    idx.forEach(function (i) { if (rows[i].change_pct > rows[best].change_pct) best = i; });
+    return best;
+  }
+  function frontierMask(model, rows, cost) {
+    if (!DATA.models[model].relations) return paretoMask(rows, cost, "change_pct");
+    var keep = rows.map(function () { return false; });
+    var valid = rows.map(function (r, i) { return i; })
+      .filter(function (i) { return rows[i].change_pct !== null && rows[i][cost] !== null; });
+    var levels = valid.map(function (i) { return rows[i][cost]; })
+      .filter(function (v, k, all) { return all.indexOf(v) === k; }).sort(function (a, b) { return a - b; });
+    var cheaper = null;
+    levels.forEach(function (level) {
+      var here = valid.filter(function (i) { return rows[i][cost] === level; });
+      if (cheaper === null) {
+        keep[argmaxChange(rows, here)] = true;
+      } else {
+        var up = here.filter(function (i) { return relation(model, rows[i].id, rows[cheaper].id) === "2"; });
+        if (up.length) keep[argmaxChange(rows, up)] = true;
+      }
+      var top = argmaxChange(rows, here);
+      if (cheaper === null || rows[top].change_pct > rows[cheaper].change_pct) cheaper = top;
+    });
+    return keep;
+  }
+  // select: the cheapest configuration of `model` that fits and is not significantly worse than the best that fits
+  // (with relations; else the best), the rest it could not tell apart ranked, and (nothing fits) the smallest
   function choose(model, n, ram, disk) {
     var rows = atScale(DATA.models[model].configs, n);
-    var front = paretoMask(rows, "total_bytes", "change_pct");  // at_scale's frontier, on total bytes at N
+    var front = frontierMask(model, rows, "total_bytes");  // at_scale's frontier, on total bytes at N
     rows.forEach(function (r, i) { r.on_frontier_at_n = front[i]; });
     var fitting = rows.filter(function (r) { return fits(r, ram, disk); });
     var result = {model: model, n_vectors: n, ram: ram, disk: disk === undefined ? null : disk, rows: rows,
                   fitting: fitting, n_fitting: fitting.length, n_configurations: rows.length,
-                  best: null, ranked: [], smallest: null};
+                  best: null, top: null, ranked: [], smallest: null, n_tied: 0, needed: null,
+                  tested: !!DATA.models[model].relations};
+    var column = result.disk === null ? "total_bytes" : "ram_bytes";
     if (fitting.length) {
-      result.ranked = fitting.slice().sort(rankOrder);
-      result.best = result.ranked[0];
+      var ranked = fitting.slice().sort(rankOrder);
+      result.top = ranked[0];
+      var tied = result.tested ? ranked.filter(function (r, k) {
+        return k === 0 || relation(model, r.id, ranked[0].id) !== "0"; }) : ranked.slice(0, 1);
+      tied.sort(cheapestOrder);
+      result.best = tied[0];
+      result.n_tied = tied.length;
+      var rest = result.tested ? tied.slice(1) : ranked.slice(1);
+      result.ranked = [result.best].concat(rest.sort(rankOrder));
+      if (-result.best.change_pct > DATA.max_loss) {
+        result.needed = rows.filter(function (r) { return r.change_pct !== null && -r.change_pct <= DATA.max_loss; })
+          .sort(function (a, b) {
+            if (a[column] !== b[column]) return a[column] - b[column];
+            return a.change_pct !== b.change_pct ? b.change_pct - a.change_pct : byLabel(a, b);
+          })[0] || null;
+      }
     } else {
-      var column = result.disk === null ? "total_bytes" : "ram_bytes";
       result.smallest = rows.slice().sort(function (a, b) {
         return a[column] !== b[column] ? a[column] - b[column] : byLabel(a, b);
       })[0];
@@ -477,7 +547,8 @@ _SCRIPT = r"""
                var c = choose(m, n, r, d === undefined ? null : d);
                return {best: c.best ? c.best.label : null, n_fitting: c.n_fitting,
                        runners_up: c.ranked.slice(1, 6).map(function (x) { return [x.label, x.on_frontier_at_n]; }),
-                       smallest: c.smallest ? c.smallest.label : null};
+                       smallest: c.smallest ? c.smallest.label : null, top: c.top ? c.top.label : null,
+                       n_tied: c.n_tied, needed: c.needed ? c.needed.label : null};
              }, state: state, ready: false, updates: 0, choice: null, data: DATA};
   window.explorer = api;
 
@@ -522,6 +593,18 @@ _SCRIPT = r"""
     }
     lines.push("expected nDCG@10 " + b.expected.toFixed(4) + " (" + pct(b.change_pct) + " vs float32, " + ci(b) +
                "; " + b.n_datasets + " collections, " + DATA.weighting + "-weighted)");
+    if (!c.tested) {
+      lines.push("(no per-query scores: differences were not tested; ranked by point estimate)");
+    } else if (c.top.label !== b.label) {
+      lines.push("why: the cheapest of " + c.n_tied + " that fit and are not significantly worse than the best " +
+                 "point estimate, " + c.top.label + " (" + pct(c.top.change_pct) + ")");
+    }
+    if (c.needed !== null) {
+      var col = c.disk === null ? "total_bytes" : "ram_bytes";
+      lines.splice(1, 0, "Nothing in this budget is good enough: the best that fits loses " +
+                   (-b.change_pct).toFixed(2) + " % (floor: " + DATA.max_loss + " %). Clearing the floor needs " +
+                   formatBytes(c.needed[col]) + ": " + c.needed.label + " (" + pct(c.needed.change_pct) + ").");
+    }
     detail.innerHTML = "";
     lines.forEach(function (line) {
       var d = document.createElement("div");

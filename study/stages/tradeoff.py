@@ -29,7 +29,7 @@ from study.analysis.tradeoff import (
     load_per_query,
     load_tidy,
     per_collection_intervals,
-    with_intervals,
+    with_uncertainty,
 )
 from study.core import artifacts
 from study.core.errors import StudyError
@@ -168,11 +168,10 @@ def write_explorer_page(profile: str, metric: str = "ndcg_at_10") -> Path:
     tidy, used = load_tidy(profile)
     per_query = load_per_query(used)
     weighting = explorer_weighting(profile)
-    configs = configurations(tidy, metric=metric, weighting=weighting)
-    rows = configuration_rows(tidy, configs, metric)
-    configs = with_intervals(configs, rows, per_query, weighting, metric)
-    rows = per_collection_intervals(rows, per_query, metric)
+    configs, draws = with_uncertainty(configurations(tidy, metric=metric, weighting=weighting), tidy, per_query,
+                                      weighting, metric)
+    rows = per_collection_intervals(configuration_rows(tidy, configs, metric), per_query, metric)
     root = output_root()
     source = ", ".join(p.relative_to(root).as_posix() if p.is_relative_to(root) else p.name for p in used)
     return write_explorer(configs, rows, report.output_dirs(profile)["figures"] / EXPLORER, profile,
-                          weighting=weighting, source=source)
+                          weighting=weighting, source=source, draws=draws)
