@@ -85,6 +85,7 @@ BAD = [
     (TradeoffParams, "n_vectors", [0], "'n_vectors': invalid value 0"),
     (TradeoffParams, "budgets", {"phone": "lots"}, "budgets['phone']\": invalid value 'lots'"),
     (TradeoffParams, "metric", "map", "'metric': invalid value 'map'"),
+    (TradeoffParams, "max_loss", -1, "'max_loss': invalid value -1"),
     (BeyondParams, "asymmetric", ["float7"], "'asymmetric': invalid value 'float7'"),
     (BeyondParams, "rescore_first", ["float7"], "'rescore_first': invalid value 'float7'"),
     (BeyondParams, "rescore_tiers", ["float7"], "'rescore_tiers': invalid value 'float7'"),

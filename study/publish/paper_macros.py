@@ -146,14 +146,16 @@ def claim_macros(claims: list | None) -> dict[str, str]:
 
 
 def selection_sentence(table: pd.DataFrame | None, model: str) -> str:
-    """One generated sentence: the recommendation per budget at the largest corpus size."""
+    """One generated sentence: the recommendation per budget at the largest corpus size (flagged below the floor)."""
     if table is None or table.empty or model not in set(table.model):
         return NOT_RUN
     rows = table[table.model == model]
     n = int(rows.n_vectors.max())
     parts = []
     for r in rows[rows.n_vectors == n].itertuples():
-        what = (f"{latex_escape(r.configuration)} ({num(r.change_pct, 2, True)}\\,\\%)"
+        good = getattr(r, "good_enough", True)  # NaN where nothing fits
+        floor = ", below the quality floor" if not pd.isna(good) and not good else ""
+        what = (f"{latex_escape(r.configuration)} ({num(r.change_pct, 2, True)}\\,\\%{floor})"
                 if isinstance(r.configuration, str) else "nothing fits")
         parts.append(f"{latex_escape(r.budget)} ({latex_escape(r.budget_size)}): {what}")
     return f"for {n:,} vectors of {latex_escape(model)}, " + "; ".join(parts)
