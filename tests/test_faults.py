@@ -368,7 +368,7 @@ BAD_VALUES = {
     "methods": ["pca", "no-such-method"], "fit_sample": -5, "paper_calibrate_on": "no-such-collection",
     "asymmetric": ["no-such-format"], "rescore_first": ["no-such-format"], "rescore_tiers": ["no-such-format"],
     "reduced_formats": ["no-such-format"],
-    "oversampling": [1, 0], "n_resamples": 0, "seed": "not-a-seed", "publish": "yes",
+    "oversampling": [1, 0], "n_resamples": 0, "seed": "not-a-seed", "publish": "yes", "max_loss": -5,
 }
 # Parameters a notebook may leave unvalidated on purpose (free text, plain switches).
 UNCHECKED = {"title", "caption", "verbose"}
