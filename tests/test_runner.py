@@ -474,7 +474,8 @@ def test_fits_made_ahead_are_what_the_parts_then_find(cache_dir, monkeypatch, ca
     import logging
 
     plan = codecs_stage.plan(CodecParams(models=[MODEL], datasets=["adi", "time"], formats=["float32", "pq8x4fs"],
-                                         calibrate_on=[CAL], asymmetric=[], reducers=["pca"], fractions=[0.25],
+                                         calibrate_on=[CAL], asymmetric=[], reducers=["pca", "truncation"],
+                                         fractions=[0.25],
                                          reduced_formats=["pq8x4fs"], fit_on=FIT, rescore_first=[]).checked())
     monkeypatch.setenv("STUDY_FIT_CACHE", "off")
     fresh = ran(plan).tidy
@@ -483,11 +484,11 @@ def test_fits_made_ahead_are_what_the_parts_then_find(cache_dir, monkeypatch, ca
     monkeypatch.setenv("STUDY_CACHE_DIR", str(tmp_path))
     trained = runner.calibrate.__globals__["_TRAINED"]  # what this process holds: cleared, so the parts read the disk
     trained.clear()
-    assert len(runner.fit_shared(plan, progress=False)) == 3  # pca 25 %, pq8x4fs, pq8x4fs after pca
+    assert len(runner.fit_shared(plan, progress=False)) == 4  # pca 25 %, pq8x4fs, after pca, after truncation
     trained.clear()
     with caplog.at_level(logging.INFO, logger="study.compress.fitcache"):
         ahead = ran(plan).tidy
-    assert "fit cache miss" not in caplog.text and caplog.text.count("fit cache hit") >= 3
+    assert "fit cache miss" not in caplog.text and caplog.text.count("fit cache hit") >= 4
     pd.testing.assert_frame_equal(ahead, fresh)
 
 

@@ -238,9 +238,14 @@ class _Reduced:
 
 
 def _fit(cfg: Config, references: References, data: EvalData | None, options: RunOptions) -> Reducer | None:
+    """The reducer of ``cfg`` fit on its fit set; one that fits nothing (truncation: ``fit_on`` is ``none``) is
+    made from the vectors at hand, the corpus or, in a fit job (no corpus), the codec's training set."""
     if cfg.reducer == NONE:
         return None
-    vectors = references(cfg.fit_on) if cfg.fit_on not in (NONE, SELF) else data.docs
+    if cfg.fit_on not in (NONE, SELF):
+        vectors = references(cfg.fit_on)
+    else:
+        vectors = data.docs if data is not None else references(cfg.calibrate_on)
     return fit_reducer(cfg.reducer, vectors, cfg.fraction, fit_sample=options.fit_sample, seed=options.seed)
 
 
