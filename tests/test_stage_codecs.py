@@ -25,9 +25,29 @@ def test_plan_trains_pq_only_on_shared_sets_and_skips_widths_m_does_not_divide(t
         ("rabitq1", "time", "same"), ("rabitq1", "time", "float32"),
         ("rabitq1", "self", "same"), ("rabitq1", "self", "float32"),   # cheap codecs: on the corpus too
         ("opq8", "time", "same"), ("opq8", "time", "float32"),         # PQ: the shared set only
-        ("opq48", "time", "same"), ("opq64", "time", "same"),
+        ("opq48", "time", "same"), ("opq48", "time", "float32"),       # PQ: float32 queries (ADC) always
+        ("opq64", "time", "same"), ("opq64", "time", "float32"),
     ]
     assert not width_allows("opq48", 256) and width_allows("opq48", 384) and not width_allows("pq64x4fs", 96)
+
+
+def test_pq_families_are_searched_as_faiss_searches_them_everywhere(cache_dir):
+    """Alone, after a reducer and as a first tier, a PQ codec has a float32-query (ADC) row; other codecs only where
+    asked (asymmetric); a PQ first tier searches with float32 queries only."""
+    p = CodecParams(datasets=["adi"], formats=["float32", "pq8x4fs", "pq48x8", "rabitq1"], calibrate_on=["time"],
+                    asymmetric=[], reducers=["truncation"], fractions=[0.5], reduced_formats=["opq16", "osq1"],
+                    fit_on="time", rescore_first=["opq16", "rabitq1"], rescore_tiers=["float32"],
+                    oversampling=[4]).checked()
+    seen = [(c.format, c.reducer, c.rescore, c.query_format) for c in plan(p).configs]
+    assert seen == [
+        ("float32", "none", "none", "same"),
+        ("pq8x4fs", "none", "none", "same"), ("pq8x4fs", "none", "none", "float32"),
+        ("pq48x8", "none", "none", "same"), ("pq48x8", "none", "none", "float32"),
+        ("rabitq1", "none", "none", "same"),
+        ("opq16", "truncation", "none", "same"), ("opq16", "truncation", "none", "float32"),
+        ("osq1", "truncation", "none", "same"),
+        ("opq16", "none", "float32x4", "float32"), ("rabitq1", "none", "float32x4", "same"),
+    ]
 
 
 def test_families_and_labels():

@@ -210,7 +210,8 @@ def test_a_label_names_every_part_that_is_not_the_default():
 @pytest.mark.parametrize("fmt, name", [
     ("float32", "float32"), ("float16", "16-bit float"), ("bfloat16", "16-bit float"), ("float8_e4m3_scaled", "float8"),
     ("int8_clipped", "int8"), ("int4", "int4"), ("float4_e2m1", "float4"), ("binary", "binary"), ("rabitq4", "RaBitQ"),
-    ("opq16x4", "OPQ+PQ"), ("pq16x4fs", "PQ fast-scan"), ("turboquant4", "TurboQuant"), ("osq2", "OSQ"),
+    ("opq16x4", "OPQ+PQ"), ("pq16x4fs", "PQ fast-scan"), ("pq48x8", "PQ"), ("pq96x8", "PQ"), ("pq", "pq"),
+    ("turboquant4", "TurboQuant"), ("osq2", "OSQ"),
     ("mystery", "mystery"),
 ])
 def test_kind_is_the_number_format(fmt, name):

@@ -162,12 +162,14 @@ def label(row: pd.Series | dict) -> str:
 
 KINDS = (("float32", "float32"), ("float16", "16-bit float"), ("bfloat16", "16-bit float"), ("float8", "float8"),
          ("int8", "int8"), ("int4", "int4"), ("float4", "float4"), ("binary", "binary"),
-         ("rabitq", "RaBitQ"), ("opq", "OPQ+PQ"), ("pq", "PQ fast-scan"), ("turboquant", "TurboQuant"), ("osq", "OSQ"))
+         ("rabitq", "RaBitQ"), ("opq", "OPQ+PQ"), (r"pq\d+x4fs", "PQ fast-scan"), (r"pq\d+x8", "PQ"),
+         ("turboquant", "TurboQuant"), ("osq", "OSQ"))
+"""(pattern matched at the start of a format's name, its kind), in the order figures list them."""
 
 
 def kind(fmt: str) -> str:
-    """The number format a storage format belongs to (``float8_e4m3_scaled`` → ``float8``)."""
-    return next((name for prefix, name in KINDS if str(fmt).startswith(prefix)), str(fmt))
+    """The number format a storage format belongs to (``float8_e4m3_scaled`` → ``float8``, ``pq48x8`` → ``PQ``)."""
+    return next((name for pattern, name in KINDS if re.match(pattern, str(fmt))), str(fmt))
 
 
 def family(row: pd.Series | dict) -> str:

@@ -1,12 +1,16 @@
 """Stage 09's plan: the codecs engineers use today, trained on each training set, alone, after a reducer and as
 the first tier of two-tier rescoring.
 
-PQ families (OPQ + PQ, PQ fast-scan) train only on the shared sets: k-means with 256 centroids per sub-quantizer
+PQ families (OPQ + PQ, PQ, PQ fast-scan) are scored as faiss searches them, with float32 queries against the
+codes (ADC), alone, after a reducer and as a first tier; with encoded queries only as an extra row (alone and
+after a reducer). They train only on the shared sets: k-means with 256 centroids per sub-quantizer
 cannot be fitted on a corpus of 82 documents (adi), and a deployment large enough to need PQ trains on a sample
 that the fit set stands in for. A training collection is never evaluated here.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from study.compress.formats import get_format
 from study.compress.reducers import n_components
@@ -24,6 +28,11 @@ PQ_PREFIXES = ("opq", "pq")
 
 def trains_on_self(fmt: str) -> bool:
     return not fmt.startswith(PQ_PREFIXES)
+
+
+def is_pq(fmt: str) -> bool:
+    """A PQ family (OPQ + PQ, PQ, PQ fast-scan): faiss searches it with float32 queries against the codes (ADC)."""
+    return fmt.startswith(PQ_PREFIXES)
 
 
 def width_allows(fmt: str, dims: int) -> bool:
@@ -44,7 +53,7 @@ def _plan(data: EvalData | Target, formats: list[str], calibrate_on: list[str], 
             if cal == SELF and not trains_on_self(fmt):
                 continue
             plan.append(Config(**base, format=fmt, calibrate_on=cal))
-            if fmt in asymmetric and fmt != "float32":
+            if (fmt in asymmetric or is_pq(fmt)) and fmt != "float32":
                 plan.append(Config(**base, format=fmt, calibrate_on=cal, query_format="float32"))
     return plan
 
@@ -77,10 +86,12 @@ def plan(p: CodecParams, only: tuple[str, str] | None = None) -> Plan:
             fit = p.fit_on if method != "truncation" else NONE
             for fraction in p.fractions:
                 dims = n_components(t.dims, fraction)
-                configs += [Config(t.model, t.name, t.split, reducer=method, fraction=float(fraction), fit_on=fit,
-                                   format=fmt, calibrate_on=shared if get_format(fmt).needs_calibration else NONE)
-                            for fmt in reduced_formats if width_allows(fmt, dims)]
+                for fmt in [f for f in reduced_formats if width_allows(f, dims)]:
+                    cfg = Config(t.model, t.name, t.split, reducer=method, fraction=float(fraction), fit_on=fit,
+                                 format=fmt, calibrate_on=shared if get_format(fmt).needs_calibration else NONE)
+                    configs += [cfg, replace(cfg, query_format="float32")] if is_pq(fmt) else [cfg]
         for fmt in rescore_first:
-            configs += two_tier(Config(t.model, t.name, t.split, format=fmt, calibrate_on=shared), p.rescore_tiers,
-                                p.oversampling)
+            first = Config(t.model, t.name, t.split, format=fmt, calibrate_on=shared,
+                           query_format="float32" if is_pq(fmt) else "same")
+            configs += two_tier(first, p.rescore_tiers, p.oversampling)
     return plan_of(configs, RunOptions(STAGE), chosen)
