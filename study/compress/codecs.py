@@ -50,7 +50,7 @@ RABITQ_QUERY_BITS = 8
 """``query_format='same'`` for RaBitQ: faiss quantizes each query to 8 bits (``qb``) before the estimator.
 The RaBitQ paper shows 4 query bits already cost little at 1 bit per document dimension; 8 keeps the query
 side negligible for the 2- and 4-bit codes too, and costs nothing stored (queries are never kept)."""
-OPQ_BYTES = (4, 8, 16, 32, 48, 64)
+OPQ_BYTES = (4, 8, 16, 32, 48, 64, 96)
 PQ_BYTES = (32, 48, 96)  # plain PQ (no rotation) at sign binary's bytes: WordLlama 256-d, MiniLM 384-d, MPNet 768-d
 FAST_SCAN_BYTES = (4, 8, 16, 32, 48, 96)
 TURBOQUANT_BITS = (2, 3, 4)
@@ -134,6 +134,7 @@ def _faiss_codec(
     searcher: Callable[[faiss.Index, str], Callable] | None = None,
     query_round_trip: bool = True,
     min_train: int = 1,
+    learns_from_sample: bool = True,
 ) -> Format:
     """A codec whose training, codes and search are faiss': ``build(dims)`` makes the untrained codec.
 
@@ -180,7 +181,8 @@ def _faiss_codec(
             return _dense(search, q, docs.n)
 
     return Format(name, description, encode, decode, calibrate=train, needs_calibration=True, paper_faithful=False,
-                  nominal_bits=nominal_bits, similarity="estimator", score=score, costly_calibration=True)
+                  nominal_bits=nominal_bits, similarity="estimator", score=score, costly_calibration=True,
+                  learns_from_sample=learns_from_sample, min_training_rows=min_train)
 
 
 def _rabitq_searcher(index: faiss.Index, query_format: str) -> Callable:
@@ -212,6 +214,7 @@ def turboquant_format(bits: int) -> Format:
         f"TurboQuant {bits}-bit (faiss QT_{bits}bit_tq: {bits - 1}-bit MSE codebook + 1-bit QJL residual + "
         "factors), after a seeded random rotation of the unit vector",
         lambda d: faiss.IndexScalarQuantizer(d, qtype, faiss.METRIC_INNER_PRODUCT), bits, rotate=True,
+        learns_from_sample=False,  # faiss' TurboQuant codebooks are fixed (for rotated unit vectors)
     )
 
 
@@ -455,7 +458,7 @@ def _binary_fix(name: str, description: str, centre: bool) -> Format:
         return signs if centre else _unrotated(signs, p)
 
     return Format(name, description, encode, decode, calibrate=train, needs_calibration=True, paper_faithful=False,
-                  nominal_bits=1, similarity="hamming")
+                  nominal_bits=1, similarity="hamming", learns_from_sample=centre)
 
 
 register_format(_binary_fix("binary_centred", "sign bits of x − the training set's mean, Hamming distance", True))
