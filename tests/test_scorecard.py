@@ -624,12 +624,12 @@ def test_claim5_averages_the_shared_formats_and_fractions():
     pca = check(c, "wider model loses less to PCA", "mpnet-base vs minilm-l6")
     assert pca.detail == "mean over pca 50%, pca 25%" and pca.outcome["texts"].point == pytest.approx(6.25 * 0.6)
     assert c.ours == {
-        MODEL: "mean quantization vs mpnet-base -2.22 [-2.22, -2.22], mean PCA vs mpnet-base -6.25 [-6.25, -6.25] "
-               "(2 collections shared by both)",
-        "mpnet-base": "mean quantization vs minilm-l6 -0.89 [-0.89, -0.89], mean PCA vs minilm-l6 -2.50 "
-                      "[-2.50, -2.50] (2 collections shared by both)"}
-    assert {m: (s.model, s.names) for m, s in c.sets.items()} == {MODEL: (MODEL, ("d1", "d2")),
-                                                                   "mpnet-base": ("mpnet-base", ("d1", "d2"))}
+        MODEL: "mean quantization vs mpnet-base -2.22 [-2.22, -2.22] (2 collections shared by both), mean PCA vs "
+               "mpnet-base -6.25 [-6.25, -6.25] (2 collections shared by both)",
+        "mpnet-base": "mean quantization vs minilm-l6 -0.89 [-0.89, -0.89] (2 collections shared by both), mean PCA "
+                      "vs minilm-l6 -2.50 [-2.50, -2.50] (2 collections shared by both)"}
+    assert {m: s.names for m, s in c.sets.items()} == {"mpnet-base vs minilm-l6 (quantization)": ("d1", "d2"),
+                                                       "mpnet-base vs minilm-l6 (PCA)": ("d1", "d2")}
 
 
 def test_claim5_averages_only_what_both_models_ran():
@@ -645,14 +645,33 @@ def test_claim5_averages_only_what_both_models_ran():
     pca = check(c, "wider model loses less to PCA", "mpnet-base vs minilm-l6")
     assert pca.detail == "mean over pca 50%" and pca.outcome["texts"].point == pytest.approx(3.0)
     assert pca.conditions[0].terms[0].collections == ("d1",)  # PCA 50 % of mpnet ran on d1 only
-    # a model's set is its quantization set (the wider one here), else its PCA set
-    assert {m: s.names for m, s in c.sets.items()} == {MODEL: ("d1", "d2"), "mpnet-base": ("d1", "d2")}
+    # each check names its own set: the pair's shared collections for what it averages
+    assert {m: s.names for m, s in c.sets.items()} == {"mpnet-base vs minilm-l6 (quantization)": ("d1", "d2"),
+                                                       "mpnet-base vs minilm-l6 (PCA)": ("d1",)}
+    assert c.ours["mpnet-base"].endswith("mean PCA vs minilm-l6 -2.00 [-2.00, -2.00] (1 collection shared by both)")
     pca_only = results({("float32", "pca", 0.5): 2.0}, model="mpnet-base", dims=768)
     tidy, pq = (pd.concat([a, b], ignore_index=True) for a, b in zip(narrow, pca_only))
     c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
     assert [(k.what, k.result()) for k in c.checks] == [("wider model loses less to quantization", None),
                                                          ("wider model loses less to PCA", "holds")]
     assert c.ours["mpnet-base"].endswith("(2 collections shared by both)")
+
+
+def test_claim5_labels_each_pair_with_its_own_collections():
+    """Three models, the pairs sharing different collections: each model's text and each check's set give the
+    count of its own pair (a model's first pair's set once stood for all its pairs)."""
+    configs = {f: v for f, v in QUANT.items()} | {("float32", "pca", 0.5): 5.0}
+    narrow = results(configs, model="wordllama-256", dims=256, datasets=("d1", "d2", "d3"))
+    middle = results(configs, datasets=("d1", "d2", "d3"))
+    wide = results(configs, model="mpnet-base", dims=768, datasets=("d1", "d2"))
+    tidy, pq = (pd.concat(parts, ignore_index=True) for parts in zip(narrow, middle, wide))
+    c = claim(scorecard.scorecard(tidy, per_query=pq, n_resamples=50), 5)
+    text = c.ours[MODEL]
+    assert "mean PCA vs wordllama-256 -5.00 [-5.00, -5.00] (3 collections shared by both)" in text
+    assert "mean PCA vs mpnet-base -5.00 [-5.00, -5.00] (2 collections shared by both)" in text
+    table = scorecard.checks_table([c]).set_index(["model", "check"]).collections
+    assert table["mpnet-base vs minilm-l6", "wider model loses less to PCA"].startswith("2 collections")
+    assert table["minilm-l6 vs wordllama-256", "wider model loses less to PCA"].startswith("3 collections")
 
 
 def two(narrow, wide) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -675,7 +694,7 @@ def test_claim5_needs_shared_runs(apart):
     assert [(k.model, k.what, k.note) for k in c.checks] == [
         (tag, "wider model loses less to quantization", "no shared collection"),
         (tag, "wider model loses less to PCA", "no shared PCA run")]
-    assert {m: s.names for m, s in c.sets.items()} == {MODEL: (), "mpnet-base": ()}
+    assert c.sets == {}  # no check ran: no set to name
 
 
 def test_claim5_compares_on_what_each_model_ran_not_on_its_baseline():

@@ -469,7 +469,6 @@ def claim5(ctx: Context, models: list[str]) -> tuple[ClaimResult, dict[str, list
         tag = f"{wide} vs {narrow}"
         groups = {"quantization": [(f, NONE, 1.0) for f in quant],
                   "PCA": [("float32", "pca", f) for f in fractions]}
-        sets = {}
         for what, wanted in groups.items():
             both = [w for w in wanted if ctx.space.key(narrow, *w) and ctx.space.key(wide, *w)]
             if not both:
@@ -481,19 +480,19 @@ def claim5(ctx: Context, models: list[str]) -> tuple[ClaimResult, dict[str, list
             if not S:
                 result.checks.append(_not_run(tag, f"wider model loses less to {what}", "no shared collection"))
                 continue
-            sets[what] = S
             terms = ([ctx.change(wide, ctx.space.key(wide, *w), S) for w in both]
                      + [ctx.change(narrow, ctx.space.key(narrow, *w), S) for w in both])
             k = len(both)
             cond = Condition(terms, low=0.0, combine=lambda v, k=k: np.mean(v[:k], axis=0) - np.mean(v[k:], axis=0))
             over = ", ".join(w[0] if w[1] == NONE else f"pca {w[2]:.0%}" for w in both)
-            result.checks.append(Check(tag, f"wider model loses less to {what}", [cond], detail=f"mean over {over}"))
+            pair_set = CollectionSet(f"{tag} ({what})", S)
+            result.sets[pair_set.model] = pair_set
+            result.checks.append(Check(tag, f"wider model loses less to {what}", [cond], detail=f"mean over {over}",
+                                       collections=pair_set))
             for m in (narrow, wide):
                 mean = Condition([t for t in terms if t.model == m], combine=lambda v: np.mean(v, axis=0))
                 shown[m].append(_Display(mean, f"mean {what} vs {narrow if m == wide else wide}"))
-        for m in (narrow, wide):
-            result.sets.setdefault(m, CollectionSet(m, sets.get("quantization", ()) or sets.get("PCA", ())))
-            shown[m].append(f" ({len(result.sets[m])} collections shared by both)")
+                shown[m].append(f" ({len(S)} collection{'s' if len(S) != 1 else ''} shared by both)")
     return result, shown
 
 
@@ -592,7 +591,7 @@ def checks_table(claims: list[ClaimResult]) -> pd.DataFrame:
     for c in claims:
         for k in c.checks:
             t, n = k.outcome.get("texts"), k.outcome.get("none")
-            cset = c.sets.get(k.model)
+            cset = k.collections or c.sets.get(k.model)
             out.append({
                 "claim": c.number, "model": k.model, "check": k.what,
                 "result": (t.state if t else None) or "not run", "unweighted": (n.state if n else None) or "not run",
