@@ -247,7 +247,7 @@ def test_on_quantization_alone_claim1_holds_and_the_claims_needing_reduction_do_
     assert two.ours == {MODEL: "reduction not run"}
     # claim 4: the 32× band takes the binary stored at exactly 32×; no codec run, no codec check
     assert {k.what: (k.result(), k.detail) for k in four.checks} == {
-        "frontier up to 4×": ("holds", "bfloat16 (2×) vs int8 (4×)"),
+        "frontier up to 4×": ("holds", "bfloat16 (2×) vs int8 (4×); float8_e4m3 (4×) vs int8 (4×)"),
         "frontier 4–32×": (None, "advised family not run in this band"),
         "frontier 32×": ("holds", "binary: no other family compresses as much"),
         "frontier beyond 32×": (None, "advised family not run in this band")}
@@ -304,7 +304,8 @@ def test_the_papers_advice_holds_claim_by_claim():
     assert three.ours[MODEL] == ("+ E4M3 -1.50 [-1.50, -1.50], + E5M2 -1.80 [-1.80, -1.80] vs int8 -4.00 "
                                  "[-4.00, -4.00] (2 held-out collections)")
     assert [(k.what, k.result(), k.detail) for k in four.checks] == [
-        ("frontier up to 4×", "holds", "bfloat16 (2×) vs float32 + pca 50% (2×)"),
+        ("frontier up to 4×", "holds", "bfloat16 (2×) vs float32 + pca 50% (2×); float8_e4m3 (4×) vs float8_e4m3 + "
+                                       "pca 50% (8×)"),
         ("frontier 4–32×", "holds", "float8_e4m3 + pca 50% (8×) vs binary (32×)"),
         ("frontier 32×", "holds", "binary: no other family compresses as much"),
         ("frontier beyond 32×", None, "advised family not run in this band")]
@@ -492,25 +493,39 @@ def test_the_advised_family_must_beat_every_family_compressing_as_much(loss, exp
     assert (k.result(), k.detail) == (expected, "float8_e4m3 + pca 50% (8×) vs binary (32×)")
 
 
+AT_2X = "float16 (2×) vs float32 + pca 50% (2×)"
+
+
 @pytest.mark.parametrize(("ratio", "expected"), [
-    (3.997, ("fails", "float8_e4m3 (4×) vs int8 (4×)")),  # within the 0.1 % rounding allowance of 4×
-    (4 / 1.001, ("fails", "float8_e4m3 (4×) vs int8 (4×)")),  # at its edge, exactly
-    (3.995, ("holds", "float8_e4m3: no other family compresses as much")),  # beyond it
+    (3.997, ("fails", f"{AT_2X}; float8_e4m3 (4×) vs int8 (4×)")),  # within the 0.1 % rounding allowance of 4×
+    (4 / 1.001, ("fails", f"{AT_2X}; float8_e4m3 (4×) vs int8 (4×)")),  # at its edge, exactly
+    (3.995, ("holds", f"{AT_2X}; float8_e4m3: no other family compresses as much")),  # beyond it
 ])
 def test_a_rival_must_compress_at_least_as_much_give_or_take_rounding(ratio, expected):
-    # float8 (4×, 2 % loss) is the best advised configuration up to 4×; int8 (1 % loss) is its rival only
-    # while it compresses as much; PCA 50 % (2×, better still) never is
-    configs = {"float16": 5.0, "float8_e4m3": 2.0, key(format="int8", bytes=ratio_bytes(ratio)): 1.0,
+    # float8 (4×, 2 % loss) is the best advised configuration at 4×; int8 (1 % loss) is its rival only while it
+    # compresses as much; PCA 50 % (2×, better still) never is; float16 (2×, 0.4 %) beats PCA 50 % at 2×
+    configs = {"float16": 0.4, "float8_e4m3": 2.0, key(format="int8", bytes=ratio_bytes(ratio)): 1.0,
                ("float32", "pca", 0.5): 0.5}
     k = check(claim(card(configs, ci=False), 4), "frontier up to 4×")
     assert (k.result(), k.detail) == expected
+
+
+def test_the_band_is_checked_at_every_ratio_the_advice_reaches():
+    """Float8 + PCA 50 % (8×) beats binary (32×), but float8 + PCA 25 % (16×) loses more than binary, which stores
+    half as much: the advice for 4–32× fails at 16× (the band's best alone once decided it)."""
+    configs = QUANT | REDUCE | {("float8_e4m3", "pca", 0.25): 12.0}
+    k = check(claim(card(configs, ci=False), 4), "frontier 4–32×")
+    assert (k.result(), k.detail) == ("fails", "float8_e4m3 + pca 50% (8×) vs binary (32×); float8_e4m3 + pca 25% "
+                                               "(16×) vs binary (32×)")
+    k = check(claim(card(QUANT | REDUCE | {("float8_e4m3", "pca", 0.25): 8.0}, ci=False), 4), "frontier 4–32×")
+    assert k.result() == "holds"
 
 
 def test_a_better_family_outside_the_advice_fails_it():
     # int8 gains 0.5 %: up to 4× the advised 16-bit floats and float8 lose to it
     c = claim(card(QUANT | {"int8": -0.5}, ci=False), 4)
     k = check(c, "frontier up to 4×")
-    assert (k.result(), k.detail) == ("fails", "bfloat16 (2×) vs int8 (4×)")
+    assert (k.result(), k.detail) == ("fails", "bfloat16 (2×) vs int8 (4×); float8_e4m3 (4×) vs int8 (4×)")
     assert c.verdict == "partly"
 
 
@@ -586,6 +601,13 @@ def test_codecs_on_other_collections_than_binary_are_not_compared():
     binary_apart = {f: v for f, v in QUANT.items() if f != "binary"} | {
         key(format="binary", datasets=("d3",)): 9.0, key(format="rabitq1", bytes=48): 1.0}
     assert "32×: binary vs today's codecs" not in [k.what for k in claim(card(binary_apart, ci=False), 4).checks]
+
+
+def test_sign_binary_searched_with_float32_queries_is_one_of_todays_rivals():
+    configs = QUANT | {key(format="rabitq1", bytes=48): 9.5, key(format="binary_sign", query_format="float32", bytes=48): 5.0,
+                       key(format="binary_sign", bytes=48): 1.0}  # the paper's binary with its own queries is no rival
+    k = check(claim(card(configs, ci=False), 4), "32×: binary vs today's codecs")
+    assert (k.result(), k.detail) == ("fails", "the paper's binary (32×) vs binary_sign (queries float32) (32×)")
 
 
 def test_among_equal_codecs_the_first_label_is_named():
