@@ -604,8 +604,9 @@ def test_codecs_on_other_collections_than_binary_are_not_compared():
 
 
 def test_sign_binary_searched_with_float32_queries_is_one_of_todays_rivals():
-    configs = QUANT | {key(format="rabitq1", bytes=48): 9.5, key(format="binary_sign", query_format="float32", bytes=48): 5.0,
-                       key(format="binary_sign", bytes=48): 1.0}  # the paper's binary with its own queries is no rival
+    configs = QUANT | {key(format="rabitq1", bytes=48): 9.5,
+                       key(format="binary_sign", query_format="float32", bytes=48): 5.0,
+                       key(format="binary_sign", bytes=48): 1.0}  # sign binary with its own queries is no rival
     k = check(claim(card(configs, ci=False), 4), "32×: binary vs today's codecs")
     assert (k.result(), k.detail) == ("fails", "the paper's binary (32×) vs binary_sign (queries float32) (32×)")
 
