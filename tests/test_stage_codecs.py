@@ -175,3 +175,16 @@ def test_the_peers_opq_claim_compares_opq_at_sign_binarys_bytes():
                          "stored_bytes_per_vector": [96.0, 48.0, 96.0, 96.0, 104.0],
                          "reducer": ["none", "none", "none", "pca", "none"], "rescore": ["none"] * 5})
     assert list(pick(rows)) == [False, False, True, False, False]
+
+
+def test_the_ratio_at_a_stated_n_counts_what_is_stored_once():
+    from study.stages.codecs import codecs_table, ratio_at
+
+    summary = pd.DataFrame({"model": ["m", "m"], "label": ["opq48", "binary_sign"], "family": ["OPQ+PQ", "binary"],
+                            "stored_bytes_per_vector": [48.0, 48.0], "overhead_bytes": [983_638, 0],
+                            "stored_ratio": [32.0, 32.0], "value": [0.5, 0.5], "change_pct": [-1.0, -2.0],
+                            "ci_low": [-2.0, -3.0], "ci_high": [0.0, -1.0]})
+    # 125,000 × 1,536 B of float32 over 125,000 × 48 B + the codebook and rotation stored once
+    assert ratio_at(summary, 125_000).tolist() == pytest.approx([125_000 * 1536 / (125_000 * 48 + 983_638), 32.0])
+    assert ratio_at(summary, 10 ** 12).iloc[0] == pytest.approx(32.0, rel=1e-6)  # N → ∞: the per-vector ratio
+    assert "CR at N = 125,000" in codecs_table(summary).columns
