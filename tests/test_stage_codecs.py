@@ -188,3 +188,21 @@ def test_the_ratio_at_a_stated_n_counts_what_is_stored_once():
     assert ratio_at(summary, 125_000).tolist() == pytest.approx([125_000 * 1536 / (125_000 * 48 + 983_638), 32.0])
     assert ratio_at(summary, 10 ** 12).iloc[0] == pytest.approx(32.0, rel=1e-6)  # N → ∞: the per-vector ratio
     assert "CR at N = 125,000" in codecs_table(summary).columns
+
+
+def test_bitbudgets_claims_pick_equal_bytes_and_every_tier():
+    from study.stages.codecs import PEER_CLAIMS
+
+    claims = {name: (a, b) for name, _, a, b in PEER_CLAIMS}
+    rows = pd.DataFrame({
+        "format": ["float32", "float32", "float32", "int8_clipped", "int8_clipped", "binary_sign", "binary_sign"],
+        "reducer": ["none", "pca", "pca", "none", "pca", "none", "none"],
+        "fraction": [1.0, 0.5, 0.25, 1.0, 0.5, 1.0, 1.0],
+        "rescore": ["none", "none", "none", "none", "none", "none", "float32x10"],
+        "query_format": ["same"] * 7})
+    bits, dims = claims["BitBudget: bits beat dimensions (4×)"]
+    assert list(bits(rows)) == [False, False, False, True, False, False, False]   # int8, every dimension: d bytes
+    assert list(dims(rows)) == [False, False, True, False, False, False, False]   # float32, d / 4 dimensions: d bytes
+    rerank, float32 = claims["BitBudget: binary + rerank vs float32"]
+    assert list(rerank(rows)) == [False] * 6 + [True]
+    assert list(float32(rows)) == [True] + [False] * 6

@@ -234,6 +234,16 @@ PEER_CLAIMS = [
      "good as int8 at half its bytes",
      lambda r: (r.format == "turboquant4") & (r.reducer == NONE) & (r.rescore == NONE),
      lambda r: (r.format == "int8_clipped") & (r.query_format == "same") & (r.rescore == NONE)),
+    ("BitBudget: bits beat dimensions (4×)",
+     "BitBudget (arXiv 2510.04127) reports that at equal bytes, coarser codes on every coordinate beat fewer "
+     "full-precision coordinates: here int8 on all dimensions against float32 on the first quarter of PCA's",
+     lambda r: (r.format == "int8_clipped") & (r.reducer == NONE) & (r.rescore == NONE) & (r.query_format == "same"),
+     lambda r: (r.format == "float32") & (r.reducer == "pca") & (r.fraction == 0.25) & (r.rescore == NONE)),
+    ("BitBudget: binary + rerank vs float32",
+     "BitBudget calls binary codes re-ranked with the float vectors lossless at 32×, counting the 1-bit codes only; "
+     "here every tier is counted (the float32 vectors the re-ranking reads are stored too)",
+     lambda r: (r.format == "binary_sign") & (r.rescore.str.startswith("float32x")),
+     lambda r: (r.format == "float32") & (r.reducer == NONE) & (r.rescore == NONE)),
 ]
 
 
