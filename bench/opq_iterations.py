@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{frame['faiss default'].mean():.4f} ({seconds['faiss default']:.0f} s); difference "
               f"{test['diff']:+.4f} [{test['diff_ci_low']:+.4f}, {test['diff_ci_high']:+.4f}]")
     pooled = compared(pd.concat(frames, ignore_index=True), args.n_resamples)
-    case = f"{args.model}/{'+'.join(args.datasets)}/{args.codec}"
+    case = f"{args.model}/pooled:{'+'.join(args.datasets)}/{args.codec}"
     measurements += [{"case": case, "metric": k, "value": pooled[k], "unit": "nDCG@10"}
                      for k in ("diff", "diff_ci_low", "diff_ci_high")]
     print(f"pooled ({sum(len(f) for f in frames)} queries): difference {pooled['diff']:+.4f} "
