@@ -149,7 +149,7 @@ def label(row: pd.Series | dict) -> str:
         text += f" + {get('reducer')} {100 * float(get('fraction', 1.0)):g}%"
         if get("fit_on", NONE) not in (NONE, "self"):
             text += f" (fit {get('fit_on')})"
-    if get("calibrate_on", NONE) not in (NONE, "self") and get("format") != "float32":
+    if get("calibrate_on", NONE) not in (NONE, "self", "untrained") and get("format") != "float32":
         text += f" [cal {get('calibrate_on')}]"
     if get("rescore", NONE) != NONE:
         text += f" → rescore {get('rescore')}"

@@ -2,12 +2,10 @@
 fixes to sign binary, on the same collections as the study's formats, trained on the fit set or on each corpus,
 alone, after PCA / truncation, and as the first tier of two-stage rescoring.
 
-Training set (``Config.calibrate_on``): every codec is trained on each of ``calibrate_on`` (``mlquestions``, the
-paper's fit set, and/or ``self``, the evaluated corpus, as a deployment trains on its own data), except that
-``pq_families`` (OPQ + PQ, PQ fast-scan) train only on the shared sets: k-means with 256 centroids per
-sub-quantizer cannot be fitted on a corpus of 82 documents (adi), and a deployment large enough to need PQ
-trains on a sample that the fit set stands in for. A training collection is never evaluated here
-(``study.analysis.comparison`` would leave it out anyway).
+Training set (``Config.calibrate_on``): the paper's fit set, ``self`` (the evaluated corpus, as a deployment
+trains), ``pool`` (the model's other collections) or ``untrained`` (a codec that ignores its sample); the rules
+are ``study.plans.codecs``'. ``training_set_tests`` pairs the sets a codec was trained on. A training collection is
+never evaluated here (``study.analysis.comparison`` would leave it out anyway).
 """
 
 from __future__ import annotations
