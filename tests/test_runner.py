@@ -571,3 +571,15 @@ def test_a_pool_configuration_trains_on_its_pool(cache_dir, monkeypatch):
     assert trained and all(np.array_equal(s, pool_vectors(MODEL, ["cisi", "time"])) for s in trained)
     rows = result.tidy[result.tidy.metric == "ndcg_at_10"]
     assert list(rows.calibrate_on) == ["none", "pool"]
+
+
+def test_the_workflow_gives_a_pool_job_every_collection_its_pools_draw_on():
+    from study.core import profiles
+
+    parameters = {"models": [MODEL, "minilm-l6"], "datasets": ["adi", "time", CAL, FIT],
+                  "datasets_per_model": {"minilm-l6": ["adi", CAL]}, "calibrate_on": [CAL, "self", "pool"],
+                  "fit_on": CAL}
+    assert profiles.pool_collections("codecs", parameters, MODEL) == ["adi", "time", FIT]  # CAL trains: not a part
+    assert profiles.pool_collections("codecs", parameters, "minilm-l6") == ["adi"]
+    assert profiles.pool_collections("codecs", parameters | {"calibrate_on": [CAL, "self"]}, MODEL) == []
+    assert profiles.reference_sets(parameters) == [CAL]  # pool and self name no collection
