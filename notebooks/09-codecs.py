@@ -24,8 +24,10 @@
 # them is best at each byte budget, how far beyond binary's 32× does useful retrieval go, and does it matter
 # where a codec is trained?
 #
-# **How.** Every codec on every held-out collection, trained on the paper's fit set and (the cheap ones) on
-# each corpus itself; after PCA / truncation; as the first tier of two-stage rescoring. Each configuration
+# **How.** Every codec on every held-out collection, trained where a deployment trains it (`self`: the corpus
+# searched), on a generic foreign set (`pool`: the model's other collections, two-fold cross-fitting) and on the
+# paper's fit set; PQ families searched as faiss searches them (float32 queries against the codes); after PCA /
+# truncation; as the first tier of two-stage rescoring. Each configuration
 # against float32 on the same queries (paired bootstrap 95 % CI); each family's best point against sign binary
 # and int8 at no more bytes. Bytes per vector are measured from what is stored (codes + per-vector
 # corrections, both tiers when rescored); codebooks, rotations and centroids are reported as stored once.
@@ -37,7 +39,7 @@ datasets_per_model = {}        # optional: {model: [collections]} where a model 
 formats = ["float32", "binary_sign", "int8_clipped", "rabitq1", "rabitq2", "rabitq4", "rabitq1_rr", "opq8",
            "opq32", "pq32x4fs", "turboquant2", "turboquant4", "osq1", "osq4", "osq7", "binary_centred",
            "binary_rotated"]
-calibrate_on = ["mlquestions", "self"]   # training sets; PQ codecs train only on the shared ones (see the module)
+calibrate_on = ["mlquestions", "self"]   # training sets: collections, "self" (the corpus), "pool" (the others)
 asymmetric = ["binary_sign", "int8_clipped", "opq8", "opq32", "osq1", "osq4", "turboquant2"]  # + float32 queries
 reducers = ["pca", "truncation"]         # each codec of reduced_formats after these reducers...
 fractions = [0.5, 0.25]                  # ...at these kept fractions, fit on fit_on
@@ -53,6 +55,8 @@ profile = "default"
 publish = True                 # write figures and tables here (the workflow writes them with `study publish`)
 
 # %%
+import pandas as pd
+
 from study.analysis import report
 from study.core.notebook import setup
 from study.data.datasets import collection_table
@@ -60,7 +64,7 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.codecs import plot_codecs
 from study.params import CodecParams
-from study.plans.codecs import plan
+from study.plans.codecs import not_applicable, plan
 from study.stages.codecs import (
     REFERENCES,
     STEM,
@@ -68,6 +72,7 @@ from study.stages.codecs import (
     equal_bytes_tests,
     publish_codecs,
     summarise_codecs,
+    training_set_tests,
 )
 
 setup()
@@ -81,13 +86,18 @@ collection_table(sorted(set(p.evaluated()) | ({*p.calibrate_on, p.fit_on} - {"se
 
 # %% [markdown]
 # ## The plan: one row per configuration
-# Per collection: each codec on each training set (PQ families only on the shared ones), with float32 queries
-# where asymmetric; the codecs of `reduced_formats` after each reducer × kept fraction; each first tier of
-# `rescore_first` × second tier × oversampling. Training collections are never evaluated.
+# Per collection: each codec on each training set where it applies, with float32 queries where asymmetric (PQ
+# families always); the codecs of `reduced_formats` after each reducer × kept fraction; each first tier of
+# `rescore_first` × second tier × oversampling. Training collections are never evaluated. A codec that ignores its
+# sample (a seeded rotation, a fixed codebook) has one row, *untrained*. The rules that leave a combination out
+# (a corpus with fewer vectors than centroids; PQ on the pool only at sign binary's bytes) are listed below it.
 
 # %%
 stage_plan = plan(p)
 stage_plan.table()
+
+# %%
+pd.DataFrame(not_applicable(p), columns=["model", "dataset", "format", "calibrate_on", "reason"])
 
 # %% [markdown]
 # ## Train, encode, search with each codec's own estimator, score
@@ -123,6 +133,20 @@ for t in tests.itertuples():
     print(f"{t.model}: {t.best} ({t.bytes:g} B) − {t.reference} ({t.reference_bytes:g} B) = {t.diff:+.4f} "
           f"[{t.diff_ci_low:+.4f}, {t.diff_ci_high:+.4f}]: {side}")
 tests
+
+# %% [markdown]
+# ## Does it matter where a codec is trained?
+# The same codec trained on the corpus itself (`self`), on the pool and on the fit set, each pair against each
+# other on the same queries (paired bootstrap 95 % CI, on the collections named above).
+
+# %%
+training = training_set_tests(summary, tidy, per_query, p.weighting, p.n_resamples, p.seed)
+for (model, sets), rows in training.groupby(["model", "sets"], sort=False):
+    better, worse = int((rows.diff_ci_low > 0).sum()), int((rows.diff_ci_high < 0).sum())
+    print(f"{model}, {sets}: better in {better}, worse in {worse}, not distinguishable in "
+          f"{len(rows) - better - worse} of {len(rows)} codec × query rows; median difference "
+          f"{rows['diff'].median():+.4f}")
+training
 
 # %% [markdown]
 # ## Write the figure and tables

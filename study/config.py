@@ -11,7 +11,7 @@ import yaml
 
 from study.core.errors import ParameterError
 from study.core.paths import REPO_ROOT
-from study.core.profiles import PAPER_SET, SELF  # noqa: F401  (re-exported: the names every stage uses)
+from study.core.profiles import PAPER_SET, POOL, SELF, UNTRAINED  # noqa: F401  (re-exported: the names every stage uses)
 from study.data.datasets import MTEB_PREFIX, list_collections
 from study.encoders.registry import MODELS
 
@@ -95,12 +95,12 @@ def check_datasets(values: Any, name: str = "datasets") -> list[str]:
     return values
 
 
-def check_reference_set(name: str, value: Any) -> str:
-    """A collection to calibrate or fit on, or ``self`` (the evaluated corpus)."""
+def check_reference_set(name: str, value: Any, pool: bool = False) -> str:
+    """A collection to calibrate or fit on, or ``self`` (the evaluated corpus); with ``pool``, also ``pool``."""
     known = list_collections()
     if value == SELF or (isinstance(value, str) and _dataset_allowed(value, known)):
         return value
-    raise ParameterError(name, value, [SELF, *known])
+    raise ParameterError(name, value, [SELF, *([POOL] if pool else []), *known])
 
 
 def check_fraction(value: Any, name: str = "fraction") -> float:

@@ -495,7 +495,7 @@ def test_fits_made_ahead_are_what_the_parts_then_find(cache_dir, monkeypatch, ca
 def test_a_fit_job_writes_the_list_of_its_fits(cache_dir, output_dir, monkeypatch, capsys):
     from study.plans import parts
 
-    parameters = {"models": [MODEL], "datasets": ["adi"], "formats": ["float32", "rabitq1", "turboquant2"],
+    parameters = {"models": [MODEL], "datasets": ["adi"], "formats": ["float32", "rabitq1", "rabitq4"],
                   "calibrate_on": [CAL], "asymmetric": [], "reduced_formats": [], "rescore_first": [],
                   "profile": "t"}
     assert parts.main(["--fits", "codecs", json.dumps(parameters), MODEL, "1"]) == 0
@@ -504,9 +504,82 @@ def test_a_fit_job_writes_the_list_of_its_fits(cache_dir, output_dir, monkeypatc
     assert marker == output_dir / "build" / "parts" / "t" / "09-codecs" / MODEL / "fits-1-of-4.json"
     written = json.loads(marker.read_text())
     assert written == {"stage": "codecs", "model": MODEL, "shard": 1, "shards": 4,
-                       "fits": [_cfg(format="turboquant2", calibrate_on=CAL).id]}
+                       "fits": [_cfg(format="rabitq4", calibrate_on=CAL).id]}
     assert parts.main(["--fits", "codecs", json.dumps(parameters), MODEL, "4"]) == 2
     assert "parameter 'shard': invalid value '4'; allowed: 0..3" in capsys.readouterr().err
     assert parts.main(["--fits", "codecs", json.dumps(parameters), "minilm-l6", "0"]) == 2
     assert "parameter 'model'" in capsys.readouterr().err
     assert parts.main(["--fits", "codecs", json.dumps(parameters), MODEL]) == 2
+
+
+# --- the pool: a codec trained on the model's other collections (two-fold cross-fitting) ---------------------
+
+
+def test_a_pool_is_the_other_fold_of_the_models_collections():
+    from study.experiment.configs import pool_members
+
+    collections = ["time", "adi", "med", "cisi"]  # sorted: adi, cisi, med, time → folds {adi, med}, {cisi, time}
+    assert pool_members("adi", collections) == ["cisi", "time"]
+    assert pool_members("med", collections) == ["cisi", "time"]
+    assert pool_members("time", collections) == ["adi", "med"]
+    assert all(c not in pool_members(c, collections) for c in collections)
+    assert pool_members("npl", ["adi"]) == ["adi"]  # a collection outside the list joins the dealing
+
+
+def test_a_pool_is_a_seeded_sample_of_its_members_documents(cache_dir):
+    from study.encoders.cache import load_embeddings
+    from study.experiment.configs import cached_collection, pool_vectors
+
+    members = ["adi", "time"]
+    docs = np.concatenate([np.asarray(load_embeddings(MODEL, cached_collection(m), "docs").vectors) for m in members])
+    np.testing.assert_array_equal(pool_vectors(MODEL, members, rows=10 ** 6), docs)
+    sample = pool_vectors(MODEL, members, rows=100)
+    assert sample.shape == (100, docs.shape[1]) and sample.dtype == np.float32
+    np.testing.assert_array_equal(sample, pool_vectors(MODEL, members, rows=100))
+    assert {r.tobytes() for r in sample} <= {r.tobytes() for r in docs}
+    assert not np.array_equal(sample, pool_vectors(MODEL, members, rows=100, seed=1))
+
+
+def pool_plan(formats: list[str]) -> runner.Plan:
+    return codecs_stage.plan(CodecParams(models=[MODEL], datasets=["adi", "time", CAL, FIT], formats=formats,
+                                         calibrate_on=["pool"], asymmetric=[], reduced_formats=[],
+                                         rescore_first=[]).checked())
+
+
+def test_pool_fits_are_shared_by_a_fold_and_its_checksums_key_the_part(cache_dir):
+    plan = pool_plan(["float32", "rabitq1", "osq1"])
+    assert dict(plan.options.pools) == {MODEL: ("adi", "time", CAL, FIT)}
+    fits = runner.shared_fits(plan.configs, plan.options, plan.sources)
+    assert [(c.dataset, c.format) for c in fits] == [("adi", "rabitq1"), ("time", "rabitq1")]  # one per fold
+    assert runner.shared_fits(plan.configs) == []  # without the pools, nothing to share
+    part = plan.part(MODEL, "adi")
+    other = replace(part, options=replace(part.options, pools=((MODEL, ("adi", "time", CAL)),)))
+    assert runner.part_key(part) != runner.part_key(other)  # another pool, another key
+
+
+def test_a_pool_configuration_trains_on_its_pool(cache_dir, monkeypatch):
+    from study.experiment.configs import pool_vectors
+
+    seen = []
+    real = runner.calibrate
+    monkeypatch.setattr(runner, "calibrate", lambda fmt, sample: seen.append((fmt, sample.copy())) or real(fmt, sample))
+    import study.experiment.evaluate as evaluate_module
+    monkeypatch.setattr(evaluate_module, "calibrate", lambda fmt, sample: seen.append((fmt, sample.copy()))
+                        or real(fmt, sample))
+    result = ran(pool_plan(["float32", "rabitq1"]).part(MODEL, "adi"))
+    trained = [s for f, s in seen if f == "rabitq1"]
+    assert trained and all(np.array_equal(s, pool_vectors(MODEL, ["cisi", "time"])) for s in trained)
+    rows = result.tidy[result.tidy.metric == "ndcg_at_10"]
+    assert list(rows.calibrate_on) == ["none", "pool"]
+
+
+def test_the_workflow_gives_a_pool_job_every_collection_its_pools_draw_on():
+    from study.core import profiles
+
+    parameters = {"models": [MODEL, "minilm-l6"], "datasets": ["adi", "time", CAL, FIT],
+                  "datasets_per_model": {"minilm-l6": ["adi", CAL]}, "calibrate_on": [CAL, "self", "pool"],
+                  "fit_on": CAL}
+    assert profiles.pool_collections("codecs", parameters, MODEL) == ["adi", "time", FIT]  # CAL trains: not a part
+    assert profiles.pool_collections("codecs", parameters, "minilm-l6") == ["adi"]
+    assert profiles.pool_collections("codecs", parameters | {"calibrate_on": [CAL, "self"]}, MODEL) == []
+    assert profiles.reference_sets(parameters) == [CAL]  # pool and self name no collection

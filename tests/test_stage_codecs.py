@@ -8,7 +8,7 @@ from conftest import REPO
 from study.core.errors import ParameterError
 from study.experiment.configs import load_eval_data
 from study.params import CodecParams
-from study.plans.codecs import _plan, plan, width_allows
+from study.plans.codecs import _plan, plan, pq_bytes, width_allows
 from study.stages.codecs import codec_family, config_label
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
@@ -16,18 +16,59 @@ TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "di
                 "overhead_bytes", "compression_ratio", "n_queries", "n_docs", "config_id"}
 
 
-def test_plan_trains_pq_only_on_shared_sets_and_skips_widths_m_does_not_divide(tiny_embeddings):
+def test_plan_trains_where_each_set_applies_and_lists_what_does_not(tiny_embeddings):
+    """adi has 82 documents: too few to train 256 centroids (OPQ), enough for 16 (fast-scan); a codec that ignores
+    its sample has one row, untrained; widths m does not divide are skipped."""
     data = load_eval_data("minilm-l6", "adi")
-    plan = _plan(data, ["float32", "rabitq1", "opq8", "opq48", "opq64"], ["time", "self"], ["rabitq1", "opq8"])
+    formats = ["float32", "rabitq1", "opq8", "opq48", "opq64", "pq16x4fs", "turboquant2", "binary_rotated"]
+    plan, skipped = _plan(data, formats, ["time", "self"], ["rabitq1", "opq8", "turboquant2"])
     seen = [(c.format, c.calibrate_on, c.query_format) for c in plan]
     assert seen == [
         ("float32", "none", "same"),
         ("rabitq1", "time", "same"), ("rabitq1", "time", "float32"),
-        ("rabitq1", "self", "same"), ("rabitq1", "self", "float32"),   # cheap codecs: on the corpus too
-        ("opq8", "time", "same"), ("opq8", "time", "float32"),         # PQ: the shared set only
-        ("opq48", "time", "same"), ("opq64", "time", "same"),
+        ("rabitq1", "self", "same"), ("rabitq1", "self", "float32"),
+        ("opq8", "time", "same"), ("opq8", "time", "float32"),         # PQ: float32 queries (ADC) always
+        ("opq48", "time", "same"), ("opq48", "time", "float32"),
+        ("opq64", "time", "same"), ("opq64", "time", "float32"),
+        ("pq16x4fs", "time", "same"), ("pq16x4fs", "time", "float32"),
+        ("pq16x4fs", "self", "same"), ("pq16x4fs", "self", "float32"),  # 16 centroids: the corpus is enough
+        ("turboquant2", "untrained", "same"), ("turboquant2", "untrained", "float32"),
+        ("binary_rotated", "untrained", "same"),
     ]
+    assert [(r["format"], r["calibrate_on"]) for r in skipped] == [("opq8", "self"), ("opq48", "self"),
+                                                                   ("opq64", "self")]
+    assert skipped[0]["reason"] == "the corpus has 82 vectors; opq8 needs at least 256 to train"
     assert not width_allows("opq48", 256) and width_allows("opq48", 384) and not width_allows("pq64x4fs", 96)
+
+
+def test_the_pool_trains_pq_families_at_sign_binarys_bytes_only(tiny_embeddings):
+    data = load_eval_data("minilm-l6", "adi")
+    plan, skipped = _plan(data, ["pq48x8", "pq96x4fs", "opq8", "rabitq1", "osq1"], ["pool"], [])
+    assert [(c.format, c.calibrate_on) for c in plan if c.query_format == "same"] == [
+        ("pq48x8", "pool"), ("pq96x4fs", "pool"), ("rabitq1", "pool"), ("osq1", "pool")]
+    assert skipped == [{"model": "minilm-l6", "dataset": "adi", "split": data.split, "format": "opq8",
+                        "calibrate_on": "pool", "reason": "PQ families train on the pool only at sign binary's bytes "
+                                                          "(48 B)"}]
+    assert [pq_bytes(f) for f in ("opq48", "pq48x8", "pq96x4fs", "pq192x4fs", "pq32x8")] == [48, 48, 48, 96, 32]
+
+
+def test_pq_families_are_searched_as_faiss_searches_them_everywhere(cache_dir):
+    """Alone, after a reducer and as a first tier, a PQ codec has a float32-query (ADC) row; other codecs only where
+    asked (asymmetric); a PQ first tier searches with float32 queries only."""
+    p = CodecParams(datasets=["adi"], formats=["float32", "pq8x4fs", "pq48x8", "rabitq1"], calibrate_on=["time"],
+                    asymmetric=[], reducers=["truncation"], fractions=[0.5], reduced_formats=["opq16", "osq1"],
+                    fit_on="time", rescore_first=["opq16", "rabitq1"], rescore_tiers=["float32"],
+                    oversampling=[4]).checked()
+    seen = [(c.format, c.reducer, c.rescore, c.query_format) for c in plan(p).configs]
+    assert seen == [
+        ("float32", "none", "none", "same"),
+        ("pq8x4fs", "none", "none", "same"), ("pq8x4fs", "none", "none", "float32"),
+        ("pq48x8", "none", "none", "same"), ("pq48x8", "none", "none", "float32"),
+        ("rabitq1", "none", "none", "same"),
+        ("opq16", "truncation", "none", "same"), ("opq16", "truncation", "none", "float32"),
+        ("osq1", "truncation", "none", "same"),
+        ("opq16", "none", "float32x4", "float32"), ("rabitq1", "none", "float32x4", "same"),
+    ]
 
 
 def test_families_and_labels():
@@ -103,3 +144,65 @@ def test_codecs_notebook_refuses_an_unknown_codec(tiny_embeddings, output_dir, t
     with pytest.raises(pm.PapermillExecutionError, match="formats"):
         run(tmp_path, datasets=["adi"], formats=["float32", "rabitq3"], profile="tiny")
     assert not (output_dir / "results/tiny/09-codecs.csv").exists()
+
+
+def test_where_a_codec_is_trained_pairs_each_training_set_on_the_same_collections(cache_dir):
+    from study.experiment.runner import run
+    from study.stages.codecs import summarise_codecs, training_set_tests
+
+    p = CodecParams(models=["wordllama-256"], datasets=["adi", "time", "cisi", "med"],
+                    formats=["float32", "rabitq1", "binary_rotated"], calibrate_on=["med", "self", "pool"],
+                    asymmetric=[], reduced_formats=[], rescore_first=[], fit_on="med").checked()
+    result = run(plan(p), progress=False)
+    summary = summarise_codecs(result.tidy, result.per_query, "none", n_resamples=200)
+    tests = training_set_tests(summary, result.tidy, result.per_query, "none", n_resamples=200)
+    assert list(tests.sets) == ["self − med", "pool − med", "self − pool"]  # binary_rotated: untrained, one row
+    assert set(tests.codec) == {"rabitq1"} and set(tests.queries) == {"same"}
+    value = summary[summary.format == "rabitq1"].set_index("calibrate_on").value
+    for row in tests.itertuples():
+        a, b = row.sets.split(" − ")
+        assert row.diff == pytest.approx(value[a] - value[b], abs=1e-12)
+        assert row.diff_ci_low <= row.diff <= row.diff_ci_high
+    assert list(summary[summary.format == "binary_rotated"].label) == ["binary_rotated (untrained)"]
+
+
+def test_the_peers_opq_claim_compares_opq_at_sign_binarys_bytes():
+    """MPNet (768-d): sign binary is 96 B, so OPQ at 32× is opq96, not opq48 (64×)."""
+    from study.stages.codecs import PEER_CLAIMS
+
+    pick = next(a for name, _, a, _ in PEER_CLAIMS if name.startswith("OPQ at 32×"))
+    rows = pd.DataFrame({"format": ["binary_sign", "opq48", "opq96", "opq96", "rabitq1"],
+                         "stored_bytes_per_vector": [96.0, 48.0, 96.0, 96.0, 104.0],
+                         "reducer": ["none", "none", "none", "pca", "none"], "rescore": ["none"] * 5})
+    assert list(pick(rows)) == [False, False, True, False, False]
+
+
+def test_the_ratio_at_a_stated_n_counts_what_is_stored_once():
+    from study.stages.codecs import codecs_table, ratio_at
+
+    summary = pd.DataFrame({"model": ["m", "m"], "label": ["opq48", "binary_sign"], "family": ["OPQ+PQ", "binary"],
+                            "stored_bytes_per_vector": [48.0, 48.0], "overhead_bytes": [983_638, 0],
+                            "stored_ratio": [32.0, 32.0], "value": [0.5, 0.5], "change_pct": [-1.0, -2.0],
+                            "ci_low": [-2.0, -3.0], "ci_high": [0.0, -1.0]})
+    # 125,000 × 1,536 B of float32 over 125,000 × 48 B + the codebook and rotation stored once
+    assert ratio_at(summary, 125_000).tolist() == pytest.approx([125_000 * 1536 / (125_000 * 48 + 983_638), 32.0])
+    assert ratio_at(summary, 10 ** 12).iloc[0] == pytest.approx(32.0, rel=1e-6)  # N → ∞: the per-vector ratio
+    assert "CR at N = 125,000" in codecs_table(summary).columns
+
+
+def test_bitbudgets_claims_pick_equal_bytes_and_every_tier():
+    from study.stages.codecs import PEER_CLAIMS
+
+    claims = {name: (a, b) for name, _, a, b in PEER_CLAIMS}
+    rows = pd.DataFrame({
+        "format": ["float32", "float32", "float32", "int8_clipped", "int8_clipped", "binary_sign", "binary_sign"],
+        "reducer": ["none", "pca", "pca", "none", "pca", "none", "none"],
+        "fraction": [1.0, 0.5, 0.25, 1.0, 0.5, 1.0, 1.0],
+        "rescore": ["none", "none", "none", "none", "none", "none", "float32x10"],
+        "query_format": ["same"] * 7})
+    bits, dims = claims["BitBudget: bits beat dimensions (4×)"]
+    assert list(bits(rows)) == [False, False, False, True, False, False, False]   # int8, every dimension: d bytes
+    assert list(dims(rows)) == [False, False, True, False, False, False, False]   # float32, d / 4 dimensions: d bytes
+    rerank, float32 = claims["BitBudget: binary + rerank vs float32"]
+    assert list(rerank(rows)) == [False] * 6 + [True]
+    assert list(float32(rows)) == [True] + [False] * 6

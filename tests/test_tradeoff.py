@@ -210,7 +210,8 @@ def test_a_label_names_every_part_that_is_not_the_default():
 @pytest.mark.parametrize("fmt, name", [
     ("float32", "float32"), ("float16", "16-bit float"), ("bfloat16", "16-bit float"), ("float8_e4m3_scaled", "float8"),
     ("int8_clipped", "int8"), ("int4", "int4"), ("float4_e2m1", "float4"), ("binary", "binary"), ("rabitq4", "RaBitQ"),
-    ("opq16x4", "OPQ+PQ"), ("pq16x4fs", "PQ fast-scan"), ("turboquant4", "TurboQuant"), ("osq2", "OSQ"),
+    ("opq16x4", "OPQ+PQ"), ("pq16x4fs", "PQ fast-scan"), ("pq48x8", "PQ"), ("pq96x8", "PQ"), ("pq", "pq"),
+    ("turboquant4", "TurboQuant"), ("osq2", "OSQ"),
     ("mystery", "mystery"),
 ])
 def test_kind_is_the_number_format(fmt, name):
@@ -284,13 +285,22 @@ def test_configurations_are_listed_by_model_storage_and_quality_ties_as_scored()
 
 
 def test_the_expected_value_counts_each_collection_once_whatever_the_row_order():
-    # int8 listed first, float32 repeated by a later stage on d1: the baseline over every collection is still
-    # d1 and d2 once each
+    # int8 listed first, float32 repeated by a later stage on d1: the baseline is still d1 and d2 once each
     data = pd.concat([tidy([BASE[3]]), tidy(BASE), tidy([BASE[0]], datasets=(("d1", 100),)).assign(stage="04")],
                      ignore_index=True)
     configs = tradeoff.configurations(data).set_index("label")
-    full = (0.5 * 100 + 0.7 * 300) / 400
-    assert configs.expected["int8"] == pytest.approx(full * (1 + configs.change_pct["int8"] / 100))
+    held_out = (0.45 * 100 + 0.66 * 300) / 400
+    assert configs.expected["int8"] == pytest.approx(held_out) == configs.value["int8"]
+
+
+def test_the_expected_value_is_on_the_held_out_collections_never_the_fit_set():
+    """int8 calibrated on d3, where float32 scores 0.9: d3 is not averaged into any nDCG@10 of the table."""
+    three = (("d1", 100), ("d2", 300), ("d3", 1000))
+    rows = [BASE[0] | {"values": {"d1": 0.50, "d2": 0.70, "d3": 0.90}},
+            BASE[3] | {"calibrate_on": "d3", "values": {"d1": 0.45, "d2": 0.66, "d3": 0.89}}]
+    configs = tradeoff.configurations(tidy(rows, datasets=three)).set_index("label")
+    assert configs.expected["float32"] == pytest.approx((0.50 * 100 + 0.70 * 300) / 400)
+    assert configs.expected.filter(like="int8").iloc[0] == pytest.approx((0.45 * 100 + 0.66 * 300) / 400)
 
 
 def test_a_rescored_configuration_is_its_own_kind():

@@ -299,14 +299,14 @@ def codecs_plan(datasets: list[str], calibrate_on: list[str], fit_on: str, reduc
         rescore_first=["rabitq1", "pq8x4fs"], rescore_tiers=["float32", "int8_clipped"], oversampling=[2]))
 
 
-def test_codecs_train_on_each_calibrate_on_pq_only_on_the_shared_set(sets, monkeypatch):
+def test_codecs_train_on_each_calibrate_on(sets, monkeypatch):
     spy, tidy, _ = codecs(sets, monkeypatch, [CAL, SELF], FIT)
     assert spy.trained() == expected(spy, FIT)
     plain = {(t[0].split()[0], t[1], t[2]) for t in spy.trained() if "after" not in t[0]}
     for d in EVALUATED:
         assert {(f, o) for name, f, o in plain if name == d} == {
             ("int8_clipped", CAL), ("int8_clipped", corpus(d)), ("rabitq1", CAL), ("rabitq1", corpus(d)),
-            ("pq8x4fs", CAL)}  # PQ: never on the corpus
+            ("pq8x4fs", CAL), ("pq8x4fs", corpus(d))}  # 16 centroids: every corpus here is large enough
     assert set(tidy.dataset) == set(EVALUATED)  # the training sets are not evaluated
     assert_every_calibrated_row_was_calibrated(spy, tidy)
 
@@ -329,13 +329,14 @@ def test_codecs_rescoring_tiers_train_on_the_shared_set_their_rows_name(sets, mo
     assert spy.trained() == expected(spy)
 
 
-def test_codecs_trained_only_on_self_train_each_corpus_on_itself_and_pq_nowhere(sets, monkeypatch):
+def test_codecs_trained_only_on_self_train_each_corpus_on_itself_and_pq_only_alone(sets, monkeypatch):
     spy, tidy, _ = codecs(sets, monkeypatch, [SELF], FIT)
     assert spy.trained() == expected(spy, FIT)
     origins = {o for *_, o in spy.trained()}
     assert {corpus("time"), f"pca[{FIT}]({corpus('time')})", f"{TRUNCATION}({corpus('time')})"} <= origins
     assert not {CAL, FIT} & origins
-    assert "pq8x4fs" not in set(tidy.format)  # alone, reduced or rescored: PQ trains only on a shared set
+    pq = tidy[tidy.format == "pq8x4fs"]  # alone on the corpus; reduced or rescored, PQ needs a named set
+    assert set(pq.dataset) == set(tidy.dataset) and set(pq.reducer) == {NONE} and set(pq.rescore) == {NONE}
     assert set(tidy.calibrate_on) == {SELF, NONE}
     assert_every_calibrated_row_was_calibrated(spy, tidy)
 
@@ -383,13 +384,14 @@ def test_codecs_refuse_to_evaluate_only_training_sets(sets):
 
 
 def test_plan_asks_float32_queries_only_of_compressed_formats(adi):
-    plan = _plan(adi, ["float32", "rabitq1", "pq16x4fs"], [CAL], ["float32", "rabitq1"])
+    plan, _ = _plan(adi, ["float32", "rabitq1", "pq16x4fs"], [CAL], ["float32", "rabitq1"])
     assert [(c.format, c.calibrate_on, c.query_format) for c in plan] == [
-        ("float32", NONE, "same"), ("rabitq1", CAL, "same"), ("rabitq1", CAL, "float32"), ("pq16x4fs", CAL, "same")]
+        ("float32", NONE, "same"), ("rabitq1", CAL, "same"), ("rabitq1", CAL, "float32"), ("pq16x4fs", CAL, "same"),
+        ("pq16x4fs", CAL, "float32")]
     assert {(c.model, c.dataset, c.split) for c in plan} == {(MODEL, "adi", adi.split)}
-    corpus_first = _plan(adi, ["pq16x4fs", "rabitq1"], [SELF, CAL], [])  # PQ skips the corpus, not what follows it
-    assert [(c.format, c.calibrate_on) for c in corpus_first] == [
-        ("pq16x4fs", CAL), ("rabitq1", SELF), ("rabitq1", CAL)]
+    corpus_first, _ = _plan(adi, ["pq32x8", "rabitq1"], [SELF, CAL], [])  # too small for PQ: skips it, not what follows
+    assert [(c.format, c.calibrate_on) for c in corpus_first if c.query_format == "same"] == [
+        ("pq32x8", CAL), ("rabitq1", SELF), ("rabitq1", CAL)]
 
 
 # --- the sets themselves --------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def label(row: pd.Series | dict) -> str:
         text += f" + {get('reducer')} {100 * float(get('fraction', 1.0)):g}%"
         if get("fit_on", NONE) not in (NONE, "self"):
             text += f" (fit {get('fit_on')})"
-    if get("calibrate_on", NONE) not in (NONE, "self") and get("format") != "float32":
+    if get("calibrate_on", NONE) not in (NONE, "self", "untrained") and get("format") != "float32":
         text += f" [cal {get('calibrate_on')}]"
     if get("rescore", NONE) != NONE:
         text += f" → rescore {get('rescore')}"
@@ -162,12 +162,14 @@ def label(row: pd.Series | dict) -> str:
 
 KINDS = (("float32", "float32"), ("float16", "16-bit float"), ("bfloat16", "16-bit float"), ("float8", "float8"),
          ("int8", "int8"), ("int4", "int4"), ("float4", "float4"), ("binary", "binary"),
-         ("rabitq", "RaBitQ"), ("opq", "OPQ+PQ"), ("pq", "PQ fast-scan"), ("turboquant", "TurboQuant"), ("osq", "OSQ"))
+         ("rabitq", "RaBitQ"), ("opq", "OPQ+PQ"), (r"pq\d+x4fs", "PQ fast-scan"), (r"pq\d+x8", "PQ"),
+         ("turboquant", "TurboQuant"), ("osq", "OSQ"))
+"""(pattern matched at the start of a format's name, its kind), in the order figures list them."""
 
 
 def kind(fmt: str) -> str:
-    """The number format a storage format belongs to (``float8_e4m3_scaled`` → ``float8``)."""
-    return next((name for prefix, name in KINDS if str(fmt).startswith(prefix)), str(fmt))
+    """The number format a storage format belongs to (``float8_e4m3_scaled`` → ``float8``, ``pq48x8`` → ``PQ``)."""
+    return next((name for pattern, name in KINDS if re.match(pattern, str(fmt))), str(fmt))
 
 
 def family(row: pd.Series | dict) -> str:
@@ -187,8 +189,8 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     trade-off, keeps the model's baseline collections minus every fit/calibration set and drops the
     configurations not scored on all of them). ``value`` is the mean of ``metric`` over that set
     (weighted by texts, the paper's choice, or unweighted), ``baseline`` the float32 mean over the
-    same set, ``change_pct`` the relative change; ``expected`` rescales the change to the model's
-    baseline over all its collections. ``collections`` names the set (``attrs["sets"]`` holds the
+    same set, ``change_pct`` the relative change; ``expected`` the nDCG@10 a user can expect, on that
+    held-out set (never the fit or calibration sets). ``collections`` names the set (``attrs["sets"]`` holds the
     ``CollectionSet`` per model, ``attrs["dropped"]`` what ``widest`` left out).
 
     Storage counts every tier a configuration keeps: ``bytes_per_vector`` = first tier (what is
@@ -224,10 +226,7 @@ def configurations(tidy: pd.DataFrame, metric: str = "ndcg_at_10", weighting: st
     out["baseline"] = out.wb / out.w
     out["change_pct"] = 100 * (out.value / out.baseline - 1)
     out["loss_pct"] = -out.change_pct
-    everywhere = tidy[(tidy.metric == metric) & is_baseline(tidy)].drop_duplicates(["model", "dataset"])
-    weights = everywhere.n_texts if weighting == "texts" else pd.Series(1.0, everywhere.index)
-    full = (everywhere.value * weights).groupby(everywhere.model).sum() / weights.groupby(everywhere.model).sum()
-    out["expected"] = out.model.map(full) * (1 + out.change_pct / 100)
+    out["expected"] = out.value  # on the held-out set: a fit or calibration set is never averaged in
     base_bytes = out[is_baseline(out)].groupby("model").bytes_per_vector.first()
     out["compression_ratio"] = out.model.map(base_bytes) / out.bytes_per_vector
     out["collections"] = out.model.map({m: ", ".join(s.names) for m, s in comparison.sets.items()})

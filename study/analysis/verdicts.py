@@ -161,6 +161,7 @@ class Check:
     detail: str = ""
     outcome: dict[str, Outcome] = field(default_factory=dict)  # weighting -> outcome
     note: str = ""  # why it did not run
+    collections: object = None  # its own CollectionSet where it is not its model's (a pair of models' check)
 
     @property
     def ran(self) -> bool:

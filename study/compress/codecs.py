@@ -50,8 +50,9 @@ RABITQ_QUERY_BITS = 8
 """``query_format='same'`` for RaBitQ: faiss quantizes each query to 8 bits (``qb``) before the estimator.
 The RaBitQ paper shows 4 query bits already cost little at 1 bit per document dimension; 8 keeps the query
 side negligible for the 2- and 4-bit codes too, and costs nothing stored (queries are never kept)."""
-OPQ_BYTES = (4, 8, 16, 32, 48, 64)
-FAST_SCAN_BYTES = (4, 8, 16, 32)
+OPQ_BYTES = (4, 8, 16, 32, 48, 64, 96)
+PQ_BYTES = (32, 48, 96)  # plain PQ (no rotation) at sign binary's bytes: WordLlama 256-d, MiniLM 384-d, MPNet 768-d
+FAST_SCAN_BYTES = (4, 8, 16, 32, 48, 96)
 TURBOQUANT_BITS = (2, 3, 4)
 OSQ_BITS = {"osq1": (1, 4), "osq4": (4, 4), "osq7": (7, 7)}
 """name → (document bits, query bits): BBQ's 1-bit documents with 4-bit queries, and int4 / int7."""
@@ -133,6 +134,7 @@ def _faiss_codec(
     searcher: Callable[[faiss.Index, str], Callable] | None = None,
     query_round_trip: bool = True,
     min_train: int = 1,
+    learns_from_sample: bool = True,
 ) -> Format:
     """A codec whose training, codes and search are faiss': ``build(dims)`` makes the untrained codec.
 
@@ -179,7 +181,8 @@ def _faiss_codec(
             return _dense(search, q, docs.n)
 
     return Format(name, description, encode, decode, calibrate=train, needs_calibration=True, paper_faithful=False,
-                  nominal_bits=nominal_bits, similarity="estimator", score=score, costly_calibration=True)
+                  nominal_bits=nominal_bits, similarity="estimator", score=score, costly_calibration=True,
+                  learns_from_sample=learns_from_sample, min_training_rows=min_train)
 
 
 def _rabitq_searcher(index: faiss.Index, query_format: str) -> Callable:
@@ -211,6 +214,7 @@ def turboquant_format(bits: int) -> Format:
         f"TurboQuant {bits}-bit (faiss QT_{bits}bit_tq: {bits - 1}-bit MSE codebook + 1-bit QJL residual + "
         "factors), after a seeded random rotation of the unit vector",
         lambda d: faiss.IndexScalarQuantizer(d, qtype, faiss.METRIC_INNER_PRODUCT), bits, rotate=True,
+        learns_from_sample=False,  # faiss' TurboQuant codebooks are fixed (for rotated unit vectors)
     )
 
 
@@ -247,6 +251,15 @@ def opq_format(n_bytes: int) -> Format:
     )
 
 
+def pq_format(n_bytes: int) -> Format:
+    return _faiss_codec(
+        f"pq{n_bytes}x8",
+        f"PQ, {n_bytes} bytes per vector (faiss PQ{n_bytes}x8: {n_bytes} sub-quantizers of 256 centroids, no "
+        "rotation); float32 queries = asymmetric distance (ADC)",
+        _pq(n_bytes, 8), PER_VECTOR, min_train=256,
+    )
+
+
 def _fast_scan_searcher(index: faiss.Index, query_format: str) -> Callable:
     fast = faiss.IndexPQFastScan(index)  # the same codes in fast-scan's SIMD block layout
     return fast.search
@@ -269,6 +282,8 @@ for _bits in TURBOQUANT_BITS:
     register_format(turboquant_format(_bits))
 for _n in OPQ_BYTES:
     register_format(opq_format(_n))
+for _n in PQ_BYTES:
+    register_format(pq_format(_n))
 for _n in FAST_SCAN_BYTES:
     register_format(fast_scan_format(_n))
 
@@ -443,7 +458,7 @@ def _binary_fix(name: str, description: str, centre: bool) -> Format:
         return signs if centre else _unrotated(signs, p)
 
     return Format(name, description, encode, decode, calibrate=train, needs_calibration=True, paper_faithful=False,
-                  nominal_bits=1, similarity="hamming")
+                  nominal_bits=1, similarity="hamming", learns_from_sample=centre)
 
 
 register_format(_binary_fix("binary_centred", "sign bits of x − the training set's mean, Hamming distance", True))
@@ -452,6 +467,7 @@ register_format(_binary_fix("binary_rotated", "sign bits after a seeded random r
 CODEC_FORMATS = [
     *[f"rabitq{b}{s}" for b in RABITQ_BITS for s in ("", "_rr")],
     *[f"opq{n}" for n in OPQ_BYTES],
+    *[f"pq{n}x8" for n in PQ_BYTES],
     *[f"pq{2 * n}x4fs" for n in FAST_SCAN_BYTES],
     *[f"turboquant{b}" for b in TURBOQUANT_BITS],
     *OSQ_BITS,

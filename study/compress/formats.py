@@ -46,6 +46,11 @@ class Format:
     costly_calibration: bool = False
     """Training is expensive (k-means codebooks, OPQ): ``calibrate`` memoises it by the sample's content, in memory
     and in the fit cache (``study.compress.fitcache``)."""
+    learns_from_sample: bool = True
+    """``calibrate``'s parameters depend on the sample's values. False for a codec that only needs the width (a
+    seeded rotation, a fixed codebook): the study labels its training set ``untrained``."""
+    min_training_rows: int = 1
+    """The fewest training vectors ``calibrate`` accepts (k-means: one per centroid, faiss' hard limit)."""
 
 
 @dataclass

@@ -80,6 +80,7 @@ TABLE_CODECS = "table-codecs"
 CODECS_EQUAL_BYTES = "table-codecs-equal-bytes"
 CODECS_SECTION = "codecs-section"  # the paper's codec section, input by main.tex when the stage ran
 CODECS_PEERS = "codecs-peers"
+CODECS_TRAINING = "table-codecs-training"  # where a codec is trained: self, pool, the fit set, paired
 
 STAGES: dict[str, Stage] = {
     "embed": Stage("01-embed"),
@@ -106,7 +107,7 @@ STAGES: dict[str, Stage] = {
     "codecs": Stage(
         "09-codecs",
         figures=(FIG_CODECS,),
-        tables=(TABLE_CODECS, CODECS_EQUAL_BYTES),
+        tables=(TABLE_CODECS, CODECS_EQUAL_BYTES, CODECS_TRAINING),
         latex=(CODECS_SECTION,),
         csv=(CODECS_PEERS,),
     ),

@@ -19,6 +19,10 @@ from study.core.errors import ParameterError
 SELF = "self"
 """A training set meaning the evaluated corpus itself."""
 NONE = "none"
+POOL = "pool"
+"""A training set meaning the model's other collections pooled (``study.experiment.configs.pool_members``)."""
+UNTRAINED = "untrained"
+"""The training set of a codec whose parameters do not depend on the sample (a seeded rotation, a fixed codebook)."""
 PAPER_SET = "mlquestions"
 """The paper's calibration and fit set (MLQuestions corpus + dev queries): the default wherever one is chosen."""
 MTEB_PREFIX = "mteb:"
@@ -102,7 +106,7 @@ def reference_sets(parameters: dict[str, Any]) -> list[str]:
     for key in REFERENCE_KEYS:
         value = parameters.get(key, [])
         names |= {value} if isinstance(value, str) else set(value)
-    return sorted(names - {SELF, NONE})
+    return sorted(names - {SELF, NONE, POOL, UNTRAINED})
 
 
 def part_names(stage: str, parameters: dict[str, Any]) -> list[tuple[str, str]]:
@@ -115,3 +119,12 @@ def part_names(stage: str, parameters: dict[str, Any]) -> list[tuple[str, str]]:
     per_model = parameters.get("datasets_per_model") or {}
     return [(m, collection_name(d)) for m in parameters["models"] for d in per_model.get(m, parameters["datasets"])
             if d not in skip and collection_name(d) not in skip]
+
+
+def pool_collections(stage: str, parameters: dict[str, Any], model: str) -> list[str]:
+    """The collections a planned ``stage`` draws ``model``'s pools from (``calibrate_on`` names ``pool``): every
+    collection it evaluates for the model; none without a pool."""
+    calibrate_on = parameters.get("calibrate_on", [])
+    if POOL not in ([calibrate_on] if isinstance(calibrate_on, str) else calibrate_on):
+        return []
+    return [c for m, c in part_names(stage, parameters) if m == model]

@@ -5,7 +5,7 @@ A configuration is one value object with a stable string id, the key of every re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from study.compress.formats import Params, Quantized, quantize
-from study.config import SELF, check_choice
+from study.config import POOL, SELF, UNTRAINED, check_choice
 from study.data.datasets import Collection, load_collection
 from study.encoders.cache import load_embeddings
 from study.search.exact import search
@@ -22,6 +22,12 @@ from study.search.metrics import DEPTH, METRICS
 from study.search.ranking import SearchResult, top_k_of_scores
 
 NONE = "none"
+PER_COLLECTION_SETS = (NONE, SELF, POOL, UNTRAINED)
+"""Training-set values that name no one collection: none, the corpus itself, its pool, untrained."""
+POOL_ROWS = 12_500
+"""A pool's training sample: at most this many documents (the fit set, MLQuestions' corpus + dev queries, has
+12,500 rows), drawn without replacement with ``POOL_SEED``."""
+POOL_SEED = 0
 QUERY_FORMATS = ("same", "float32")
 """``same``: queries stored like the documents; ``float32``: asymmetric search, queries not quantized."""
 
@@ -64,6 +70,10 @@ class EvalData:
         return self.collection.name
 
     @property
+    def n_docs(self) -> int:
+        return len(self.doc_ids)
+
+    @property
     def dims(self) -> int:
         return self.docs.shape[1]
 
@@ -97,10 +107,34 @@ def load_eval_data(model: str, dataset: str, split: str | None = None) -> EvalDa
     )
 
 
+def is_named_set(reference: str) -> bool:
+    """A training set that is one collection (not ``none``, ``self``, ``pool`` or ``untrained``)."""
+    return reference not in PER_COLLECTION_SETS
+
+
+def pool_members(collection: str, collections: Sequence[str]) -> list[str]:
+    """The collections pooled to train a codec for ``collection``: two-fold cross-fitting over the model's
+    evaluated ``collections`` (sorted by name, dealt alternately into two folds): the other fold. Every pool is
+    foreign to the collection it serves (it is left out, with its fold), and a model's pools are two trainings
+    per codec rather than one per collection."""
+    ordered = sorted({*collections, collection})
+    fold = ordered.index(collection) % 2
+    return [name for i, name in enumerate(ordered) if i % 2 != fold]
+
+
+def pool_vectors(model: str, members: Sequence[str], rows: int = POOL_ROWS, seed: int = POOL_SEED) -> np.ndarray:
+    """The pooled documents of ``members`` (in that order), a seeded sample of at most ``rows`` of them."""
+    docs = np.concatenate([np.asarray(load_embeddings(model, cached_collection(m), "docs").vectors, dtype=np.float32)
+                           for m in members])
+    if len(docs) > rows:
+        docs = docs[np.sort(np.random.default_rng(seed).choice(len(docs), rows, replace=False))]
+    return docs
+
+
 def reference_vectors(model: str, reference: str, data: EvalData) -> np.ndarray:
     """Vectors of a calibration / fit set: ``self`` = the evaluated corpus; a collection name =
     its corpus plus its dev queries (all its queries if it has no dev split), as the paper did
-    with MLQuestions."""
+    with MLQuestions. (``pool``: ``References``, which knows the pool's members.)"""
     if reference == SELF:
         return data.docs
     collection = cached_collection(reference)
@@ -112,16 +146,22 @@ def reference_vectors(model: str, reference: str, data: EvalData) -> np.ndarray:
 
 class References:
     """The calibration / fit sets (``reference_vectors``) of one evaluated collection, each loaded once;
-    ``references("none")`` is ``None`` (a configuration that calibrates nothing)."""
+    ``references("none")`` is ``None`` (a configuration that calibrates nothing); ``references("pool")`` is the
+    pool of ``pool`` (its members: ``pool_members``)."""
 
-    def __init__(self, model: str, data: EvalData) -> None:
-        self.model, self.data, self._loaded = model, data, {}
+    def __init__(self, model: str, data: EvalData | None, pool: Sequence[str] = ()) -> None:
+        self.model, self.data, self.pool, self._loaded = model, data, tuple(pool), {}
 
     def __call__(self, name: str) -> np.ndarray | None:
         if name == NONE:
             return None
         if name not in self._loaded:
-            self._loaded[name] = reference_vectors(self.model, name, self.data)
+            if name == POOL:
+                if not self.pool:
+                    raise ValueError("calibrate_on='pool' needs the pool's collections (RunOptions.pools)")
+                self._loaded[name] = pool_vectors(self.model, self.pool)
+            else:
+                self._loaded[name] = reference_vectors(self.model, name, self.data)
         return self._loaded[name]
 
 

@@ -55,7 +55,18 @@ from study.core.paths import REPO_ROOT, output_root
 from study.core.progress import progress_bar
 from study.data.datasets import collection_name
 from study.encoders.registry import get_spec
-from study.experiment.configs import NONE, Config, EvalData, References, cached_collection, load_eval_data
+from study.experiment.configs import (
+    NONE,
+    POOL,
+    UNTRAINED,
+    Config,
+    EvalData,
+    References,
+    cached_collection,
+    is_named_set,
+    load_eval_data,
+    pool_members,
+)
 from study.experiment.evaluate import evaluate_format
 from study.experiment.indexes import IndexOptions, evaluate_indexes
 from study.experiment.rescore import RESCORE_K, RescoreSpec, parse_rescore, rescore_sweep
@@ -78,6 +89,13 @@ class RunOptions:
     rescore_k: int = RESCORE_K
     fit_rows: bool = False
     indexes: IndexOptions | None = None
+    pools: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Per model, the collections (sources) its ``pool`` training sets are drawn from (``pool_members``)."""
+
+    def pool_of(self, model: str, source: str) -> list[str]:
+        """The members of the pool a codec for ``model`` on collection ``source`` trains on (none without pools)."""
+        collections = dict(self.pools).get(model, ())
+        return pool_members(source, collections) if collections else []
 
 
 @dataclass
@@ -145,6 +163,11 @@ class Target:
     def dims(self) -> int:
         """The model's embedding width."""
         return get_spec(self.model).dims
+
+    @property
+    def n_docs(self) -> int:
+        """The corpus' number of documents (the vectors a codec trained on it sees)."""
+        return len(cached_collection(self.source).doc_ids)
 
 
 def targets(p: EvaluatesCollections, only: tuple[str, str] | None = None, skip: set[str] = frozenset()) -> list[Target]:
@@ -223,10 +246,11 @@ class _Reduced:
         return out
 
     def training(self, name: str) -> np.ndarray | None:
-        """The vectors a format is calibrated / a codec trained on: ``self`` = the (reduced) documents."""
+        """The vectors a format is calibrated / a codec trained on: ``self`` = the (reduced) documents; so is
+        ``untrained`` (a codec whose parameters do not depend on the sample, only on its width)."""
         if name == NONE:
             return None
-        if name == SELF:
+        if name in (SELF, UNTRAINED):
             return self.docs
         if name not in self._training:
             self._training[name] = self._transform(self.references(name))
@@ -313,7 +337,7 @@ def run_part(plan: Plan, progress: bool = True) -> PartResult:
     tidy, per_query, fits = [], [], []
     with one_thread():
         data = load_eval_data(model, plan.sources.get(name, name), split)
-        references = References(model, data)
+        references = References(model, data, options.pool_of(model, plan.sources.get(name, name)))
         if options.indexes is not None:
             return PartResult(*evaluate_indexes(data, configs, references, options.indexes), pd.DataFrame())
         bar = progress_bar(total=len(configs), desc=f"{model} · {name}", unit="config", disable=not progress)
@@ -341,19 +365,26 @@ def _fitted(reducer: Reducer | None) -> bool:
 # --- shared fits, ahead of the parts -------------------------------------------------------------------------
 
 
-def shared_fits(configs: list[Config]) -> list[Config]:
+def shared_fits(configs: list[Config], options: RunOptions | None = None, sources: dict[str, str] | None = None
+                ) -> list[Config]:
     """One configuration per distinct fit the configurations make on a named set (not on the corpus searched), in
     plan order: a reducer fit on a named set (``fit_on``), and a costly codec (``Format.costly_calibration``)
-    trained on a named set (``calibrate_on``) after a reducer that is not fit on the corpus (or none). Those are the
-    fits every part of a model shares; what a part fits on its own corpus is its own."""
+    trained on a named set or on a pool (``calibrate_on``; a pool is shared by the collections of its fold:
+    ``options.pool_of``) after a reducer that is not fit on the corpus (or none). Those are the fits several parts
+    of a model share; what a part fits on its own corpus is its own."""
     out: dict[tuple, Config] = {}
     for cfg in configs:
         if cfg.fit_on == SELF:
             continue
         if cfg.fit_on != NONE:
             out.setdefault((cfg.model, cfg.reducer, cfg.fraction, cfg.fit_on), cfg)
-        if cfg.calibrate_on not in (NONE, SELF) and get_format(cfg.format).costly_calibration:
+        if not get_format(cfg.format).costly_calibration:
+            continue
+        if is_named_set(cfg.calibrate_on):
             out.setdefault((cfg.model, cfg.reducer, cfg.fraction, cfg.fit_on, cfg.format, cfg.calibrate_on), cfg)
+        elif cfg.calibrate_on == POOL and options is not None:
+            pool = tuple(options.pool_of(cfg.model, (sources or {}).get(cfg.dataset, cfg.dataset)))
+            out.setdefault((cfg.model, cfg.reducer, cfg.fraction, cfg.fit_on, cfg.format, POOL, pool), cfg)
     return list(out.values())
 
 
@@ -364,12 +395,13 @@ def fit_shared(plan: Plan, shard: int = 0, shards: int = 1, progress: bool = Tru
     queueing on one fit cache lock while a core idles. Returns the fits made or found."""
     if not 0 <= shard < shards:
         raise StudyError(f"fit shard {shard} of {shards}: a shard is 0..{shards - 1}")
-    mine = shared_fits(plan.configs)[shard::shards] if plan.options.indexes is None else []
+    mine = shared_fits(plan.configs, plan.options, plan.sources)[shard::shards] if plan.options.indexes is None else []
     bar = progress_bar(total=len(mine), desc=f"stage {plan.options.stage} · fits {shard + 1}/{shards}", unit="fit",
                        disable=not progress)
     with one_thread():
         for cfg in mine:
-            references = References(cfg.model, None)
+            references = References(cfg.model, None, plan.options.pool_of(cfg.model,
+                                                                          plan.sources.get(cfg.dataset, cfg.dataset)))
             view = _Reduced.of_training_sets(references, _fit(cfg, references, None, plan.options))
             if cfg.calibrate_on != NONE:
                 calibrate(cfg.format, view.training(cfg.calibrate_on))
@@ -394,8 +426,9 @@ def part_key(plan: Plan) -> str:
     """The key a stored part must carry to stand for ``plan`` (one part)."""
     cfg = plan.configs[0]
     references = sorted({c.calibrate_on for c in plan.configs} | {c.fit_on for c in plan.configs})
+    pool = plan.options.pool_of(cfg.model, plan.sources.get(cfg.dataset, cfg.dataset)) if POOL in references else []
     checksums = {name: cached_collection(plan.sources.get(name, name)).checksum
-                 for name in [cfg.dataset, *references] if name not in (NONE, SELF)}
+                 for name in [cfg.dataset, *references, *pool] if is_named_set(name)}
     # a list, not a dict: what is hashed is the values, in this order (every dict inside is built in a fixed order)
     payload = [PART_VERSION, [c.id for c in plan.configs], asdict(plan.options), checksums, code_fingerprint()]
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()

@@ -57,6 +57,12 @@ def _references(name: str) -> Check:
     return lambda value, _: [config.check_reference_set(name, v) for v in config.as_list(name, value)]
 
 
+def _training_sets(name: str) -> Check:
+    """Training sets of codecs: collections, ``self`` or ``pool`` (the model's other collections)."""
+    return lambda value, _: [v if v == config.POOL else config.check_reference_set(name, v, pool=True)
+                             for v in config.as_list(name, value)]
+
+
 def _positive_int(name: str) -> Check:
     return lambda value, _: config.check_positive_int(name, value)
 
@@ -232,7 +238,7 @@ class CodecParams(StageParams):
         ["float32", "binary_sign", "int8_clipped", "rabitq1", "rabitq2", "rabitq4", "rabitq1_rr", "opq8", "opq32",
          "pq32x4fs", "turboquant2", "turboquant4", "osq1", "osq4", "osq7", "binary_centred", "binary_rotated"],
         _choices("formats", FORMATS))
-    calibrate_on: list[str] = param([PAPER_SET, "self"], _references("calibrate_on"))
+    calibrate_on: list[str] = param([PAPER_SET, "self"], _training_sets("calibrate_on"))
     asymmetric: list[str] = param(["binary_sign", "int8_clipped", "opq8", "opq32", "osq1", "osq4", "turboquant2"],
                                   _formats_among("asymmetric", "formats"))
     reducers: list[str] = param(["pca", "truncation"], _choices("reducers", ["pca", "truncation"]))

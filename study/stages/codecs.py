@@ -2,12 +2,10 @@
 fixes to sign binary, on the same collections as the study's formats, trained on the fit set or on each corpus,
 alone, after PCA / truncation, and as the first tier of two-stage rescoring.
 
-Training set (``Config.calibrate_on``): every codec is trained on each of ``calibrate_on`` (``mlquestions``, the
-paper's fit set, and/or ``self``, the evaluated corpus, as a deployment trains on its own data), except that
-``pq_families`` (OPQ + PQ, PQ fast-scan) train only on the shared sets: k-means with 256 centroids per
-sub-quantizer cannot be fitted on a corpus of 82 documents (adi), and a deployment large enough to need PQ
-trains on a sample that the fit set stands in for. A training collection is never evaluated here
-(``study.analysis.comparison`` would leave it out anyway).
+Training set (``Config.calibrate_on``): the paper's fit set, ``self`` (the evaluated corpus, as a deployment
+trains), ``pool`` (the model's other collections) or ``untrained`` (a codec that ignores its sample); the rules
+are ``study.plans.codecs``'. ``training_set_tests`` pairs the sets a codec was trained on. A training collection is
+never evaluated here (``study.analysis.comparison`` would leave it out anyway).
 """
 
 from __future__ import annotations
@@ -24,7 +22,8 @@ from study.analysis.tradeoff import kind
 from study.compress.codecs import CODEC_FORMATS
 from study.core import artifacts
 from study.core.io import atomic_write, write_text_atomic
-from study.experiment.configs import NONE
+from study.core.profiles import SELF
+from study.experiment.configs import NONE, POOL, UNTRAINED, is_named_set
 from study.figures import plots
 from study.figures.codecs import plot_codecs
 
@@ -60,7 +59,9 @@ def config_label(row: pd.Series | dict) -> str:
         text += f" → {tier} ×{m}"
     if get("query_format", "same") != "same":
         text += " · float32 queries"
-    if get("calibrate_on", NONE) != NONE:
+    if get("calibrate_on", NONE) == UNTRAINED:
+        text += " (untrained)"
+    elif get("calibrate_on", NONE) != NONE:
         text += f" @{get('calibrate_on')}"
     return text
 
@@ -89,11 +90,23 @@ def summarise_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str
     return summary
 
 
-def codecs_table(summary: pd.DataFrame) -> pd.DataFrame:
+STATED_N = 125_000
+"""The corpus size at which the tables also give the ratio with what is stored once (the paper's 125k example)."""
+
+
+def ratio_at(summary: pd.DataFrame, n: int) -> pd.Series:
+    """float32's bytes over everything a configuration stores for ``n`` vectors: every tier's bytes per vector
+    × n + what is stored once (codebooks, rotations, centroids, ranges)."""
+    float32 = summary.stored_bytes_per_vector * summary.stored_ratio
+    return float32 * n / (summary.stored_bytes_per_vector * n + summary.overhead_bytes)
+
+
+def codecs_table(summary: pd.DataFrame, n: int = STATED_N) -> pd.DataFrame:
     table = pd.DataFrame({
         "model": summary.model, "configuration": summary.label, "family": summary.family,
         "B/vector (all tiers)": summary.stored_bytes_per_vector, "stored once (B)": summary.overhead_bytes,
-        "CR (all tiers)": summary.stored_ratio, "nDCG@10": summary.value, "change (%)": summary.change_pct,
+        "CR (all tiers)": summary.stored_ratio, f"CR at N = {n:,}": ratio_at(summary, n),
+        "nDCG@10": summary.value, "change (%)": summary.change_pct,
         "CI low (%)": summary.ci_low, "CI high (%)": summary.ci_high,
     })
     return table.sort_values(["model", "B/vector (all tiers)", "change (%)"], ascending=[True, True, False],
@@ -159,6 +172,41 @@ def equal_bytes_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.D
     return _stacked(parts, ["against", "family"])
 
 
+def training_set_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
+                       n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> pd.DataFrame:
+    """Where a codec is trained: each codec (alone, each query format) trained on two or more of the corpus
+    (``self``), the pool and a named set, each pair of those sets against each other (self − named, pool − named,
+    self − pool): paired nDCG@10 difference with its 95 % CI, on the collections every configuration of the summary
+    was scored on."""
+    sets = compare_like_for_like(tidy[tidy.metric == "ndcg_at_10"], "shared").sets
+    alone = summary[(summary.reducer == NONE) & (summary.rescore == NONE)]
+    parts = []
+    for model, rows in alone.groupby("model", sort=False):
+        datasets = list(sets[model].names)
+        pairs, meta = [], []
+        for (fmt, query), group in rows.groupby(["format", "query_format"], sort=False):
+            by_set = {r["calibrate_on"]: r for _, r in group.iterrows()}
+            named = sorted(c for c in by_set if is_named_set(c))
+            for a, b in [(SELF, n) for n in named] + [(POOL, n) for n in named] + [(SELF, POOL)]:
+                if a not in by_set or b not in by_set:
+                    continue
+                ra, rb = by_set[a], by_set[b]
+                ids_a, ids_b = _ids(tidy, model, datasets, ra), _ids(tidy, model, datasets, rb)
+                if ids_a is not None and ids_b is not None:
+                    pairs.append((ids_a, ids_b))
+                    meta.append((fmt, query, f"{a} − {b}", ra["label"], ra["stored_bytes_per_vector"], rb["label"],
+                                 rb["stored_bytes_per_vector"]))
+        parts.append(_paired(model, pairs, meta, ["codec", "queries", "sets"], tidy, per_query, weighting,
+                             n_resamples, seed))
+    return _stacked(parts, ["codec", "queries", "sets"])
+
+
+def _at_sign_binary_bytes(rows: pd.DataFrame) -> pd.Series:
+    """Rows stored in exactly sign binary's bytes per vector (the model's 32× point)."""
+    sign = rows.loc[rows.format == "binary_sign", "stored_bytes_per_vector"]
+    return rows.stored_bytes_per_vector == (sign.iloc[0] if len(sign) else np.nan)
+
+
 PEER_CLAIMS = [
     # (name, what peers published, A = the codec's best configuration matching, B = what it is compared with)
     ("RaBitQ vs sign binary",
@@ -169,7 +217,7 @@ PEER_CLAIMS = [
     ("OPQ at 32× vs sign binary",
      "peers report that a properly trained OPQ beats sign binary at 32×, and that CoRECT's PQ (one codebook trained "
      "per batch) understates PQ",
-     lambda r: (r.format == "opq48") & (r.reducer == NONE) & (r.rescore == NONE),
+     lambda r: r.format.str.startswith("opq") & _at_sign_binary_bytes(r) & (r.reducer == NONE) & (r.rescore == NONE),
      lambda r: (r.format == "binary_sign") & (r.query_format == "same") & (r.rescore == NONE)),
     ("BBQ vs sign binary",
      "Elastic presents BBQ (1-bit OSQ documents, 4-bit queries) as far better than plain binary quantization",
@@ -184,6 +232,16 @@ PEER_CLAIMS = [
      "good as int8 at half its bytes",
      lambda r: (r.format == "turboquant4") & (r.reducer == NONE) & (r.rescore == NONE),
      lambda r: (r.format == "int8_clipped") & (r.query_format == "same") & (r.rescore == NONE)),
+    ("BitBudget: bits beat dimensions (4×)",
+     "BitBudget (arXiv 2510.04127) reports that at equal bytes, coarser codes on every coordinate beat fewer "
+     "full-precision coordinates: here int8 on all dimensions against float32 on the first quarter of PCA's",
+     lambda r: (r.format == "int8_clipped") & (r.reducer == NONE) & (r.rescore == NONE) & (r.query_format == "same"),
+     lambda r: (r.format == "float32") & (r.reducer == "pca") & (r.fraction == 0.25) & (r.rescore == NONE)),
+    ("BitBudget: binary + rerank vs float32",
+     "BitBudget calls binary codes re-ranked with the float vectors lossless at 32×, counting the 1-bit codes only; "
+     "here every tier is counted (the float32 vectors the re-ranking reads are stored too)",
+     lambda r: (r.format == "binary_sign") & (r.rescore.str.startswith("float32x")),
+     lambda r: (r.format == "float32") & (r.reducer == NONE) & (r.rescore == NONE)),
 ]
 
 
@@ -306,6 +364,12 @@ def publish_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, 
         tests, artifacts.CODECS_EQUAL_BYTES, profile,
         f"Each family's best configuration within the bytes of sign binary / int8, paired nDCG@10 difference "
         f"with 95 % CI. {sets}").items()}
+    training = training_set_tests(summary, tidy, per_query, weighting, n_resamples, seed)
+    files |= {f"training_{k}": v for k, v in report.write_table(
+        training, artifacts.CODECS_TRAINING, profile,
+        f"Where a codec is trained: the same codec trained on the corpus (self), on the pool (the model's other "
+        f"collections, two-fold cross-fitting) and on the fit set, paired nDCG@10 difference with 95 % CI. "
+        f"{sets}").items()}
     peers = peer_tests(summary, tidy, per_query, weighting, n_resamples, seed)
     files["peers"] = atomic_write(dirs["results"] / "tables" / f"{artifacts.CODECS_PEERS}.csv",
                                   lambda p: peers.to_csv(p, index=False, float_format="%.6g"))

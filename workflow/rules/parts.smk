@@ -24,9 +24,12 @@ def fit_markers(stage):
 
 
 def reference_markers(stage):
-    """Input function: the embedding markers of the stage's training sets for the job's model."""
-    references = profiles.reference_sets(stage_parameters(stage))
-    return lambda wildcards: [marker(wildcards.model, r) for r in references]
+    """Input function: the embedding markers of the stage's training sets for the job's model, and of the
+    collections its pools are drawn from (stage 09 with ``calibrate_on: [.., pool]``)."""
+    parameters = stage_parameters(stage)
+    references = profiles.reference_sets(parameters)
+    return lambda wildcards: [marker(wildcards.model, r) for r in references] + [
+        marker(wildcards.model, c) for c in profiles.pool_collections(stage, parameters, wildcards.model)]
 
 
 def part_markers(stage):
