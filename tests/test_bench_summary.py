@@ -54,3 +54,22 @@ def test_mutation_lines_show_each_modules_score_and_the_rule_breaks_caught():
         "tradeoff, verdicts." in text
     assert "| comparison |       300 |      280 |" in text and "94.6 %" in text and "80.0 %" in text
     assert "1 of 2 caught by their module's targeted tests; not caught: b." in text
+
+
+def test_the_opq_line_reads_each_collection_and_the_pooled_difference():
+    import pandas as pd
+
+    def case(name: str, diff: float, low: float, high: float, seconds: bool = True) -> list[dict]:
+        out = [{"case": name, "metric": m, "value": v, "unit": ""}
+               for m, v in (("diff", diff), ("diff_ci_low", low), ("diff_ci_high", high))]
+        return out + ([{"case": name, "metric": f"train_seconds {s}", "value": t, "unit": "s"}
+                       for s, t in (("study", 12.0), ("faiss default", 61.0))] if seconds else [])
+
+    rows = make_rows("opq_iterations", case("m/scifact/opq48", 0.004, -0.013, 0.022)
+                     + case("m/pooled:scifact/opq48", 0.004, -0.003, 0.012, seconds=False), machine="box")
+    line = summary.opq_iterations_lines(pd.concat([rows], ignore_index=True))[0]
+    assert "scifact +0.0040 [-0.0130, +0.0220] (training 12 s vs 61 s)" in line
+    assert "pooled +0.0040 [-0.0030, +0.0120], within noise" in line
+    outside = make_rows("opq_iterations", case("m/pooled:scifact/opq48", 0.01, 0.002, 0.02, seconds=False)
+                        + case("m/scifact/opq48", 0.01, 0.002, 0.02), machine="box")
+    assert summary.opq_iterations_lines(outside)[0].endswith("outside noise.")
