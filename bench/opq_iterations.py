@@ -57,6 +57,13 @@ def compared(frame: pd.DataFrame, n_resamples: int) -> dict[str, float]:
     return stats.paired_test(frame["faiss default"].to_numpy(), frame["study"].to_numpy(), n_resamples)
 
 
+def difference(case: str, test: dict[str, float]) -> tuple[list[dict], str]:
+    """The rows of a paired difference (faiss' defaults − the study's) and its text."""
+    rows = [{"case": case, "metric": k, "value": test[k], "unit": "nDCG@10"} for k in ("diff", "diff_ci_low",
+                                                                                      "diff_ci_high")]
+    return rows, f"{test['diff']:+.4f} [{test['diff_ci_low']:+.4f}, {test['diff_ci_high']:+.4f}]"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="minilm-l6")
@@ -68,24 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets:
         frame, seconds = scores(args.model, dataset, args.codec)
         frames.append(frame)
-        test = compared(frame, args.n_resamples)
         case = f"{args.model}/{dataset}/{args.codec}"
-        measurements += [{"case": case, "metric": f"ndcg_at_10 {name}", "value": frame[name].mean(), "unit": ""}
-                         for name in SETTINGS]
-        measurements += [{"case": case, "metric": f"train_seconds {name}", "value": seconds[name], "unit": "s"}
-                         for name in SETTINGS]
-        measurements += [{"case": case, "metric": k, "value": test[k], "unit": "nDCG@10"}
-                         for k in ("diff", "diff_ci_low", "diff_ci_high")]
+        rows, text = difference(case, compared(frame, args.n_resamples))
+        measurements += rows + [{"case": case, "metric": f"{metric} {name}", "value": value, "unit": unit}
+                                for name in SETTINGS
+                                for metric, value, unit in (("ndcg_at_10", frame[name].mean(), ""),
+                                                            ("train_seconds", seconds[name], "s"))]
         print(f"{case}: ours {frame['study'].mean():.4f} ({seconds['study']:.0f} s), faiss' defaults "
-              f"{frame['faiss default'].mean():.4f} ({seconds['faiss default']:.0f} s); difference "
-              f"{test['diff']:+.4f} [{test['diff_ci_low']:+.4f}, {test['diff_ci_high']:+.4f}]")
-    pooled = compared(pd.concat(frames, ignore_index=True), args.n_resamples)
-    case = f"{args.model}/pooled:{'+'.join(args.datasets)}/{args.codec}"
-    measurements += [{"case": case, "metric": k, "value": pooled[k], "unit": "nDCG@10"}
-                     for k in ("diff", "diff_ci_low", "diff_ci_high")]
-    print(f"pooled ({sum(len(f) for f in frames)} queries): difference {pooled['diff']:+.4f} "
-          f"[{pooled['diff_ci_low']:+.4f}, {pooled['diff_ci_high']:+.4f}]")
-    write_rows(make_rows("opq_iterations", measurements))
+              f"{frame['faiss default'].mean():.4f} ({seconds['faiss default']:.0f} s); difference {text}")
+    pooled = pd.concat(frames, ignore_index=True)
+    rows, text = difference(f"{args.model}/pooled:{'+'.join(args.datasets)}/{args.codec}",
+                            compared(pooled, args.n_resamples))
+    print(f"pooled ({len(pooled)} queries): difference {text}")
+    write_rows(make_rows("opq_iterations", measurements + rows))
     return 0
 
 
