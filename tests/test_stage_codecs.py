@@ -37,7 +37,7 @@ def test_plan_trains_where_each_set_applies_and_lists_what_does_not(tiny_embeddi
     ]
     assert [(r["format"], r["calibrate_on"]) for r in skipped] == [("opq8", "self"), ("opq48", "self"),
                                                                    ("opq64", "self")]
-    assert skipped[0]["reason"] == "the corpus has 82 vectors; opq8 needs at least 256 to train"
+    assert skipped[0]["reason"] == "the corpus has 82 vectors; opq8 needs at least 384 to train"  # d = 384
     assert not width_allows("opq48", 256) and width_allows("opq48", 384) and not width_allows("pq64x4fs", 96)
 
 
@@ -206,3 +206,24 @@ def test_bitbudgets_claims_pick_equal_bytes_and_every_tier():
     rerank, float32 = claims["BitBudget: binary + rerank vs float32"]
     assert list(rerank(rows)) == [False] * 6 + [True]
     assert list(float32(rows)) == [True] + [False] * 6
+
+
+def test_opq_needs_as_many_training_vectors_as_dimensions(tiny_embeddings):
+    """faiss' OPQ aborts the process below d training vectors: time (423 documents) cannot train OPQ for a 768-d
+    model, can for a 384-d one; plain PQ needs only its 256 centroids."""
+    from study.compress.formats import get_format
+    from study.plans.codecs import min_training_rows, unusable
+
+    assert min_training_rows(get_format("opq8"), 768) == 768 and min_training_rows(get_format("opq8"), 128) == 256
+    assert min_training_rows(get_format("pq96x8"), 768) == 256
+    assert unusable(get_format("opq8"), "self", 768, 423) == ("the corpus has 423 vectors; opq8 needs at least 768 "
+                                                               "to train")
+    assert unusable(get_format("opq8"), "self", 384, 423) is None
+
+
+def test_a_first_tier_that_calibrates_nothing_leaves_the_training_set_to_its_calibrated_tier(cache_dir):
+    p = CodecParams(datasets=["adi"], formats=["float32"], calibrate_on=["time", "self"], asymmetric=[],
+                    reducers=["truncation"], fractions=[0.5], reduced_formats=[], fit_on="time",
+                    rescore_first=["binary_sign"], rescore_tiers=["float32", "int8_clipped"], oversampling=[4]).checked()
+    rescored = [(c.rescore, c.calibrate_on) for c in plan(p).configs if c.rescore != "none"]
+    assert rescored == [("float32x4", "none"), ("int8_clippedx4", "time")]
