@@ -224,6 +224,7 @@ def test_opq_needs_as_many_training_vectors_as_dimensions(tiny_embeddings):
 def test_a_first_tier_that_calibrates_nothing_leaves_the_training_set_to_its_calibrated_tier(cache_dir):
     p = CodecParams(datasets=["adi"], formats=["float32"], calibrate_on=["time", "self"], asymmetric=[],
                     reducers=["truncation"], fractions=[0.5], reduced_formats=[], fit_on="time",
-                    rescore_first=["binary_sign"], rescore_tiers=["float32", "int8_clipped"], oversampling=[4]).checked()
+                    rescore_first=["binary_sign"], rescore_tiers=["float32", "int8_clipped"],
+                    oversampling=[4]).checked()
     rescored = [(c.rescore, c.calibrate_on) for c in plan(p).configs if c.rescore != "none"]
     assert rescored == [("float32x4", "none"), ("int8_clippedx4", "time")]
