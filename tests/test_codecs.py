@@ -1,6 +1,8 @@
 """Codecs (RaBitQ, OPQ + PQ, PQ fast-scan, TurboQuant, OSQ, binary fixes): bytes, round trips, rankings equal to
 faiss' own indexes, bad parameters refused (OSQ against Lucene's quantizer: tests/test_osq_lucene.py)."""
 
+import os
+
 import faiss
 import numpy as np
 import pytest
@@ -210,3 +212,19 @@ def test_sub_quantizers_that_do_not_divide_the_width_are_refused(name):
 def test_pq_needs_a_centroid_per_training_vector():
     with pytest.raises(ParameterError, match="at least 256 vectors"):
         calibrate("opq8", clustered(100, 0))
+
+
+def test_faiss_few_points_warnings_become_one_log_record(caplog, capfd):
+    import logging
+
+    from study.compress.formats import get_format
+
+    x = np.random.default_rng(0).standard_normal((300, 32)).astype(np.float32)
+    with caplog.at_level(logging.INFO, logger="study.compress.codecs"):
+        get_format("opq8").calibrate(x)  # 300 points for 256 centroids: faiss warns per sub-quantizer
+    assert "WARNING clustering" not in capfd.readouterr().err
+    record = [r.getMessage() for r in caplog.records if "faiss warned" in r.getMessage()]
+    assert len(record) >= 1 and "300 points train 256 centroids" in record[0]
+    with codecs.few_points_warnings_counted("x"):  # what else faiss writes there passes
+        os.write(2, b"something else\n")
+    assert capfd.readouterr().err == "something else\n"
