@@ -228,3 +228,9 @@ def test_faiss_few_points_warnings_become_one_log_record(caplog, capfd):
     with codecs.few_points_warnings_counted("x"):  # what else faiss writes there passes
         os.write(2, b"something else\n")
     assert capfd.readouterr().err == "something else\n"
+
+
+def test_opq_refuses_fewer_vectors_than_dimensions_instead_of_crashing():
+    x = np.random.default_rng(0).standard_normal((300, 512)).astype(np.float32)  # ≥ 256 centroids, < 512 dims
+    with pytest.raises(ParameterError, match=r"'opq8 training sample'.*at least 512 vectors"):
+        get_format("opq8").calibrate(x)

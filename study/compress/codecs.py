@@ -188,6 +188,9 @@ def _faiss_codec(
         if len(x) < min_train:
             raise ParameterError(f"{name} training sample", f"{len(x)} vectors",
                                  f"at least {min_train} vectors (one per k-means centroid)")
+        if learned_rotation is not None and len(x) < dims:  # faiss' OPQMatrix.train aborts the process below d
+            raise ParameterError(f"{name} training sample", f"{len(x)} vectors",
+                                 f"at least {dims} vectors (one per dimension: OPQ's rotation)")
         params: Params = {}
         if rotate:
             params["rotation"] = random_rotation(dims)
