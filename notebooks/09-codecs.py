@@ -64,7 +64,7 @@ from study.experiment.runner import run
 from study.figures import plots
 from study.figures.codecs import plot_codecs
 from study.params import CodecParams
-from study.plans.codecs import not_applicable, plan
+from study.plans.codecs import plan_and_skipped
 from study.stages.codecs import (
     REFERENCES,
     STEM,
@@ -93,11 +93,11 @@ collection_table(sorted(set(p.evaluated()) | ({*p.calibrate_on, p.fit_on} - {"se
 # (a corpus with fewer vectors than centroids; PQ on the pool only at sign binary's bytes) are listed below it.
 
 # %%
-stage_plan = plan(p)
+stage_plan, not_applicable = plan_and_skipped(p)
 stage_plan.table()
 
 # %%
-pd.DataFrame(not_applicable(p), columns=["model", "dataset", "format", "calibrate_on", "reason"])
+pd.DataFrame(not_applicable, columns=["model", "dataset", "format", "calibrate_on", "reason"])
 
 # %% [markdown]
 # ## Train, encode, search with each codec's own estimator, score

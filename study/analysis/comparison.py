@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from study.core.errors import ParameterError, StudyError
-from study.core.profiles import NONE, POOL, SELF, UNTRAINED
+from study.core.profiles import NONE, is_named_set
 
 # Columns that identify a configuration of a model (``index`` only where a stage writes it).
 KEY = ["reducer", "fraction", "fit_on", "format", "calibrate_on", "rescore", "query_format"]
@@ -89,7 +89,7 @@ def collection_name(reference: object) -> str:
 
 def named_collections(values: Iterable[object]) -> set[str]:
     """The collections named by fit_on / calibrate_on values (``none``, ``self`` and NaN name none)."""
-    return {collection_name(v) for v in values if isinstance(v, str) and v not in (NONE, SELF, POOL, UNTRAINED, "")}
+    return {collection_name(v) for v in values if isinstance(v, str) and v and is_named_set(v)}
 
 
 def in_sample_mask(rows: pd.DataFrame) -> np.ndarray:

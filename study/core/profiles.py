@@ -23,6 +23,8 @@ POOL = "pool"
 """A training set meaning the model's other collections pooled (``study.experiment.configs.pool_members``)."""
 UNTRAINED = "untrained"
 """The training set of a codec whose parameters do not depend on the sample (a seeded rotation, a fixed codebook)."""
+PER_COLLECTION_SETS = (NONE, SELF, POOL, UNTRAINED)
+"""Training-set values that name no one collection: none, the corpus itself, its pool, untrained."""
 PAPER_SET = "mlquestions"
 """The paper's calibration and fit set (MLQuestions corpus + dev queries): the default wherever one is chosen."""
 MTEB_PREFIX = "mteb:"
@@ -100,13 +102,18 @@ def runs_stage(stage: str, profile: dict[str, Any]) -> bool:
     return stage in STAGES
 
 
+def is_named_set(reference: object) -> bool:
+    """A training set that is one collection (not ``none``, ``self``, ``pool`` or ``untrained``)."""
+    return reference not in PER_COLLECTION_SETS
+
+
 def reference_sets(parameters: dict[str, Any]) -> list[str]:
     """The collections a stage's parameters train, calibrate or fit on (never ``self`` or ``none``)."""
     names: set[str] = set()
     for key in REFERENCE_KEYS:
         value = parameters.get(key, [])
         names |= {value} if isinstance(value, str) else set(value)
-    return sorted(names - {SELF, NONE, POOL, UNTRAINED})
+    return sorted(n for n in names if is_named_set(n))
 
 
 def part_names(stage: str, parameters: dict[str, Any]) -> list[tuple[str, str]]:

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from study.compress.formats import Params, Quantized, quantize
-from study.config import POOL, SELF, UNTRAINED, check_choice
+from study.config import POOL, SELF, UNTRAINED, check_choice  # noqa: F401  (UNTRAINED re-exported)
+from study.core.profiles import is_named_set  # noqa: F401  (re-exported: the runner and the plans use it)
 from study.data.datasets import Collection, load_collection
 from study.encoders.cache import load_embeddings
 from study.search.exact import search
@@ -22,8 +23,6 @@ from study.search.metrics import DEPTH, METRICS
 from study.search.ranking import SearchResult, top_k_of_scores
 
 NONE = "none"
-PER_COLLECTION_SETS = (NONE, SELF, POOL, UNTRAINED)
-"""Training-set values that name no one collection: none, the corpus itself, its pool, untrained."""
 POOL_ROWS = 12_500
 """A pool's training sample: at most this many documents (the fit set, MLQuestions' corpus + dev queries, has
 12,500 rows), drawn without replacement with ``POOL_SEED``."""
@@ -105,11 +104,6 @@ def load_eval_data(model: str, dataset: str, split: str | None = None) -> EvalDa
         queries=queries.rows(query_ids),
         qrels=collection.split_qrels(split),
     )
-
-
-def is_named_set(reference: str) -> bool:
-    """A training set that is one collection (not ``none``, ``self``, ``pool`` or ``untrained``)."""
-    return reference not in PER_COLLECTION_SETS
 
 
 def pool_members(collection: str, collections: Sequence[str]) -> list[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from study.compress.codecs import min_training_rows
 from study.compress.formats import Format, get_format
 from study.compress.reducers import n_components
 from study.config import POOL, SELF, UNTRAINED
@@ -67,13 +68,6 @@ def training_set_of(fmt: str, wanted: str) -> str:
     if not f.needs_calibration:
         return NONE
     return wanted if f.learns_from_sample else UNTRAINED
-
-
-def min_training_rows(fmt: Format, dims: int) -> int:
-    """The fewest training vectors ``fmt`` can be trained on at width ``dims``: one per k-means centroid
-    (``Format.min_training_rows``), and for OPQ at least ``dims`` (faiss 1.15's ``OPQMatrix.train`` corrupts the heap
-    and aborts the process with fewer vectors than dimensions: measured, 423 × 768 aborts, 768 × 768 trains)."""
-    return max(fmt.min_training_rows, dims if fmt.name.startswith("opq") else 0)
 
 
 def unusable(fmt: Format, training_set: str, dims: int, corpus_rows: int) -> str | None:

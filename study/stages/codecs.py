@@ -17,13 +17,11 @@ import numpy as np
 import pandas as pd
 
 from study.analysis import report, stats
-from study.analysis.comparison import compare_like_for_like
 from study.analysis.tradeoff import kind
 from study.compress.codecs import CODEC_FORMATS
 from study.core import artifacts
 from study.core.io import atomic_write, write_text_atomic
-from study.core.profiles import SELF
-from study.experiment.configs import NONE, POOL, UNTRAINED, is_named_set
+from study.experiment.configs import NONE, POOL, SELF, UNTRAINED, is_named_set
 from study.figures import plots
 from study.figures.codecs import plot_codecs
 
@@ -147,7 +145,7 @@ def equal_bytes_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.D
     """Each family's best configuration stored in no more bytes (all tiers) than a reference format (sign
     binary, int8), against that reference: paired nDCG@10 difference with its 95 % bootstrap CI, on the
     collections every configuration of the summary was scored on."""
-    sets = compare_like_for_like(tidy[tidy.metric == "ndcg_at_10"], "shared").sets
+    sets = summary.attrs["sets"]  # the collections every configuration of the summary was scored on
     parts = []
     for model, rows in summary.groupby("model", sort=False):
         datasets = list(sets[model].names)
@@ -178,7 +176,7 @@ def training_set_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.
     (``self``), the pool and a named set, each pair of those sets against each other (self − named, pool − named,
     self − pool): paired nDCG@10 difference with its 95 % CI, on the collections every configuration of the summary
     was scored on."""
-    sets = compare_like_for_like(tidy[tidy.metric == "ndcg_at_10"], "shared").sets
+    sets = summary.attrs["sets"]  # the collections every configuration of the summary was scored on
     alone = summary[(summary.reducer == NONE) & (summary.rescore == NONE)]
     parts = []
     for model, rows in alone.groupby("model", sort=False):
@@ -254,7 +252,7 @@ def peer_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFram
                n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> pd.DataFrame:
     """Each published claim of ``PEER_CLAIMS`` on our models and collections: the best configuration of the named
     codec against the named reference, paired nDCG@10 difference with its 95 % CI (same collections)."""
-    sets = compare_like_for_like(tidy[tidy.metric == "ndcg_at_10"], "shared").sets
+    sets = summary.attrs["sets"]  # the collections every configuration of the summary was scored on
     parts = []
     for model, rows in summary.groupby("model", sort=False):
         datasets = list(sets[model].names)
