@@ -166,6 +166,33 @@ def test_where_a_codec_is_trained_pairs_each_training_set_on_the_same_collection
     assert list(summary[summary.format == "binary_rotated"].label) == ["binary_rotated (untrained)"]
 
 
+def test_a_codec_too_big_for_a_small_corpus_leaves_the_summary_and_is_compared_on_what_it_has(cache_dir):
+    """OPQ (256 centroids, ≥ d vectors) cannot train on adi (82 documents): the summary keeps every held-out
+    collection and lists opq4 @self as lacking adi; the training-set test compares it on time and cisi only."""
+    from study.experiment.runner import run
+    from study.stages.codecs import dropped_table, summarise_codecs, training_set_tests
+
+    p = CodecParams(models=["wordllama-256"], datasets=["adi", "time", "cisi"],
+                    formats=["float32", "rabitq1", "opq4"], calibrate_on=["med", "self"],
+                    asymmetric=[], reduced_formats=[], rescore_first=[], fit_on="med").checked()
+    result = run(plan(p), progress=False)
+    summary = summarise_codecs(result.tidy, result.per_query, "none", n_resamples=200)
+    assert summary.attrs["sets"]["wordllama-256"].names == ("adi", "cisi", "time")
+    assert not ((summary.format == "opq4") & (summary.calibrate_on == "self")).any()
+    assert ((summary.format == "opq4") & (summary.calibrate_on == "med")).any()
+    dropped = dropped_table(summary, result.tidy)
+    assert set(dropped.configuration) == {"opq4 @self", "opq4 · float32 queries @self"}
+    assert set(dropped.lacks) == {"adi"}
+    tests = training_set_tests(summary, result.tidy, result.per_query, "none", n_resamples=200)
+    opq = tests[(tests.codec == "opq4") & (tests.queries == "same")].iloc[0]
+    assert opq.sets == "self − med" and opq.collections == 2
+    ndcg = result.tidy[(result.tidy.metric == "ndcg_at_10") & (result.tidy.format == "opq4")
+                       & (result.tidy.query_format == "same") & result.tidy.dataset.isin(["time", "cisi"])]
+    by_set = ndcg.groupby("calibrate_on").value.mean()
+    assert opq["diff"] == pytest.approx(by_set["self"] - by_set["med"], abs=1e-12)
+    assert tests[tests.codec == "rabitq1"].collections.tolist() == [3]
+
+
 def test_the_peers_opq_claim_compares_opq_at_sign_binarys_bytes():
     """MPNet (768-d): sign binary is 96 B, so OPQ at 32× is opq96, not opq48 (64×)."""
     from study.stages.codecs import PEER_CLAIMS

@@ -59,6 +59,7 @@ def summarise(
     metric: str = "ndcg_at_10",
     weighting: str = "texts",
     baseline: dict[str, object] | None = None,
+    policy: str = "shared",
 ) -> pd.DataFrame:
     """Average ``metric`` over collections per model × ``keys``, and the % change against the
     model's baseline configuration (float32, nothing reduced) averaged the same way.
@@ -66,13 +67,14 @@ def summarise(
     ``weighting='texts'`` weights each collection by its documents + queries (the paper's
     choice); ``'none'`` gives every collection the same weight. Like for like: per model, every row
     of the summary and the baseline are averaged over the same held-out collections
-    (``comparison.compare_like_for_like``); ``out.attrs["sets"]`` holds them (``caption_sets``).
+    (``comparison.compare_like_for_like`` under ``policy``); ``out.attrs["sets"]`` holds them (``caption_sets``),
+    ``out.attrs["dropped"]`` the configurations ``widest`` left out (not scored on all of them).
     """
     if weighting not in WEIGHTINGS:
 
         raise ParameterError("weighting", weighting, WEIGHTINGS)
     baseline = baseline or {"format": "float32", "reducer": "none", "fraction": 1.0}
-    comparison = compare_like_for_like(tidy[tidy.metric == metric], "shared")
+    comparison = compare_like_for_like(tidy[tidy.metric == metric], policy)
     rows = comparison.rows
     group_keys = ["model", *keys]
 
@@ -98,6 +100,7 @@ def summarise(
     out["change_pct"] = 100 * (out.value / out.baseline - 1)
     out["weighting"] = weighting
     out.attrs["sets"] = comparison.sets
+    out.attrs["dropped"] = comparison.dropped
     return out
 
 

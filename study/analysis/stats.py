@@ -248,14 +248,16 @@ def add_significance(
     alpha: float = ALPHA,
     n_resamples: int = N_RESAMPLES,
     seed: int = SEED,
+    policy: str = "shared",
 ) -> pd.DataFrame:
-    """A stage summary (``report.summarise(tidy, keys, metric, weighting)``) with CI and test columns.
+    """A stage summary (``report.summarise(tidy, keys, metric, weighting, policy=policy)``) with CI and test
+    columns (on the summary's collections: pass the same ``policy``).
 
     Each summary row (model × keys) is compared with its model's baseline on the same collections,
     aggregated with the same ``weighting`` as the summary (say which in the figure). Adds
     ``diff, diff_ci_low, diff_ci_high, ci_low, ci_high`` (CI of ``change_pct``), ``p_value``,
     ``p_holm`` (Holm across the summary's non-baseline rows) and ``significant``."""
-    tidy = compare_like_for_like(tidy[tidy.metric == metric]).rows  # shared: the summary's collections, one row each
+    tidy = compare_like_for_like(tidy[tidy.metric == metric], policy).rows  # the summary's collections, one row each
     ids = baseline_ids(tidy, baseline)
     group_keys = ["model", *keys]
     pair_rows, index = [], []

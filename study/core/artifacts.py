@@ -81,6 +81,7 @@ CODECS_EQUAL_BYTES = "table-codecs-equal-bytes"
 CODECS_SECTION = "codecs-section"  # the paper's codec section, input by main.tex when the stage ran
 CODECS_PEERS = "codecs-peers"
 CODECS_TRAINING = "table-codecs-training"  # where a codec is trained: self, pool, the fit set, paired
+CODECS_DROPPED = "codecs-not-on-every-collection"  # configurations the summary leaves out, and what they lack
 
 STAGES: dict[str, Stage] = {
     "embed": Stage("01-embed"),
@@ -109,7 +110,7 @@ STAGES: dict[str, Stage] = {
         figures=(FIG_CODECS,),
         tables=(TABLE_CODECS, CODECS_EQUAL_BYTES, CODECS_TRAINING),
         latex=(CODECS_SECTION,),
-        csv=(CODECS_PEERS,),
+        csv=(CODECS_PEERS, CODECS_DROPPED),
     ),
 }
 

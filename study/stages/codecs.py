@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study.analysis import report, stats
+from study.analysis import comparison, report, stats
 from study.analysis.tradeoff import kind
 from study.compress.codecs import CODEC_FORMATS
 from study.core import artifacts
@@ -26,6 +26,7 @@ from study.figures import plots
 from study.figures.codecs import plot_codecs
 
 STEM = artifacts.STAGES["codecs"].stem
+POLICY = "widest"  # every held-out collection of the model; configurations not scored on all of them are listed
 KEYS = ["reducer", "fraction", "format", "calibrate_on", "query_format", "rescore"]
 
 
@@ -66,12 +67,14 @@ def config_label(row: pd.Series | dict) -> str:
 
 def summarise_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
                      n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> pd.DataFrame:
-    """Per model × configuration over the same held-out collections: nDCG@10, change vs float32 with its CI,
-    bytes of every tier, the family."""
-    summary = report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE)
-    sets = summary.attrs.get("sets", {})
-    summary = stats.add_significance(summary, tidy, per_query, KEYS, weighting, n_resamples=n_resamples, seed=seed)
-    summary.attrs["sets"] = sets
+    """Per model × configuration over every held-out collection of the model (policy ``widest``): nDCG@10, change
+    vs float32 with its CI, bytes of every tier, the family. A configuration not scored on all of them (a codec
+    that cannot train on a small corpus) is left out of the summary and listed in ``attrs["dropped"]``;
+    ``training_set_tests`` compares it on the collections it has."""
+    summary = report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE, policy=POLICY)
+    sets, dropped = summary.attrs.get("sets", {}), summary.attrs.get("dropped", {})
+    summary = stats.add_significance(summary, tidy, per_query, KEYS, weighting, n_resamples=n_resamples, seed=seed,
+                                     policy=POLICY)
     rows = tidy[tidy.metric == "ndcg_at_10"].drop_duplicates(["model", *KEYS]).set_index(["model", *KEYS])
     index = pd.MultiIndex.from_frame(summary[["model", *KEYS]])
     tier2 = rows["rescore_bytes_per_vector"].reindex(index) if "rescore_bytes_per_vector" in rows else np.nan
@@ -84,8 +87,23 @@ def summarise_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str
     summary["family"] = [codec_family(f) + (" + rescoring" if r != NONE else "") + (f" + {m}" if m != NONE else "")
                          for f, r, m in zip(summary.format, summary.rescore, summary.reducer, strict=True)]
     summary["label"] = [config_label(r) for r in summary.to_dict("records")]
-    summary.attrs["sets"] = sets
+    summary.attrs["sets"], summary.attrs["dropped"] = sets, dropped
     return summary
+
+
+def dropped_table(summary: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
+    """The configurations the summary left out, per model: the held-out collections they lack (a codec too big
+    to train on a small corpus, ``study.plans.codecs.not_applicable``)."""
+    rows = comparison.normalise_keys(tidy[tidy.metric == "ndcg_at_10"])
+    rows = rows.assign(cfg_key=comparison.config_key(rows).to_numpy())
+    out = []
+    for model, keys in summary.attrs.get("dropped", {}).items():
+        names = set(summary.attrs["sets"][model].names)
+        for key in keys:
+            mine = rows[(rows.model == model) & (rows.cfg_key == key)]
+            out.append({"model": model, "configuration": config_label(mine.iloc[0].to_dict()),
+                        "lacks": ", ".join(sorted(names - set(mine.dataset)))})
+    return pd.DataFrame(out, columns=["model", "configuration", "lacks"])
 
 
 STATED_N = 125_000
@@ -170,33 +188,40 @@ def equal_bytes_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.D
     return _stacked(parts, ["against", "family"])
 
 
+def _held_out_alone(tidy: pd.DataFrame) -> pd.DataFrame:
+    """nDCG@10 rows of codecs alone (no reducer, no second tier), never on their own training collection."""
+    rows = comparison.normalise_keys(tidy[tidy.metric == "ndcg_at_10"])
+    rows = rows[~comparison.in_sample_mask(rows)]
+    return rows[(rows.reducer == NONE) & (rows.rescore == NONE)]
+
+
 def training_set_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
                        n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> pd.DataFrame:
     """Where a codec is trained: each codec (alone, each query format) trained on two or more of the corpus
     (``self``), the pool and a named set, each pair of those sets against each other (self − named, pool − named,
-    self − pool): paired nDCG@10 difference with its 95 % CI, on the collections every configuration of the summary
-    was scored on."""
-    sets = summary.attrs["sets"]  # the collections every configuration of the summary was scored on
-    alone = summary[(summary.reducer == NONE) & (summary.rescore == NONE)]
+    self − pool): paired nDCG@10 difference with its 95 % CI on the held-out collections *both* were scored on
+    (``collections``: how many; fewer than the summary's where a codec cannot train on a small corpus)."""
+    rows = _held_out_alone(tidy)
     parts = []
-    for model, rows in alone.groupby("model", sort=False):
-        datasets = list(sets[model].names)
+    for model in dict.fromkeys(summary.model):
         pairs, meta = [], []
-        for (fmt, query), group in rows.groupby(["format", "query_format"], sort=False):
-            by_set = {r["calibrate_on"]: r for _, r in group.iterrows()}
+        for (fmt, query), group in rows[rows.model == model].groupby(["format", "query_format"], sort=False):
+            by_set = {c: frame.drop_duplicates("dataset").set_index("dataset") for c, frame in
+                      group.groupby("calibrate_on", sort=False)}
             named = sorted(c for c in by_set if is_named_set(c))
             for a, b in [(SELF, n) for n in named] + [(POOL, n) for n in named] + [(SELF, POOL)]:
                 if a not in by_set or b not in by_set:
                     continue
-                ra, rb = by_set[a], by_set[b]
-                ids_a, ids_b = _ids(tidy, model, datasets, ra), _ids(tidy, model, datasets, rb)
-                if ids_a is not None and ids_b is not None:
-                    pairs.append((ids_a, ids_b))
-                    meta.append((fmt, query, f"{a} − {b}", ra["label"], ra["stored_bytes_per_vector"], rb["label"],
-                                 rb["stored_bytes_per_vector"]))
-        parts.append(_paired(model, pairs, meta, ["codec", "queries", "sets"], tidy, per_query, weighting,
-                             n_resamples, seed))
-    return _stacked(parts, ["codec", "queries", "sets"])
+                datasets = sorted(set(by_set[a].index) & set(by_set[b].index))
+                if not datasets:
+                    continue
+                ra, rb = by_set[a].iloc[0].to_dict(), by_set[b].iloc[0].to_dict()
+                pairs.append((list(by_set[a].config_id[datasets]), list(by_set[b].config_id[datasets])))
+                meta.append((fmt, query, f"{a} − {b}", len(datasets), config_label(ra), float(ra["bytes_per_vector"]),
+                             config_label(rb), float(rb["bytes_per_vector"])))
+        parts.append(_paired(model, pairs, meta, ["codec", "queries", "sets", "collections"], tidy, per_query,
+                             weighting, n_resamples, seed))
+    return _stacked(parts, ["codec", "queries", "sets", "collections"])
 
 
 def _at_sign_binary_bytes(rows: pd.DataFrame) -> pd.Series:
@@ -357,7 +382,9 @@ def publish_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, 
     files = report.write_table(
         table, artifacts.TABLE_CODECS, profile,
         f"Codecs (RaBitQ, OPQ+PQ, PQ fast-scan, TurboQuant, OSQ, binary fixes): nDCG@10 change vs float32 with 95 % "
-        f"bootstrap CI ({weighting}-weighted); bytes count every tier; '@set' = the training set. {sets}")
+        f"bootstrap CI ({weighting}-weighted); bytes count every tier; '@set' = the training set. {sets} "
+        f"Configurations not scored on all of them (a codec that cannot train on a small corpus) are left out "
+        f"here and listed in {artifacts.CODECS_DROPPED}.csv.")
     files |= {f"tests_{k}": v for k, v in report.write_table(
         tests, artifacts.CODECS_EQUAL_BYTES, profile,
         f"Each family's best configuration within the bytes of sign binary / int8, paired nDCG@10 difference "
@@ -366,8 +393,11 @@ def publish_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, 
     files |= {f"training_{k}": v for k, v in report.write_table(
         training, artifacts.CODECS_TRAINING, profile,
         f"Where a codec is trained: the same codec trained on the corpus (self), on the pool (the model's other "
-        f"collections, two-fold cross-fitting) and on the fit set, paired nDCG@10 difference with 95 % CI. "
-        f"{sets}").items()}
+        f"collections, two-fold cross-fitting) and on the fit set, paired nDCG@10 difference with 95 % CI, over "
+        f"the held-out collections both were scored on (their number: column collections; all of them: "
+        f"{sets})").items()}
+    files["dropped"] = atomic_write(dirs["results"] / "tables" / f"{artifacts.CODECS_DROPPED}.csv",
+                                    lambda p: dropped_table(summary, tidy).to_csv(p, index=False))
     peers = peer_tests(summary, tidy, per_query, weighting, n_resamples, seed)
     files["peers"] = atomic_write(dirs["results"] / "tables" / f"{artifacts.CODECS_PEERS}.csv",
                                   lambda p: peers.to_csv(p, index=False, float_format="%.6g"))
