@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from study.analysis import comparison
-from study.analysis.comparison import IN_SAMPLE, CollectionSet, compare_like_for_like, sets_sentence
+from study.analysis.comparison import IN_SAMPLE, CollectionSet, compare_like_for_like, sets_sentence, sets_table
 from study.core.errors import ParameterError, StudyError
 
 NOT_EVERYWHERE = "not scored for every configuration compared"
@@ -161,8 +161,9 @@ def test_models_keep_the_order_they_come_in():
     result = compare_like_for_like(table)
     assert list(result.sets) == ["mpnet", "minilm"] and list(result.dropped) == ["mpnet", "minilm"]
     assert result.rows.model.tolist() == ["mpnet", "minilm"]
-    assert sets_sentence(result.sets) == ("Averaged per model over the same collections for every configuration: "
-                                          "mpnet: 1 collection (a); minilm: 1 collection (b).")
+    assert sets_sentence(result.sets, with_names=True) == (
+        "Averaged per model over the same collections for every configuration: "
+        f"{result.sets['mpnet'].name}: 1 collection (a); {result.sets['minilm'].name}: 1 collection (b).")
 
 
 def test_the_rows_come_back_with_a_fresh_index_when_stage_files_repeat_one():
@@ -370,25 +371,38 @@ def test_describe_names_the_set_and_what_was_left_out():
     assert CollectionSet("m", ()).describe(False) == "0 collections"
 
 
-def test_sets_sentence_says_once_when_every_model_has_the_same_set():
-    same = {"m1": CollectionSet("m1", ("b", "c"), {"a": IN_SAMPLE}),
-            "m2": CollectionSet("m2", ("b", "c"), {"a": IN_SAMPLE})}
-    assert sets_sentence(same) == ("Averaged over the same 2 collections (b, c); left out: a (fit/calibration set "
-                                   "(in-sample)) for every configuration.")
-    assert sets_sentence(same, with_names=False) == ("Averaged over the same 2 collections; left out: a "
-                                                     "(fit/calibration set (in-sample)) for every configuration.")
+def test_a_set_is_named_by_its_model_size_and_members():
+    one, same, other = CollectionSet("m", ("b", "c")), CollectionSet("m", ("b", "c"), {"a": IN_SAMPLE}), \
+        CollectionSet("m", ("b", "d"))
+    assert one.name.startswith("m/2-") and len(one.name) == len("m/2-") + 4
+    assert one.name == same.name  # the members name a set; why others were left out is said beside it
+    assert one.name != other.name and CollectionSet("n", ("b", "c")).name.startswith("n/2-")
+
+
+def test_sets_sentence_names_the_sets_and_what_was_left_out():
+    sets = {"m1": CollectionSet("m1", ("b", "c"), {"a": IN_SAMPLE}), "m2": CollectionSet("m2", ("c",))}
+    assert sets_sentence(sets) == (f"Averaged over the same collections for every configuration: sets "
+                                   f"{sets['m1'].name}, {sets['m2'].name} (members: table of collection sets); left "
+                                   f"out: a (fit/calibration set (in-sample)).")
+    assert "(b, c)" not in sets_sentence(sets)  # members are listed once, in the table
+    assert sets_sentence(sets, with_names=True) == (
+        "Averaged per model over the same collections for every configuration: "
+        f"{sets['m1'].name}: 2 collections (b, c); left out: a (fit/calibration set (in-sample)); "
+        f"{sets['m2'].name}: 1 collection (c).")
+    assert sets_sentence({"m": CollectionSet("m", ("b",))}) == (
+        f"Averaged over the same collections for every configuration: set {CollectionSet('m', ('b',)).name} "
+        "(members: table of collection sets).")
     assert sets_sentence({}) == ""
 
 
-def test_sets_sentence_names_each_models_set_when_they_differ():
-    names = {"m1": CollectionSet("m1", ("b", "c")), "m2": CollectionSet("m2", ("c",))}
-    assert sets_sentence(names) == ("Averaged per model over the same collections for every configuration: "
-                                    "m1: 2 collections (b, c); m2: 1 collection (c).")
-    assert sets_sentence(names, False) == ("Averaged per model over the same collections for every configuration: "
-                                           "m1: 2 collections; m2: 1 collection.")
-    # the same names, but one left a collection out for another reason: not the same set
-    why = {"m1": CollectionSet("m1", ("b",), {"a": IN_SAMPLE}), "m2": CollectionSet("m2", ("b",), {"a": "other"})}
-    assert sets_sentence(why).startswith("Averaged per model over the same collections")
+def test_the_table_of_sets_has_one_row_per_set_with_its_members():
+    sets = [CollectionSet("m1", ("b", "c"), {"a": IN_SAMPLE}), CollectionSet("m1", ("b", "c")),
+            CollectionSet("m2", ("c",))]
+    table = sets_table(sets)
+    assert list(table.columns) == ["set", "model", "collections", "members", "left out"]
+    assert table.set.tolist() == [sets[0].name, sets[2].name]
+    assert table.members.tolist() == ["b, c", "c"] and table.collections.tolist() == [2, 1]
+    assert table["left out"].tolist() == ["a (fit/calibration set (in-sample))", ""]
 
 
 def test_a_comparison_describes_each_model():

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from study.analysis import scorecard
-from study.analysis.comparison import config_key, deduplicate, normalise_keys
+from study.analysis.comparison import CollectionSet, config_key, deduplicate, normalise_keys
 from study.analysis.scorecard import ClaimResult, verdict
 from study.analysis.verdicts import Check, Evidence, Outcome, ci_text
 from study.core.errors import StudyError
@@ -857,7 +857,8 @@ def test_collections_table_names_the_sets_and_what_was_left_out():
     claims = card(configs, datasets=("d1", "d2", "d3", "mlquestions"))
     table = scorecard.collections_table(claims)
     one = table[table.claim == 1].iloc[0].to_dict()
-    assert one == {"claim": 1, "model": MODEL, "collections": 2, "names": "d1, d2",
+    assert one == {"claim": 1, "model": MODEL, "set": CollectionSet(MODEL, ("d1", "d2")).name, "collections": 2,
+                   "names": "d1, d2",
                    "left out": "d3 (not scored for every configuration compared), "
                                "mlquestions (fit/calibration set (in-sample))"}
     assert list(table.claim) == [1, 3, 4]  # claim 2 ran no reducer; claim 5 needs a second model

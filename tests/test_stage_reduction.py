@@ -7,6 +7,7 @@ import papermill as pm
 import pytest
 from conftest import REPO
 
+from study.analysis.comparison import CollectionSet
 from study.compress.formats import calibrate, quantize
 from study.compress.reducers import DEFAULT_FIT_SAMPLE, fit_reducer
 from study.core.errors import StudyError
@@ -160,7 +161,10 @@ def test_reduction_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir
     text = printed(nb)
     ranking = next(line for line in text.splitlines() if line.startswith("minilm-l6, 25% kept:"))
     assert {"pca", "kpca_cosine", "random_projection", "truncation"} <= set(ranking.replace("(", " ").split())
-    assert "Averaged over the same 1 collection (adi); left out: time" in text  # time is the fit set
+    assert (f"set {CollectionSet('minilm-l6', ('adi',)).name} (members: table of collection sets); left out: time"
+            in text)  # time is the fit set
+    sets = pd.read_csv(output_dir / "results/tiny/tables/collection-sets-03-reduction.csv")
+    assert sets[["model", "collections", "members"]].values.tolist() == [["minilm-l6", 1, "adi"]]
     from oracles import check_notebook, reduction_cases  # every reducer's nDCG@10 recomputed without study
 
     check_notebook(output_dir, "03-reduction", reduction_cases(

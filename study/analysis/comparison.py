@@ -21,6 +21,7 @@ configuration scored on the union of their collections; its duplicate rows must 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -128,6 +129,13 @@ class CollectionSet:
     def __len__(self) -> int:
         return len(self.names)
 
+    @property
+    def name(self) -> str:
+        """A short, stable name a caption can print instead of the members: the model, how many collections, and a
+        tag of the members themselves (``minilm-l6/14-3f2a``; ``sets_table`` lists the members under it)."""
+        tag = hashlib.sha1(",".join(self.names).encode()).hexdigest()[:4]
+        return f"{self.model}/{len(self.names)}-{tag}"
+
     def describe(self, with_names: bool = True) -> str:
         """``14 collections (adi, …); left out: mlquestions (fit/calibration set (in-sample))``."""
         text = f"{len(self.names)} collection{'s' if len(self.names) != 1 else ''}"
@@ -193,13 +201,27 @@ def compare_like_for_like(rows: pd.DataFrame, policy: str = "shared") -> Compari
     return Comparison(out, sets, dropped)
 
 
-def sets_sentence(sets: dict[str, CollectionSet], with_names: bool = True) -> str:
-    """A caption's closing sentence naming each model's collections (one shared phrase when equal)."""
+def sets_sentence(sets: dict[str, CollectionSet], with_names: bool = False) -> str:
+    """A caption's closing sentence naming each model's collection set (``CollectionSet.name``; with_names: its
+    members too) and what was left out; the members of every named set are in ``sets_table``."""
     if not sets:
         return ""
-    distinct = {(s.names, tuple(sorted(s.left_out.items()))) for s in sets.values()}
-    if len(distinct) == 1:
-        only = next(iter(sets.values()))
-        return f"Averaged over the same {only.describe(with_names)} for every configuration."
-    return "Averaged per model over the same collections for every configuration: " + "; ".join(
-        f"{m}: {s.describe(with_names)}" for m, s in sets.items()) + "."
+    if with_names:
+        return "Averaged per model over the same collections for every configuration: " + "; ".join(
+            f"{s.name}: {s.describe()}" for s in sets.values()) + "."
+    left = sorted({f"{d} ({why})" for s in sets.values() for d, why in s.left_out.items()})
+    names = ", ".join(s.name for s in sets.values())
+    return (f"Averaged over the same collections for every configuration: set{'s' if len(sets) > 1 else ''} "
+            f"{names} (members: table of collection sets)" + ("; left out: " + ", ".join(left) if left else "") + ".")
+
+
+SET_COLUMNS = ["set", "model", "collections", "members", "left out"]
+
+
+def sets_table(sets: Iterable[CollectionSet]) -> pd.DataFrame:
+    """One row per distinct collection set: its name, model, size, members and what it left out (and why)."""
+    rows: dict[str, dict] = {}
+    for s in sets:  # the first of sets with the same members says what it left out
+        rows.setdefault(s.name, {"set": s.name, "model": s.model, "collections": len(s), "members": ", ".join(s.names),
+                                 "left out": ", ".join(f"{d} ({why})" for d, why in sorted(s.left_out.items()))})
+    return pd.DataFrame(list(rows.values()), columns=SET_COLUMNS)

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study.analysis.comparison import CollectionSet, compare_like_for_like, in_sample_mask, sets_sentence
+from study.analysis.comparison import CollectionSet, compare_like_for_like, in_sample_mask, sets_sentence, sets_table
 from study.analysis.paper_reference import paper_table1
+from study.core.artifacts import stage_sets
 from study.core.errors import ParameterError
 from study.core.io import atomic_write, write_text_atomic
 from study.core.paths import output_root
@@ -108,6 +109,14 @@ def caption_sets(summary: pd.DataFrame) -> str:
     """The sentence a caption ends with: which collections the summary's averages are over."""
     sets: dict[str, CollectionSet] = summary.attrs.get("sets", {})
     return sets_sentence(sets)
+
+
+def write_collection_sets(sets: dict[str, CollectionSet], stem: str, profile: str) -> Path:
+    """The collection sets a stage's captions name, with their members (``results/P/tables/collection-sets-<stem>``;
+    stage 05 joins every stage's into the paper's table of collection sets)."""
+    table = sets_table(sets.values())
+    return atomic_write(output_dirs(profile)["results"] / "tables" / f"{stage_sets(stem)}.csv",
+                        lambda p: table.to_csv(p, index=False))
 
 
 def per_dataset_change(tidy: pd.DataFrame, metric: str = "ndcg_at_10") -> pd.DataFrame:

@@ -633,7 +633,8 @@ def checks_table(claims: list[ClaimResult]) -> pd.DataFrame:
 
 def collections_table(claims: list[ClaimResult]) -> pd.DataFrame:
     """The collection set of every claim and model (what the scorecard's averages are over)."""
-    return pd.DataFrame([{"claim": c.number, "model": m, "collections": len(s), "names": ", ".join(s.names),
+    return pd.DataFrame([{"claim": c.number, "model": m, "set": s.name, "collections": len(s),
+                          "names": ", ".join(s.names),
                           "left out": ", ".join(f"{d} ({why})" for d, why in sorted(s.left_out.items()))}
                          for c in claims for m, s in c.sets.items() if s is not None])
 

@@ -58,6 +58,8 @@ TRADEOFF_SELECTION = "table-tradeoff-selection"
 TRADEOFF_SCORECARD = "table-tradeoff-scorecard"
 MACROS = "macros"  # the paper's numeric macros
 SCORECARD_RULES = "scorecard-rules"
+COLLECTION_SETS = "collection-sets"  # every named collection set of the profile: name -> members (method section)
+STAGE_SETS = "collection-sets-{stem}"  # the sets one stage's captions name: stage_sets(stem)
 SCORECARD_COLLECTIONS = "scorecard-collections"
 OTHER_RESULTS = "other-results"  # the figures and tables main.tex does not include by name
 TRADEOFF_CONFIGURATIONS = "tradeoff-configurations"  # every configuration, read by the explorer page
@@ -99,8 +101,8 @@ STAGES: dict[str, Stage] = {
         "05-tradeoff",
         figures=(FIG_TRADEOFF, FIG_TRADEOFF_STORAGE),
         tables=(TRADEOFF_FRONTIER, TRADEOFF_SELECTION, TRADEOFF_SCORECARD),
-        latex=(MACROS, SCORECARD_RULES, SCORECARD_COLLECTIONS, OTHER_RESULTS),
-        csv=(TRADEOFF_CONFIGURATIONS, TRADEOFF_SCORECARD_CHECKS, TRADEOFF_SCORECARD_COLLECTIONS),
+        latex=(MACROS, SCORECARD_RULES, SCORECARD_COLLECTIONS, OTHER_RESULTS, COLLECTION_SETS),
+        csv=(TRADEOFF_CONFIGURATIONS, TRADEOFF_SCORECARD_CHECKS, TRADEOFF_SCORECARD_COLLECTIONS, COLLECTION_SETS),
     ),
     "beyond": Stage("06-beyond", figures=(FIG_BEYOND_FORMATS, FIG_BEYOND_RESCORING), tables=(TABLE_BEYOND,)),
     "indexes": Stage("07-indexes", figures=(FIG_INDEXES,), tables=(TABLE_INDEXES,)),
@@ -128,11 +130,21 @@ def combined_table(reducer: str) -> str:
     return COMBINED_TABLE.format(reducer=reducer)
 
 
+def stage_sets(stem: str) -> str:
+    """The CSV of the collection sets a stage's captions name (``comparison.sets_table``)."""
+    return STAGE_SETS.format(stem=stem)
+
+
+SETS_STAGES = ("quantization", "reduction", "combined", "beyond", "codecs")  # their captions name collection sets
+
+
 def published(stage: str, section: Mapping[str, Any] | None = None) -> Stage:
     """What a stage writes under a profile's section for it (stage 04 names its reducers' tables; stage 06 draws
-    its rescoring figure only when it rescored)."""
+    its rescoring figure only when it rescored; a stage whose captions name collection sets lists them)."""
     section = section or {}
     names = STAGES[stage]
+    if stage in SETS_STAGES:
+        names = replace(names, csv=(*names.csv, stage_sets(names.stem)))
     if stage == "combined":
         return replace(names, tables=combined_tables(section.get("reducers", ("pca", "truncation"))))
     if stage == "beyond" and not section.get("rescore_first"):

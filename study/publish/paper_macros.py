@@ -265,14 +265,36 @@ def collections_latex(sets: pd.DataFrame) -> str:
              "\\caption{The collections behind each scorecard claim, per model: the held-out collections all of the "
              "claim's configurations were scored on (a collection a reducer was fit on or int8 calibrated on is "
              "left out).}", "\\label{tab:scorecard-collections}",
-             "\\begin{tabularx}{\\textwidth}{rlr>{\\raggedright}X>{\\raggedright\\arraybackslash}X}", "\\toprule",
-             "\\textbf{claim} & \\textbf{model} & \\textbf{n} & \\textbf{collections} & \\textbf{left out} \\\\",
+             "\\begin{tabularx}{\\textwidth}{rllr>{\\raggedright\\arraybackslash}X}", "\\toprule",
+             "\\textbf{claim} & \\textbf{model} & \\textbf{set} & \\textbf{n} & \\textbf{left out} \\\\",
              "\\midrule"]
     for r in sets.to_dict("records"):
-        lines.append(" & ".join([str(r["claim"]), latex_escape(r["model"]), str(r["collections"]),
-                                 latex_escape(r["names"]), latex_escape(r["left out"])]) + " \\\\")
+        lines.append(" & ".join([str(r["claim"]), latex_escape(r["model"]), latex_escape(r["set"]),
+                                 str(r["collections"]), latex_escape(r["left out"])]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
     return "\n".join(lines) + "\n"
+
+
+def sets_latex(table: pd.DataFrame) -> str:
+    """The table of collection sets (``comparison.sets_table``): every set a caption, table or macro names."""
+    lines = ["\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
+             "\\caption{The collection sets the captions, tables and macros name: each set's members. A set is "
+             "named by its model, its size and a tag of its members.}", "\\label{tab:collection-sets}",
+             "\\begin{tabularx}{\\textwidth}{lr>{\\raggedright\\arraybackslash}X}", "\\toprule",
+             "\\textbf{set} & \\textbf{n} & \\textbf{collections} \\\\", "\\midrule"]
+    for r in table.to_dict("records"):
+        lines.append(" & ".join([latex_escape(r["set"]), str(r["collections"]), latex_escape(r["members"])])
+                     + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_collection_sets(table: pd.DataFrame, profile: str) -> dict[str, Path]:
+    """The profile's table of collection sets, CSV and LaTeX."""
+    dirs = output_dirs(profile)
+    return {"sets_csv": atomic_write(dirs["results"] / "tables" / f"{artifacts.COLLECTION_SETS}.csv",
+                                     lambda p: table.to_csv(p, index=False)),
+            "sets_tex": write_text_atomic(dirs["tables"] / f"{artifacts.COLLECTION_SETS}.tex", sets_latex(table))}
 
 
 def write_scorecard(table: pd.DataFrame, checks: pd.DataFrame, profile: str,

@@ -269,7 +269,9 @@ def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[st
     """Stage 06's summary (both weightings, CIs), figures, table and conclusions from its tidy results, like for
     like (every configuration over the same held-out collections)."""
     files: dict[str, Path] = {}
-    sets = report.caption_sets(report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE))
+    caption_summary = report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE)
+    sets = report.caption_sets(caption_summary)
+    files["collection_sets"] = report.write_collection_sets(caption_summary.attrs["sets"], STEM, profile)
     summary = summarise_beyond(tidy, per_query, n_resamples, seed)
     dirs = report.output_dirs(profile)
     files["summary"] = write_summary(summary, profile)

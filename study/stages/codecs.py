@@ -375,6 +375,7 @@ def publish_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, 
     """Stage 09's summary, figure, tables and conclusions from its saved tidy results, like for like."""
     summary = summarise_codecs(tidy, per_query, weighting, n_resamples, seed)
     sets = report.caption_sets(summary)
+    set_file = report.write_collection_sets(summary.attrs["sets"], STEM, profile)
     dirs = report.output_dirs(profile)
     figures = {"codecs": plots.save_figure(plot_codecs(summary, weighting), dirs["figures"] / artifacts.FIG_CODECS)}
     table = codecs_table(summary)
@@ -396,6 +397,7 @@ def publish_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, 
         f"collections, two-fold cross-fitting) and on the fit set, paired nDCG@10 difference with 95 % CI, over "
         f"the held-out collections both were scored on (their number: column collections; all of them: "
         f"{sets})").items()}
+    files["collection_sets"] = set_file
     files["dropped"] = atomic_write(dirs["results"] / "tables" / f"{artifacts.CODECS_DROPPED}.csv",
                                     lambda p: dropped_table(summary, tidy).to_csv(p, index=False))
     peers = peer_tests(summary, tidy, per_query, weighting, n_resamples, seed)

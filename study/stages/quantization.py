@@ -43,6 +43,7 @@ def publish_quantization(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: l
     files: dict[str, Path] = {}
     summary = quantization_summary(tidy, per_query, weighting)
     sets = report.caption_sets(summary)
+    files["collection_sets"] = report.write_collection_sets(summary.attrs["sets"], STEM, profile)
     fig = quantization_figure(summary, report.per_dataset_change(tidy), formats, weighting)
     figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / artifacts.FIG_QUANTIZATION)
     table = quantization_table(summary)

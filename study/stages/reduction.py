@@ -80,7 +80,8 @@ def publish_reduction(tidy: pd.DataFrame, weighting: str, fit_on: str, profile: 
     fig = reduction_figure(summary, weighting, fit_on)
     figure = plots.save_figure(fig, report.output_dirs(profile)["figures"] / artifacts.FIG_REDUCTION)
     table = change_table(summary, "reducer")
-    files = _write(table, artifacts.TABLE_REDUCTION, profile,
+    files = {"collection_sets": report.write_collection_sets(summary.attrs["sets"], STEM, profile)}
+    files |= _write(table, artifacts.TABLE_REDUCTION, profile,
                    f"nDCG@10 change (%) vs float32 per reducer and kept fraction (reduce, then store in the format). "
                    f"{sets}")
     conclusions = sets + "\n" + reduction_conclusions(summary, times)
@@ -196,9 +197,9 @@ def publish_combined(tidy: pd.DataFrame, reducers: list[str], formats: list[str]
                      profile: str, times: pd.DataFrame | None = None) -> ReductionStageOutput:
     """Stage 04's summary, our Table 1 (and the paper's beside it), figure (paper Fig. 6) and conclusions from
     its tidy results, like for like."""
-    files: dict[str, Path] = {}
     summary = report.summarise(tidy, ["reducer", "fraction", "format"], weighting=weighting)
     sets = report.caption_sets(summary)
+    files = {"collection_sets": report.write_collection_sets(summary.attrs["sets"], COMBINED_STEM, profile)}
     tables = {r: table1(summary, r, formats) for r in reducers}
     for reducer, table in tables.items():
         files |= _write(table, artifacts.combined_table(reducer), profile,

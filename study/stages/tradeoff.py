@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from study.analysis import report
-from study.analysis.comparison import sets_sentence
+from study.analysis.comparison import sets_sentence, sets_table
 from study.analysis.scorecard import (
     as_table,
     checks_table,
@@ -125,6 +125,19 @@ def write_selection(selection: pd.DataFrame, configs: pd.DataFrame, profile: str
         f"and a flag where it loses more than the quality floor. {sets_sentence(comparison_sets(configs))}")
 
 
+def profile_sets(profile: str, configs: pd.DataFrame, claims: list) -> pd.DataFrame:
+    """Every collection set the profile's documents name: each published stage's (its ``collection-sets-<stem>``
+    CSV), the frontier's and each scorecard claim's; one row per set, sorted by model and name."""
+    tables = report.output_dirs(profile)["results"] / "tables"
+    parts = [pd.read_csv(tables / f"{artifacts.stage_sets(artifacts.STAGES[s].stem)}.csv", keep_default_na=False)
+             for s in artifacts.SETS_STAGES
+             if (tables / f"{artifacts.stage_sets(artifacts.STAGES[s].stem)}.csv").exists()]
+    own = [*comparison_sets(configs).values(), *(s for c in claims for s in c.sets.values() if s is not None)]
+    table = pd.concat([*parts, sets_table(own)], ignore_index=True)
+    return table.drop_duplicates("set").sort_values(["model", "collections", "set"], ascending=[True, False, True],
+                                                     ignore_index=True)
+
+
 def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, claims: list, selection: pd.DataFrame,
                        models: list[str], used: list[Path], params: dict | None, metric: str = "ndcg_at_10",
                        weighting: str = "texts") -> dict[str, Path]:
@@ -138,6 +151,7 @@ def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, 
     paper_configs = paper_configurations(tidy, calibrate_on, fit_on, metric, weighting)
     macros = paper_macros.all_macros(profile, configs, claims, selection, models, provenance, used,
                                      sorted(set(tidy.dataset)), paper_configs)
+    files |= paper_macros.write_collection_sets(profile_sets(profile, configs, claims), profile)
     files["macros"] = paper_macros.write_macros(macros, profile)
     files["other_results"] = paper_macros.write_other_results(profile)
     for i, path in enumerate(paper_macros.write_readme_results(profile, card, params)):
