@@ -42,6 +42,7 @@ PY = sys.executable
 RESULTS = f"results/{PROFILE}"
 FIGURES = f"figures/{PROFILE}"
 NB_OUT = f"build/notebooks/{PROFILE}"
+EXECUTED = f"{RESULTS}/notebooks"  # the stage notebooks, executed: committed for the full profile
 TABLES = f"paper/generated/{PROFILE}"
 
 
@@ -112,12 +113,20 @@ def stage_outputs(names):
             + [f"{RESULTS}/tables/{s}.csv" for s in names.csv])
 
 
+def executed_notebook(stem):
+    """Where a stage notebook lands executed, with its outputs (tables, figures): a rule's declared output, so a
+    run that fails leaves no half-written copy (papermill saves after every cell)."""
+    return f"{EXECUTED}/{stem}.ipynb"
+
+
 def papermill(stem, params, executed=None):
-    """Shell command running notebook ``stem`` with parameters given as YAML (JSON is YAML)."""
-    return (f"mkdir -p {NB_OUT} && "
+    """Shell command running notebook ``stem`` with parameters given as YAML (JSON is YAML): a stage notebook to
+    ``executed_notebook(stem)``; ``executed`` names a scratch copy under build/ instead (one per embedding job)."""
+    target = f"{NB_OUT}/{executed}" if executed else executed_notebook(stem)
+    return (f"mkdir -p {os.path.dirname(target)} && "
             f"STUDY_OUTPUT_DIR={shlex.quote(OUTPUT_ROOT)} {shlex.quote(PY)} -m papermill --log-output "
             f"--no-progress-bar {shlex.quote(os.path.join(REPO, 'notebooks', stem + '.ipynb'))} "
-            f"{NB_OUT}/{executed or stem + '.ipynb'} -y {shlex.quote(json.dumps(params))}")
+            f"{target} -y {shlex.quote(json.dumps(params))}")
 
 
 def study_command(*args):

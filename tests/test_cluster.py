@@ -13,6 +13,7 @@ tests measure orchestration, not encoding (encoding determinism is tested in tes
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -62,7 +63,7 @@ def local_tiny_run(tmp_path_factory, cache: Path) -> Path:
 def table_files(root: Path) -> dict[str, bytes]:
     """Relative path -> bytes of every result table under ``root`` (figures and notebooks excluded)."""
     return {str(p.relative_to(root)): p.read_bytes()
-            for d in TABLE_DIRS for p in sorted((root / d).rglob("*")) if p.is_file()}
+            for d in TABLE_DIRS for p in sorted((root / d).rglob("*")) if p.is_file() and p.suffix != ".ipynb"}
 
 
 def test_cluster_executor_gives_the_same_tables_as_the_local_run(tiny_embeddings, cache_dir, tmp_path_factory):
@@ -81,6 +82,8 @@ def test_cluster_executor_gives_the_same_tables_as_the_local_run(tiny_embeddings
     ours, theirs = table_files(local), table_files(cluster)
     assert "results/tiny/02-quantization.csv" in ours and "results/tiny/02-quantization-per-query.parquet" in ours
     assert sorted(theirs) == sorted(ours)
+    executed = json.loads((local / "results/tiny/notebooks/02-quantization.ipynb").read_text())  # a rule's output
+    assert any(cell.get("outputs") for cell in executed["cells"] if cell["cell_type"] == "code")
     assert [k for k in ours if ours[k] != theirs[k]] == []
 
 

@@ -456,7 +456,7 @@ def readme_results(profile: str, scorecard_table: pd.DataFrame | None, params: d
         "```", "",
         "or run a notebook directly (its parameters: `.venv/bin/papermill --help-notebook notebooks/NN-topic.ipynb`):",
         "", "```bash",
-        f".venv/bin/papermill notebooks/{_notebook('tradeoff')} build/notebooks/{profile}/{_notebook('tradeoff')} \\",
+        f".venv/bin/papermill notebooks/{_notebook('tradeoff')} results/{profile}/notebooks/{_notebook('tradeoff')} \\",
         f"    -y '{json.dumps(example)}'",
         "```", "",
         f"then `make paper PROFILE={profile}` rebuilds the PDF from the regenerated macros, tables and figures.", "",

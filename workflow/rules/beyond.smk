@@ -18,6 +18,7 @@ if BEYOND_STAGE:
         output:
             f"{RESULTS}/{STAGE['beyond'].stem}.csv",
             f"{RESULTS}/{STAGE['beyond'].stem}-per-query.parquet",
+            executed_notebook(STAGE["beyond"].stem),
         params:
             cmd=papermill(STAGE["beyond"].stem, BEYOND),
         shell:

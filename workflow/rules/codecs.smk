@@ -14,6 +14,7 @@ if CODECS_STAGE:
         output:
             f"{RESULTS}/{STAGE['codecs'].stem}.csv",
             f"{RESULTS}/{STAGE['codecs'].stem}-per-query.parquet",
+            executed_notebook(STAGE["codecs"].stem),
         params:
             cmd=papermill(STAGE["codecs"].stem, stage_parameters("codecs")),
         shell:

@@ -13,6 +13,7 @@ rule combined:
     output:
         f"{RESULTS}/{STAGE['combined'].stem}.csv",
         f"{RESULTS}/{STAGE['combined'].stem}-per-query.parquet",
+        executed_notebook(STAGE["combined"].stem),
     params:
         cmd=papermill(STAGE["combined"].stem, COMBINED),
     shell:

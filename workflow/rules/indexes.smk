@@ -24,6 +24,7 @@ if INDEX_STAGE:
         output:
             f"{RESULTS}/{STAGE['indexes'].stem}.csv",
             f"{RESULTS}/{STAGE['indexes'].stem}-per-query.parquet",
+            executed_notebook(STAGE["indexes"].stem),
         threads: workflow.cores
         params:
             cmd=papermill(STAGE["indexes"].stem, stage_parameters("indexes")),

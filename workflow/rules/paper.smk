@@ -25,7 +25,8 @@ def stage_tables(wildcards):
 
 
 TRADEOFF = STAGE["tradeoff"]
-TRADEOFF_OUTPUTS = [*stage_outputs(TRADEOFF), f"{TABLES}/README-results.md", f"{RESULTS}/provenance.json"]
+TRADEOFF_OUTPUTS = [*stage_outputs(TRADEOFF), f"{TABLES}/README-results.md", f"{RESULTS}/provenance.json",
+                    executed_notebook(TRADEOFF.stem)]
 CONFIGURATIONS = f"{RESULTS}/tables/{artifacts.TRADEOFF_CONFIGURATIONS}.csv"
 
 

@@ -9,6 +9,7 @@ rule quantization:
     output:
         f"{RESULTS}/{STAGE['quantization'].stem}.csv",
         f"{RESULTS}/{STAGE['quantization'].stem}-per-query.parquet",
+        executed_notebook(STAGE["quantization"].stem),
     params:
         cmd=papermill(STAGE["quantization"].stem, stage_parameters("quantization")),
     shell:

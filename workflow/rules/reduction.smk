@@ -13,6 +13,7 @@ rule reduction:
     output:
         f"{RESULTS}/{STAGE['reduction'].stem}.csv",
         f"{RESULTS}/{STAGE['reduction'].stem}-per-query.parquet",
+        executed_notebook(STAGE["reduction"].stem),
         tables(*STAGE["reduction"].experiment_tables),  # measured while the reducers run: the experiment's own
     params:
         cmd=papermill(STAGE["reduction"].stem, stage_parameters("reduction")),

@@ -11,6 +11,7 @@ if SCALING_STAGE:
             notebook_inputs(STAGE["scaling"].stem),  # bench.* included (FIRST_PARTY)
         output:
             [f"figures/bench/{s}.{ext}" for s in STAGE["scaling"].figures for ext in ("pdf", "png")],
+            executed_notebook(STAGE["scaling"].stem),
         params:
             cmd=papermill(STAGE["scaling"].stem, {}),
         shell:
