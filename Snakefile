@@ -83,9 +83,18 @@ def embed_markers(models=None):
 def code_of(*entries):
     """A rule's code inputs: the first-party sources (study, bench) its entry points import transitively
     (study.core.codegraph, module granularity), so that editing a module reruns exactly the rules that import it
-    (Snakemake's default rerun triggers: code, input, mtime, params, software-env). An entry: a module the rule
-    runs (``study.cli`` for ``python -m study.cli ...``) or a notebook's jupytext source (``notebooks/NN-x.py``)."""
-    return [os.path.join(REPO, f) for f in codegraph.closure(entries, root=Path(REPO), packages=FIRST_PARTY)]
+    (Snakemake's default rerun triggers: code, input, mtime, params, software-env), and the data files of every
+    package among them (the explorer's page and scripts), which the import graph cannot see. An entry: a module the
+    rule runs (``study.cli`` for ``python -m study.cli ...``) or a notebook's jupytext source (``notebooks/NN-x.py``)."""
+    files = codegraph.closure(entries, root=Path(REPO), packages=FIRST_PARTY)
+    data = [f for init in files if init.endswith("/__init__.py") for f in package_data(os.path.dirname(init))]
+    return [os.path.join(REPO, f) for f in files + data]
+
+
+def package_data(folder):
+    """The files of a first-party package folder (relative to the repository) that are not Python."""
+    return sorted(f"{folder}/{f}" for f in os.listdir(os.path.join(REPO, folder))
+                  if os.path.isfile(os.path.join(REPO, folder, f)) and not f.endswith((".py", ".pyc")))
 
 
 def notebook_files(stem):

@@ -209,8 +209,12 @@ def code_inputs(job: Job, repo: Path) -> list[str]:
 
 
 def expected_code(job: Job, repo: Path) -> list[str]:
+    """The closure of what the job runs, and the files of each package in it that are not Python."""
     entries = entries_of(job.shell, repo) if job.shell != "None" else []
-    return codegraph.closure(entries, repo, FIRST_PARTY)
+    files = codegraph.closure(entries, repo, FIRST_PARTY)
+    data = [p.relative_to(repo).as_posix() for f in files if f.endswith("/__init__.py")
+            for p in (repo / f).parent.iterdir() if p.is_file() and p.suffix not in (".py", ".pyc")]
+    return sorted(files + data)
 
 
 def output_root(tmp_path: Path) -> Path:
@@ -243,6 +247,7 @@ EDITED = (
     "study/figures/quantization.py",
     "study/compress/formats.py",
     "study/analysis/scorecard.py",
+    "study/figures/explorer/explorer.js",  # package data: the explorer's script
     "bench/common.py",
 )
 
@@ -314,6 +319,7 @@ def test_editing_a_module_reruns_exactly_the_rules_whose_closure_holds_it(tmp_pa
     # the issue's example: pareto_mask (analysis/tradeoff.py) draws fig-codecs
     assert "publish_codecs" in {rule for rule, code in closures.items() if "study/analysis/tradeoff.py" in code}
     assert {rule for rule, code in closures.items() if "bench/common.py" in code} == {"scaling"}
+    assert "explorer" in {rule for rule, code in closures.items() if "study/figures/explorer/explorer.js" in code}
 
 
 def test_no_rule_input_is_ancient():

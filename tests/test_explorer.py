@@ -142,6 +142,29 @@ def network_references(html: str) -> list[str]:
     return found
 
 
+# --- the page's files ------------------------------------------------------------------------------------------
+
+
+def test_the_page_and_its_scripts_are_files_that_lint(tmp_path):
+    """page.html has each slot the module fills once; boot.js and explorer.js parse as JavaScript (``node --check``;
+    node is part of the machine's base image, so its absence fails rather than skips)."""
+    page = explorer.asset("page.html")
+    for slot in ("PROFILE", "SOURCE", "WEIGHTING", "DATA", "FIGURE", "PLOTLYJS", "SCRIPT", "BOOT"):
+        assert page.count(f"@@{slot}@@") >= 1, slot
+    assert page.lstrip().startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    node = shutil.which("node")
+    assert node, "node not found (apt-get install nodejs)"
+    import subprocess
+
+    for name in ("boot.js", "explorer.js"):
+        assert "</script" not in explorer.asset(name)  # it is inlined in a <script> element
+        done = subprocess.run([node, "--check", str(explorer.ASSETS / name)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    broken = tmp_path / "broken.js"
+    broken.write_text(explorer.asset("explorer.js").replace("function", "functon", 1))
+    assert subprocess.run([node, "--check", str(broken)], capture_output=True).returncode != 0  # the check can fail
+
+
 def test_the_committed_page_loads_nothing_from_the_network():
     html = FULL_PAGE.read_text(encoding="utf-8")
     assert network_references(html) == []

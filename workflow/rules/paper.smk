@@ -59,7 +59,7 @@ rule explorer:
     input:
         stage_tables,
         CONFIGURATIONS,
-        code_of("study.stages.tradeoff"),
+        code_of("study.stages.tradeoff"),  # with the explorer's page and scripts (package data)
     output:
         EXPLORER_PAGE,
     params:
