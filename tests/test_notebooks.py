@@ -1,6 +1,8 @@
 """Notebooks: jupytext pairs in sync, committed clean; stages 01/02/04 run under papermill."""
 
 
+import re
+
 import nbformat
 import pandas as pd
 import papermill as pm
@@ -65,6 +67,11 @@ def test_embed_then_quantization_stages_run_on_tiny_collections(tiny_embeddings,
     executed = run("02-quantization.ipynb", tmp_path, datasets=["adi", "time"], calibrate_on="time", profile="tiny")
     shown = "".join(o.get("text", "") for cell in executed.cells for o in cell.get("outputs", []))
     assert "minilm-l6 · adi" not in shown and "config/s" not in shown  # the runner's bar went to the terminal
+    html = "".join(o.get("data", {}).get("text/html", "") for cell in executed.cells for o in cell.get("outputs", []))
+    changes = re.findall(r"<td>(-?\d+\.\d+)</td>", html)  # every float a shown table prints
+    assert changes and max(len(v.split(".")[1]) for v in changes) <= 4
+    comparison = html[html.rindex("ours minilm-l6 (%)"):]  # the last table: our % changes beside the paper's
+    assert all(len(v.split(".")[1]) <= 2 for v in re.findall(r"<td>(-?\d+\.\d+)</td>", comparison)), comparison[:800]
     tidy = pd.read_csv(output_dir / "results/tiny/02-quantization.csv")
     assert set(tidy.columns) >= TIDY_COLUMNS
     assert set(tidy.format) == {"float32", "float16", "bfloat16", "float8_e4m3", "float8_e5m2", "float4_e2m1",

@@ -13,6 +13,7 @@ from study.core.artifacts import stage_sets
 from study.core.errors import ParameterError
 from study.core.io import atomic_write, write_text_atomic
 from study.core.paths import output_root
+from study.core.tables import readable
 
 WEIGHTINGS = ("texts", "none")
 
@@ -142,10 +143,11 @@ def latex_escape(text: object) -> str:
 
 
 def write_table(df: pd.DataFrame, stem: str, profile: str, caption: str, label: str | None = None) -> dict[str, Path]:
-    """Write a table as CSV (results/<profile>/tables) and LaTeX (paper/generated/<profile>)."""
+    """Write a table as CSV (results/<profile>/tables, full precision) and LaTeX (paper/generated/<profile>, rounded
+    for reading: ``study.core.tables.readable``)."""
     dirs = output_dirs(profile)
     csv_path = atomic_write(dirs["results"] / "tables" / f"{stem}.csv", lambda p: df.to_csv(p, index=False))
-    latex = df.to_latex(index=False, float_format="%.3f", caption=latex_escape(caption),
+    latex = readable(df).to_latex(index=False, float_format="%.4g", caption=latex_escape(caption),
                         label=label or f"tab:{stem}", escape=True, position="htbp")
     tex_path = write_text_atomic(dirs["tables"] / f"{stem}.tex", latex)
     return {"csv": csv_path, "tex": tex_path}
