@@ -68,6 +68,7 @@ from study.plans.codecs import plan_and_skipped
 from study.stages.codecs import (
     REFERENCES,
     STEM,
+    best_by_ratio,
     codecs_table,
     dropped_table,
     equal_bytes_tests,
@@ -129,6 +130,15 @@ dropped_table(summary, tidy)
 
 # %%
 plots.show(plot_codecs(summary, p.weighting))
+
+# %% [markdown]
+# ## The best codec at each compression ratio, and what it cannot be told apart from
+# The best point estimate storing at most 1/8 … 1/256 of float32 (every tier), with its training set and CI;
+# `not worse` counts the configurations at that ratio whose paired 95 % CI against it reaches zero.
+
+# %%
+best = best_by_ratio(summary, tidy, per_query, p.weighting, n_resamples=p.n_resamples, seed=p.seed)
+best
 
 # %% [markdown]
 # ## What the numbers say: each family's best point within sign binary's and int8's bytes

@@ -193,6 +193,33 @@ def test_a_codec_too_big_for_a_small_corpus_leaves_the_summary_and_is_compared_o
     assert tests[tests.codec == "rabitq1"].collections.tolist() == [3]
 
 
+def test_the_best_codec_at_each_ratio_counts_what_it_cannot_be_told_apart_from(cache_dir):
+    from study.analysis import stats
+    from study.experiment.runner import run
+    from study.stages.codecs import _ids, best_by_ratio, summarise_codecs
+
+    p = CodecParams(models=["minilm-l6"], datasets=["adi", "time"],
+                    formats=["float32", "binary_sign", "binary_rotated", "rabitq1", "rabitq2", "pq8x4fs"],
+                    calibrate_on=["self"], asymmetric=[], reduced_formats=[], rescore_first=[]).checked()
+    result = run(plan(p), progress=False)
+    summary = summarise_codecs(result.tidy, result.per_query, "none", n_resamples=300)
+    best = best_by_ratio(summary, result.tidy, result.per_query, "none", ratios=(8, 32), n_resamples=300)
+    assert best["at least (×)"].tolist() == [8, 32]
+    for row in best.itertuples():
+        fits = summary[(summary.format != "float32") & (summary.stored_ratio >= row[2] / 1.001)]
+        top = fits.loc[fits.change_pct.idxmax()]
+        assert row.best == top.label and row[4] == top.calibrate_on
+        # the ties recomputed one by one, independently of the single bootstrap pass
+        names = list(summary.attrs["sets"]["minilm-l6"].names)
+        tied = 0
+        for _, other in fits[fits.label != top.label].iterrows():
+            test = stats.paired_difference(result.per_query, result.tidy, _ids(result.tidy, "minilm-l6", names, top),
+                                           _ids(result.tidy, "minilm-l6", names, other), "none", n_resamples=300)
+            tied += test["diff_ci_low"] <= 0
+        assert row[10] == tied
+    assert best.best.iloc[1] == "binary_sign"  # sign binary is a candidate too: on adi + time it beats the codecs
+
+
 def test_the_peers_opq_claim_compares_opq_at_sign_binarys_bytes():
     """MPNet (768-d): sign binary is 96 B, so OPQ at 32× is opq96, not opq48 (64×)."""
     from study.stages.codecs import PEER_CLAIMS

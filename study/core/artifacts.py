@@ -83,6 +83,7 @@ CODECS_EQUAL_BYTES = "table-codecs-equal-bytes"
 CODECS_SECTION = "codecs-section"  # the paper's codec section, input by main.tex when the stage ran
 CODECS_PEERS = "codecs-peers"
 CODECS_TRAINING = "table-codecs-training"  # where a codec is trained: self, pool, the fit set, paired
+CODECS_BEST = "table-codecs-best"  # per model and ratio: the best codec, its CI, training set and ties
 CODECS_DROPPED = "codecs-not-on-every-collection"  # configurations the summary leaves out, and what they lack
 
 STAGES: dict[str, Stage] = {
@@ -110,7 +111,7 @@ STAGES: dict[str, Stage] = {
     "codecs": Stage(
         "09-codecs",
         figures=(FIG_CODECS,),
-        tables=(TABLE_CODECS, CODECS_EQUAL_BYTES, CODECS_TRAINING),
+        tables=(TABLE_CODECS, CODECS_EQUAL_BYTES, CODECS_TRAINING, CODECS_BEST),
         latex=(CODECS_SECTION,),
         csv=(CODECS_PEERS, CODECS_DROPPED),
     ),

@@ -333,7 +333,8 @@ MAIN_TABLES = {name: _notebook(stage) for stage in ("quantization", "tradeoff")
 # What a generated section of main.tex includes (stage 09's ``codecs-section.tex``, input by main.tex when the
 # profile ran that stage): not repeated among the other results.
 SECTION_OUTPUTS = {name: _notebook("codecs")
-                   for name in (artifacts.CODECS_SECTION, artifacts.FIG_CODECS, artifacts.CODECS_EQUAL_BYTES)}
+                   for name in (artifacts.CODECS_SECTION, artifacts.FIG_CODECS, artifacts.CODECS_EQUAL_BYTES,
+                                artifacts.CODECS_BEST)}
 
 
 def other_results_latex(profile: str) -> str:

@@ -311,6 +311,43 @@ def frontier_points(summary: pd.DataFrame, model: str, targets: tuple[int, ...] 
     return out
 
 
+RATIOS = (8, 16, 32, 64, 128, 256)
+BEST_COLUMNS = ["model", "at least (×)", "best", "training set", "B/vector (all tiers)", "CR (all tiers)", "change (%)",
+                "CI low (%)", "CI high (%)", "not worse", "not worse, e.g."]
+
+
+def best_by_ratio(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
+                  ratios: tuple[int, ...] = RATIOS, n_resamples: int = stats.N_RESAMPLES,
+                  seed: int = stats.SEED) -> pd.DataFrame:
+    """Per model and compression ratio: the configuration of the stage (any codec, sign binary and int8 included)
+    with the best nDCG@10 change among those storing at most 1/ratio of float32 (every tier), its training set and
+    CI, and how many of the others there are *not significantly worse* than it (paired 95 % CI of best − other
+    reaches 0): the best is a point estimate, those are its ties. One bootstrap pass for every comparison."""
+    sets, found, pairs = summary.attrs["sets"], [], []
+    for model in dict.fromkeys(summary.model):
+        datasets = list(sets[model].names)
+        stored = summary[(summary.model == model) & (summary.format != "float32")]
+        for ratio in ratios:
+            fits = stored[stored.stored_ratio >= ratio / 1.001]
+            if fits.empty:
+                continue
+            best = fits.loc[fits.change_pct.idxmax()]
+            rows = fits[fits.label != best.label]
+            best_ids = _ids(tidy, model, datasets, best)
+            others = [(r["label"], _ids(tidy, model, datasets, r)) for _, r in rows.iterrows()]
+            others = [(label, ids) for label, ids in others if ids is not None and best_ids is not None]
+            found.append((model, ratio, best, [label for label, _ in others]))
+            pairs += [(best_ids, ids) for _, ids in others]
+    tests = stats.paired_differences(per_query, tidy, pairs, weighting, n_resamples=n_resamples, seed=seed)
+    lows = iter(tests.diff_ci_low.tolist() if len(tests) else [])
+    out = []
+    for model, ratio, best, labels in found:
+        tied = [label for label in labels if next(lows) <= 0]
+        out.append([model, ratio, best.label, best.calibrate_on, best.stored_bytes_per_vector, best.stored_ratio,
+                    best.change_pct, best.ci_low, best.ci_high, len(tied), "; ".join(tied[:3])])
+    return pd.DataFrame(out, columns=BEST_COLUMNS)
+
+
 def _tex(text: object) -> str:
     return report.latex_escape(text)
 
@@ -324,12 +361,7 @@ def codecs_latex(summary: pd.DataFrame, tests: pd.DataFrame, peers: pd.DataFrame
                   "OSQ/BBQ (written from its published description) and centred or rotated sign bits, trained on the "
                   "fit set or on each corpus, alone, after PCA or truncation and as the first tier of rescoring; "
                   "bytes count codes, per-vector corrections and every tier. ") + _tex(sets)]
-    for model in dict.fromkeys(summary.model):
-        points = "; ".join(f"{t}×: {r.label} {r.change_pct:+.2f} % [{r.ci_low:+.2f}, {r.ci_high:+.2f}] "
-                           f"({r.stored_bytes_per_vector:g} B)" for t, r in frontier_points(summary, model))
-        if points:
-            lines.append(_tex(f"For {model}, the best codec storing at most 1/8, 1/32, 1/64, 1/128, 1/256 of float32: "
-                              f"{points}."))
+    lines.append(f"\\gentable{{{artifacts.CODECS_BEST}.tex}} % written by notebooks/{STEM}.ipynb")
     lines += ["\\begin{figure}[htbp]", "\\centering",
               f"\\includegraphics[width=\\linewidth]{{\\figdir {artifacts.FIG_CODECS}}} "
               f"% written by notebooks/{STEM}.ipynb",
@@ -400,6 +432,12 @@ def publish_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, 
     files["collection_sets"] = set_file
     files["dropped"] = atomic_write(dirs["results"] / "tables" / f"{artifacts.CODECS_DROPPED}.csv",
                                     lambda p: dropped_table(summary, tidy).to_csv(p, index=False))
+    best = best_by_ratio(summary, tidy, per_query, weighting, n_resamples=n_resamples, seed=seed)
+    files |= {f"best_{k}": v for k, v in report.write_table(
+        best, artifacts.CODECS_BEST, profile,
+        f"The best codec configuration at each compression ratio (every tier counted; training set: where it was "
+        f"trained), its nDCG@10 change vs float32 with 95 % CI, and how many others at that ratio are not "
+        f"significantly worse than it (paired 95 % CI). {sets}").items()}
     peers = peer_tests(summary, tidy, per_query, weighting, n_resamples, seed)
     files["peers"] = atomic_write(dirs["results"] / "tables" / f"{artifacts.CODECS_PEERS}.csv",
                                   lambda p: peers.to_csv(p, index=False, float_format="%.6g"))
