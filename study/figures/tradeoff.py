@@ -17,34 +17,103 @@ def kind_palette(kinds: list[str]) -> list:
     return sns.color_palette("deep" if len(kinds) <= 10 else "tab20", len(kinds))
 
 
+# --- the trade-off (Fig. 7), drawn for print --------------------------------------------------------------------
+
+TEXT_WIDTH_IN = 6.5  # the paper's text width (A4, 2.2 cm margins): the figure is drawn at the size it is printed
+FONT_PT = 7.0  # every text of the figure, at that size
+OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+GROUPS = {  # a figure shows at most eight colours: the kinds (analysis.tradeoff.KINDS) grouped
+    "float32": "float32", "16-bit float": "float16/8/4", "float8": "float16/8/4", "float4": "float16/8/4",
+    "int8": "int8/int4", "int4": "int8/int4", "binary": "binary", "RaBitQ": "RaBitQ", "OPQ+PQ": "PQ/OPQ",
+    "PQ": "PQ/OPQ", "PQ fast-scan": "PQ/OPQ", "TurboQuant": "TurboQuant/OSQ", "OSQ": "TurboQuant/OSQ",
+}
+GROUP_ORDER = list(dict.fromkeys(GROUPS.values()))
+GROUP_COLOURS = dict(zip(GROUP_ORDER, OKABE_ITO[: len(GROUP_ORDER)], strict=True))
+MARKERS = {"alone": "o", "reduced": "s", "rescored": "D"}
+KEY_WRAP = 58  # characters per line of a frontier key at FONT_PT in the key's column
+
+
+def colour_group(kind: str) -> str:
+    """The colour group of a configuration's kind (``int8 + rescoring`` → ``int8/int4``)."""
+    return GROUPS.get(str(kind).split(" + ")[0], "other")
+
+
+def marker_of(row) -> str:
+    """``rescored`` (two tiers), ``reduced`` (after a reducer) or ``alone``."""
+    if getattr(row, "rescore", "none") not in ("none", None):
+        return "rescored"
+    return "reduced" if getattr(row, "reducer", "none") != "none" else "alone"
+
+
+def frontier_key(front: pd.DataFrame) -> list[str]:
+    """One numbered line per frontier point: its label, ratio and change with CI (``≈ float32`` where the CI
+    includes no change), wrapped to the key's width."""
+    import textwrap
+
+    lines = []
+    for i, r in enumerate(front.itertuples(), 1):
+        ci = (f" [{r.ci_low:+.1f},\u00a0{r.ci_high:+.1f}]" if hasattr(r, "ci_low") and pd.notna(r.ci_low) else "")
+        same = " ≈ float32" if bool(getattr(r, "same_as_float32", False)) else ""
+        text = f"{i}. {r.label}: {r.compression_ratio:.3g}×, {-r.loss_pct:+.1f}\u00a0%{ci}{same}"
+        lines += [line.replace("\u00a0", " ") for line in  # no break inside "−1.5 %" or "≈ float32"
+                  textwrap.wrap(text.replace("≈ ", "≈\u00a0"), KEY_WRAP, subsequent_indent="    ")]
+    return lines
+
+
 def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
-    """nDCG@10 loss against measured compression ratio (log axis), one panel per model, frontier drawn."""
+    """nDCG@10 loss against measured compression ratio, one row per model at the paper's text width: every
+    configuration as a small point (colour: its number format, at most eight groups; marker: alone, after a
+    reducer, rescored), the frontier as a line of numbered points listed beside the plot with their change and CI
+    (hollow: not distinguishable from float32). Loss on a symmetric log axis, so losses under 5 % stay apart."""
     models = list(dict.fromkeys(configs.model))
-    fig, axes = plt.subplots(1, len(models), figsize=(6.2 * len(models) + 1.5, 4.6), squeeze=False, sharey=True)
-    kinds = list(dict.fromkeys(configs.sort_values("compression_ratio").kind))
-    reducers = list(dict.fromkeys(configs.reducer))
-    for i, (ax, model) in enumerate(zip(axes[0], models)):
-        data = configs[configs.model == model]
-        sns.scatterplot(data=data, x="compression_ratio", y="loss_pct", hue="kind", hue_order=kinds,
-                        palette=kind_palette(kinds), style="reducer", style_order=reducers, s=45, ax=ax,
-                        legend=i == len(models) - 1, zorder=3)
-        front = data[data.on_frontier].sort_values("compression_ratio")
-        ax.plot(front.compression_ratio, front.loss_pct, color="black", lw=1, ls="--", zorder=2,
-                label="Pareto frontier")
-        for r in front.itertuples():
-            ax.annotate(r.label, (r.compression_ratio, r.loss_pct), fontsize=6, xytext=(3, 3),
-                        textcoords="offset points")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_ylim(bottom=min(-0.3, 1.2 * float(data.loss_pct.min())))
-        ax.axhline(0, color="grey", lw=0.6)
-        ax.set_xlabel("compression ratio (measured bytes, log scale)")
-        ax.set_ylabel("nDCG@10 loss vs float32 (%)")
-        ax.set_title(f"{model} (the same {int(data.n_datasets.max())} held-out collections for every point)")
-    if len(models):
-        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
-    fig.tight_layout()
+    keys = {m: frontier_key(configs[(configs.model == m) & configs.on_frontier].sort_values("compression_ratio"))
+            for m in models}
+    heights = [max(2.0, 0.118 * len(keys[m]) + 0.45) for m in models]
+    with plt.rc_context({"font.size": FONT_PT, "axes.titlesize": FONT_PT, "axes.labelsize": FONT_PT,
+                         "xtick.labelsize": FONT_PT, "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT}):
+        fig = plt.figure(figsize=(TEXT_WIDTH_IN, sum(heights) + 0.55))
+        grid = fig.add_gridspec(len(models), 2, width_ratios=[1.0, 1.05], height_ratios=heights or [1],
+                                left=0.08, right=0.99, top=1 - 0.5 / (sum(heights) + 0.55), bottom=0.06,
+                                hspace=0.45, wspace=0.04)
+        for i, model in enumerate(models):
+            named = configs.attrs.get("sets", {}).get(model)
+            _tradeoff_panel(fig.add_subplot(grid[i, 0]), configs[configs.model == model],
+                            f"{model}, set {named.name}" if named is not None else model)
+            key = fig.add_subplot(grid[i, 1])
+            key.axis("off")
+            key.text(0.0, 1.0, "\n".join(keys[model]), va="top", ha="left", fontsize=FONT_PT, transform=key.transAxes)
+        handles = [plt.Line2D([], [], ls="", marker="o", color=GROUP_COLOURS[g], label=g) for g in GROUP_ORDER]
+        handles += [plt.Line2D([], [], ls="", marker=m, color="grey", label=v) for v, m in MARKERS.items()]
+        handles += [plt.Line2D([], [], color="black", lw=1, marker="o", label="frontier (numbered)"),
+                    plt.Line2D([], [], ls="", marker="o", mfc="white", mec="black", label="≈ float32 (CI)")]
+        fig.legend(handles=handles, loc="upper center", ncol=7, frameon=False, fontsize=FONT_PT,
+                   handletextpad=0.2, columnspacing=0.8, bbox_to_anchor=(0.5, 1.0))
     return fig
+
+
+def _tradeoff_panel(ax: plt.Axes, data: pd.DataFrame, title: str) -> None:
+    for r in data.itertuples():
+        ax.scatter(r.compression_ratio, r.loss_pct, s=9, marker=MARKERS[marker_of(r)],
+                   color=GROUP_COLOURS.get(colour_group(r.kind), "grey"), alpha=0.45, lw=0, zorder=2)
+    front = data[data.on_frontier].sort_values("compression_ratio")
+    ax.plot(front.compression_ratio, front.loss_pct, color="black", lw=0.8, zorder=3)
+    for i, r in enumerate(front.itertuples(), 1):
+        same = bool(getattr(r, "same_as_float32", False))
+        colour = GROUP_COLOURS.get(colour_group(r.kind), "grey")
+        ax.scatter(r.compression_ratio, r.loss_pct, s=22, marker=MARKERS[marker_of(r)], zorder=4,
+                   facecolor="white" if same else colour, edgecolor="black", lw=0.6)
+        above = i % 2  # alternate sides, so neighbouring numbers do not overlap
+        ax.annotate(str(i), (r.compression_ratio, r.loss_pct), xytext=(-3, 3) if above else (4, -8),
+                    textcoords="offset points", fontsize=FONT_PT, ha="right" if above else "left", zorder=5)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(bottom=min(-0.5, 1.3 * float(data.loss_pct.min())), top=250)
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_xlabel("compression ratio (every tier, log scale)", labelpad=1)
+    ax.set_ylabel("nDCG@10 loss (%)", labelpad=1)
+    ax.set_title(f"{title}: {len(data)} configurations, {int(data.n_datasets.max())} collections", pad=2)
+    ax.tick_params(pad=1, length=2)
+
 
 def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int],
                  draws: Draws | None = None) -> plt.Figure:

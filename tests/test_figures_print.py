@@ -1,0 +1,64 @@
+"""Figures drawn for print: the trade-off (Fig. 7, the README's figure) at the paper's text width, every text at
+≥ 7 pt, no two texts overlapping, at most eight colours, colour-blind-safe (Okabe-Ito)."""
+
+from __future__ import annotations
+
+import itertools
+
+import matplotlib.colors as mcolors
+import pandas as pd
+import pytest
+from conftest import REPO
+
+from study.figures import tradeoff as fig_tradeoff
+
+CONFIGS = REPO / "results/full/tables/tradeoff-configurations.csv"  # the committed full profile's configurations
+
+
+@pytest.fixture(scope="module")
+def drawn():
+    configs = pd.read_csv(CONFIGS)
+    fig = fig_tradeoff.plot_tradeoff(configs)
+    fig.canvas.draw()
+    yield configs, fig
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def texts_of(fig):
+    return [t for t in fig.findobj(lambda o: hasattr(o, "get_text") and hasattr(o, "get_fontsize"))
+            if t.get_text() and t.get_visible()]
+
+
+def test_the_tradeoff_is_drawn_at_the_text_width_with_7pt_text(drawn):
+    configs, fig = drawn
+    assert fig.get_size_inches()[0] == pytest.approx(fig_tradeoff.TEXT_WIDTH_IN)
+    sizes = [t.get_fontsize() for t in texts_of(fig)]
+    assert sizes and min(sizes) >= 7.0
+
+
+def test_no_two_texts_of_the_tradeoff_overlap(drawn):
+    _, fig = drawn
+    renderer = fig.canvas.get_renderer()
+    labels = [t for ax in fig.axes for t in [*ax.texts, ax.title] if t.get_text()]
+    boxes = [(t.get_text()[:30], t.get_window_extent(renderer)) for t in labels]
+    assert [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)] == []
+
+
+def test_the_tradeoff_uses_at_most_eight_colour_blind_safe_colours(drawn):
+    configs, fig = drawn
+    used = {mcolors.to_hex(c) for ax in fig.axes for coll in ax.collections for c in coll.get_facecolors()
+            if c[3] > 0}
+    palette = {mcolors.to_hex(c) for c in fig_tradeoff.OKABE_ITO} | {"#ffffff"}  # white: ≈ float32 (hollow)
+    assert used <= palette and len(used - {"#ffffff"}) <= 8
+    assert set(configs.kind.map(fig_tradeoff.colour_group)) <= set(fig_tradeoff.GROUP_ORDER)
+
+
+def test_every_frontier_point_is_numbered_and_listed(drawn):
+    configs, fig = drawn
+    for model in dict.fromkeys(configs.model):
+        front = configs[(configs.model == model) & configs.on_frontier].sort_values("compression_ratio")
+        key = fig_tradeoff.frontier_key(front)
+        assert [line.split(".")[0] for line in key if not line.startswith(" ")] == [
+            str(i) for i in range(1, len(front) + 1)]
