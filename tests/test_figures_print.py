@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
+from study.figures import plots
 from study.figures import tradeoff as fig_tradeoff
 
 CONFIGS = REPO / "results/full/tables/tradeoff-configurations.csv"  # the committed full profile's configurations
@@ -33,7 +34,7 @@ def texts_of(fig):
 
 def test_the_tradeoff_is_drawn_at_the_text_width_with_7pt_text(drawn):
     configs, fig = drawn
-    assert fig.get_size_inches()[0] == pytest.approx(fig_tradeoff.TEXT_WIDTH_IN)
+    assert fig.get_size_inches()[0] == pytest.approx(plots.TEXT_WIDTH_IN)
     sizes = [t.get_fontsize() for t in texts_of(fig)]
     assert sizes and min(sizes) >= 7.0
 
@@ -50,9 +51,9 @@ def test_the_tradeoff_uses_at_most_eight_colour_blind_safe_colours(drawn):
     configs, fig = drawn
     used = {mcolors.to_hex(c) for ax in fig.axes for coll in ax.collections for c in coll.get_facecolors()
             if c[3] > 0}
-    palette = {mcolors.to_hex(c) for c in fig_tradeoff.OKABE_ITO} | {"#ffffff"}  # white: ≈ float32 (hollow)
+    palette = {mcolors.to_hex(c) for c in plots.OKABE_ITO} | {"#ffffff"}  # white: ≈ float32 (hollow)
     assert used <= palette and len(used - {"#ffffff"}) <= 8
-    assert set(configs.kind.map(fig_tradeoff.colour_group)) <= set(fig_tradeoff.GROUP_ORDER)
+    assert set(configs.kind.map(plots.colour_group)) <= set(plots.GROUP_ORDER)
 
 
 def test_every_frontier_point_is_numbered_and_listed(drawn):
@@ -62,3 +63,24 @@ def test_every_frontier_point_is_numbered_and_listed(drawn):
         key = fig_tradeoff.frontier_key(front)
         assert [line.split(".")[0] for line in key if not line.startswith(" ")] == [
             str(i) for i in range(1, len(front) + 1)]
+
+
+def test_the_codecs_figure_is_drawn_for_print_too():
+    from study.figures.codecs import plot_codecs
+
+    table = pd.read_csv(REPO / "results/full/tables/table-codecs.csv").rename(columns={
+        "configuration": "label", "B/vector (all tiers)": "stored_bytes_per_vector", "CR (all tiers)": "stored_ratio",
+        "change (%)": "change_pct", "CI low (%)": "ci_low", "CI high (%)": "ci_high"})
+    table["format"] = table.label.str.split(" ").str[0]
+    table["rescore"] = ["first" if "→" in label else "none" for label in table.label]
+    table["reducer"] = ["pca" if " + " in label else "none" for label in table.label]
+    fig = plot_codecs(table, "texts")
+    fig.canvas.draw()
+    assert fig.get_size_inches()[0] == pytest.approx(plots.TEXT_WIDTH_IN)
+    assert min(t.get_fontsize() for t in texts_of(fig)) >= 7.0
+    used = {mcolors.to_hex(c) for ax in fig.axes for coll in ax.collections for c in coll.get_facecolors()
+            if c[3] > 0}
+    assert used <= {mcolors.to_hex(c) for c in plots.OKABE_ITO} | {"#ffffff"}
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -17,6 +17,45 @@ from study.core.io import atomic_write  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
+# --- figures drawn for print (the trade-off, the codecs) ----------------------------------------------------------
+
+TEXT_WIDTH_IN = 6.5  # the paper's text width (A4, 2.2 cm margins): the figure is drawn at the size it is printed
+FONT_PT = 7.0  # every text of the figure, at that size
+OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+GROUPS = {  # a figure shows at most eight colours: the kinds (analysis.tradeoff.KINDS) grouped
+    "float32": "float32", "16-bit float": "float16/8/4", "float8": "float16/8/4", "float4": "float16/8/4",
+    "int8": "int8/int4", "int4": "int8/int4", "binary": "binary", "RaBitQ": "RaBitQ", "OPQ+PQ": "PQ/OPQ",
+    "PQ": "PQ/OPQ", "PQ fast-scan": "PQ/OPQ", "TurboQuant": "TurboQuant/OSQ", "OSQ": "TurboQuant/OSQ",
+}
+GROUP_ORDER = list(dict.fromkeys(GROUPS.values()))
+GROUP_COLOURS = dict(zip(GROUP_ORDER, OKABE_ITO[: len(GROUP_ORDER)], strict=True))
+MARKERS = {"alone": "o", "reduced": "s", "rescored": "D"}
+PRINT_RC = {"font.size": FONT_PT, "axes.titlesize": FONT_PT, "axes.labelsize": FONT_PT, "xtick.labelsize": FONT_PT,
+            "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT}
+
+
+def colour_group(kind: str) -> str:
+    """The colour group of a configuration's kind (``int8 + rescoring`` → ``int8/int4``)."""
+    return GROUPS.get(str(kind).split(" + ")[0], "other")
+
+
+def marker_of(row) -> str:
+    """``rescored`` (two tiers), ``reduced`` (after a reducer) or ``alone``."""
+    if getattr(row, "rescore", "none") not in ("none", None):
+        return "rescored"
+    return "reduced" if getattr(row, "reducer", "none") != "none" else "alone"
+
+
+def print_legend(fig: plt.Figure, groups: list[str], line_label: str) -> None:
+    """One legend above the panels: the colour groups shown, the three markers, the frontier line and the hollow
+    marker of configurations not distinguishable from float32."""
+    handles = [plt.Line2D([], [], ls="", marker="o", color=GROUP_COLOURS[g], label=g) for g in groups]
+    handles += [plt.Line2D([], [], ls="", marker=m, color="grey", label=v) for v, m in MARKERS.items()]
+    handles += [plt.Line2D([], [], color="black", lw=1, marker="o", label=line_label),
+                plt.Line2D([], [], ls="", marker="o", mfc="white", mec="black", label="≈ float32 (CI)")]
+    fig.legend(handles=handles, loc="upper center", ncol=7, frameon=False, fontsize=FONT_PT, handletextpad=0.2,
+               columnspacing=0.8, bbox_to_anchor=(0.5, 1.0))
+
 
 def save_figure(fig: plt.Figure, stem: Path) -> dict[str, Path]:
     """Save ``stem.pdf`` and ``stem.png`` (200 dpi) atomically and close the figure."""

@@ -7,7 +7,16 @@ import pandas as pd
 import seaborn as sns
 
 from study.analysis.tradeoff import Draws, at_scale, choose, fits, format_budget
-from study.figures import plots  # noqa: F401 - the study's seaborn style
+from study.figures import plots
+from study.figures.plots import (
+    FONT_PT,
+    GROUP_COLOURS,
+    GROUP_ORDER,
+    MARKERS,
+    TEXT_WIDTH_IN,
+    colour_group,
+    marker_of,
+)
 
 SHOWN_LOSS_PCT = 50.0  # the storage figure leaves out configurations that lose more than this (float4)
 
@@ -19,30 +28,7 @@ def kind_palette(kinds: list[str]) -> list:
 
 # --- the trade-off (Fig. 7), drawn for print --------------------------------------------------------------------
 
-TEXT_WIDTH_IN = 6.5  # the paper's text width (A4, 2.2 cm margins): the figure is drawn at the size it is printed
-FONT_PT = 7.0  # every text of the figure, at that size
-OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
-GROUPS = {  # a figure shows at most eight colours: the kinds (analysis.tradeoff.KINDS) grouped
-    "float32": "float32", "16-bit float": "float16/8/4", "float8": "float16/8/4", "float4": "float16/8/4",
-    "int8": "int8/int4", "int4": "int8/int4", "binary": "binary", "RaBitQ": "RaBitQ", "OPQ+PQ": "PQ/OPQ",
-    "PQ": "PQ/OPQ", "PQ fast-scan": "PQ/OPQ", "TurboQuant": "TurboQuant/OSQ", "OSQ": "TurboQuant/OSQ",
-}
-GROUP_ORDER = list(dict.fromkeys(GROUPS.values()))
-GROUP_COLOURS = dict(zip(GROUP_ORDER, OKABE_ITO[: len(GROUP_ORDER)], strict=True))
-MARKERS = {"alone": "o", "reduced": "s", "rescored": "D"}
 KEY_WRAP = 58  # characters per line of a frontier key at FONT_PT in the key's column
-
-
-def colour_group(kind: str) -> str:
-    """The colour group of a configuration's kind (``int8 + rescoring`` → ``int8/int4``)."""
-    return GROUPS.get(str(kind).split(" + ")[0], "other")
-
-
-def marker_of(row) -> str:
-    """``rescored`` (two tiers), ``reduced`` (after a reducer) or ``alone``."""
-    if getattr(row, "rescore", "none") not in ("none", None):
-        return "rescored"
-    return "reduced" if getattr(row, "reducer", "none") != "none" else "alone"
 
 
 def frontier_key(front: pd.DataFrame) -> list[str]:
@@ -69,8 +55,7 @@ def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
     keys = {m: frontier_key(configs[(configs.model == m) & configs.on_frontier].sort_values("compression_ratio"))
             for m in models}
     heights = [max(2.0, 0.118 * len(keys[m]) + 0.45) for m in models]
-    with plt.rc_context({"font.size": FONT_PT, "axes.titlesize": FONT_PT, "axes.labelsize": FONT_PT,
-                         "xtick.labelsize": FONT_PT, "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT}):
+    with plt.rc_context(plots.PRINT_RC):
         fig = plt.figure(figsize=(TEXT_WIDTH_IN, sum(heights) + 0.55))
         grid = fig.add_gridspec(len(models), 2, width_ratios=[1.0, 1.05], height_ratios=heights or [1],
                                 left=0.08, right=0.99, top=1 - 0.5 / (sum(heights) + 0.55), bottom=0.06,
@@ -82,12 +67,7 @@ def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
             key = fig.add_subplot(grid[i, 1])
             key.axis("off")
             key.text(0.0, 1.0, "\n".join(keys[model]), va="top", ha="left", fontsize=FONT_PT, transform=key.transAxes)
-        handles = [plt.Line2D([], [], ls="", marker="o", color=GROUP_COLOURS[g], label=g) for g in GROUP_ORDER]
-        handles += [plt.Line2D([], [], ls="", marker=m, color="grey", label=v) for v, m in MARKERS.items()]
-        handles += [plt.Line2D([], [], color="black", lw=1, marker="o", label="frontier (numbered)"),
-                    plt.Line2D([], [], ls="", marker="o", mfc="white", mec="black", label="≈ float32 (CI)")]
-        fig.legend(handles=handles, loc="upper center", ncol=7, frameon=False, fontsize=FONT_PT,
-                   handletextpad=0.2, columnspacing=0.8, bbox_to_anchor=(0.5, 1.0))
+        plots.print_legend(fig, GROUP_ORDER, "frontier (numbered)")
     return fig
 
 
