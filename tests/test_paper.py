@@ -250,3 +250,15 @@ def test_splice_readme_without_markers_changes_nothing(tmp_path):
 def test_the_results_page_has_the_results_markers():
     text = (REPO_ROOT / paper_macros.RESULTS_PAGE).read_text()
     assert text.count(paper_macros.README_START) == 1 and text.count(paper_macros.README_END) == 1
+
+
+def test_the_readme_has_one_verdict_block_and_a_short_table_for_it():
+    text = (REPO_ROOT / "README.md").read_text()
+    assert text.count(paper_macros.VERDICTS_START) == 1 and text.count(paper_macros.VERDICTS_END) == 1
+    card = pd.DataFrame({"claim": [1, 2], "statement": ["float8 is lossless", "PCA is best"],
+                         "verdict": ["holds", "partly"], "robustness": ["robust", "fragile: without adi"],
+                         "checks": ["long", "long"]})
+    table = paper_macros.verdicts_markdown(card)
+    lines = table.strip().splitlines()
+    assert len(lines) == 4 and re.search(r"\|\s+2 \| PCA is best\s+\| partly\s+\| fragile\s+\|", table)
+    assert "long" not in table and "without adi" not in table  # a few words per cell

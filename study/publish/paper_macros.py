@@ -471,6 +471,17 @@ EXPLORER_BLURB = ("one self-contained page (it loads nothing from the network) w
 RESULTS_PAGE = Path("docs") / "results.md"  # where the committed profile's results block is spliced (README links it)
 README_START = "<!-- results:start (written by notebook 05 for the full profile; do not edit) -->"
 README_END = "<!-- results:end -->"
+VERDICTS_START = "<!-- verdicts:start (written by the workflow's readme rule for the full profile; do not edit) -->"
+VERDICTS_END = "<!-- verdicts:end -->"
+
+
+def verdicts_markdown(scorecard_table: pd.DataFrame) -> str:
+    """The README's verdict table: one line per claim, the paper's claim, our verdict, and whether it survives
+    leaving one collection out (``robust``/``fragile``)."""
+    rows = pd.DataFrame({"claim": scorecard_table.claim, "the paper says": scorecard_table.statement,
+                         "verdict": scorecard_table.verdict,
+                         "leave one collection out": scorecard_table.robustness.astype(str).str.split(":").str[0]})
+    return _markdown_table(rows)
 
 
 def _link(path: Path) -> str:
@@ -546,9 +557,13 @@ def publish_readme(profile: str) -> list[Path]:
     if not source.exists() or not card_path.exists():
         raise StudyError(f"no {source} or {card_path}: run notebook 05 for profile {profile!r} first")
     paths = [write_text_atomic(output_root() / "paper" / "README-results.md", source.read_text())]
+    card = pd.read_csv(card_path)
     readme = output_root() / RESULTS_PAGE
-    if splice_readme(readme, readme_summary(profile, pd.read_csv(card_path))):
+    if splice_readme(readme, readme_summary(profile, card)):
         paths.append(readme)
+    top = output_root() / "README.md"
+    if splice_between(top, VERDICTS_START, VERDICTS_END, verdicts_markdown(card)):
+        paths.append(top)
     return paths
 
 
