@@ -142,13 +142,31 @@ def latex_escape(text: object) -> str:
     return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(text))
 
 
+WRAP_AFTER_CHARS = 28  # a text column with longer cells wraps in a paragraph column of WRAP_WIDTH
+WRAP_WIDTH = "3.6cm"
+
+
+def column_format(df: pd.DataFrame) -> str:
+    """LaTeX column types: numbers right-aligned, short text left-aligned, long text (configuration labels,
+    collection lists) wrapped in a fixed-width ragged-right column, so a table fits the page's width."""
+    def one(column: pd.Series) -> str:
+        if pd.api.types.is_numeric_dtype(column):
+            return "r"
+        longest = column.astype(str).str.len().max() if len(column) else 0
+        return f">{{\\raggedright\\arraybackslash}}p{{{WRAP_WIDTH}}}" if longest > WRAP_AFTER_CHARS else "l"
+    return "".join(one(df[c]) for c in df.columns)
+
+
 def write_table(df: pd.DataFrame, stem: str, profile: str, caption: str, label: str | None = None) -> dict[str, Path]:
     """Write a table as CSV (results/<profile>/tables, full precision) and LaTeX (paper/generated/<profile>, rounded
     for reading: ``study.core.tables.readable``)."""
     dirs = output_dirs(profile)
     csv_path = atomic_write(dirs["results"] / "tables" / f"{stem}.csv", lambda p: df.to_csv(p, index=False))
     latex = readable(df).to_latex(index=False, float_format="%.4g", caption=latex_escape(caption),
-                        label=label or f"tab:{stem}", escape=True, position="htbp")
+                                  label=label or f"tab:{stem}", escape=True, position="htbp",
+                                  column_format=column_format(df))
+    latex = latex.replace("\\begin{tabular}", "\\fitwidth{\\begin{tabular}").replace("\\end{tabular}",
+                                                                                       "\\end{tabular}}")
     tex_path = write_text_atomic(dirs["tables"] / f"{stem}.tex", latex)
     return {"csv": csv_path, "tex": tex_path}
 

@@ -580,9 +580,16 @@ class PaperBuild:
 _PROBLEMS = re.compile(r"(undefined|Undefined control sequence|Missing character|multiply defined|! )")
 
 
+_OVERFULL = re.compile(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)")
+OVERFULL_TOLERANCE_PT = 1.0  # a box wider than the text by more than this is a defect (a table off the page)
+
+
 def latex_problems(log_text: str) -> list[str]:
-    """Lines of a LaTeX log that report undefined references/citations/macros or errors."""
-    return [ln.strip() for ln in log_text.splitlines() if _PROBLEMS.search(ln)]
+    """Lines of a LaTeX log that report undefined references/citations/macros, errors, or a box wider than the
+    text by more than ``OVERFULL_TOLERANCE_PT``."""
+    lines = log_text.splitlines()
+    wide = [ln.strip() for ln in lines if (m := _OVERFULL.search(ln)) and float(m.group(1)) > OVERFULL_TOLERANCE_PT]
+    return [ln.strip() for ln in lines if _PROBLEMS.search(ln)] + wide
 
 
 def build_paper(profile: str, latexmk: str = "latexmk", timeout: int = 600) -> PaperBuild:
