@@ -612,7 +612,7 @@ def test_sign_binary_searched_with_float32_queries_is_one_of_todays_rivals():
                        key(format="binary_sign", query_format="float32", bytes=48): 5.0,
                        key(format="binary_sign", bytes=48): 1.0}  # sign binary with its own queries is no rival
     k = check(claim(card(configs, ci=False), 4), "32×: binary vs today's codecs")
-    assert (k.result(), k.detail) == ("fails", "the paper's binary (32×) vs binary_sign (queries float32) (32×)")
+    assert (k.result(), k.detail) == ("fails", "the paper's binary (32×) vs binary_sign · float32 queries (32×)")
 
 
 def test_among_equal_codecs_the_first_label_is_named():
@@ -899,15 +899,15 @@ def test_paper_configurations_are_the_faithful_ones_averaged_like_for_like():
     tidy, _ = results(configs, texts={"d1": 300, "d2": 100})
     tidy = pd.concat([tidy, tidy.assign(metric="recall_at_10", value=0.5)], ignore_index=True)
     table = scorecard.paper_configurations(tidy)
-    assert list(table.label) == ["float8_e4m3 + pca 50% (fit mlquestions)", "int8 [cal mlquestions]", "float16",
+    assert list(table.label) == ["float8_e4m3 + pca 50% (fit mlquestions)", "int8 @mlquestions", "float16",
                                  "float32 + pca 50% (fit mlquestions)", "float32"]  # by bytes, then quality
     assert set(table.collections) == {"d1"}  # shared by all: PCA 50 % + E4M3 ran on d1 only
-    assert table.set_index("label").change_pct.round(6).to_dict()["int8 [cal mlquestions]"] == -4.0
+    assert table.set_index("label").change_pct.round(6).to_dict()["int8 @mlquestions"] == -4.0
     unweighted = scorecard.paper_configurations(tidy, weighting="none")
     assert set(unweighted.weighting) == {"none"} and set(table.weighting) == {"texts"}
     assert set(scorecard.paper_configurations(tidy, metric="recall_at_10").value) == {0.5}
     self_cal = scorecard.paper_configurations(tidy, calibrate_on="self", fit_on="d9")
-    assert list(self_cal.label) == ["int8", "float16", "float32"] and self_cal.calibrate_on.iloc[0] == "self"
+    assert list(self_cal.label) == ["int8 @self", "float16", "float32"] and self_cal.calibrate_on.iloc[0] == "self"
 
 
 def test_configurations_are_looked_up_by_their_fraction_to_six_decimals():

@@ -60,7 +60,7 @@ def test_equal_quality_and_storage_the_label_decides_then_the_smaller_storage():
     # 390 kB for 1000 vectors: both float8s (384 kB), int8 (387,072 B) and binary fit; float16 does not
     chosen = tradeoff.select(390_000, 1000, hand_table())
     assert chosen.recommended.label == "float8_e4m3"  # ties float8_e5m2 on quality and bytes: e4m3 < e5m2
-    assert chosen.runners_up.label.tolist() == ["float8_e5m2", "int8 [cal d3]", "binary"]
+    assert chosen.runners_up.label.tolist() == ["float8_e5m2", "int8 @d3", "binary"]
     assert chosen.n_fitting == 4 and chosen.n_configurations == 6
 
 
@@ -77,7 +77,7 @@ def test_equal_quality_the_smaller_total_storage_wins_whatever_the_name():
 def test_quality_comes_before_storage():
     chosen = tradeoff.select(10**9, 1000, hand_table())  # everything fits
     assert chosen.recommended.label == "float16"  # as good as float32 at half the bytes
-    assert chosen.runners_up.label.tolist() == ["float32", "float8_e4m3", "float8_e5m2", "int8 [cal d3]",
+    assert chosen.runners_up.label.tolist() == ["float32", "float8_e4m3", "float8_e5m2", "int8 @d3",
                                                 "binary"]
     assert tradeoff.select(10**9, 1000, hand_table(), runners_up=1).runners_up.label.tolist() == ["float32"]
 
@@ -129,7 +129,7 @@ def test_describe_is_the_whole_recommendation():
         "  (no per-query scores: differences were not tested; ranked by point estimate)",
         "Runners-up:",
         f"  {'float8_e5m2':40s} {'384 kB (375 KiB)':>24s}  {change_e5:+7.2f} %",
-        f"  {'int8 [cal d3]':40s} {'387 kB (378 KiB)':>24s}  {change_int8:+7.2f} %  (dominated)",
+        f"  {'int8 @d3':40s} {'387 kB (378 KiB)':>24s}  {change_int8:+7.2f} %  (dominated)",
         f"  {'binary':40s} {'48 kB (46.9 KiB)':>24s}  {change_binary:+7.2f} %",
     ]
 
@@ -157,7 +157,7 @@ def two_tier(tier2: float) -> pd.DataFrame:
 
 def test_a_two_tier_recommendation_names_both_tiers_and_where_the_second_is():
     ram_only = tradeoff.select(500_000, 1000, two_tier(384)).describe().splitlines()
-    assert ram_only[1] == "Recommended: binary → rescore int8x4"
+    assert ram_only[1] == "Recommended: binary → int8 ×4"
     assert ram_only[2] == ("  storage   435 kB (425 KiB) = 1,000 × 432 B/vector + 3,072 B stored once; "
                            "compression 3.56×")
     assert ram_only[3] == ("  tiers     RAM 51.1 kB (49.9 KiB) (48 B/vector searched + what is stored once), "
@@ -209,7 +209,7 @@ def test_when_nothing_fits_the_smallest_is_named_by_what_must_fit():
     with pytest.raises(StudyError) as err:
         tradeoff.select(10_000, 1000, small_first_tier(), disk_bytes="1MB")
     assert str(err.value) == ("no configuration of minilm-l6 fits 10 kB (9.77 KiB) of RAM (with 1 MB (977 KiB) of "
-                              "disk) for 1,000 vectors; the smallest is rabitq1 → rescore int8x4 at 16 kB (15.6 KiB) "
+                              "disk) for 1,000 vectors; the smallest is rabitq1 → int8 ×4 at 16 kB (15.6 KiB) "
                               "(400 B/vector + 0 B overhead)")
 
 

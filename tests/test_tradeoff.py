@@ -193,15 +193,17 @@ def test_a_numpy_number_is_a_budget_and_a_bool_is_not():
 def test_a_label_names_every_part_that_is_not_the_default():
     every = {"format": "float8_e4m3", "reducer": "pca", "fraction": 0.5, "fit_on": "mlq", "calibrate_on": "adi",
              "rescore": "int8x4", "query_format": "float32", "index": "hnsw"}
-    assert tradeoff.label(every) == ("float8_e4m3 + pca 50% (fit mlq) [cal adi] → rescore int8x4 (queries float32)"
-                                     " @ hnsw")
+    assert tradeoff.label(every) == "float8_e4m3 + pca 50% (fit mlq) → int8 ×4 · float32 queries @adi in hnsw"
+    assert tradeoff.label({"format": "opq48", "calibrate_on": "self"}) == "opq48 @self"
+    assert tradeoff.label({"format": "binary_rotated", "calibrate_on": "untrained"}) == "binary_rotated (untrained)"
+    assert tradeoff.label({"format": "float32", "calibrate_on": "mlq"}) == "float32"
     assert tradeoff.label(pd.Series(every)) == tradeoff.label(every)
     assert tradeoff.label({"format": "int8"}) == "int8"
     assert tradeoff.label({"format": "int8", "reducer": "pca", "fraction": 0.5}) == "int8 + pca 50%"  # no fit_on
     assert tradeoff.label({"format": "int8", "reducer": "pca"}) == "int8 + pca 100%"  # no fraction: all kept
     plain = {"format": "int8", "reducer": "pca", "fraction": 0.25, "fit_on": "self", "calibrate_on": "self",
              "rescore": "none", "query_format": "same", "index": "none"}
-    assert tradeoff.label(plain) == "int8 + pca 25%"
+    assert tradeoff.label(plain) == "int8 + pca 25% @self"  # fit on the corpus: no fit set named; trained: said
     assert tradeoff.label({**plain, "fit_on": "none", "calibrate_on": "none"}) == "int8 + pca 25%"
     assert tradeoff.label({"format": "float32", "calibrate_on": "adi"}) == "float32"  # float32 has no ranges
     assert tradeoff.label({"format": "float32", "fit_on": "adi"}) == "float32"  # no reducer, nothing was fit
@@ -308,9 +310,9 @@ def test_a_rescored_configuration_is_its_own_kind():
     data.loc[data.stage == "06", "rescore"] = "int8x4"
     data["rescore_bytes_per_vector"] = np.where(data.stage == "06", np.nan, np.nan)  # not measured: 0 B
     configs = tradeoff.configurations(data).set_index("label")
-    assert configs.kind["binary → rescore int8x4"] == "binary + rescoring" and configs.kind["binary"] == "binary"
-    assert configs.family["binary → rescore int8x4"] == "binary + rescoring"
-    assert configs.tier2_bytes_per_vector["binary → rescore int8x4"] == 0.0
+    assert configs.kind["binary → int8 ×4"] == "binary + rescoring" and configs.kind["binary"] == "binary"
+    assert configs.family["binary → int8 ×4"] == "binary + rescoring"
+    assert configs.tier2_bytes_per_vector["binary → int8 ×4"] == 0.0
 
 
 def test_mixing_collection_sets_would_flip_the_ranking_and_the_rule_prevents_it():
@@ -412,7 +414,7 @@ def test_storage_counts_every_tier_and_a_disk_budget_takes_the_second():
     data.loc[data.stage == "06", "rescore"] = "float32x4"
     data["rescore_bytes_per_vector"] = np.where(data.stage == "06", 1536.0, np.nan)
     configs = tradeoff.configurations(data).set_index("label")
-    two = configs.loc["binary → rescore float32x4"]
+    two = configs.loc["binary → float32 ×4"]
     assert two.bytes_per_vector == 48 + 1536 and two.tier1_bytes_per_vector == 48
     assert two.compression_ratio == pytest.approx(1536 / 1584)
     assert not two.on_frontier  # at its real size float16 is smaller and as good
@@ -421,7 +423,7 @@ def test_storage_counts_every_tier_and_a_disk_budget_takes_the_second():
     assert ram_only.recommended.label == "binary"
     # with a disk for the rescoring tier, the first tier fits RAM and the float32 copy fits the disk
     both = tradeoff.select(100_000, 1000, data, disk_bytes="2MB")
-    assert both.recommended.label == "binary → rescore float32x4"
+    assert both.recommended.label == "binary → float32 ×4"
     assert "rescoring tier 1.54 MB" in both.describe() and "on disk" in both.describe()
     assert tradeoff.select(100_000, 1000, data, disk_bytes="1MB").recommended.label == "binary"  # the copy does not fit
 
@@ -429,7 +431,7 @@ def test_storage_counts_every_tier_and_a_disk_budget_takes_the_second():
 def test_a_rescoring_tier_not_measured_counts_nothing():
     data = tidy(BASE + [{"format": "binary", "stage": "06", "values": {"d1": 0.499, "d2": 0.699}}])
     data.loc[data.stage == "06", "rescore"] = "float32x4"  # and no rescore_bytes_per_vector column
-    two = tradeoff.configurations(data).set_index("label").loc["binary → rescore float32x4"]
+    two = tradeoff.configurations(data).set_index("label").loc["binary → float32 ×4"]
     assert (two.tier2_bytes_per_vector, two.bytes_per_vector) == (0.0, 48.0)
 
 
@@ -542,7 +544,7 @@ def test_cli_select_takes_a_ram_and_a_disk_budget(output_dir, capsys):
     assert "Recommended: binary\n" in capsys.readouterr().out  # 432 kB of both tiers do not fit 60 kB of RAM
     assert cli([*args, "--disk", "1MB"]) == 0
     out = capsys.readouterr().out
-    assert "Recommended: binary → rescore int8x10" in out and "RAM 60 kB (58.6 KiB) + disk 1 MB" in out
+    assert "Recommended: binary → int8 ×10" in out and "RAM 60 kB (58.6 KiB) + disk 1 MB" in out
     assert cli([*args, "--disk", "1 Gb"]) == 2 and "'disk'" in capsys.readouterr().err
 
 
@@ -559,7 +561,7 @@ def test_labels_are_unique_per_configuration():
                                        "values": {"d1": 0.4, "d2": 0.6}}]
     configs = tradeoff.configurations(tidy(rows))
     assert configs.label.is_unique
-    assert "int8 [cal mlquestions]" in set(configs.label)
+    assert "int8 @mlquestions" in set(configs.label)
 
 
 # --- the per-collection view and the intervals (what the explorer shows) --------------------------------------------

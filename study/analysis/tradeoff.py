@@ -142,21 +142,29 @@ def load_per_query(used: list[Path]) -> pd.DataFrame | None:
 
 
 def label(row: pd.Series | dict) -> str:
-    """A short, unique name of a configuration: ``float8_e4m3 + pca 50%`` and its non-default parts."""
+    """The one short, unique name of a configuration, in every table, figure and page:
+    ``float8_e4m3 + pca 50% (fit mlquestions) → int8 ×4 · float32 queries @mlquestions in hnsw`` — the reducer and
+    kept fraction (its fit set unless it is the corpus), the second tier and its oversampling, the query side, the
+    set the format or codec was trained or calibrated on (``@self``: the corpus; ``(untrained)``: it learns
+    nothing), the index."""
     get = row.get  # a dict's or a Series'
     text = str(get("format"))
     if get("reducer", NONE) != NONE:
         text += f" + {get('reducer')} {100 * float(get('fraction', 1.0)):g}%"
         if get("fit_on", NONE) not in (NONE, "self"):
             text += f" (fit {get('fit_on')})"
-    if get("calibrate_on", NONE) not in (NONE, "self", "untrained") and get("format") != "float32":
-        text += f" [cal {get('calibrate_on')}]"
     if get("rescore", NONE) != NONE:
-        text += f" → rescore {get('rescore')}"
+        tier, _, oversample = str(get("rescore")).rpartition("x")
+        text += f" → {tier} ×{oversample}"
     if get("query_format", "same") != "same":
-        text += f" (queries {get('query_format')})"
+        text += f" · {get('query_format')} queries"
+    calibrate_on = get("calibrate_on", NONE)
+    if calibrate_on == "untrained":
+        text += " (untrained)"
+    elif calibrate_on != NONE and get("format") != "float32":
+        text += f" @{calibrate_on}"
     if get("index", NONE) != NONE:
-        text += f" @ {get('index')}"
+        text += f" in {get('index')}"
     return text
 
 
