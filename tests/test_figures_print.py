@@ -84,3 +84,19 @@ def test_the_codecs_figure_is_drawn_for_print_too():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_the_storage_figure_is_drawn_for_print_without_overlaps():
+    configs = pd.read_csv(CONFIGS)
+    budgets = {"edge device": 64 * 2**20, "phone": 512 * 2**20, "laptop": 4 * 2**30, "server": 16 * 2**30}
+    fig = fig_tradeoff.plot_storage(configs, [125_000, 10_000_000], budgets)
+    fig.canvas.draw()
+    assert fig.get_size_inches()[0] == pytest.approx(plots.TEXT_WIDTH_IN)
+    assert min(t.get_fontsize() for t in texts_of(fig)) >= 7.0
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for ax in fig.axes for t in [*ax.texts, ax.title]
+             if t.get_text()]
+    assert [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)] == []
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -46,13 +46,13 @@ def marker_of(row) -> str:
     return "reduced" if getattr(row, "reducer", "none") != "none" else "alone"
 
 
-def print_legend(fig: plt.Figure, groups: list[str], line_label: str) -> None:
+def print_legend(fig: plt.Figure, groups: list[str], line_label: str, extra: list | None = None) -> None:
     """One legend above the panels: the colour groups shown, the three markers, the frontier line and the hollow
     marker of configurations not distinguishable from float32."""
     handles = [plt.Line2D([], [], ls="", marker="o", color=GROUP_COLOURS[g], label=g) for g in groups]
     handles += [plt.Line2D([], [], ls="", marker=m, color="grey", label=v) for v, m in MARKERS.items()]
     handles += [plt.Line2D([], [], color="black", lw=1, marker="o", label=line_label),
-                plt.Line2D([], [], ls="", marker="o", mfc="white", mec="black", label="≈ float32 (CI)")]
+                plt.Line2D([], [], ls="", marker="o", mfc="white", mec="black", label="≈ float32 (CI)"), *(extra or [])]
     fig.legend(handles=handles, loc="upper center", ncol=7, frameon=False, fontsize=FONT_PT, handletextpad=0.2,
                columnspacing=0.8, bbox_to_anchor=(0.5, 1.0))
 

@@ -97,41 +97,47 @@ def _tradeoff_panel(ax: plt.Axes, data: pd.DataFrame, title: str) -> None:
 
 def plot_storage(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, int],
                  draws: Draws | None = None) -> plt.Figure:
-    """Storage of N vectors (log) against nDCG@10, one panel per model × N, budgets as horizontal lines
-    and the configuration ``select`` recommends inside each budget starred (with ``draws``: the cheapest not
-    significantly worse than the best that fits, and the frontier that steps up only where the CI says so)."""
+    """Storage of N vectors (log) against nDCG@10, one row per model and one column per N, at the paper's text
+    width (7 pt, grouped colours as the trade-off): budgets as dotted lines, the configuration ``select``
+    recommends inside each budget starred (with ``draws``: the cheapest not significantly worse than the best that
+    fits), configurations losing more than ``SHOWN_LOSS_PCT`` left out."""
     models = list(dict.fromkeys(configs.model))
-    fig, axes = plt.subplots(len(models), len(n_vectors), figsize=(5.6 * len(n_vectors) + 1.5, 4.2 * len(models)),
-                             squeeze=False)
-    kinds = list(dict.fromkeys(configs.sort_values("compression_ratio").kind))
-    colours = sns.color_palette("dark", len(budgets))
-    for i, model in enumerate(models):
-        for j, n in enumerate(n_vectors):
-            ax = axes[i][j]
-            data = at_scale(configs[configs.model == model], n, draws)
-            shown = data[data.loss_pct <= SHOWN_LOSS_PCT]
-            sns.scatterplot(data=shown, x="expected", y="total_bytes", hue="kind", hue_order=kinds,
-                            palette=kind_palette(kinds),
-                            style="reducer", s=40, ax=ax, legend=(i == 0 and j == len(n_vectors) - 1), zorder=3)
-            front = shown[shown.on_frontier].sort_values("total_bytes")
-            ax.plot(front.expected, front.total_bytes, color="black", lw=1, ls="--", zorder=2)
-            ax.set_yscale("log")
-            for k, (colour, (name, budget)) in enumerate(zip(colours, budgets.items())):
-                ax.axhline(budget, color=colour, lw=1, ls=":")
-                ax.annotate(f"{name} ({format_budget(budget)})", (0.01, budget),
-                            xycoords=("axes fraction", "data"), fontsize=7, color=colour, va="bottom")
-                inside = data[fits(data, budget)]
-                if len(inside):
-                    best = choose(inside, draws)[0]
-                    ax.scatter([best.expected], [best.total_bytes], marker="*", s=260 - 50 * min(k, 4), color=colour,
-                               edgecolor="black", zorder=4)
-            ax.set_xlabel("nDCG@10 (expected, texts-weighted)")
-            ax.set_ylabel(f"storage of {n:,} vectors, every tier (bytes)")
-            ax.set_title(f"{model}, N = {n:,}")
-    if len(models):
-        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
-    fig.suptitle(f"Configurations losing more than {SHOWN_LOSS_PCT:g} % not shown; ★ = select's choice inside each "
-                 "budget",
-                 fontsize=9)
-    fig.tight_layout()
+    rows, cols = max(1, len(models)), max(1, len(n_vectors))
+    with plt.rc_context(plots.PRINT_RC):
+        fig, axes = plt.subplots(rows, cols, figsize=(TEXT_WIDTH_IN, 1.95 * rows + 0.5), squeeze=False)
+        for i, model in enumerate(models):
+            for j, n in enumerate(n_vectors):
+                _storage_panel(axes[i][j], at_scale(configs[configs.model == model], n, draws), budgets, draws,
+                               f"{model}, N = {n:,}", first_column=j == 0)
+        shown = [g for g in GROUP_ORDER if g in set(configs.kind.map(colour_group))]
+        star = plt.Line2D([], [], ls="", marker="*", color="black", markersize=7, label="select's choice")
+        plots.print_legend(fig, shown, "frontier", extra=[star])
+        fig.subplots_adjust(left=0.1, right=0.99, bottom=0.07, top=1 - 0.55 / (1.95 * rows + 0.5), hspace=0.55,
+                            wspace=0.22)
     return fig
+
+
+def _storage_panel(ax: plt.Axes, data: pd.DataFrame, budgets: dict[str, int], draws: Draws | None, title: str,
+                   first_column: bool) -> None:
+    shown = data[data.loss_pct <= SHOWN_LOSS_PCT]
+    for r in shown.itertuples():
+        ax.scatter(r.expected, r.total_bytes, s=8, marker=MARKERS[marker_of(r)], lw=0, alpha=0.5, zorder=2,
+                   color=GROUP_COLOURS.get(colour_group(r.kind), "grey"))
+    front = shown[shown.on_frontier].sort_values("total_bytes")
+    ax.plot(front.expected, front.total_bytes, color="black", lw=0.8, zorder=3)
+    ax.set_yscale("log")
+    for name, budget in budgets.items():
+        ax.axhline(budget, color="grey", lw=0.6, ls=":", zorder=1)
+        ax.annotate(f"{name} ({format_budget(budget)})", (0.01, budget), xycoords=("axes fraction", "data"),
+                    fontsize=FONT_PT, color="dimgrey", va="bottom")
+        inside = data[fits(data, budget)]
+        if len(inside):
+            best = choose(inside, draws)[0]
+            ax.scatter([best.expected], [best.total_bytes], marker="*", s=70, color="black", edgecolor="white",
+                       lw=0.5, zorder=4)
+    ax.set_xlabel("nDCG@10 (held-out collections)", labelpad=1)
+    if first_column:
+        ax.set_ylabel("storage, every tier (bytes)", labelpad=1)
+    ax.set_title(title, pad=2)
+    ax.set_ylim(top=max(budgets.values(), default=ax.get_ylim()[1]) * 8)
+    ax.tick_params(pad=1, length=2)
