@@ -78,10 +78,15 @@ def plot_change_by_format(
 
     If ``summary`` has ``ci_low``/``ci_high`` (``study.analysis.stats.add_significance``), bars get their CI
     as whiskers, and losses that are not significant after Holm's correction get an open diamond."""
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    with plt.rc_context(PRINT_RC):
+        return _change_by_format(summary, per_dataset, formats, title)
+
+
+def _change_by_format(summary: pd.DataFrame, per_dataset: pd.DataFrame, formats: list[str], title: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 2.9))
     models = list(dict.fromkeys(summary.model))
     sns.barplot(data=summary, x="format", y="change_pct", hue="model", order=formats, hue_order=models, ax=ax,
-                alpha=0.8)
+                alpha=0.8, palette=OKABE_ITO[1: 1 + len(models)] if len(models) < len(OKABE_ITO) else None)
     np.random.seed(0)  # seaborn jitters strip points with numpy's global RNG: seed it for identical reruns
     sns.stripplot(data=per_dataset, x="format", y="change_pct", hue="model", order=formats, hue_order=models,
                   dodge=True, ax=ax, size=3, color="black", legend=False)
@@ -119,7 +124,8 @@ def _add_error_bars(ax: plt.Axes, summary: pd.DataFrame, formats: list[str], mod
     if marked:
         handles, labels = ax.get_legend_handles_labels()
         handles.append(plt.Line2D([], [], marker="D", ms=5, mfc="white", mec="black", ls="none"))
-        ax.legend(handles, [*labels, "loss not significant (Holm)"], title="model", fontsize="small")
+        ax.legend(handles, [*labels, "loss not significant (Holm)"], title="model", fontsize=FONT_PT,
+                  title_fontsize=FONT_PT)
 
 
 def _interval_marker(ax: plt.Axes, x: float, y: float, lo: float, hi: float, color, filled: bool,
