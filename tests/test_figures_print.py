@@ -100,3 +100,24 @@ def test_the_storage_figure_is_drawn_for_print_without_overlaps():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_the_reduction_figure_is_drawn_for_print_without_overlaps():
+    from study.analysis import report
+    from study.figures.reduction import reduction_figure
+
+    tidy = pd.read_csv(REPO / "results/full/03-reduction.csv")
+    fig = reduction_figure(report.summarise(tidy, ["reducer", "fraction", "format"]), "texts", "mlquestions")
+    fig.canvas.draw()
+    assert fig.get_size_inches()[0] == pytest.approx(plots.TEXT_WIDTH_IN)
+    assert min(t.get_fontsize() for t in texts_of(fig)) >= 7.0
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts_of(fig) if t.get_text().strip()]
+    assert [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb) and a != b] == []
+    lines = {(mcolors.to_hex(line.get_color()), line.get_linestyle()) for ax in fig.axes for line in ax.lines
+             if line.get_label() and not line.get_label().startswith("_")}
+    assert len(lines) == len({line.get_label() for ax in fig.axes for line in ax.lines
+                              if not line.get_label().startswith("_")})  # one style per reducer
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

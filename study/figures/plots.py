@@ -46,6 +46,11 @@ def marker_of(row) -> str:
     return "reduced" if getattr(row, "reducer", "none") != "none" else "alone"
 
 
+def series_styles(names: list[str]) -> dict[str, tuple[str, str]]:
+    """A colour and line style per series: the eight Okabe-Ito colours, solid, then again dashed."""
+    return {n: (OKABE_ITO[i % len(OKABE_ITO)], "-" if i < len(OKABE_ITO) else "--") for i, n in enumerate(names)}
+
+
 def print_legend(fig: plt.Figure, groups: list[str], line_label: str, extra: list | None = None) -> None:
     """One legend above the panels: the colour groups shown, the three markers, the frontier line and the hollow
     marker of configurations not distinguishable from float32."""
