@@ -37,7 +37,7 @@
 # Matryoshka-trained: truncation is its fair comparison). `default` must fit in a couple of minutes on
 # 2 cores, so it runs PCA, the three kernel PCAs (fit on 1,000 vectors), random projection and truncation
 # at 50 % and 25 % only; UMAP (transforming costs several ms per vector) and the autoencoder (minutes of
-# training per fraction) run only in `full` — the closing text says when a check could not run.
+# training per fraction) run only in `full` — the scorecard (notebook 05) says when a check could not run.
 
 # %% tags=["parameters"]
 models = ["minilm-l6"]

@@ -148,5 +148,4 @@ tests[tests.comparison.str.contains("float8") | (tests.p_value < 0.05)]
 
 # %%
 if p.publish:
-    publish_beyond(*report.saved(STEM, p.profile), p.formats, p.calibrate_on, p.weighting, p.profile,
-                   p.n_resamples, p.seed)
+    publish_beyond(*report.saved(STEM, p.profile), p.formats, p.weighting, p.profile, p.n_resamples, p.seed)

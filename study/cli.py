@@ -92,8 +92,10 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
 def _cmd_publish(args: argparse.Namespace) -> int:
 
-    for stage, conclusions in publish(check_profile_name(args.profile), args.stages or None).items():
-        print(f"== {stage}\n{conclusions}\n")
+    for stage, paths in publish(check_profile_name(args.profile), args.stages or None).items():
+        print(f"== {stage}: {len(paths)} files written")
+        for path in paths:
+            print(f"  {path}")
     return 0
 
 

@@ -1,8 +1,10 @@
-"""The shape of study/: subpackages by concept, imports only downwards, no circle, no import-time side effect."""
+"""The shape of study/: subpackages by concept, imports only downwards, no circle, no import-time side effect, no
+conclusions or paper prose built in Python."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +84,21 @@ def test_importing_study_has_no_side_effect():
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
     assert done.returncode == 0, done.stderr
+
+
+def test_no_module_builds_conclusions_or_a_paper_section():
+    """Conclusions are computed once, in each notebook's closing cells, from its tables; the paper's prose is
+    main.tex's: no study module defines a ``*_conclusions`` function, no stage output carries a ``conclusions``
+    field, and no string in study/ opens a LaTeX section or paragraph."""
+    sectioning = re.compile(r"\\(?:(?:sub)*section|paragraph)\b")
+    found = []
+    for name, path in sorted(modules().items()):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.endswith("_conclusions"):
+                found.append(f"{name}: def {node.name}")
+            elif (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                  and node.target.id == "conclusions" and name.startswith("study.stages")):
+                found.append(f"{name}: field conclusions")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and sectioning.search(node.value):
+                found.append(f"{name}:{node.lineno}: {node.value[:60]!r}")
+    assert found == []

@@ -153,6 +153,19 @@ def test_main_tex_figures_and_tables_name_their_notebook():
         assert (REPO_ROOT / "notebooks" / notebook).exists()
 
 
+
+def test_the_codecs_section_is_written_by_hand_and_shown_only_where_stage_09_ran():
+    """Stage 09 writes tables and a figure; the subsection around them is main.tex's, left out by a profile without
+    the stage (no table-codecs-best.tex)."""
+    start = MAIN_TEX.index("\\IfFileExists{\\gendir table-codecs-best.tex}{%\n")
+    section = MAIN_TEX[start:MAIN_TEX.index("\n}{}\n", start)]
+    assert "\\subsection{Beyond the paper: the codecs engineers use today}\\label{sec:codecs}" in section
+    shown = set(re.findall(r"(?:gendir |gentable\{|figdir )([\w-]+)", section))
+    assert shown == {name for name, notebook in (paper_macros.MAIN_FIGURES | paper_macros.MAIN_TABLES).items()
+                     if notebook == "09-codecs.ipynb"}
+
+
+
 # --- notebook 05 on the tiny profile, then the PDF -------------------------------------------------------------
 
 

@@ -116,7 +116,7 @@ def run(tmp_path, **params):
 
 
 def test_codecs_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path):
-    run(tmp_path, datasets=["adi", "time"], formats=["float32", "binary_sign", "int8_clipped", "rabitq1", "opq8",
+    nb = run(tmp_path, datasets=["adi", "time"], formats=["float32", "binary_sign", "int8_clipped", "rabitq1", "opq8",
         "pq16x4fs", "turboquant2", "osq1", "binary_centred"], calibrate_on=["time", "self"],
         asymmetric=["binary_sign", "osq1"], reducers=["pca"], fractions=[0.5], reduced_formats=["rabitq1", "opq8"],
         fit_on="time", rescore_first=["osq1"], rescore_tiers=["float32"], oversampling=[4], n_resamples=500,
@@ -133,8 +133,25 @@ def test_codecs_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, t
     assert set(per_query.config_id) == set(tidy.config_id)
     for path in ["figures/tiny/fig-codecs.png", "paper/generated/tiny/table-codecs.tex",
                  "paper/generated/tiny/table-codecs-equal-bytes.tex", "results/tiny/tables/table-codecs.csv",
-                 "paper/generated/tiny/codecs-section.tex", "results/tiny/tables/codecs-peers.csv"]:
+                 "paper/generated/tiny/table-codecs-best.tex", "paper/generated/tiny/table-codecs-peers.tex",
+                 "results/tiny/tables/codecs-peers.csv"]:
         assert (output_dir / path).stat().st_size > 0, path
+    # the closing cell quotes the best-by-ratio table the stage wrote (its own bootstrap, the same seed)
+    closing = "".join(o.get("text", "") for o in nb.cells[-3].outputs)
+    best = pd.read_csv(output_dir / "results/tiny/tables/table-codecs-best.csv")
+    assert len(best) and all(f"minilm-l6, ≥ {r['at least (×)']}×: {r['best']} {r['change (%)']:+.2f} % "
+                             f"[{r['CI low (%)']:+.2f}, {r['CI high (%)']:+.2f}], trained on {r['training set']}; "
+                             f"{r['not worse']} others" in closing for r in best.to_dict("records")), closing
+    training = pd.read_csv(output_dir / "results/tiny/tables/table-codecs-training.csv")
+    pair = training[training.sets == "self − time"]
+    assert len(pair) and f"minilm-l6, self − time: better in {int((pair.diff_ci_low > 0).sum())}, worse in " \
+                         f"{int((pair.diff_ci_high < 0).sum())}, not distinguishable in" in closing
+    # the paper's table of the peers' claims: labels and numbers, the claims' wording left to main.tex
+    peers, table = (pd.read_csv(output_dir / f"results/tiny/tables/{n}.csv") for n in ("codecs-peers",
+                                                                                       "table-codecs-peers"))
+    assert len(table) == len(peers) > 0 and "claim" in peers and list(table.claim) == list(peers.comparison)
+    assert table["A − B"].tolist() == pytest.approx(peers["diff"].tolist(), abs=1e-6)  # codecs-peers.csv: 6 digits
+    assert set(table.reading) <= {"better", "worse", "not distinguishable"}
     from oracles import check_notebook, codec_cases  # RaBitQ, OPQ, PQ fast-scan searched by faiss' own indexes
 
     check_notebook(output_dir, "09-codecs", codec_cases("adi", train_on="time", fit_on="time"))

@@ -1,5 +1,6 @@
 """Stage 07 (real indexes): the notebook runs on adi/time and writes its table, per-query scores, figure and
-LaTeX table; its closing text is written from the numbers; bad parameters fail with one clear line."""
+LaTeX table (and ``study publish`` lists them); its closing cell quotes the numbers of its table; bad parameters
+fail with one clear line."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ import papermill as pm
 import pytest
 from conftest import REPO
 
-from study.experiment.configs import References, load_eval_data
-from study.experiment.indexes import IndexOptions, evaluate_indexes, index_configs
+from study.experiment.configs import load_eval_data
 from study.experiment.runner import run as runner_run
 from study.search import indexes as ix
-from study.stages.indexes import indexes_conclusions, largest_collection_rows
+from study.stages.republish import publish
 
 NB = "07-indexes.ipynb"
 
@@ -44,6 +44,11 @@ def test_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, tmp_path
     assert f"time, fastest at batch 1: {fastest['index']} ({fastest.bytes_per_vector:.1f} B/vector" in closing
     gaps = "".join(str(o.get("data", {})) for o in nb.cells[-1].outputs)
     assert "largest_gap" in gaps and "faiss-f32-exact" in gaps  # the exact indexes against their simulation
+    # `study publish` redraws them from the saved results and names what it wrote
+    written = publish("tiny", ["indexes"])["indexes"]
+    assert {p.relative_to(output_dir).as_posix() for p in written} == {
+        "figures/tiny/fig-indexes.png", "figures/tiny/fig-indexes.pdf", "paper/generated/tiny/table-indexes.tex",
+        "results/tiny/tables/table-indexes.csv"}
     from oracles import check_notebook, index_cases  # every kind rebuilt by its own library, scored by trec_eval
 
     check_notebook(output_dir, "07-indexes", index_cases(["adi", "time"], list(ix.KINDS)))
@@ -61,24 +66,6 @@ def test_bad_parameters_fail_with_one_clear_line_and_write_nothing(params, messa
         run(tmp_path, **({"datasets": ["adi"], "profile": "tiny"} | params))
     assert message in str(err.value)
     assert not (output_dir / "results").exists()
-
-
-def test_conclusions_are_written_from_the_numbers(tiny_embeddings):
-    names = ["usearch-f16-exact", "usearch-f16-hnsw", "faiss-sq4-exact"]
-    datas = [load_eval_data("minilm-l6", d) for d in ("adi", "time")]
-    tables = [evaluate_indexes(data, index_configs(data.model, data.dataset, data.split, names, "self"),
-                               References(data.model, data), IndexOptions(repeats=1, batch1_queries=2))[0]
-              for data in datas]
-    table = pd.concat(tables, ignore_index=True)
-    assert set(largest_collection_rows(table).dataset) == {"time"}
-    text = indexes_conclusions(table)
-    row = table[(table.dataset == "time") & (table["index"] == "usearch-f16-hnsw")].iloc[0]
-    assert f"usearch-f16-hnsw: {row.bytes_per_vector:.1f} B/vector" in text
-    assert f"recall@10 {row.recall_at_10:.3f}" in text
-    assert "faiss-sq4-exact:" in text and "different arithmetic" in text
-    changed = table.copy()
-    changed.loc[changed["index"] == "usearch-f16-hnsw", "bytes_per_vector"] += 1000
-    assert f"usearch-f16-hnsw: {row.bytes_per_vector + 1000:.1f} B/vector" in indexes_conclusions(changed)
 
 
 def test_bench_script_replaces_only_its_own_rows(tmp_path):

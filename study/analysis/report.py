@@ -182,19 +182,6 @@ def compare_with_paper(summary: pd.DataFrame, fraction: float = 1.0) -> pd.DataF
     return ours.join(paper, how="left").reset_index()
 
 
-def describe_format_changes(summary: pd.DataFrame) -> list[str]:
-    """Plain sentences, one per model, naming the best and worst formats from the numbers."""
-    lines = []
-    for model, frame in summary.groupby("model", sort=False):
-        frame = frame[frame.format != "float32"].sort_values("change_pct", ascending=False)
-        if frame.empty:
-            continue
-        parts = ", ".join(f"{r.format} {r.change_pct:+.2f} % ({r.compression_ratio:.0f}×)" for r in frame.itertuples())
-        base, weighting = frame.baseline.iloc[0], frame.weighting.iloc[0]
-        lines.append(f"{model} (float32 nDCG@10 = {base:.4f}, {weighting}-weighted): {parts}.")
-    return lines
-
-
 def concat(frames) -> pd.DataFrame:
     """Stack the tables of several runs (e.g. one per model) into one."""
     return pd.concat(list(frames), ignore_index=True)

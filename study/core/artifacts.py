@@ -80,8 +80,8 @@ FIG_SCALING_POOL = "scaling-pool"
 FIG_CODECS = "fig-codecs"
 TABLE_CODECS = "table-codecs"
 CODECS_EQUAL_BYTES = "table-codecs-equal-bytes"
-CODECS_SECTION = "codecs-section"  # the paper's codec section, input by main.tex when the stage ran
-CODECS_PEERS = "codecs-peers"
+CODECS_PEERS = "codecs-peers"  # the peers' claims, their wording and our paired tests of them
+CODECS_PEERS_TABLE = "table-codecs-peers"  # the same tests for the paper: labels and numbers
 CODECS_TRAINING = "table-codecs-training"  # where a codec is trained: self, pool, the fit set, paired
 CODECS_BEST = "table-codecs-best"  # per model and ratio: the best codec, its CI, training set and ties
 CODECS_DROPPED = "codecs-not-on-every-collection"  # configurations the summary leaves out, and what they lack
@@ -111,8 +111,7 @@ STAGES: dict[str, Stage] = {
     "codecs": Stage(
         "09-codecs",
         figures=(FIG_CODECS,),
-        tables=(TABLE_CODECS, CODECS_EQUAL_BYTES, CODECS_TRAINING, CODECS_BEST),
-        latex=(CODECS_SECTION,),
+        tables=(TABLE_CODECS, CODECS_EQUAL_BYTES, CODECS_TRAINING, CODECS_BEST, CODECS_PEERS_TABLE),
         csv=(CODECS_PEERS, CODECS_DROPPED),
     ),
 }

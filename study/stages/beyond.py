@@ -26,7 +26,6 @@ from study.figures.beyond import plot_beyond_formats, plot_beyond_rescoring
 
 STEM = artifacts.STAGES["beyond"].stem
 KEYS = ["format", "calibrate_on", "query_format", "rescore"]
-USABLE_LOSS_PCT = 5.0  # the criterion printed for "usable": a loss of nDCG@10 smaller than this
 
 
 @dataclass
@@ -36,7 +35,6 @@ class BeyondOutput:
     table: pd.DataFrame
     figures: dict[str, dict[str, Path]]
     files: dict[str, Path] = field(default_factory=dict)
-    conclusions: str = ""
 
 
 def config_label(format: str, calibrate_on: str, query_format: str, rescore: str) -> str:
@@ -112,26 +110,9 @@ def _ids(tidy: pd.DataFrame, model: str, datasets: list[str], **fields) -> list[
     return [by_dataset[d] for d in datasets]
 
 
-def _fmt_ci(change: float, lo: float, hi: float) -> str:
-    return f"{change:+.2f} % [{lo:+.2f}, {hi:+.2f}]"
-
-
-def _row_text(row: pd.Series) -> str:
-    tier = (f", + {row.rescore_bytes_per_vector:.0f} B/vector second tier"
-            if pd.notna(row.get("rescore_bytes_per_vector")) else "")
-    return (f"{row.label}: {_fmt_ci(row.change_pct, row.ci_low, row.ci_high)} "
-            f"({row.bytes_per_vector:.0f} B/vector, {row.compression_ratio:.1f}×{tier})")
-
-
-def _verdict(res: pd.Series, better: str, worse: str) -> str:
-    if res.p_value >= stats.ALPHA:
-        return "no significant difference"
-    return better if res["diff"] > 0 else worse
-
-
 def _comparisons(rows: pd.DataFrame, tidy: pd.DataFrame, model: str, datasets: list[str],
                  calibrate_on: str) -> dict[str, tuple[list[str], list[str]]]:
-    """The paired comparisons the conclusions need, by name: int8 variants vs float8_e4m3 at 4×, and
+    """The paired comparisons of ``paired_tests``, by name: int8 variants vs float8_e4m3 at 4×, and
     each format's asymmetric run vs its symmetric run."""
     out = {}
     float8 = _ids(tidy, model, datasets, format="float8_e4m3", query_format="same", rescore=NONE)
@@ -168,106 +149,10 @@ def paired_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFr
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
-def beyond_conclusions(
-    summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str, calibrate_on: str,
-    n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED,
-) -> str:
-    """The closing text of stage 06, every number computed from the results."""
-    lines = []
-    main = summary[summary.weighting == weighting]
-    sets = compare_like_for_like(tidy[tidy.metric == "ndcg_at_10"], "shared").sets  # the summary's collections
-    for model, rows in main.groupby("model", sort=False):
-        datasets = list(sets[model].names)
-        base = rows[(rows.format == "float32") & (rows.query_format == "same") & (rows.rescore == NONE)]
-        lines.append(f"## {model}: float32 nDCG@10 = {base.value.iloc[0]:.4f} ({weighting}-weighted mean of the "
-                     f"same {len(datasets)} held-out collections for every configuration); changes vs float32 with "
-                     "95 % bootstrap CIs.")
-        candidates = rows[rows.format != "float32"]
-        for target in (8, 32):
-            fit = candidates[candidates.stored_ratio >= 0.95 * target]  # every tier stored counts
-            one = fit[fit.rescore == NONE]
-            if not one.empty:
-                lines.append(f"Best at ≥ {target}× (CR ≥ {0.95 * target:g}, all it stores) in one tier: "
-                             f"{_row_text(one.loc[one.change_pct.idxmax()])}.")
-            first = candidates[(candidates.rescore != NONE) & (candidates.compression_ratio >= 0.95 * target)]
-            if not first.empty:
-                best = first.loc[first.change_pct.idxmax()]
-                lines.append(f"Best with a first tier of ≥ {target}× and rescoring: {_row_text(best)}; with its "
-                             f"rescoring tier it stores {best.bytes_per_vector + best.rescore_bytes_per_vector:g} "
-                             f"B/vector ({best.stored_ratio:.3g}× in all).")
-        wanted = _comparisons(rows, tidy, model, datasets, calibrate_on)
-        tests = stats.paired_differences(per_query, tidy, list(wanted.values()), weighting,
-                                         n_resamples=n_resamples, seed=seed)
-        if len(tests):
-            tests.index = list(wanted)
-        lines += _ranking_lines(rows, tests)
-        lines += _rescoring_lines(rows)
-        lines += _asymmetric_lines(tests)
-    lines.append(f"Open dots / 'not significant': p ≥ {stats.ALPHA} after Holm's correction across the stage's "
-                 f"configurations (sign-flip test, {n_resamples} resamples, seed {seed}).")
-    return "\n".join(lines)
-
-
-def _ranking_lines(rows: pd.DataFrame, tests: pd.DataFrame) -> list[str]:
-    lines = []
-    sym = rows[(rows.query_format == "same") & (rows.rescore == NONE) & (rows.format != "float32")]
-    paper = sym[sym.paper_faithful].sort_values("change_pct", ascending=False)
-    lines.append("Ranking, paper formats only: " + " > ".join(paper.label) + ".")
-    lines.append("Ranking with the corrected formats: " + " > ".join(sym.sort_values("change_pct",
-                                                                                      ascending=False).label) + ".")
-    for name in ("int8", "int8_clipped"):
-        key = f"{name} vs float8_e4m3"
-        if key not in tests.index:
-            continue
-        res = tests.loc[key]
-        verdict = _verdict(res, f"{name} beats float8_e4m3", f"float8_e4m3 beats {name}")
-        lines.append(f"4×, {name} − float8_e4m3: nDCG@10 {res['diff']:+.4f} [{res.diff_ci_low:+.4f}, "
-                     f"{res.diff_ci_high:+.4f}], p = {res.p_value:.4f} (uncorrected): {verdict} "
-                     f"(the paper: float8 beats int8).")
-    for name in ("float4_e2m1", "float4_e2m1_scaled", "float4_e2m1_dimscaled", "int4"):
-        for _, row in sym[sym.format == name].iterrows():
-            usable = "usable" if row.ci_low > -USABLE_LOSS_PCT else "not usable"
-            lines.append(f"8×, {_row_text(row)}: {usable} by the criterion 'CI of the loss within "
-                         f"{USABLE_LOSS_PCT:.0f} %' (the paper found float4 unusable).")
-    return lines
-
-
-def _rescoring_lines(rows: pd.DataFrame) -> list[str]:
-    lines = []
-    two = rows[rows.rescore != NONE]
-    for (first, tier), frame in two.groupby(["format", "rescore_format"], sort=False):
-        frame = frame.sort_values("oversample")
-        cal = frame.calibrate_on.iloc[0] if get_format(first).needs_calibration else NONE
-        alone = rows[(rows.format == first) & (rows.query_format == "same") & (rows.rescore == NONE)
-                     & (rows.calibrate_on == cal)]
-        start = f"without rescoring {100 + alone.change_pct.iloc[0]:.1f} %; " if not alone.empty else ""
-        steps = ", ".join(f"m = {r.oversample:.0f}: {100 + r.change_pct:.1f} % [{100 + r.ci_low:.1f}, "
-                          f"{100 + r.ci_high:.1f}]" for r in frame.itertuples())
-        lines.append(f"Retention of float32 nDCG@10, {first} rescored with {tier}: {start}{steps}.")
-    return lines
-
-
-def _asymmetric_lines(tests: pd.DataFrame) -> list[str]:
-    asym = tests[[str(i).startswith("asymmetric ") for i in tests.index]] if len(tests) else tests
-    if asym.empty:
-        return []
-    p_holm = stats.holm(asym.p_value)
-    names = [str(i).removeprefix("asymmetric ") for i in asym.index]
-    better = [f"{n} ({d:+.4f})" for n, d, p in zip(names, asym["diff"], p_holm, strict=True)
-              if p < stats.ALPHA and d > 0]
-    worse = [f"{n} ({d:+.4f})" for n, d, p in zip(names, asym["diff"], p_holm, strict=True)
-             if p < stats.ALPHA and d < 0]
-    same = len(asym) - len(better) - len(worse)
-    return [f"Asymmetric (float32 queries) vs symmetric, paired nDCG@10 difference, Holm-corrected: better for "
-            f"{', '.join(better) or 'none'}; worse for {', '.join(worse) or 'none'}; no significant "
-            f"difference for the other {same} of {len(asym)} formats."]
-
-
-def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[str], calibrate_on: list[str],
-                   weighting: str, profile: str, n_resamples: int = stats.N_RESAMPLES,
-                   seed: int = stats.SEED) -> BeyondOutput:
-    """Stage 06's summary (both weightings, CIs), figures, table and conclusions from its tidy results, like for
-    like (every configuration over the same held-out collections)."""
+def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[str], weighting: str, profile: str,
+                   n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED) -> BeyondOutput:
+    """Stage 06's summary (both weightings, CIs), figures and table from its tidy results, like for like (every
+    configuration over the same held-out collections)."""
     files: dict[str, Path] = {}
     caption_summary = report.summarise(tidy, KEYS, weighting=weighting, baseline=stats.BASELINE)
     sets = report.caption_sets(caption_summary)
@@ -285,9 +170,7 @@ def publish_beyond(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[st
         figures["rescoring"] = plots.save_figure(rescoring, dirs["figures"] / artifacts.FIG_BEYOND_RESCORING)
     table = beyond_table(summary, weighting)
     files |= {f"table_{k}": v for k, v in write_beyond_table(table, weighting, sets, profile).items()}
-    conclusions = sets + "\n" + beyond_conclusions(summary, tidy, per_query, weighting, calibrate_on[0],
-                                                      n_resamples, seed)
-    return BeyondOutput(tidy, summary, table, figures, files, conclusions)
+    return BeyondOutput(tidy, summary, table, figures, files)
 
 
 def write_summary(summary: pd.DataFrame, profile: str) -> Path:

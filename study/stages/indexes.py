@@ -1,8 +1,8 @@
 """Stage 07: real indexes (usearch, faiss) on real collections — measured bytes, speed and quality.
 
 What notebook 07 calls after the experiment runner has run its plan (``study.plans.indexes``): the table of the
-largest collection, ``publish_indexes`` (figure and table from the saved results) and the closing text
-``study publish`` prints. The figure is in ``study.figures.indexes``.
+largest collection and ``publish_indexes`` (figure and table from the saved results, what ``study publish`` runs).
+The figure is in ``study.figures.indexes``; the conclusions are computed in the notebook, from the table.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ class IndexStageOutput:
     largest: pd.DataFrame  # the rows of each model's largest collection (the figure and the LaTeX table)
     figure: dict[str, Path]
     files: dict[str, Path]
-    conclusions: str
 
 
 def largest_collection_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -58,7 +57,7 @@ def display_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def publish_indexes(table: pd.DataFrame, per_query: pd.DataFrame, repeats: int, profile: str) -> IndexStageOutput:
-    """Stage 07's figure, table and conclusions from its saved table (no index is rebuilt)."""
+    """Stage 07's figure and table from its saved table (no index is rebuilt)."""
     largest = largest_collection_rows(table)
     figure = plots.save_figure(plot_indexes(largest), report.output_dirs(profile)["figures"] / FIGURE)
     latex = display_table(largest)
@@ -72,53 +71,4 @@ def publish_indexes(table: pd.DataFrame, per_query: pd.DataFrame, repeats: int, 
         "the index's ranking and of the simulated format (no fit or calibration set: indexes are trained on the "
         "collection itself).",
     ).items()}
-    return IndexStageOutput(table, per_query, largest, figure, files, indexes_conclusions(table))
-
-
-def _hnsw_overhead(table: pd.DataFrame) -> pd.DataFrame:
-    """Per library, model, collection and format: bytes/vector of the HNSW index minus the exact one."""
-    keys = ["library", "model", "dataset", "format"]
-    wide = table.pivot_table(index=keys, columns="search", values="bytes_per_vector").dropna()
-    return (wide["hnsw"] - wide["exact"]).rename("graph_bytes").reset_index()
-
-
-def indexes_conclusions(table: pd.DataFrame) -> str:
-    """The closing text of stage 07, written from the numbers."""
-    lines = []
-    largest = largest_collection_rows(table)
-    for (model, dataset), rows in largest.groupby(["model", "dataset"], sort=False):
-        first = rows.iloc[0]
-        lines.append(f"{model} · {dataset} ({first.n_docs} docs, {first.n_queries} queries, {first.threads} "
-                     f"thread(s); float32 exact nDCG@10 = {first.float32_ndcg_at_10:.4f}):")
-        for r in rows.itertuples(index=False):
-            lines.append(
-                f"  {r.index}: {r.bytes_per_vector:.1f} B/vector (code {r.code_bytes:.0f} B), build {r.build_s:.2f} s, "
-                f"{r.qps_b1:.0f} q/s at batch 1, {r.qps_b100:.0f} q/s at batch 100, recall@10 {r.recall_at_10:.3f}, "
-                f"nDCG@10 {r.ndcg_at_10:.4f} ({r.ndcg_change_pct:+.2f} %; simulated {r.simulated_ndcg_at_10:.4f})."
-            )
-        good = rows[rows.recall_at_10 >= 0.95].sort_values("bytes_per_vector")
-        if len(good):
-            g = good.iloc[0]
-            lines.append(f"  Smallest index with recall@10 >= 0.95: {g['index']} ({g.bytes_per_vector:.1f} B/vector, "
-                         f"{4 * g.dims / g.bytes_per_vector:.1f}x smaller than raw float32).")
-        fast = rows.sort_values("qps_b1", ascending=False).iloc[0]
-        lines.append(f"  Fastest at batch 1: {fast['index']} ({fast.qps_b1:.0f} q/s, "
-                     f"recall@10 {fast.recall_at_10:.3f}).")
-    graph = _hnsw_overhead(table)
-    for library, rows in graph.groupby("library", sort=False):
-        lo, hi = f"{rows.graph_bytes.min():.0f}", f"{rows.graph_bytes.max():.0f}"
-        lines.append(f"HNSW graph + keys cost {library} {lo if lo == hi else f'{lo}-{hi}'} B/vector over the exact "
-                     "index of the same format (all collections).")
-    exact = table[table.search == "exact"]
-    lines.append("Exact indexes against their simulated counterpart (all collections; min top-10 agreement, "
-                 "largest rank-wise score difference, nDCG@10 index - simulated):")
-    for name, rows in exact.groupby("index", sort=False):
-        gap = rows.ndcg_at_10 - rows.simulated_ndcg_at_10
-        r = rows.iloc[0]
-        verdict = ("same arithmetic" if r.same_arithmetic else "different arithmetic") + (
-            "; Hamming distances tie often, and tied documents are ordered differently" if r.format == "b1" else "")
-        lines.append(f"  {name}: {rows.agree_top10.min():.3f}, {rows.agree_max_score_diff.max():.2g}, "
-                     f"{gap.min():+.4f} to {gap.max():+.4f} ({verdict}; reference: {r.reference}).")
-    lines.append("Timings come from one shared machine and vary run to run; bench/indexes.py records them "
-                 "with more repeats in results/bench.csv.")
-    return "\n".join(lines)
+    return IndexStageOutput(table, per_query, largest, figure, files)

@@ -1,5 +1,6 @@
-"""Stage 02 (notebook 02-quantization): the summary, table, publishing and closing text of the formats run (its plan:
-``study.plans.quantization``); ``run_quantization_stage`` runs it all in one call (the tests and scripts use it)."""
+"""Stage 02 (notebook 02-quantization): the summary, tables and publishing of the formats run (its plan:
+``study.plans.quantization``); ``run_quantization_stage`` runs it all in one call (the tests and scripts use it).
+The conclusions are computed in the notebook, from these tables."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ class StageOutput:
     paper_comparison: pd.DataFrame
     figure: dict[str, Path]
     files: dict[str, Path]
-    conclusions: str
 
 
 def run_quantization_stage(p: QuantizationParams) -> StageOutput:
@@ -39,7 +39,7 @@ def run_quantization_stage(p: QuantizationParams) -> StageOutput:
 
 def publish_quantization(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: list[str], weighting: str,
                          profile: str) -> StageOutput:
-    """Stage 02's summary, figure (paper Fig. 3), tables and conclusions from its tidy results, like for like."""
+    """Stage 02's summary, figure (paper Fig. 3) and tables from its tidy results, like for like."""
     files: dict[str, Path] = {}
     summary = quantization_summary(tidy, per_query, weighting)
     sets = report.caption_sets(summary)
@@ -55,8 +55,7 @@ def publish_quantization(tidy: pd.DataFrame, per_query: pd.DataFrame, formats: l
         comparison, artifacts.QUANTIZATION_VS_PAPER, profile,
         f"Relative nDCG@10 change vs float32: ours beside the paper's Table 1 (100 % of dimensions). {sets}",
     ).items()}
-    conclusions = sets + "\n" + quantization_conclusions(summary, comparison)
-    return StageOutput(tidy, summary, comparison, figure, files, conclusions)
+    return StageOutput(tidy, summary, comparison, figure, files)
 
 
 def quantization_summary(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str) -> pd.DataFrame:
@@ -74,30 +73,3 @@ def quantization_table(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[["model", "format", "bytes_per_vector", "compression_ratio", "value", "change_pct"]].rename(
         columns={"value": "ndcg_at_10", "bytes_per_vector": "bytes/vector", "compression_ratio": "CR",
                  "change_pct": "change (%)"})
-
-
-def quantization_conclusions(summary: pd.DataFrame, comparison: pd.DataFrame) -> str:
-    """The closing text of stage 02, written from the numbers."""
-    lines = report.describe_format_changes(summary)
-    ours = [c for c in comparison.columns if c.startswith("ours")]
-    paper = [c for c in comparison.columns if c.startswith("paper")]
-    for row in comparison.itertuples(index=False):
-        rec = dict(zip(comparison.columns, row))
-        if rec["format"] == "float32" or not paper or pd.isna(rec[paper[0]]):
-            continue
-        our_vals = [rec[c] for c in ours]
-        paper_vals = [rec[c] for c in paper]
-        lo, hi = min(paper_vals), max(paper_vals)
-        inside = all(lo - 1.0 <= v <= hi + 1.0 for v in our_vals)
-        verdict = "agrees with the paper" if inside else "differs from the paper"
-        lines.append(
-            f"{rec['format']}: ours {', '.join(f'{v:+.2f} %' for v in our_vals)} vs paper (bge-small, nomic) "
-            f"{', '.join(f'{v:+.2f} %' for v in paper_vals)}: {verdict} (agreement = within 1 point of its range)."
-        )
-    lines.append(
-        "Differences are expected: other models (MiniLM/MPNet, not bge-small/nomic) and other collections "
-        "(small BEIR-format sets, not 67 MTEB tasks); int8 is calibrated on MLQuestions as in the paper, "
-        "so collections far from it suffer from its wrap-around; float4's direct cast rounds most unit-vector "
-        "components to 0."
-    )
-    return "\n".join(lines)

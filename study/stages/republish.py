@@ -1,4 +1,4 @@
-"""Redraw a profile's stage tables, figures and conclusions from its saved tidy results, without rerunning
+"""Redraw a profile's stage tables and figures from its saved tidy results, without rerunning
 an experiment (``study publish --profile full``): what a change to the analysis or to a caption needs.
 
 Each stage's ``publish_*`` function is the same one its notebook calls after the experiment; the parameters
@@ -8,6 +8,8 @@ Stage 05 (trade-off, scorecard, macros, README block) is then rerun by its own r
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 
@@ -38,8 +40,15 @@ def _timings(profile: str) -> pd.DataFrame:
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
 
-def publish_stage(stage: str, profile: str) -> str:
-    """Rewrite one stage's figures and tables from its saved results; returns its conclusions."""
+def _written(out) -> list[Path]:
+    """Every file a stage's output names: its tables (``files``) and its figures (one or several, each a
+    {format: path})."""
+    figures = out.figures.values() if hasattr(out, "figures") else [out.figure]
+    return [*out.files.values(), *(path for figure in figures for path in figure.values())]
+
+
+def publish_stage(stage: str, profile: str) -> list[Path]:
+    """Rewrite one stage's figures and tables from its saved results; returns the paths it wrote."""
     tidy, per_query = _load(STEMS[stage], profile)
     p = stage_params(stage, workflow_config(profile) | {"profile": profile})
     if stage == "quantization":
@@ -53,16 +62,15 @@ def publish_stage(stage: str, profile: str) -> str:
     elif stage == "indexes":
         out = publish_indexes(tidy, per_query, p.repeats, profile)
     else:
-        out = publish_beyond(tidy, per_query, p.formats, p.calibrate_on, p.weighting, profile, p.n_resamples, p.seed)
-    return out.conclusions
+        out = publish_beyond(tidy, per_query, p.formats, p.weighting, profile, p.n_resamples, p.seed)
+    return _written(out)
 
 
-def publish(profile: str, stages: list[str] | None = None) -> dict[str, str]:
-    """Every stage of ``stages`` (default: each whose results exist) republished; {stage: conclusions}."""
+def publish(profile: str, stages: list[str] | None = None) -> dict[str, list[Path]]:
+    """Every stage of ``stages`` (default: each whose results exist) republished; {stage: the paths it wrote}."""
     folder = report.output_dirs(profile)["results"]
     wanted = stages or [s for s in STAGES if (folder / f"{STEMS[s]}.csv").exists()]
     unknown = [s for s in wanted if s not in STAGES]
     if unknown:
-
         raise ParameterError("stages", unknown, STAGES)
     return {stage: publish_stage(stage, profile) for stage in wanted}
