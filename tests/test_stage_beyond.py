@@ -7,13 +7,13 @@ import papermill as pm
 import pytest
 from conftest import REPO
 
+from study.analysis.tradeoff import label
 from study.compress.formats import FORMATS
 from study.config import check_seed
 from study.core.errors import ParameterError
 from study.experiment.configs import load_eval_data
 from study.params import check_format_list
 from study.plans.beyond import _plan
-from study.stages.beyond import config_label
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",
@@ -38,6 +38,9 @@ def test_plan_calibrates_paper_and_corrected_formats_on_their_own_sets(tiny_embe
 
 
 def test_labels_name_every_non_default_part():
+    def config_label(fmt, calibrate_on, query_format, rescore):
+        return label({"format": fmt, "calibrate_on": calibrate_on, "query_format": query_format, "rescore": rescore})
+
     assert config_label("int8_clipped", "self", "same", "none") == "int8_clipped @self"
     assert config_label("binary_sign", "none", "same", "float32x4") == "binary_sign → float32 ×4"
     assert config_label("int4", "self", "float32", "none") == "int4 · float32 queries @self"

@@ -5,11 +5,12 @@ import papermill as pm
 import pytest
 from conftest import REPO
 
+from study.analysis.tradeoff import label as config_label
 from study.core.errors import ParameterError
 from study.experiment.configs import load_eval_data
 from study.params import CodecParams
 from study.plans.codecs import _plan, plan, pq_bytes, width_allows
-from study.stages.codecs import codec_family, config_label
+from study.stages.codecs import codec_family
 
 TIDY_COLUMNS = {"model", "dataset", "split", "stage", "reducer", "fraction", "dims", "fit_on", "format",
                 "calibrate_on", "rescore", "query_format", "metric", "value", "bytes_per_vector",

@@ -17,6 +17,7 @@ import pandas as pd
 
 from study.analysis import report, stats
 from study.analysis.comparison import compare_like_for_like
+from study.analysis.tradeoff import label
 from study.compress.formats import get_format
 from study.core import artifacts
 from study.core.io import atomic_write
@@ -37,20 +38,6 @@ class BeyondOutput:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def config_label(format: str, calibrate_on: str, query_format: str, rescore: str) -> str:
-    """A short readable name: ``int8_clipped @self``, ``binary_sign → float32 ×4``, ``int8 · float32 queries``
-    (``@set``: the calibration set of the configuration's calibrated formats)."""
-    text = format
-    if rescore != NONE:
-        tier, _, m = rescore.rpartition("x")
-        text += f" → {tier} ×{m}"
-    if query_format != "same":
-        text += f" · {query_format} queries"
-    if calibrate_on != NONE:
-        text += f" @{calibrate_on}"
-    return text
-
-
 def summarise_beyond(
     tidy: pd.DataFrame, per_query: pd.DataFrame, n_resamples: int = stats.N_RESAMPLES, seed: int = stats.SEED
 ) -> pd.DataFrame:
@@ -67,7 +54,7 @@ def summarise_beyond(
                 if col in first else np.nan
         parts.append(summary)
     out = pd.concat(parts, ignore_index=True)
-    out["label"] = [config_label(*r) for r in out[KEYS].itertuples(index=False)]
+    out["label"] = [label(r) for r in out[KEYS].to_dict("records")]
     tier2 = out["rescore_bytes_per_vector"].fillna(0) if "rescore_bytes_per_vector" in out else 0.0
     out["stored_ratio"] = out.compression_ratio * out.bytes_per_vector / (out.bytes_per_vector + tier2)
     out["paper_faithful"] = [get_format(f).paper_faithful for f in out.format]

@@ -17,16 +17,16 @@ import numpy as np
 import pandas as pd
 
 from study.analysis import comparison, report, stats
-from study.analysis.tradeoff import kind
+from study.analysis.tradeoff import kind, label
 from study.core import artifacts
 from study.core.io import atomic_write
-from study.experiment.configs import NONE, POOL, SELF, UNTRAINED, is_named_set
+from study.experiment.configs import NONE, POOL, SELF, is_named_set
 from study.figures import plots
 from study.figures.codecs import plot_codecs
 
 STEM = artifacts.STAGES["codecs"].stem
 POLICY = "widest"  # every held-out collection of the model; configurations not scored on all of them are listed
-KEYS = ["reducer", "fraction", "format", "calibrate_on", "query_format", "rescore"]
+KEYS = ["reducer", "fraction", "fit_on", "format", "calibrate_on", "query_format", "rescore"]
 
 
 @dataclass
@@ -44,23 +44,6 @@ def codec_family(fmt: str) -> str:
 
 
 # --- aggregate, compare, publish ----------------------------------------------------------------------------
-
-
-def config_label(row: pd.Series | dict) -> str:
-    get = row.get
-    text = str(get("format"))
-    if get("reducer", NONE) != NONE:
-        text += f" + {get('reducer')} {100 * float(get('fraction')):g}%"
-    if get("rescore", NONE) != NONE:
-        tier, _, m = str(get("rescore")).rpartition("x")
-        text += f" → {tier} ×{m}"
-    if get("query_format", "same") != "same":
-        text += " · float32 queries"
-    if get("calibrate_on", NONE) == UNTRAINED:
-        text += " (untrained)"
-    elif get("calibrate_on", NONE) != NONE:
-        text += f" @{get('calibrate_on')}"
-    return text
 
 
 def summarise_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str,
@@ -84,7 +67,7 @@ def summarise_codecs(tidy: pd.DataFrame, per_query: pd.DataFrame, weighting: str
                                / summary.stored_bytes_per_vector)
     summary["family"] = [codec_family(f) + (" + rescoring" if r != NONE else "") + (f" + {m}" if m != NONE else "")
                          for f, r, m in zip(summary.format, summary.rescore, summary.reducer, strict=True)]
-    summary["label"] = [config_label(r) for r in summary.to_dict("records")]
+    summary["label"] = [label(r) for r in summary.to_dict("records")]
     summary.attrs["sets"], summary.attrs["dropped"] = sets, dropped
     return summary
 
@@ -99,7 +82,7 @@ def dropped_table(summary: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
         names = set(summary.attrs["sets"][model].names)
         for key in keys:
             mine = rows[(rows.model == model) & (rows.cfg_key == key)]
-            out.append({"model": model, "configuration": config_label(mine.iloc[0].to_dict()),
+            out.append({"model": model, "configuration": label(mine.iloc[0].to_dict()),
                         "lacks": ", ".join(sorted(names - set(mine.dataset)))})
     return pd.DataFrame(out, columns=["model", "configuration", "lacks"])
 
@@ -215,8 +198,8 @@ def training_set_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.
                     continue
                 ra, rb = by_set[a].iloc[0].to_dict(), by_set[b].iloc[0].to_dict()
                 pairs.append((list(by_set[a].config_id[datasets]), list(by_set[b].config_id[datasets])))
-                meta.append((fmt, query, f"{a} − {b}", len(datasets), config_label(ra), float(ra["bytes_per_vector"]),
-                             config_label(rb), float(rb["bytes_per_vector"])))
+                meta.append((fmt, query, f"{a} − {b}", len(datasets), label(ra), float(ra["bytes_per_vector"]),
+                             label(rb), float(rb["bytes_per_vector"])))
         parts.append(_paired(model, pairs, meta, ["codec", "queries", "sets", "collections"], tidy, per_query,
                              weighting, n_resamples, seed))
     return _stacked(parts, ["codec", "queries", "sets", "collections"])
