@@ -59,6 +59,7 @@ import pandas as pd
 
 from study.analysis import report
 from study.core.notebook import setup
+from study.core.profiles import is_named_set
 from study.data.datasets import collection_table
 from study.experiment.runner import run
 from study.figures import plots
@@ -84,7 +85,7 @@ p = CodecParams.of(globals()).checked()
 # ## The collections (and the training sets, never evaluated here)
 
 # %%
-collection_table(sorted(set(p.evaluated()) | ({*p.calibrate_on, p.fit_on} - {"self", "none"})))
+collection_table(sorted(set(p.evaluated()) | {c for c in [*p.calibrate_on, p.fit_on] if is_named_set(c)}))
 
 # %% [markdown]
 # ## The plan: one row per configuration

@@ -158,6 +158,15 @@ def test_codecs_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, t
     check_notebook(output_dir, "09-codecs", codec_cases("adi", train_on="time", fit_on="time"))
 
 
+def test_codecs_notebook_runs_with_the_pool_as_a_training_set(tiny_embeddings, output_dir, tmp_path):
+    """``pool`` names no collection: the notebook's collection table must not look it up (the full run found it)."""
+    run(tmp_path, datasets=["adi", "time"], formats=["float32", "rabitq1"], calibrate_on=["self", "pool"],
+        asymmetric=[], reduced_formats=[], rescore_first=[], n_resamples=200, profile="tiny")
+    tidy = pd.read_csv(output_dir / "results/tiny/09-codecs.csv")
+    assert set(tidy[tidy.format == "rabitq1"].calibrate_on) == {"self", "pool"}
+    assert set(tidy.dataset) == {"adi", "time"}
+
+
 def test_codecs_notebook_refuses_an_unknown_codec(tiny_embeddings, output_dir, tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match="formats"):
         run(tmp_path, datasets=["adi"], formats=["float32", "rabitq3"], profile="tiny")
