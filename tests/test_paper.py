@@ -109,7 +109,7 @@ def test_scorecard_table_and_latex():
     assert list(table.verdict) == ["holds", "holds", "does not hold", "holds", "not run"]  # claim 5: one model
     assert "ours: minilm-l6" in table.columns
     latex = paper_macros.scorecard_latex(table)
-    assert latex.count("\\\\") == 6 and "tabularx" in latex and "\\_" in latex
+    assert latex.count("\\\\") == 8 and "longtable" in latex and "\\_" in latex  # caption + 2 heads + 5 claims
     checks = scorecard.checks_table(claims)
     assert checks.groupby("claim").result.agg(list).to_dict() == {
         1: ["holds"] * 5, 2: ["holds", "not run", "holds", "holds"], 3: ["fails", "fails"],  # no PCA 25 % rival

@@ -224,22 +224,26 @@ def write_macros(macros: dict[str, str], profile: str) -> Path:
 
 
 def scorecard_latex(table: pd.DataFrame) -> str:
-    """The scorecard as a full-width ``tabularx`` table (the claim, the paper's and our numbers, verdict)."""
+    """The scorecard as a ``longtable`` at the text width (it runs over pages rather than off one): the claim, the
+    paper's and our numbers, the verdict."""
     ours = [c for c in table.columns if c.startswith("ours: ")]
-    left = ">{\\raggedright}X"
-    spec = "r" + left * (2 + len(ours)) + ">{\\raggedright\\arraybackslash}p{2.2cm}"
-    head = ["\\#", "claim", "paper (bge-small/nomic)", *[f"ours: {latex_escape(c[6:])}" for c in ours],
-            "verdict (unweighted; robustness)"]
+    width = 0.5 / max(1, len(ours))
+    spec = "r" + "".join(f">{{\\raggedright\\arraybackslash}}p{{{w:.3f}\\linewidth}}"
+                         for w in [0.13, 0.13, *[width] * len(ours), 0.13])
+    head = " & ".join(f"\\textbf{{{h}}}" for h in ["\\#", "claim", "paper (bge-small/nomic)",
+                                                    *[f"ours: {latex_escape(c[6:])}" for c in ours],
+                                                    "verdict (unweighted; robustness)"]) + " \\\\"
     lines = [
-        "\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
+        "\\begingroup\\scriptsize\\setlength{\\tabcolsep}{3pt}",
+        f"\\begin{{longtable}}{{{spec}}}",
         "\\caption{Reproduction scorecard: the paper's five claims, its numbers, ours (nDCG@10 change vs float32, "
         "\\%, with 95\\,\\% paired bootstrap CIs, texts-weighted; per claim and model on the same held-out "
         "collections, listed in Table~\\ref{tab:scorecard-collections}), the verdict from the rules of "
         "Section~\\ref{sec:scorecard-rules} (texts-weighted; unweighted in brackets) and its robustness to "
-        "leaving one collection out.}",
-        "\\label{tab:scorecard}",
-        f"\\begin{{tabularx}}{{\\textwidth}}{{{spec}}}", "\\toprule",
-        " & ".join(f"\\textbf{{{h}}}" for h in head) + " \\\\", "\\midrule",
+        "leaving one collection out.}\\label{tab:scorecard}\\\\",
+        "\\toprule", head, "\\midrule", "\\endfirsthead",
+        "\\toprule", head, "\\midrule", "\\endhead",
+        "\\bottomrule", "\\endlastfoot",
     ]
     for row in table.to_dict("records"):
         cells = [str(row["claim"]), latex_escape(row["statement"]), latex_escape(row["paper"]),
@@ -247,7 +251,7 @@ def scorecard_latex(table: pd.DataFrame) -> str:
                  f"\\textbf{{{latex_escape(row['verdict'])}}} ({latex_escape(row.get('unweighted', ''))})"
                  f"\\newline {{\\tiny {latex_escape(row['checks'])}; {latex_escape(row.get('robustness', ''))}}}"]
         lines.append(" & ".join(cells) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
+    lines += ["\\end{longtable}", "\\endgroup"]
     return "\n".join(lines) + "\n"
 
 
@@ -260,17 +264,19 @@ def rules_latex() -> str:
 
 
 def collections_latex(sets: pd.DataFrame) -> str:
-    """Which held-out collections each claim's checks average over, per model."""
+    """Which collection set each claim's checks average over, per model (the members: the table of collection
+    sets)."""
     lines = ["\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
-             "\\caption{The collections behind each scorecard claim, per model: the held-out collections all of the "
-             "claim's configurations were scored on (a collection a reducer was fit on or int8 calibrated on is "
-             "left out).}", "\\label{tab:scorecard-collections}",
-             "\\begin{tabularx}{\\textwidth}{rllr>{\\raggedright\\arraybackslash}X}", "\\toprule",
-             "\\textbf{claim} & \\textbf{model} & \\textbf{set} & \\textbf{n} & \\textbf{left out} \\\\",
+             "\\caption{The collections behind each scorecard claim, per model: the named set of held-out collections "
+             "all of the claim's configurations were scored on (its members: Table~\\ref{tab:collection-sets}; a "
+             "collection a reducer was fit on or int8 calibrated on is left out).}",
+             "\\label{tab:scorecard-collections}",
+             "\\begin{tabularx}{\\textwidth}{r>{\\raggedright}Xr>{\\raggedright\\arraybackslash}X}", "\\toprule",
+             "\\textbf{claim} & \\textbf{set (model/size-tag)} & \\textbf{n} & \\textbf{left out} \\\\",
              "\\midrule"]
     for r in sets.to_dict("records"):
-        lines.append(" & ".join([str(r["claim"]), latex_escape(r["model"]), latex_escape(r["set"]),
-                                 str(r["collections"]), latex_escape(r["left out"])]) + " \\\\")
+        lines.append(" & ".join([str(r["claim"]), latex_escape(r["set"]), str(r["collections"]),
+                                 latex_escape(r["left out"])]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
     return "\n".join(lines) + "\n"
 
