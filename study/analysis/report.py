@@ -143,7 +143,7 @@ def latex_escape(text: object) -> str:
 
 
 WRAP_AFTER_CHARS = 28  # a text column with longer cells wraps in a paragraph column of WRAP_WIDTH
-WRAP_WIDTH = "3.6cm"
+WRAP_WIDTH = "4.4cm"
 
 
 def column_format(df: pd.DataFrame) -> str:
