@@ -184,3 +184,18 @@ def test_a_best_without_scores_is_still_chosen_and_ties_with_nothing(configs_and
     blind.draws[:, position(configs, "lucky")] = np.nan  # the best point estimate has no per-query scores
     recommended, others, top = tradeoff.choose(tradeoff.at_scale(configs, 1000), blind)
     assert recommended.format == top.format == "lucky" and others.empty
+
+
+def test_among_ties_the_cheapest_that_clears_the_floor_is_recommended(configs_and_draws):
+    """A tie a few bytes cheaper never drops the choice below the quality floor: half, float32 and lucky cannot be
+    told apart; with half made to lose 6 % (the floor: 5 %), the cheapest tie that clears the floor is float32."""
+    configs, draws = configs_and_draws
+    scaled = tradeoff.at_scale(configs, 1000, draws)
+    fitting = scaled[scaled.format.isin(["float32", "lucky", "half"])].copy()
+    assert tradeoff.choose(fitting, draws)[0].format == "half"  # no floor: the cheapest tie
+    fitting.loc[fitting.format == "half", "loss_pct"] = 6.0
+    pick, others, top = tradeoff.choose(fitting, draws, max_loss=5.0)
+    assert pick.format == "float32" and set(others.format) == {"half", "lucky"}
+    assert tradeoff.choose(fitting, draws, max_loss=7.0)[0].format == "half"  # half clears a 7 % floor
+    fitting["loss_pct"] = 6.0  # no tie clears it: the cheapest tie, flagged by select
+    assert tradeoff.choose(fitting, draws, max_loss=5.0)[0].format == "half"

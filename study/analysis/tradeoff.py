@@ -532,10 +532,13 @@ def cheapest_first(candidates: pd.DataFrame) -> pd.DataFrame:
     return candidates.sort_values(["total_bytes", "change_pct", "label"], ascending=[True, False, True])
 
 
-def choose(fitting: pd.DataFrame, draws: Draws | None) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
+def choose(fitting: pd.DataFrame, draws: Draws | None,
+           max_loss: float | None = None) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
     """(recommended, the others not significantly worse than the best, best): the best point estimate of
     ``fitting``; every configuration whose paired CI against it reaches 0 (``draws``; index = positions of
-    ``draws``); the cheapest of those. Without ``draws``, the best point estimate and the rest by quality."""
+    ``draws``); the cheapest of those — the cheapest of those that clear the quality floor ``max_loss`` where one
+    does, so a tie a few bytes cheaper never drops the choice below the floor. Without ``draws``, the best point
+    estimate and the rest by quality."""
     ordered = rank(fitting)
     top = ordered.iloc[0]
     if draws is None:
@@ -544,7 +547,9 @@ def choose(fitting: pd.DataFrame, draws: Draws | None) -> tuple[pd.Series, pd.Da
     same = np.nan_to_num(high, nan=-np.inf) >= 0
     same[0] = True  # the best itself, with or without draws
     tied = cheapest_first(ordered[same])
-    return tied.iloc[0], rank(tied.iloc[1:]), top
+    clear = tied[tied.loss_pct <= max_loss] if max_loss is not None else tied.iloc[:0]
+    pick = clear.iloc[0] if len(clear) else tied.iloc[0]
+    return pick, rank(tied.drop(index=pick.name)), top
 
 
 def _needed(scaled: pd.DataFrame, max_loss: float, column: str) -> pd.Series:
@@ -606,7 +611,7 @@ def select(
             f"is {smallest.label} at {format_bytes(smallest[column])} ({smallest.bytes_per_vector:g} B/vector + "
             f"{int(smallest.overhead_bytes):,} B overhead)"
         )
-    recommended, others, top = choose(fitting, draws)
+    recommended, others, top = choose(fitting, draws, max_loss)
     chosen = Selection(model, budget, n_vectors, recommended, others.iloc[:runners_up], len(fitting), len(scaled),
                        disk, top=top, n_tied=len(others) + 1 if draws is not None else 1,
                        tested=draws is not None, max_loss=max_loss)
@@ -638,7 +643,7 @@ def selections(configs: pd.DataFrame, n_vectors: list[int], budgets: dict[str, i
                 row = {"model": model, "n_vectors": n, "budget": name, "budget_bytes": budget,
                        "budget_size": format_budget(budget), "configuration": None, "top": None}
                 if len(inside):
-                    best, others, top = choose(inside, draws)
+                    best, others, top = choose(inside, draws, max_loss)
                     good = bool(best.loss_pct <= max_loss)
                     row |= {"configuration": best.label, "total_bytes": best.total_bytes,
                             "compression_ratio": best.compression_ratio, "n_datasets": best.n_datasets,

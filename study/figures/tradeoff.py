@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from study.analysis.tradeoff import Draws, at_scale, choose, fits, format_budget
+from study.analysis.tradeoff import DEFAULT_MAX_LOSS, Draws, at_scale, choose, fits, format_budget
 from study.figures import plots
 from study.figures.plots import (
     FONT_PT,
@@ -132,7 +132,7 @@ def _storage_panel(ax: plt.Axes, data: pd.DataFrame, budgets: dict[str, int], dr
                     fontsize=FONT_PT, color="dimgrey", va="bottom")
         inside = data[fits(data, budget)]
         if len(inside):
-            best = choose(inside, draws)[0]
+            best = choose(inside, draws, DEFAULT_MAX_LOSS)[0]
             ax.scatter([best.expected], [best.total_bytes], marker="*", s=70, color="black", edgecolor="white",
                        lw=0.5, zorder=4)
     ax.set_xlabel("nDCG@10 (held-out collections)", labelpad=1)

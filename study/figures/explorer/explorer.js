@@ -159,9 +159,11 @@
       var tied = result.tested ? ranked.filter(function (r, k) {
         return k === 0 || relation(model, r.id, ranked[0].id) !== "0"; }) : ranked.slice(0, 1);
       tied.sort(cheapestOrder);
-      result.best = tied[0];
+      // the cheapest tie that clears the quality floor where one does (tradeoff.choose)
+      var clear = tied.filter(function (r) { return -r.change_pct <= DATA.max_loss; });
+      result.best = clear.length ? clear[0] : tied[0];
       result.n_tied = tied.length;
-      var rest = result.tested ? tied.slice(1) : ranked.slice(1);
+      var rest = result.tested ? tied.filter(function (r) { return r !== result.best; }) : ranked.slice(1);
       result.ranked = [result.best].concat(rest.sort(rankOrder));
       if (-result.best.change_pct > DATA.max_loss) {
         result.needed = rows.filter(function (r) { return r.change_pct !== null && -r.change_pct <= DATA.max_loss; })
