@@ -36,7 +36,7 @@ study: install
 
 test: install
 	@# LaTeX for the paper-build test: installed where we can (CI runs as root); elsewhere that test skips.
-	@command -v latexmk >/dev/null || bash .ci/install-latex.sh || \
+	@{ command -v latexmk >/dev/null && command -v pdftoppm >/dev/null; } || bash .ci/install-latex.sh || \
 		{ ! $(CI_TRUE) && echo "note: LaTeX not installed; the paper-build test will be skipped"; }
 	@# Headless Chromium for the explorer's browser test, the same way; elsewhere that test skips (under CI it fails).
 	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || bash .ci/install-chromium.sh || \
