@@ -403,6 +403,14 @@ def test_the_table_of_sets_has_one_row_per_set_with_its_members():
     assert table.set.tolist() == [sets[0].name, sets[2].name]
     assert table.members.tolist() == ["b, c", "c"] and table.collections.tolist() == [2, 1]
     assert table["left out"].tolist() == ["a (fit/calibration set (in-sample))", ""]
+    assert table.model.tolist() == ["m1", "m2"]
+    two = sets_table([CollectionSet("m", ("c",), {"a": IN_SAMPLE, "b": NOT_EVERYWHERE})])
+    assert two["left out"].iloc[0] == "a (fit/calibration set (in-sample)), b (not scored for every configuration " \
+                                      "compared)"
+    assert list(sets_table([]).columns) == ["set", "model", "collections", "members", "left out"]
+    both = {"m": CollectionSet("m", ("c",), {"a": IN_SAMPLE, "b": NOT_EVERYWHERE})}
+    assert sets_sentence(both).endswith("; left out: a (fit/calibration set (in-sample)), b (not scored for every "
+                                        "configuration compared).")
 
 
 def test_a_comparison_describes_each_model():
