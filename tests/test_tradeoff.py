@@ -747,3 +747,25 @@ def test_load_per_query_reads_the_files_beside_the_tidy_tables(output_dir):
     assert len(loaded) == len(scores) + 6
     (used[1].with_name("03-reduction-per-query.parquet")).unlink()
     assert len(tradeoff.load_per_query(used)) == len(scores)
+
+
+def test_a_gzipped_tidy_table_is_read_where_only_it_exists(output_dir):
+    """The committed full profile keeps stage 09's tidy table gzipped (over git's size limit as CSV): it is found,
+    read like the CSV and paired with its per-query scores; a plain CSV beside it wins."""
+    import gzip
+    import shutil
+
+    scores = per_query_scores(tidy(BASE))
+    report.save_results(tidy(BASE), scores, "09-codecs", "unit")
+    folder = report.output_dirs("unit")["results"]
+    plain = folder / "09-codecs.csv"
+    expected, _ = tradeoff.load_tidy("unit")
+    with plain.open("rb") as src, gzip.open(folder / "09-codecs.csv.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    assert [p.name for p in tradeoff.result_files("unit")] == ["09-codecs.csv"]  # both: the CSV
+    plain.unlink()
+    assert [p.name for p in tradeoff.result_files("unit")] == ["09-codecs.csv.gz"]
+    frame, used = tradeoff.load_tidy("unit")
+    pd.testing.assert_frame_equal(frame, expected)
+    assert len(tradeoff.load_per_query(used)) == len(scores)
+    pd.testing.assert_frame_equal(report.load_results("09-codecs", "unit"), expected)

@@ -37,8 +37,25 @@ def save_results(tidy: pd.DataFrame, per_query: pd.DataFrame, stem: str, profile
     return {"csv": csv_path, "per_query": pq_path}
 
 
+COMPRESSED_CSV = ".csv.gz"  # a committed tidy table over git's size limit is stored gzipped beside the name
+
+
+def tidy_path(folder: Path, stem: str) -> Path:
+    """A stage's tidy table: ``<stem>.csv``, or ``<stem>.csv.gz`` where only the compressed copy exists (the
+    committed full profile's stage 09: 5.6 MB as CSV)."""
+    plain = folder / f"{stem}.csv"
+    packed = folder / f"{stem}{COMPRESSED_CSV}"
+    return packed if not plain.exists() and packed.exists() else plain
+
+
+def result_stem(path: Path) -> str:
+    """``09-codecs`` for ``09-codecs.csv`` and ``09-codecs.csv.gz``."""
+    name = path.name
+    return name[: -len(COMPRESSED_CSV)] if name.endswith(COMPRESSED_CSV) else path.stem
+
+
 def load_results(stem: str, profile: str) -> pd.DataFrame:
-    return pd.read_csv(output_dirs(profile)["results"] / f"{stem}.csv")
+    return pd.read_csv(tidy_path(output_dirs(profile)["results"], stem))
 
 
 def saved(stem: str, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from study.analysis import stats
 from study.analysis.comparison import NONE, CollectionSet, compare_like_for_like, is_baseline, key_columns
-from study.analysis.report import WEIGHTINGS, output_dirs
+from study.analysis.report import COMPRESSED_CSV, WEIGHTINGS, output_dirs, result_stem, tidy_path
 from study.core.errors import ParameterError, StudyError
 
 TIDY_REQUIRED = {"model", "dataset", "format", "metric", "value", "bytes_per_vector"}
@@ -108,9 +108,12 @@ def check_n_vectors(value: object, name: str = "n_vectors") -> int:
 
 
 def result_files(profile: str) -> list[Path]:
-    """The profile's tidy result tables: ``results/<profile>/0*-*.csv`` (per-query files are parquet)."""
+    """The profile's tidy result tables: ``results/<profile>/0*-*.csv``, or ``.csv.gz`` where only that exists
+    (``report.tidy_path``; per-query files are parquet)."""
     folder = output_dirs(profile)["results"]
-    return sorted(p for p in folder.glob("0*-*.csv") if "per-query" not in p.name)
+    stems = {result_stem(p) for p in [*folder.glob("0*-*.csv"), *folder.glob(f"0*-*{COMPRESSED_CSV}")]
+             if "per-query" not in p.name}
+    return [tidy_path(folder, stem) for stem in sorted(stems)]
 
 
 def load_tidy(profile: str) -> tuple[pd.DataFrame, list[Path]]:
@@ -133,7 +136,7 @@ def load_per_query(used: list[Path]) -> pd.DataFrame | None:
     ``None`` when none exists (verdicts then fall back to point estimates)."""
     frames = []
     for path in used:
-        pq = path.with_name(f"{path.stem}-per-query.parquet")
+        pq = path.with_name(f"{result_stem(path)}-per-query.parquet")
         if pq.exists():
             frame = pd.read_parquet(pq)
             if {"config_id", "dataset", "query_id"} <= set(frame.columns):

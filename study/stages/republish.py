@@ -29,9 +29,9 @@ STEMS = {stage: artifacts.STAGES[stage].stem for stage in STAGES}
 
 
 def _load(stem: str, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    folder = report.output_dirs(profile)["results"]
-    if not (folder / f"{stem}.csv").exists():
-        raise StudyError(f"no {folder / f'{stem}.csv'}: run the stage first (make study PROFILE={profile})")
+    path = report.tidy_path(report.output_dirs(profile)["results"], stem)
+    if not path.exists():
+        raise StudyError(f"no {path}: run the stage first (make study PROFILE={profile})")
     return report.saved(stem, profile)
 
 
