@@ -27,6 +27,18 @@ def drawn():
     plt.close(fig)
 
 
+def overlapping(fig, texts, same_text_may_touch: bool = False) -> list[tuple[str, str]]:
+    """Pairs of texts of ``fig`` whose drawn boxes overlap (``same_text_may_touch``: not two equal texts)."""
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text()[:30], t.get_window_extent(renderer)) for t in texts if t.get_text().strip()]
+    return [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb) and (a != b or not same_text_may_touch)]
+
+
+def panel_texts(fig) -> list:
+    """Every axis' annotations and title."""
+    return [t for ax in fig.axes for t in [*ax.texts, ax.title]]
+
+
 def texts_of(fig):
     return [t for t in fig.findobj(lambda o: hasattr(o, "get_text") and hasattr(o, "get_fontsize"))
             if t.get_text() and t.get_visible()]
@@ -41,10 +53,7 @@ def test_the_tradeoff_is_drawn_at_the_text_width_with_7pt_text(drawn):
 
 def test_no_two_texts_of_the_tradeoff_overlap(drawn):
     _, fig = drawn
-    renderer = fig.canvas.get_renderer()
-    labels = [t for ax in fig.axes for t in [*ax.texts, ax.title] if t.get_text()]
-    boxes = [(t.get_text()[:30], t.get_window_extent(renderer)) for t in labels]
-    assert [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)] == []
+    assert overlapping(fig, panel_texts(fig)) == []
 
 
 def test_the_tradeoff_uses_at_most_eight_colour_blind_safe_colours(drawn):
@@ -93,10 +102,7 @@ def test_the_storage_figure_is_drawn_for_print_without_overlaps():
     fig.canvas.draw()
     assert fig.get_size_inches()[0] == pytest.approx(plots.TEXT_WIDTH_IN)
     assert min(t.get_fontsize() for t in texts_of(fig)) >= 7.0
-    renderer = fig.canvas.get_renderer()
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for ax in fig.axes for t in [*ax.texts, ax.title]
-             if t.get_text()]
-    assert [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)] == []
+    assert overlapping(fig, panel_texts(fig)) == []
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -111,9 +117,7 @@ def test_the_reduction_figure_is_drawn_for_print_without_overlaps():
     fig.canvas.draw()
     assert fig.get_size_inches()[0] == pytest.approx(plots.TEXT_WIDTH_IN)
     assert min(t.get_fontsize() for t in texts_of(fig)) >= 7.0
-    renderer = fig.canvas.get_renderer()
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts_of(fig) if t.get_text().strip()]
-    assert [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb) and a != b] == []
+    assert overlapping(fig, texts_of(fig), same_text_may_touch=True) == []
     lines = {(mcolors.to_hex(line.get_color()), line.get_linestyle()) for ax in fig.axes for line in ax.lines
              if line.get_label() and not line.get_label().startswith("_")}
     assert len(lines) == len({line.get_label() for ax in fig.axes for line in ax.lines
