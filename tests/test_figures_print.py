@@ -31,7 +31,8 @@ def overlapping(fig, texts, same_text_may_touch: bool = False) -> list[tuple[str
     """Pairs of texts of ``fig`` whose drawn boxes overlap (``same_text_may_touch``: not two equal texts)."""
     renderer = fig.canvas.get_renderer()
     boxes = [(t.get_text()[:30], t.get_window_extent(renderer)) for t in texts if t.get_text().strip()]
-    return [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb) and (a != b or not same_text_may_touch)]
+    return [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2)
+            if ba.overlaps(bb) and (a != b or not same_text_may_touch)]
 
 
 def panel_texts(fig) -> list:
