@@ -145,7 +145,7 @@ checks_table(claims).drop(columns="collections")
 
 # %%
 params = {"models": p.models, "n_vectors": p.n_vectors, "budgets": p.budgets, "profile": p.profile}
-written = write_paper_inputs(p.profile, tidy, configs, claims, selection, judged, used, params, p.metric, p.weighting)
+written = write_paper_inputs(p.profile, tidy, configs, claims, judged, used, params, p.metric, p.weighting)
 sorted(str(f.name) for f in written.values())
 
 # %% [markdown]

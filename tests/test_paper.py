@@ -139,31 +139,84 @@ def test_every_macro_main_tex_uses_is_generated():
     assert ours <= generated, f"main.tex uses macros nobody generates: {sorted(ours - generated)}"
 
 
-def test_main_tex_figures_and_tables_name_their_notebook():
-    figures = re.findall(r"\\includegraphics(?:\[[^]]*\])?\{\\figdir ([\w-]+)\}\s*% written by notebooks/([\w.-]+)",
-                         MAIN_TEX)
-    assert dict(figures) == paper_macros.MAIN_FIGURES
-    assert len(re.findall(r"\\includegraphics", MAIN_TEX)) == len(figures)
+def test_main_tex_includes_every_figure_and_table_of_the_stages_and_names_its_notebook():
+    """Each figure (``\\profilefigure``) and table (``\\gentable``/``\\input``) of every stage is in the paper, main text
+    or appendix, with the notebook that writes it; nothing else is included."""
+    figures = re.findall(r"\\profilefigure\{([\w-]+)\}\{[\w-]+\}\{% written by notebooks/([\w.-]+)\n", MAIN_TEX)
+    assert dict(figures) == paper_macros.PAPER_FIGURES
+    assert len(figures) == len(set(figures)) == MAIN_TEX.count("\\profilefigure{") - 1  # -1: the definition
+    assert MAIN_TEX.count("\\includegraphics") == 1  # only inside \profilefigure
     tables = re.findall(r"\\(?:gentable\{|input\{\\gendir )([\w-]+)\.tex\}\s*% written by notebooks/([\w.-]+)",
                         MAIN_TEX)
-    for stem, notebook in tables:
-        assert paper_macros.MAIN_TABLES[stem] == notebook
-    assert {s for s, _ in tables} | {"macros"} == set(paper_macros.MAIN_TABLES)
-    for notebook in set(paper_macros.MAIN_FIGURES.values()) | set(paper_macros.MAIN_TABLES.values()):
+    assert dict(tables) == paper_macros.PAPER_TABLES and len(tables) == len(paper_macros.PAPER_TABLES)
+    for notebook in set(paper_macros.PAPER_FIGURES.values()) | set(paper_macros.PAPER_TABLES.values()):
         assert (REPO_ROOT / "notebooks" / notebook).exists()
 
 
+def test_the_paper_registry_follows_the_stage_registry():
+    """A new figure or table of a stage joins the registry the paper test reads (so the test above fails until
+    main.tex shows it)."""
+    from study.core import artifacts
+
+    assert set(paper_macros.PAPER_FIGURES) == {f for s in paper_macros.PAPER_STAGES
+                                               for f in artifacts.STAGES[s].figures}
+    assert artifacts.FIG_CODECS in paper_macros.PAPER_FIGURES
+    assert artifacts.TRADEOFF_VERDICTS in paper_macros.PAPER_TABLES
+    assert artifacts.MACROS not in paper_macros.PAPER_TABLES
+    assert paper_macros.PAPER_FIGURES[artifacts.FIG_INDEXES] == "07-indexes.ipynb"
+
+
+def test_the_results_section_shows_a_figure_per_question_and_the_appendix_the_full_tables():
+    """Main text: formats, reducers, combinations, codecs, the frontier and the budgets (figures), the verdict table;
+    the full tables after \\appendix."""
+    main, appendix = MAIN_TEX.split("\\appendix", 1)
+    results = main[main.index("\\section{Results}"):]
+    shown = re.findall(r"\\profilefigure\{([\w-]+)\}", results)
+    assert shown == ["fig3-quantization", "fig4-reduction", "fig6-combined", "fig-codecs", "fig7-tradeoff",
+                     "fig8-tradeoff-storage"]
+    assert "table-verdicts.tex" in results and "table-tradeoff-selection.tex" in results
+    for full in ("table-quantization", "table-reduction", "table-codecs", "table-codecs-training",
+                 "table-tradeoff-frontier", "table-tradeoff-scorecard"):
+        assert f"{full}.tex}}" in appendix and f"{full}.tex}}" not in main
+
+
+def test_captions_are_short_and_name_sets_not_members():
+    """At most about 80 words per caption of main.tex; a caption names a collection set, not a list of
+    collections."""
+    for caption in captions(MAIN_TEX):
+        words = re.sub(r"\\[A-Za-z]+|[{}$~%]", " ", caption).split()
+        assert len(words) <= 80, caption[:80]
+        assert "adi, " not in caption and "cisi" not in caption
+
+
+def captions(text: str) -> list[str]:
+    """The text of every ``\\caption{...}`` (balanced braces)."""
+    found, start = [], text.find("\\caption{")
+    while start >= 0:
+        depth, end = 1, start + len("\\caption{")
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        found.append(text[start + len("\\caption{"):end - 1])
+        start = text.find("\\caption{", end)
+    return found
+
+
+def test_the_committed_full_profile_captions_are_short():
+    for path in sorted((REPO_ROOT / "paper/generated/full").glob("*.tex")):
+        for caption in captions(path.read_text()):
+            words = re.sub(r"\\[A-Za-z]+|[{}$~%]", " ", caption).split()
+            assert len(words) <= 80, (path.name, caption[:80])
+
 
 def test_the_codecs_section_is_written_by_hand_and_shown_only_where_stage_09_ran():
-    """Stage 09 writes tables and a figure; the subsection around them is main.tex's, left out by a profile without
-    the stage (no table-codecs-best.tex)."""
+    """Stage 09's main-text figure and table sit in main.tex's subsection, left out by a profile without the stage
+    (no table-codecs-best.tex); its full tables are in the appendix."""
     start = MAIN_TEX.index("\\IfFileExists{\\gendir table-codecs-best.tex}{%\n")
     section = MAIN_TEX[start:MAIN_TEX.index("\n}{}\n", start)]
-    assert "\\subsection{Beyond the paper: the codecs engineers use today}\\label{sec:codecs}" in section
-    shown = set(re.findall(r"(?:gendir |gentable\{|figdir )([\w-]+)", section))
-    assert shown == {name for name, notebook in (paper_macros.MAIN_FIGURES | paper_macros.MAIN_TABLES).items()
-                     if notebook == "09-codecs.ipynb"}
-
+    assert "\\subsection{Codecs at equal bytes}\\label{sec:codecs}" in section
+    shown = set(re.findall(r"(?:gendir |gentable\{|profilefigure\{)([\w-]+)", section))
+    assert shown == {"table-codecs-best", "fig-codecs"}
 
 
 # --- notebook 05 on the tiny profile, then the PDF -------------------------------------------------------------
@@ -199,7 +252,7 @@ def test_notebook05_writes_figures_tables_macros_and_provenance(tiny_run):
     for path in ("figures/tiny/fig7-tradeoff.png", "figures/tiny/fig8-tradeoff-storage.pdf",
                  "paper/generated/tiny/table-tradeoff-scorecard.tex",
                  "paper/generated/tiny/table-tradeoff-frontier.tex",
-                 "paper/generated/tiny/scorecard-rules.tex", "paper/generated/tiny/other-results.tex",
+                 "paper/generated/tiny/scorecard-rules.tex", "paper/generated/tiny/table-verdicts.tex",
                  "paper/generated/tiny/README-results.md", "results/tiny/tables/tradeoff-configurations.csv"):
         assert (root / path).is_file(), path
     macros = (root / "paper/generated/tiny/macros.tex").read_text()
@@ -228,7 +281,7 @@ def test_paper_compiles_from_a_tiny_run_without_undefined_references(tiny_run):
     log = build.log.read_text(errors="replace")
     assert "undefined" not in log.lower(), [ln for ln in log.splitlines() if "undefined" in ln.lower()]
     assert build.problems == []  # overfull boxes wider than 1 pt included
-    assert pages(build.pdf) >= 3
+    assert pages(build.pdf) >= 3 and 1 <= build.main_pages <= 12
     render_pages(build.pdf, "paper-tiny", 3)
 
 
@@ -257,10 +310,13 @@ def test_overfull_boxes_wider_than_a_point_are_problems():
 @pytest.mark.skipif(shutil.which("pdftoppm") is None,
                     reason="pdftoppm is not installed (run .ci/install-latex.sh; `make test` does); under CI this "
                            "skip fails (tests/ci_rule.py)")
-def test_the_committed_full_paper_renders_its_first_pages():
+def test_the_committed_full_paper_renders_its_first_pages_and_its_main_text_fits_12_pages():
     pdf = REPO_ROOT / "results/full/paper.pdf"
     assert pages(pdf) >= 3
     render_pages(pdf, "paper-full", 3)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    appendix_page = next(i for i, page in enumerate(text.split("\f"), 1) if re.match(r"\s*A\s+The scorecard", page))
+    assert appendix_page - 1 <= 12  # the main text, references included
 
 
 def test_build_paper_explains_what_is_missing(output_dir, monkeypatch):

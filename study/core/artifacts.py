@@ -61,7 +61,7 @@ SCORECARD_RULES = "scorecard-rules"
 COLLECTION_SETS = "collection-sets"  # every named collection set of the profile: name -> members (method section)
 STAGE_SETS = "collection-sets-{stem}"  # the sets one stage's captions name: stage_sets(stem)
 SCORECARD_COLLECTIONS = "scorecard-collections"
-OTHER_RESULTS = "other-results"  # the figures and tables main.tex does not include by name
+TRADEOFF_VERDICTS = "table-verdicts"  # the scorecard in one line per claim (the paper's results section)
 TRADEOFF_CONFIGURATIONS = "tradeoff-configurations"  # every configuration, read by the explorer page
 TRADEOFF_SCORECARD_CHECKS = "tradeoff-scorecard-checks"
 TRADEOFF_SCORECARD_COLLECTIONS = "tradeoff-scorecard-collections"
@@ -102,7 +102,7 @@ STAGES: dict[str, Stage] = {
         "05-tradeoff",
         figures=(FIG_TRADEOFF, FIG_TRADEOFF_STORAGE),
         tables=(TRADEOFF_FRONTIER, TRADEOFF_SELECTION, TRADEOFF_SCORECARD),
-        latex=(MACROS, SCORECARD_RULES, SCORECARD_COLLECTIONS, OTHER_RESULTS, COLLECTION_SETS),
+        latex=(MACROS, SCORECARD_RULES, SCORECARD_COLLECTIONS, TRADEOFF_VERDICTS, COLLECTION_SETS),
         csv=(TRADEOFF_CONFIGURATIONS, TRADEOFF_SCORECARD_CHECKS, TRADEOFF_SCORECARD_COLLECTIONS, COLLECTION_SETS),
     ),
     "beyond": Stage("06-beyond", figures=(FIG_BEYOND_FORMATS, FIG_BEYOND_RESCORING), tables=(TABLE_BEYOND,)),

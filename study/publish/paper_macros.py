@@ -145,35 +145,10 @@ def claim_macros(claims: list | None) -> dict[str, str]:
     return macros
 
 
-def selection_sentence(table: pd.DataFrame | None, model: str) -> str:
-    """One generated sentence: the recommendation per budget at the largest corpus size (flagged below the floor)."""
-    if table is None or table.empty or model not in set(table.model):
-        return NOT_RUN
-    rows = table[table.model == model]
-    n = int(rows.n_vectors.max())
-    parts = []
-    for r in rows[rows.n_vectors == n].itertuples():
-        good = getattr(r, "good_enough", True)  # NaN where nothing fits
-        floor = ", below the quality floor" if not pd.isna(good) and not good else ""
-        what = (f"{latex_escape(r.configuration)} ({num(r.change_pct, 2, True)}\\,\\%{floor})"
-                if isinstance(r.configuration, str) else "nothing fits")
-        parts.append(f"{latex_escape(r.budget)} ({latex_escape(r.budget_size)}): {what}")
-    return f"for {n:,} vectors of {latex_escape(model)}, " + "; ".join(parts)
-
-
-def frontier_sentence(configs: pd.DataFrame | None, model: str) -> str:
-    if configs is None or configs.empty or model not in set(configs.model):
-        return NOT_RUN
-    front = configs[(configs.model == model) & configs.on_frontier].sort_values("compression_ratio")
-    return ", ".join(f"{latex_escape(r.label)} ({r.compression_ratio:.3g}$\\times$, {num(r.change_pct, 2, True)}\\,\\%)"
-                     for r in front.itertuples())
-
-
 def all_macros(
     profile: str,
     configs: pd.DataFrame | None = None,
     claims: list | None = None,
-    selection: pd.DataFrame | None = None,
     models: list[str] | None = None,
     provenance: dict | None = None,
     stage_files: list[Path] | None = None,
@@ -181,8 +156,8 @@ def all_macros(
     paper_configs: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Every macro the paper uses, for one profile (missing stages read *not run*). The numbers quoted for
-    the paper's configurations come from ``paper_configs`` (the paper-faithful variants, like for like);
-    the frontier and the selection from ``configs`` (every configuration, every tier counted)."""
+    the paper's configurations come from ``paper_configs`` (the paper-faithful variants, like for like); the
+    configuration count and the collection sets from ``configs`` (every configuration, every tier counted)."""
     models = models or []
     primary = models[0] if models else "minilm-l6"
     have = configs is not None and not configs.empty
@@ -201,10 +176,7 @@ def all_macros(
         "provDirty": "with uncommitted changes" if git.get("dirty") else "clean",
         "provDate": latex_escape((provenance or {}).get("created_utc", "unknown")[:10]),
         "provMachine": latex_escape((provenance or {}).get("machine", {}).get("cpu_model") or "unknown CPU"),
-        "selectionSentence": selection_sentence(selection, primary),
     }
-    for model in MODELS:
-        macros[macro_name("frontier", model)] = frontier_sentence(configs, model)
     macros["frontierCollections"] = (latex_escape(sets_sentence(comparison_sets(configs))) if have else NOT_RUN)
     macros |= result_macros(paper_configs) | paper_number_macros() | claim_macros(claims)
     return macros
@@ -255,6 +227,24 @@ def scorecard_latex(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def verdicts_latex(table: pd.DataFrame) -> str:
+    """The scorecard in one line per claim (the results section's verdict table): the paper's claim, our verdict
+    and whether it survives leaving one collection out; the numbers are in the appendix's full scorecard."""
+    lines = ["\\begin{table}[htbp]", "\\centering", "\\small",
+             "\\caption{The paper's five claims and our verdicts (rules: Appendix~\\ref{sec:scorecard-rules}; "
+             "numbers and collection sets: Table~\\ref{tab:scorecard}); leave one out: whether leaving any one "
+             "collection out changes the verdict.}", "\\label{tab:verdicts}",
+             "\\begin{tabularx}{\\linewidth}{r>{\\raggedright\\arraybackslash}Xll}", "\\toprule",
+             "\\textbf{\\#} & \\textbf{the paper says} & \\textbf{verdict} & \\textbf{leave one out} \\\\",
+             "\\midrule"]
+    for row in table.to_dict("records"):
+        robust = str(row.get("robustness", "")).split(":")[0]
+        lines.append(" & ".join([str(row["claim"]), latex_escape(row["statement"]),
+                                 f"\\textbf{{{latex_escape(row['verdict'])}}}", latex_escape(robust)]) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
 def rules_latex() -> str:
 
     items = "\n".join(f"\\item[Claim {n}.] {latex_escape(text)}" for n, text in RULES.items())
@@ -282,15 +272,17 @@ def collections_latex(sets: pd.DataFrame) -> str:
 
 
 def sets_latex(table: pd.DataFrame) -> str:
-    """The table of collection sets (``comparison.sets_table``): every set a caption, table or macro names."""
+    """The table of collection sets (``comparison.sets_table``): every set a caption, table or macro names, the
+    sets with the same members on one row (their names share the members' tag)."""
     lines = ["\\begin{table*}[htbp]", "\\centering", "\\scriptsize",
-             "\\caption{The collection sets the captions, tables and macros name: each set's members. A set is "
-             "named by its model, its size and a tag of its members.}", "\\label{tab:collection-sets}",
-             "\\begin{tabularx}{\\textwidth}{lr>{\\raggedright\\arraybackslash}X}", "\\toprule",
-             "\\textbf{set} & \\textbf{n} & \\textbf{collections} \\\\", "\\midrule"]
-    for r in table.to_dict("records"):
-        lines.append(" & ".join([latex_escape(r["set"]), str(r["collections"]), latex_escape(r["members"])])
-                     + " \\\\")
+             "\\caption{The collection sets the captions, tables and macros name, and their members. A set is "
+             "named by its model (or the models it compares), its size and a tag of its members; sets with the "
+             "same tag have the same members.}", "\\label{tab:collection-sets}",
+             "\\begin{tabularx}{\\textwidth}{>{\\raggedright}p{0.36\\textwidth}r>{\\raggedright\\arraybackslash}X}",
+             "\\toprule", "\\textbf{sets} & \\textbf{n} & \\textbf{collections} \\\\", "\\midrule"]
+    for members, rows in table.groupby("members", sort=False):
+        names = "\\newline ".join(latex_escape(name) for name in rows["set"])
+        lines.append(" & ".join([names, str(rows["collections"].iloc[0]), latex_escape(members)]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabularx}", "\\end{table*}"]
     return "\n".join(lines) + "\n"
 
@@ -319,6 +311,8 @@ def write_scorecard(table: pd.DataFrame, checks: pd.DataFrame, profile: str,
                                    lambda p: checks.to_csv(p, index=False)),
         "tex": write_text_atomic(dirs["tables"] / f"{artifacts.TRADEOFF_SCORECARD}.tex", scorecard_latex(table)),
         "rules_tex": write_text_atomic(dirs["tables"] / f"{artifacts.SCORECARD_RULES}.tex", rules_latex()),
+        "verdicts_tex": write_text_atomic(dirs["tables"] / f"{artifacts.TRADEOFF_VERDICTS}.tex",
+                                          verdicts_latex(table)),
     }
 
 
@@ -328,45 +322,15 @@ def _notebook(stage: str) -> str:
     return f"{artifacts.STAGES[stage].stem}.ipynb"
 
 
-# What main.tex includes by name (stages 02 and 05, and stage 09's in its subsection, which main.tex shows when the
-# profile ran that stage), with the notebook that writes each; everything else a profile's notebooks write is
-# listed by ``other_results_latex`` so new stages reach the paper without edits.
-MAIN_FIGURES = {name: _notebook(stage) for stage in ("quantization", "tradeoff", "codecs")
-                for name in artifacts.STAGES[stage].figures}
-MAIN_TABLES = {name: _notebook(stage) for stage in ("quantization", "tradeoff")
-               for name in artifacts.STAGES[stage].tables + artifacts.STAGES[stage].latex}
-MAIN_TABLES |= {name: _notebook("codecs")
-                for name in (artifacts.CODECS_BEST, artifacts.CODECS_EQUAL_BYTES, artifacts.CODECS_PEERS_TABLE)}
-
-
-def other_results_latex(profile: str) -> str:
-    """Figures and tables of the profile that main.tex does not include by name (stages 03, 04, 06, 07 ...),
-    each with a comment and caption naming the notebook that wrote it."""
-    owners = notebook_outputs(profile)
-    owner = dict(zip(owners.file.map(lambda f: Path(f).stem), owners.notebook))
-    dirs = output_dirs(profile)
-    lines = [f"% Generated by study.publish.paper_macros.other_results_latex for profile {profile}; do not edit."]
-    figures = [p for p in sorted(dirs["figures"].glob("*.pdf")) if p.stem not in MAIN_FIGURES]
-    tables = [p for p in sorted(dirs["tables"].glob("*.tex")) if p.stem not in MAIN_TABLES]
-    if not figures and not tables:
-        lines.append("No other stage has written figures or tables for this profile yet.")
-    for path in figures:
-        nb = owner.get(path.stem, "?")
-        lines += ["\\begin{figure}[htbp]", "\\centering",
-                  f"\\includegraphics[width=\\linewidth]{{\\figdir {path.stem}}} % written by notebooks/{nb}",
-                  f"\\caption{{{latex_escape(path.stem)}: written by notebook \\texttt{{{latex_escape(nb)}}}, "
-                  "which describes it.}", f"\\label{{fig:{path.stem}}}", "\\end{figure}"]
-    for path in tables:
-        lines.append(f"\\gentable{{{path.name}}} % written by notebooks/{owner.get(path.stem, '?')}")
-    return "\n".join(lines) + "\n"
-
-
-def write_other_results(profile: str) -> Path:
-    return write_text_atomic(output_dirs(profile)["tables"] / f"{artifacts.OTHER_RESULTS}.tex",
-                             other_results_latex(profile))
-
-
-# --- README material ----------------------------------------------------------------------------------------
+# Every figure and table the stages write for the paper, with the notebook that writes each. main.tex includes each
+# by name, in the main text or the appendix, inside \\IfFileExists where the stage is optional for a profile;
+# tests/test_paper.py checks that none is missing, so a new stage's output cannot silently stay out of the paper.
+PAPER_STAGES = ("quantization", "reduction", "combined", "tradeoff", "beyond", "indexes", "codecs")
+PAPER_FIGURES = {name: _notebook(stage) for stage in PAPER_STAGES for name in artifacts.STAGES[stage].figures}
+PAPER_TABLES = {name: _notebook(stage) for stage in PAPER_STAGES
+                for name in (*artifacts.published(stage).tables, *artifacts.STAGES[stage].experiment_tables,
+                             *artifacts.published(stage).latex)
+                if name != artifacts.MACROS}
 
 
 def notebook_outputs(profile: str) -> pd.DataFrame:
@@ -577,6 +541,7 @@ class PaperBuild:
     pdf: Path
     log: Path
     problems: list[str]
+    main_pages: int | None = None  # the pages before the appendix (main.tex's page:appendix label), references included
 
 
 _PROBLEMS = re.compile(r"(undefined|Undefined control sequence|Missing character|multiply defined|! )")
@@ -592,6 +557,12 @@ def latex_problems(log_text: str) -> list[str]:
     lines = log_text.splitlines()
     wide = [ln.strip() for ln in lines if (m := _OVERFULL.search(ln)) and float(m.group(1)) > OVERFULL_TOLERANCE_PT]
     return [ln.strip() for ln in lines if _PROBLEMS.search(ln)] + wide
+
+
+def main_text_pages(aux_text: str) -> int | None:
+    """The pages before the appendix, from main.aux's ``page:appendix`` label (``None`` without one)."""
+    found = re.search(r"\\newlabel\{page:appendix\}\{\{[^}]*\}\{(\d+)\}", aux_text)
+    return int(found.group(1)) - 1 if found else None
 
 
 def build_paper(profile: str, latexmk: str = "latexmk", timeout: int = 600) -> PaperBuild:
@@ -625,7 +596,7 @@ def build_paper(profile: str, latexmk: str = "latexmk", timeout: int = 600) -> P
     copy = output_dirs(profile)["results"] / "paper.pdf"
     copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pdf, copy)
-    return PaperBuild(pdf, log, latex_problems(log_text))
+    return PaperBuild(pdf, log, latex_problems(log_text), main_text_pages((outdir / "main.aux").read_text()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,8 +110,7 @@ def write_configurations(configs: pd.DataFrame, profile: str) -> dict[str, Path]
     files |= {f"frontier_{k}": v for k, v in report.write_table(
         frontier_table(configs), artifacts.TRADEOFF_FRONTIER, profile,
         "The frontier per model: the cheapest configuration, then each one significantly better (paired 95 % CI) "
-        "than the best cheaper one. Measured bytes per vector (every tier; of which the rescoring tier), what is "
-        f"stored once, compression ratio, nDCG@10, its change against float32 and that change's CI. {sets}"
+        f"than the best cheaper one; bytes per vector count every tier. {sets}"
         f"{dropped_text}").items()}
     return files
 
@@ -138,10 +137,10 @@ def profile_sets(profile: str, configs: pd.DataFrame, claims: list) -> pd.DataFr
                                                      ignore_index=True)
 
 
-def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, claims: list, selection: pd.DataFrame,
-                       models: list[str], used: list[Path], params: dict | None, metric: str = "ndcg_at_10",
+def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, claims: list, models: list[str],
+                       used: list[Path], params: dict | None, metric: str = "ndcg_at_10",
                        weighting: str = "texts") -> dict[str, Path]:
-    """Scorecard tables, provenance, the paper's macros, the list of other results and the README material."""
+    """Scorecard tables, provenance, the paper's macros and the README material."""
     card, checks = as_table(claims), checks_table(claims)
     files = {f"scorecard_{k}": v for k, v in paper_macros.write_scorecard(card, checks, profile,
                                                                         collections_table(claims)).items()}
@@ -149,11 +148,10 @@ def write_paper_inputs(profile: str, tidy: pd.DataFrame, configs: pd.DataFrame, 
     provenance = json.loads(files["provenance"].read_text())
     calibrate_on, fit_on = faithful_settings(tidy)
     paper_configs = paper_configurations(tidy, calibrate_on, fit_on, metric, weighting)
-    macros = paper_macros.all_macros(profile, configs, claims, selection, models, provenance, used,
+    macros = paper_macros.all_macros(profile, configs, claims, models, provenance, used,
                                      sorted(set(tidy.dataset)), paper_configs)
     files |= paper_macros.write_collection_sets(profile_sets(profile, configs, claims), profile)
     files["macros"] = paper_macros.write_macros(macros, profile)
-    files["other_results"] = paper_macros.write_other_results(profile)
     for i, path in enumerate(paper_macros.write_readme_results(profile, card, params)):
         files[f"readme_{i}"] = path
     return files
