@@ -126,3 +126,114 @@ def test_the_reduction_figure_is_drawn_for_print_without_overlaps():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+# --- stages 06 and 07: the frames their notebooks pass, from the committed full profile's saved results ------------
+
+FULL = REPO / "results/full"
+
+
+def printed_texts(fig) -> list:
+    """``texts_of`` without the tick labels outside their axis' limits (matplotlib keeps them, undrawn)."""
+    undrawn = set()
+    for axis in (a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)):
+        low, high = sorted(axis.get_view_interval())
+        pairs = [*zip(axis.get_majorticklocs(), axis.get_majorticklabels(), strict=False),
+                 *zip(axis.get_minorticklocs(), axis.get_minorticklabels(), strict=False)]
+        undrawn |= {id(label) for loc, label in pairs if not low <= loc <= high}
+    return [t for t in texts_of(fig) if id(t) not in undrawn]
+
+
+def assert_drawn_for_print(fig, change_axes: list) -> None:
+    """At the text width, every text ≥ 7 pt, inside the figure and clear of every other text; the legends above the
+    panels, clear of them; Okabe-Ito colours only (white: open markers), at most eight per panel; every change axis
+    on a symmetric log scale (losses under 5 % stay apart)."""
+    fig.canvas.draw()
+    assert fig.get_size_inches()[0] == pytest.approx(plots.TEXT_WIDTH_IN)
+    texts = printed_texts(fig)
+    assert min(t.get_fontsize() for t in texts) >= 7.0
+    renderer, page = fig.canvas.get_renderer(), fig.bbox
+    outside = [t.get_text() for t in texts if t.get_text().strip() and not (
+        page.x0 - 1 <= t.get_window_extent(renderer).x0 and t.get_window_extent(renderer).x1 <= page.x1 + 1
+        and page.y0 - 1 <= t.get_window_extent(renderer).y0 and t.get_window_extent(renderer).y1 <= page.y1 + 1)]
+    assert outside == []  # nothing cut off: the saved figure keeps its printed size
+    assert overlapping(fig, texts) == []
+    panels = [ax.get_window_extent(renderer) for ax in fig.axes]
+    assert fig.legends and not [lg for lg in fig.legends for box in panels
+                                if lg.get_window_extent(renderer).overlaps(box)]
+    palette = {mcolors.to_hex(c) for c in plots.OKABE_ITO}
+    for ax in fig.axes:
+        used = {mcolors.to_hex(c) for coll in ax.collections for c in [*coll.get_facecolors(), *coll.get_edgecolors()]
+                if c[3] > 0} | {mcolors.to_hex(line.get_color()) for line in ax.lines}
+        assert used - {"#ffffff"} <= palette and len(used - {"#ffffff"}) <= 8
+    assert change_axes and all(axis.get_scale() == "symlog" for axis in change_axes)
+
+
+@pytest.fixture(scope="module")
+def beyond_main():
+    """Notebook 06's ``main``: the stage's summary (``summarise_beyond``, the profile's resamples and seed) in the
+    profile's weighting, from the committed tidy results and per-query scores."""
+    from study.analysis import report
+    from study.config import workflow_config
+    from study.stages.beyond import STEM, summarise_beyond
+
+    p = workflow_config("full")["beyond"]
+    tidy = pd.read_csv(report.tidy_path(FULL, STEM))
+    per_query = pd.read_parquet(FULL / f"{STEM}-per-query.parquet")
+    summary = summarise_beyond(tidy, per_query, p["n_resamples"], p["seed"])
+    return summary[summary.weighting == p["weighting"]], p
+
+
+def test_the_beyond_formats_figure_is_drawn_for_print(beyond_main):
+    from study.figures.beyond import plot_beyond_formats
+
+    main, p = beyond_main
+    fig = plot_beyond_formats(main, p["formats"], p["weighting"])
+    assert_drawn_for_print(fig, [ax.xaxis for ax in fig.axes])
+    assert len(fig.axes) == main.model.nunique()  # one panel per model
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_the_rescoring_figure_is_drawn_for_print(beyond_main):
+    from study.figures.beyond import plot_beyond_rescoring
+
+    main, p = beyond_main
+    fig = plot_beyond_rescoring(main, p["weighting"])
+    assert_drawn_for_print(fig, [ax.yaxis for ax in fig.axes])
+    for ax in fig.axes:  # one curve per first stage, at most eight
+        curves = [line for line in ax.lines if not line.get_label().startswith("_")]
+        assert 0 < len(curves) <= 8 and len({mcolors.to_hex(line.get_color()) for line in curves}) == len(curves)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_the_indexes_figure_is_drawn_for_print():
+    from study.analysis import report
+    from study.figures.indexes import plot_indexes
+    from study.plans.indexes import STEM
+    from study.stages.indexes import largest_collection_rows
+
+    largest = largest_collection_rows(pd.read_csv(report.tidy_path(FULL, STEM)))
+    fig = plot_indexes(largest)
+    change = [ax.yaxis for ax in fig.axes if ax.get_yscale() != "log"]
+    assert_drawn_for_print(fig, change)
+    assert len(change) == 2 * largest.model.nunique()  # recall and nDCG per model
+    styles = {(mcolors.to_hex(c.get_edgecolor()[0]), not any(f[3] > 0 for f in c.get_facecolor())) for ax in fig.axes
+              for c in ax.collections}
+    assert len(styles) == largest.format.nunique()  # each format its own colour and fill
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_every_index_format_has_one_of_eight_colours_and_its_own_fill():
+    from study.figures.indexes import FAMILIES, FAMILY_COLOURS
+    from study.search.indexes import FAISS_FORMATS, USEARCH_FORMATS
+
+    assert set(FAMILIES) == set(USEARCH_FORMATS) | set(FAISS_FORMATS)
+    assert set(FAMILY_COLOURS) == {fam for fam, _ in FAMILIES.values()} and len(FAMILY_COLOURS) <= 8
+    assert set(FAMILY_COLOURS.values()) <= set(plots.OKABE_ITO)
+    assert len(set(FAMILIES.values())) == len(FAMILIES)  # no two formats drawn alike

@@ -25,6 +25,6 @@ def plot_beyond_formats(main: pd.DataFrame, formats: list[str], weighting: str):
     rows["queries"] = np.where(rows.query_format == "same", "queries stored like documents",
                                "float32 queries (asymmetric)")
     rank = {f: i for i, f in enumerate(formats)}
-    order = list(dict.fromkeys(rows.sort_values(["format"], key=lambda s: s.map(rank)).configuration))
+    order = list(dict.fromkeys(rows.sort_values(["format"], key=lambda s: s.map(rank), kind="stable").configuration))
     return plots.plot_change_intervals(rows, order, "configuration", "queries",
                                        f"Paper vs corrected formats ({weighting}-weighted, 95 % CI)")

@@ -8,7 +8,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.patches as mpatches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -17,7 +19,7 @@ from study.core.io import atomic_write  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
-# --- figures drawn for print (the trade-off, the codecs) ----------------------------------------------------------
+# --- figures drawn for print: the paper's text width, 7 pt text, Okabe-Ito colours ------------------------------------
 
 TEXT_WIDTH_IN = 6.5  # the paper's text width (A4, 2.2 cm margins): the figure is drawn at the size it is printed
 FONT_PT = 7.0  # every text of the figure, at that size
@@ -133,95 +135,179 @@ def _add_error_bars(ax: plt.Axes, summary: pd.DataFrame, formats: list[str], mod
                   title_fontsize=FONT_PT)
 
 
+SERIES_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+"""The Okabe-Ito colours, darkest and most distinct first (yellow last: it is faint on white), for a figure's series."""
+SYMLOG_STEPS = (1, 2, 5)  # ticks of a symmetric log axis: 1, 2, 5 per decade (``symlog_ticks``)
+
+
+def series_colours(names: list) -> dict:
+    """One colour per series name in ``SERIES_COLOURS`` order (a ninth name repeats the first colour: a figure draws
+    at most eight series per panel)."""
+    return {n: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, n in enumerate(names)}
+
+
+def plain_number(value: float, _position=None) -> str:
+    """A tick label without powers of ten: ``−10``, ``−0.5``, ``0``, ``100``."""
+    return f"{value:g}".replace("-", "\u2212")
+
+
+def symlog_ticks(axis, low: float, high: float, steps: tuple[int, ...] = SYMLOG_STEPS) -> None:
+    """Plain-number ticks on a symmetric log axis (linear within ±1 %) from ``low`` to ``high``: 0, ±0.5 and
+    ``steps`` × 10^k; no minor ticks."""
+    magnitudes = [0.5, *(s * 10.0**k for k in range(4) for s in steps)]
+    ticks = sorted({0.0, *magnitudes, *(-m for m in magnitudes)})
+    axis.set_major_locator(mticker.FixedLocator([t for t in ticks if low <= t <= high]))
+    axis.set_major_formatter(mticker.FuncFormatter(plain_number))
+    axis.set_minor_locator(mticker.NullLocator())
+
+
+def change_limits(values: pd.Series | np.ndarray, margin: float = 1.3) -> tuple[float, float]:
+    """Limits of a change axis (%) on a symmetric log scale: every value inside, ``margin`` × the extremes, and at least
+    ±0.75 (the ticks at 0 and ±0.5 inside, their labels clear of the panel's edge)."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    low = min(-0.75, margin * float(finite.min())) if finite.size else -1.0
+    high = max(0.75, margin * float(finite.max())) if finite.size else 1.0
+    return low, high
+
+
 def _interval_marker(ax: plt.Axes, x: float, y: float, lo: float, hi: float, color, filled: bool,
                      horizontal: bool) -> None:
     err = [[x - lo], [hi - x]] if horizontal else [[y - lo], [hi - y]]
     kwargs = {"xerr": err} if horizontal else {"yerr": err}
-    ax.errorbar(x, y, fmt="o", color=color, mfc=color if filled else "white", mec=color, ms=5, capsize=2,
-                elinewidth=1, **kwargs)
+    ax.errorbar(x, y, fmt="o", color=color, mfc=color if filled else "white", mec=color, ms=3.2, mew=0.8,
+                capsize=1.5, capthick=0.7, elinewidth=0.7, **kwargs)
+
+
+INTERVAL_ROW_IN = 0.16  # height of one configuration's row in ``plot_change_intervals``
+INTERVAL_HEAD_IN = 0.62  # the title, the legend and the panel titles above the rows
+INTERVAL_FOOT_IN = 0.36  # the tick labels and the axis label below them
 
 
 def plot_change_intervals(
     summary: pd.DataFrame, order: list[str], label: str, hue: str, title: str, xlabel: str | None = None
 ) -> plt.Figure:
-    """Dots and CI whiskers of the % change vs float32 (x) per configuration ``label`` (y, in
-    ``order``), one colour per ``hue`` level, one panel per model. Open dots: not significant
-    after Holm (``significant`` False); columns ``change_pct, ci_low, ci_high`` as from
+    """Dots and CI whiskers of the % change vs float32 (x, symmetric log: linear within ±1 %) per configuration
+    ``label`` (y, in ``order``), one colour per ``hue`` level (Okabe-Ito), one panel per model, side by side at the
+    paper's text width with 7 pt text; the legend above the panels. Open dots: not significant after Holm
+    (``significant`` False); columns ``change_pct, ci_low, ci_high`` as from
     ``study.analysis.stats.add_significance``."""
+    with plt.rc_context(PRINT_RC):
+        return _change_intervals(summary, order, label, hue, title, xlabel)
+
+
+def _change_intervals(summary: pd.DataFrame, order: list[str], label: str, hue: str, title: str,
+                      xlabel: str | None) -> plt.Figure:
     models = list(dict.fromkeys(summary.model))
     levels = list(dict.fromkeys(summary[hue]))
-    colors = dict(zip(levels, sns.color_palette(n_colors=max(1, len(levels))), strict=False))
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 0.32 * len(order) + 1.6), sharey=True,
-                             squeeze=False)
-    offsets = {lvl: (i - (len(levels) - 1) / 2) * 0.25 for i, lvl in enumerate(levels)}
-    for ax, model in zip(axes[0], models, strict=True):
-        rows = summary[summary.model == model]
-        for row in rows.itertuples(index=False):
-            rec = row._asdict()
-            if rec[label] not in order:
-                continue
-            y = order.index(rec[label]) + offsets[rec[hue]]
-            lo = rec["ci_low"] if pd.notna(rec["ci_low"]) else rec["change_pct"]
-            hi = rec["ci_high"] if pd.notna(rec["ci_high"]) else rec["change_pct"]
-            sig = rec.get("significant")
-            _interval_marker(ax, rec["change_pct"], y, lo, hi, colors[rec[hue]],
-                             filled=pd.isna(sig) or bool(sig), horizontal=True)
-        ax.axvline(0, color="black", lw=0.8)
+    colors = series_colours(levels)
+    height = INTERVAL_HEAD_IN + INTERVAL_ROW_IN * len(order) + INTERVAL_FOOT_IN
+    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(TEXT_WIDTH_IN, height), sharey=True, squeeze=False)
+    step = 0.8 / max(1, len(levels))
+    offsets = {lvl: (i - (len(levels) - 1) / 2) * step for i, lvl in enumerate(levels)}
+    for ax, model in zip(axes[0], models, strict=False):
+        rows = summary[(summary.model == model) & summary[label].isin(order)]
+        for row in rows.to_dict("records"):
+            lo = row["ci_low"] if pd.notna(row["ci_low"]) else row["change_pct"]
+            hi = row["ci_high"] if pd.notna(row["ci_high"]) else row["change_pct"]
+            sig = row.get("significant")
+            _interval_marker(ax, row["change_pct"], order.index(row[label]) + offsets[row[hue]], lo, hi,
+                             colors[row[hue]], filled=pd.isna(sig) or bool(sig), horizontal=True)
+        ax.axvline(0, color="black", lw=0.6)
         ax.set_xscale("symlog", linthresh=1.0)
-        low = np.nanmin([rows.change_pct.min(), rows.ci_low.min(), -1.0])
-        high = np.nanmax([rows.change_pct.max(), rows.ci_high.max(), 1.0])
-        ax.set_xlim(low * 1.4, high * 1.4)
+        low, high = change_limits(pd.concat([rows.change_pct, rows.ci_low, rows.ci_high]), margin=1.4)
+        ax.set_xlim(low, high)
+        symlog_ticks(ax.xaxis, low, high, steps=(1,))
         ax.set_yticks(range(len(order)), order)
         ax.set_ylim(len(order) - 0.5, -0.5)
-        ax.set_xlabel(xlabel or "nDCG@10 change vs float32 (%)")
-        ax.set_title(model)
-    handles = [plt.Line2D([], [], marker="o", color=colors[lvl], ls="none") for lvl in levels]
-    handles.append(plt.Line2D([], [], marker="o", mfc="white", mec="gray", color="gray", ls="none"))
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.legend(handles, [*map(str, levels), "open: not significant (Holm)"], fontsize="small",
-               loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=min(3, len(handles)))
+        ax.set_xlabel(xlabel or "nDCG@10 change vs float32 (%)", labelpad=1)
+        ax.set_title(model, pad=2)
+        ax.tick_params(pad=1, length=2)
+    handles = [plt.Line2D([], [], marker="o", ms=3.2, color=colors[lvl], ls="none", label=str(lvl)) for lvl in levels]
+    handles.append(plt.Line2D([], [], marker="o", ms=3.2, mfc="white", mec="black", ls="none",
+                              label="open: not significant (Holm)"))
+    fig.suptitle(title, y=1 - 0.04 / height, va="top")
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, handletextpad=0.2,
+               columnspacing=1.2, bbox_to_anchor=(0.5, 1 - 0.2 / height))
+    fig.subplots_adjust(left=0.3, right=0.98, top=1 - INTERVAL_HEAD_IN / height, bottom=INTERVAL_FOOT_IN / height,
+                        wspace=0.06)
+    fit_left(fig, axes[0][0])
     return fig
 
 
+def fit_left(fig: plt.Figure, ax: plt.Axes, pad_in: float = 0.06) -> None:
+    """Move the panels' left edge to just right of ``ax``'s widest y tick label (long configuration names)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    widths = [t.get_window_extent(renderer).width for t in ax.get_yticklabels() if t.get_text()]
+    label = ax.yaxis.label.get_window_extent(renderer).width if ax.yaxis.label.get_text() else 0.0
+    inches = (max(widths, default=0.0) + label) / fig.dpi + pad_in + 0.04
+    fig.subplots_adjust(left=min(0.6, inches / fig.get_size_inches()[0]))
+
+
+RESCORING_PANEL_IN = 1.8  # height of one model's row of panels in ``plot_rescoring_curves``
+RESCORING_HEAD_IN = 0.5
+
+
 def plot_rescoring_curves(curves: pd.DataFrame, flat: pd.DataFrame, title: str) -> plt.Figure:
-    """% change vs float32 against the oversampling m (log x) of two-stage search: one line and CI
-    band per first-stage ``format``, one panel per (model, ``rescore_format``); dashed: the same
-    first stage without rescoring (``flat``: model, format, change_pct)."""
+    """% change vs float32 (symmetric log: linear within ±1 %) against the oversampling m (log x) of two-stage
+    search: one line and CI band per first-stage ``format`` (Okabe-Ito, at most eight), one panel per (model,
+    ``rescore_format``), at the paper's text width with 7 pt text; dashed: the same first stage without rescoring
+    (``flat``: model, format, change_pct). The legend is above the panels."""
+    with plt.rc_context(PRINT_RC):
+        return _rescoring_curves(curves, flat, title)
+
+
+def _rescoring_curves(curves: pd.DataFrame, flat: pd.DataFrame, title: str) -> plt.Figure:
     models = list(dict.fromkeys(curves.model))
     tiers = list(dict.fromkeys(curves.rescore_format))
     firsts = list(dict.fromkeys(curves.format))
-    colors = dict(zip(firsts, sns.color_palette(n_colors=max(1, len(firsts))), strict=False))
-    fig, axes = plt.subplots(len(models), len(tiers), figsize=(4.6 * len(tiers), 3.6 * len(models)),
-                             sharex=True, sharey=True, squeeze=False)
+    colors = series_colours(firsts)
+    height = RESCORING_PANEL_IN * len(models) + RESCORING_HEAD_IN
+    fig, axes = plt.subplots(len(models), len(tiers), figsize=(TEXT_WIDTH_IN, height), sharex=True, sharey=True,
+                             squeeze=False)
     ms = sorted(int(m) for m in curves.oversample.unique())
+    shown = flat[flat.model.isin(models) & flat.format.isin(firsts)]
+    low, high = change_limits(pd.concat([curves.change_pct, curves.ci_low, curves.ci_high, shown.change_pct]))
     for r, model in enumerate(models):
         for c, tier in enumerate(tiers):
             ax = axes[r, c]
             for first in firsts:
                 rows = curves[(curves.model == model) & (curves.rescore_format == tier) & (curves.format == first)]
-                rows = rows.sort_values("oversample")
-                if rows.empty:
-                    continue
-                ax.plot(rows.oversample, rows.change_pct, marker="o", color=colors[first], label=first)
-                ax.fill_between(rows.oversample, rows.ci_low, rows.ci_high, color=colors[first], alpha=0.12, lw=0)
                 base = flat[(flat.model == model) & (flat.format == first)]
-                if not base.empty:
-                    ax.axhline(base.change_pct.iloc[0], color=colors[first], ls="--", lw=0.9)
-            ax.axhline(0, color="black", lw=0.8)
+                _rescoring_line(ax, rows.sort_values("oversample"), base, colors[first])
+            ax.axhline(0, color="black", lw=0.6)
             ax.set_xscale("log")
-            ax.set_xticks(ms, [str(m) for m in ms])
-            ax.minorticks_off()
-            ax.set_title(f"{model} · rescored with {tier}")
-            ax.set_xlabel("oversampling m (k·m candidates re-ranked)")
-            if c == 0:
-                ax.set_ylabel("nDCG@10 change vs float32 (%)")
-    fig.suptitle(title)
-    fig.tight_layout()
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="first stage (dashed: without rescoring)", fontsize="small",
-               loc="center left", bbox_to_anchor=(1.0, 0.5))
+            ax.set_yscale("symlog", linthresh=1.0, linscale=0.6)  # ±1 % as wide as 1.2 decades of the log part
+            ax.set_ylim(low, high)
+            ax.set_title(f"{model} · rescored with {tier}", pad=2)
+            ax.tick_params(pad=1, length=2)
+        axes[r, 0].set_ylabel("nDCG@10 change vs float32 (%)", labelpad=1)
+    for ax in axes[-1]:
+        ax.set_xlabel("oversampling m (k·m candidates re-ranked)", labelpad=1)
+    axes[0, 0].set_xticks(ms, [str(m) for m in ms])
+    axes[0, 0].xaxis.set_minor_locator(mticker.NullLocator())
+    symlog_ticks(axes[0, 0].yaxis, low, high)
+    handles = [plt.Line2D([], [], color=colors[f], marker="o", ms=3, lw=1, label=f) for f in firsts]
+    handles += [plt.Line2D([], [], color="black", ls="--", lw=0.8, label="without rescoring"),
+                mpatches.Patch(color="black", alpha=0.15, lw=0, label="95 % CI")]
+    fig.suptitle(title, y=1 - 0.03 / height, va="top")
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, handletextpad=0.3,
+               columnspacing=1.0, handlelength=1.8, bbox_to_anchor=(0.5, 1 - 0.17 / height))
+    fig.subplots_adjust(left=0.085, right=0.99, bottom=0.34 / height, top=1 - (RESCORING_HEAD_IN + 0.05) / height,
+                        hspace=0.32, wspace=0.05)
     return fig
+
+
+def _rescoring_line(ax: plt.Axes, rows: pd.DataFrame, base: pd.DataFrame, colour: str) -> None:
+    """One first stage in one panel: its curve and CI band, and its change without rescoring (dashed)."""
+    if rows.empty:
+        return
+    ax.plot(rows.oversample, rows.change_pct, marker="o", ms=3, lw=1, color=colour, label=rows.format.iloc[0],
+            zorder=3)
+    ax.fill_between(rows.oversample, rows.ci_low, rows.ci_high, color=colour, alpha=0.12, lw=0)
+    if not base.empty:
+        ax.axhline(base.change_pct.iloc[0], color=colour, ls="--", lw=0.8)
 
 
 def collection_counts(summary: pd.DataFrame) -> str:
