@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     started = [{"case": "run", "metric": "threads", "value": float(args.threads), "unit": "count"}]
     write_rows(make_rows(POOL_BENCHMARK, started, machine), only_cases=args.merge)  # a new run drops the old rows
     run(args, machine)
-    print(pool_report().conclusions)
+    report = pool_report()
+    print(report.recall.to_string(index=False), report.fitted_vs_real.to_string(index=False), sep="\n\n")
     return 0
 
 
