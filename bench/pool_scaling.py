@@ -25,7 +25,7 @@ e4m3 alone builds about 30× slower than f16 here). Each corpus' rows are merged
 they are measured.
 
 Rows go to ``results/bench.csv`` (benchmark ``pool_scaling``); notebook 08 and ``bench/summary.py`` read them
-through ``bench.analysis.pool_report``. Timings depend on the machine and its load.
+through ``bench.analysis``'s pool tables. Timings depend on the machine and its load.
 """
 
 from __future__ import annotations
