@@ -196,16 +196,24 @@ report.conditions
 
 # %%
 series = report.series
+
+
+def growth(exponents: pd.Series) -> str:
+    """The range of fitted exponents as ``N^a to N^b``, or why there is none."""
+    fitted = exponents.dropna()
+    return f"N^{fitted.min():.2f} to N^{fitted.max():.2f}" if len(fitted) else "not fitted (one corpus size)"
+
+
 exact_series, hnsw_series = series[series.method == "exact"], series[series.method != "exact"]
-print(f"exact search: time ∝ N^{exact_series.exponent.min():.2f} to N^{exact_series.exponent.max():.2f} "
-      f"(1 = linear); within budget in {exact_series.cases_within_budget.sum()} of {exact_series.cases.sum()} cases")
+print(f"exact search: time ∝ {growth(exact_series.exponent)} (1 = linear); within the budget in "
+      f"{exact_series.cases_within_budget.sum()} of {exact_series.cases.sum()} cases")
 if len(hnsw_series):
-    print(f"HNSW on iid vectors: time ∝ N^{hnsw_series.exponent.min():.2f} to N^{hnsw_series.exponent.max():.2f}, "
-          f"build ∝ N^{hnsw_series.build_exponent.min():.2f} to N^{hnsw_series.build_exponent.max():.2f}; "
+    print(f"HNSW on iid vectors: time ∝ {growth(hnsw_series.exponent)}, build ∝ {growth(hnsw_series.build_exponent)}; "
           f"recall@10 {hnsw_series.recall_at_10_at_n_min.min():.2f}–{hnsw_series.recall_at_10_at_n_min.max():.2f} "
           f"at the smallest N, {hnsw_series.recall_at_10_at_n_max.min():.2f}–"
           f"{hnsw_series.recall_at_10_at_n_max.max():.2f} at the largest")
 for r in report.crossovers.itertuples():
-    found = ("does not stay faster up to the largest N" if pd.isna(r.faster_from_n)
-             else f"stays faster from N={r.faster_from_n:,.0f} ({r.speedup:.1f}× there)")
-    print(f"{r.index} d={r.dims} against exact {r.exact_format}: {found}")
+    found = ("no exact search of a comparable format at the same N" if pd.isna(r.exact_format)
+             else f"does not stay faster than exact {r.exact_format} up to the largest N" if pd.isna(r.faster_from_n)
+             else f"stays faster than exact {r.exact_format} from N={r.faster_from_n:,.0f} ({r.speedup:.1f}× there)")
+    print(f"{r.index} d={r.dims}: {found}")
