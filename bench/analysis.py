@@ -1,6 +1,6 @@
 """The scaling benchmark's analysis: its rows of ``results/bench.csv`` as a table, the exponent of
-time against corpus size, the figure, where HNSW starts to beat exact search, and conclusions
-computed from the numbers.
+time against corpus size, one summary row per series, the figure and where HNSW starts to beat exact
+search: tables, which notebook 08 reads and ``bench/summary.py`` writes to ``docs/benchmarks.md``.
 
 The measurements come from ``python -m bench.scaling`` (streaming exact search and real HNSW indexes
 over synthetic corpora of 10k to 1M unit vectors, one process per case). Cases are named
@@ -22,7 +22,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from study.analysis.tradeoff import format_bytes
 from study.compress.formats import FORMATS
 from study.core import artifacts
 from study.core.errors import StudyError
@@ -165,125 +164,44 @@ def crossovers(table: pd.DataFrame) -> pd.DataFrame:
 
 
 
-
-def _fraction(value: float) -> str:
-    return "n/a" if pd.isna(value) else f"{value:.2f}"
-
-
-def crossover_sentence(row: pd.Series, n_queries: str = "") -> str:
-    """Where one index kind's queries start to beat exact search of a comparable format, or that they do not."""
-    head = f"{row['index']} d={row.dims}"
-    if pd.isna(row.exact_format) or pd.isna(row.n_docs):
-        return f"{head}: no exact search of a comparable format was measured at the same N."
-    times = f"{row.index_time_s:.3g} s vs {row.exact_time_s:.3g} s{n_queries}"
-    recall = (f"recall@10 {_fraction(row.recall_at_10)} against exact float32 (exact {row.exact_format}: "
-              f"{_fraction(row.exact_recall_at_10)}), {row.bytes_per_vector:.0f} bytes per vector, "
-              f"built in {row.build_s:.3g} s")
-    if pd.isna(row.faster_from_n):
-        if not row.faster_at_n:
-            return (f"{head}: slower than exact {row.exact_format} at every measured N up to {int(row.n_max):,} "
-                    f"(at N={int(row.n_docs):,}: {times}; {recall}).")
-        sizes = ", ".join(f"{n:,}" for n in row.faster_at_n)
-        return (f"{head}: faster than exact {row.exact_format} only at N={sizes}, slower at the largest "
-                f"measured N, {int(row.n_max):,} (there: {times}; {recall}).")
-    if row.faster_from_n == row.n_min:
-        where = (f"already at the smallest measured N, {int(row.n_min):,}, and at every larger one up to "
-                 f"{int(row.n_max):,}" if row.n_max > row.n_min else f"at N={int(row.n_min):,}, the only N measured")
-    else:
-        where = f"from N={int(row.faster_from_n):,} on (measured up to {int(row.n_max):,})"
-    return (f"{head}: queries faster than exact {row.exact_format} {where} (at N={int(row.n_docs):,}: {times}, "
-            f"{row.speedup:.1f}× faster), {recall}.")
+SERIES_COLUMNS = ["format", "method", "dims", "points", "n_min", "n_max", "exponent", "build_exponent",
+                  "recall_at_10_at_n_min", "recall_at_10_at_n_max", "min_recall_at_10_planted", "cases_within_budget",
+                  "cases", "wall_time_s_at_n_max", "peak_rss_bytes_at_n_max", "budget_bytes_at_n_max",
+                  "stored_bytes_at_n_max", "fraction_of_gemm_peak_at_n_max", "gemm_peak_macs_per_s_at_n_max",
+                  "bytes_per_vector_at_n_max", "build_s_at_n_max"]
+_AT_N_MAX = ["wall_time_s", "peak_rss_bytes", "budget_bytes", "stored_bytes", "fraction_of_gemm_peak",
+             "gemm_peak_macs_per_s", "bytes_per_vector", "build_s"]
 
 
-def _recall_trend(table: pd.DataFrame) -> str:
-    """Recall@10 against exact float32 of each index series at its smallest and largest N."""
-    parts = []
-    for (fmt, dims), g in table.sort_values("n_docs").groupby(["format", "dims"]):
-        lo, hi = g.iloc[0], g.iloc[-1]
-        parts.append(f"{fmt} d={dims} {_fraction(lo.recall_at_10)} (N={lo.n_docs:,}) → "
-                     f"{_fraction(hi.recall_at_10)} (N={hi.n_docs:,})")
-    return "Recall@10 against exact float32 from the smallest to the largest N measured: " + ", ".join(parts) + "."
+def series_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (format, dims) series: its time and build exponents (``exponent_table``, NaN with one N),
+    recall@10 against exact float32 at its smallest and largest N, the lowest recall@10 of the planted documents,
+    how many of its cases stayed within their memory budget, and its measurements at its largest N."""
+    exponents = exponent_table(table).set_index(["format", "dims"])
+    out = []
+    for (fmt, dims), group in table.sort_values("n_docs").groupby(["format", "dims"]):
+        first, last = group.iloc[0], group.iloc[-1]
+        fitted = exponents.loc[(fmt, dims)] if (fmt, dims) in exponents.index else None
+        out.append({"format": fmt, "method": first.method, "dims": int(dims), "points": len(group),
+                    "n_min": int(first.n_docs), "n_max": int(last.n_docs),
+                    "exponent": np.nan if fitted is None else fitted.exponent,
+                    "build_exponent": np.nan if fitted is None else fitted.build_exponent,
+                    "recall_at_10_at_n_min": first.recall_at_10, "recall_at_10_at_n_max": last.recall_at_10,
+                    "min_recall_at_10_planted": group.recall_at_10_planted.min(),
+                    "cases_within_budget": int(group.peak_rss_within_budget.sum()), "cases": len(group),
+                    **{f"{m}_at_n_max": last[m] for m in _AT_N_MAX}})
+    return pd.DataFrame(out, columns=SERIES_COLUMNS)
 
 
-def _index_lines(table: pd.DataFrame, exponents: pd.DataFrame, cross: pd.DataFrame, rows: pd.DataFrame) -> list[str]:
-    """Sentences on the index cases (``table``) and their fitted ``exponents``: growth, memory and bytes
-    per vector, and where each beats exact search (``cross``)."""
-    lines = []
-    fitted = exponents
-    if not fitted.empty:
-        build = fitted.build_exponent.dropna()
-        lines.append(
-            f"HNSW query time grows as N^{fitted.exponent.min():.2f} to N^{fitted.exponent.max():.2f} over "
-            f"{len(fitted)} index × dims series (below 1: sublinear)"
-            + (f", its build time as N^{build.min():.2f} to N^{build.max():.2f}." if len(build) else ".")
-        )
-    big = table[table.n_docs == table.n_docs.max()]
-    worst = table.loc[table.peak_rss_bytes.idxmax()]
-    lines.append(
-        f"The HNSW indexes hold codes, graph and keys in memory: {big.bytes_per_vector.min():.0f} to "
-        f"{big.bytes_per_vector.max():.0f} bytes per vector at N={int(big.n_docs.iloc[0]):,}; the largest peak "
-        f"was {format_bytes(worst.peak_rss_bytes)} ({worst.format} d={worst.dims} N={worst.n_docs:,}), within the "
-        f"budget in {int(table.peak_rss_within_budget.sum())} of {len(table)} index cases."
-    )
-    if table.n_docs.nunique() > 1:
-        lines.append(_recall_trend(table))
-    queries = rows[rows.metric == "n_queries"].value
-    n_queries = f" for {int(queries.iloc[0]):,} queries" if not queries.empty else ""
-    lines += [crossover_sentence(row, n_queries) for _, row in cross.iterrows()]
-    return lines
+CONDITION_COLUMNS = ["cores", "load_avg_min", "load_avg_max", "n_queries"]
 
 
-def _exact_lines(table: pd.DataFrame, exponents: pd.DataFrame) -> list[str]:
-    """Sentences on the streaming exact search: exponent, memory against the budget, fraction of GEMM peak."""
-    lines = []
-    if not exponents.empty:
-        lo, hi = exponents.loc[exponents.exponent.idxmin()], exponents.loc[exponents.exponent.idxmax()]
-        lines.append(
-            f"Scoring time grows as N^{exponents.exponent.mean():.2f} on average over {len(exponents)} "
-            f"format × dims series (from N^{lo.exponent:.2f} for {lo.format} d={lo.dims} to N^{hi.exponent:.2f} "
-            f"for {hi.format} d={hi.dims}); 1.0 is linear, the cost of exact search."
-        )
-    else:
-        lines.append("Only one corpus size was measured: no exponent can be fitted (run without --quick).")
-    worst = table.loc[(table.peak_rss_bytes / table.budget_bytes).idxmax()]
-    within = int(table.peak_rss_within_budget.sum())
-    lines.append(
-        f"Peak resident memory stayed within the budget in {within} of {len(table)} cases; the largest was "
-        f"{format_bytes(worst.peak_rss_bytes)} of {format_bytes(worst.budget_bytes)} ({worst.format} "
-        f"d={worst.dims} N={worst.n_docs:,}), whose corpus is stored in {format_bytes(worst.stored_bytes)}."
-    )
-    big = table[table.n_docs == table.n_docs.max()]
-    best = big.loc[big.fraction_of_gemm_peak.idxmax()]
-    slow = big.loc[big.fraction_of_gemm_peak.idxmin()]
-    lines.append(
-        f"At N={int(big.n_docs.iloc[0]):,} the achieved multiply-add rate ranges from "
-        f"{slow.fraction_of_gemm_peak:.0%} ({slow.format} d={slow.dims}) to {best.fraction_of_gemm_peak:.0%} "
-        f"({best.format} d={best.dims}) of the float32 GEMM rate measured in the same process "
-        f"({best.gemm_peak_macs_per_s / 1e9:.1f} G multiply-adds/s)."
-    )
-    return lines
-
-
-def conclusions(table: pd.DataFrame, exponents: pd.DataFrame, rows: pd.DataFrame) -> str:
-    """Sentences computed from the measurements (no number is typed by hand)."""
-    exact = table[table.method == EXACT]
-    indexes = table[table.method != EXACT]
-    index_series = exponents.format.map(is_index).astype(bool)
-    lines = _exact_lines(exact, exponents[~index_series]) if len(exact) else ["No exact search was measured."]
-    load = rows[rows.metric.str.startswith("load_avg")]
-    cores = rows[rows.metric == "cpu_count"].value
-    if not load.empty and not cores.empty:
-        lines.append(
-            f"Load average (1 min) during the run(s): {load.value.min():.1f} to {load.value.max():.1f} on "
-            f"{int(cores.iloc[0])} cores; above the core count, other work shared the CPUs and the times are "
-            "upper bounds."
-        )
-    recall = table.groupby("format").recall_at_10_planted.min()
-    lines.append("Lowest recall@10 of the planted relevant documents per format: "
-                 + ", ".join(f"{f} {r:.2f}" for f, r in recall.items()) + ".")
-    if len(indexes):
-        lines += _index_lines(indexes, exponents[index_series], crossovers(table), rows)
-    return "\n".join(lines)
+def run_conditions(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row: the cores, the range of the 1-minute load average recorded at the start and end of the run(s) and
+    the number of queries (NaN where not recorded); a load above the core count makes the times upper bounds."""
+    load = rows[rows.metric.str.startswith("load_avg")].value.astype(float)
+    cores, queries = (rows[rows.metric == m].value.astype(float) for m in ("cpu_count", "n_queries"))
+    return pd.DataFrame([[cores.max(), load.min(), load.max(), queries.max()]], columns=CONDITION_COLUMNS)
 
 
 def plot_scaling(table: pd.DataFrame, budget_bytes: float | None = None):
@@ -329,10 +247,10 @@ def plot_scaling(table: pd.DataFrame, budget_bytes: float | None = None):
 class ScalingReport:
     table: pd.DataFrame
     exponents: pd.DataFrame
-    figure: dict[str, Path]
-    conclusions: str
+    series: pd.DataFrame
     crossovers: pd.DataFrame
-
+    conditions: pd.DataFrame
+    figure: dict[str, Path]
 
 
 def scaling_report(
@@ -342,8 +260,8 @@ def scaling_report(
     indexes: list[str] | None = None,
 ) -> ScalingReport:
     """Read the scaling rows (only ``formats`` of the exact search and ``indexes`` of the index kinds if
-    given), fit exponents, find where HNSW beats exact search, draw ``figures/bench/scaling.{pdf,png}``
-    and state conclusions. ``budget`` (bytes) replaces the budget the run used when checking peak
+    given), fit exponents, summarise each series, find where HNSW beats exact search and draw
+    ``figures/bench/scaling.{pdf,png}``. ``budget`` (bytes) replaces the budget the run used when checking peak
     memory; by default each case is checked against its own."""
 
     rows = bench_rows(path)
@@ -361,7 +279,7 @@ def scaling_report(
     exponents = exponent_table(table)
     figure = save_figure(plot_scaling(table, float(table.budget_bytes.max())),
                          output_root() / "figures" / "bench" / artifacts.FIG_SCALING)
-    return ScalingReport(table, exponents, figure, conclusions(table, exponents, rows), crossovers(table))
+    return ScalingReport(table, exponents, series_table(table), crossovers(table), run_conditions(rows), figure)
 
 
 # --- index scaling on real embeddings (bench/pool_scaling.py) ----------------------------------------
@@ -402,63 +320,60 @@ def pool_table(rows: pd.DataFrame) -> pd.DataFrame:
                                else c).reset_index(drop=True)
 
 
-def _at(table: pd.DataFrame, source: str, index: str, n: int, metric: str, model: str | None = None) -> float:
-    g = table[(table.source == source) & (table["index"] == index) & (table.n_docs == n)]
-    if model is not None:
-        g = g[g.model == model]
-    return float(g[metric].iloc[0]) if len(g) else float("nan")
+EXACT_KIND = "study-f32-exact"  # the pool benchmark's exact float32 search: recall 1 by definition
 
 
-def pool_conclusions(table: pd.DataFrame) -> str:
-    """Sentences computed from the table: HNSW recall on the pool vs iid at the pool's size, fitted vs real
-    where both were measured, the fitted curve at its largest N, nDCG@10 of the pooled queries."""
-    lines = []
-    pool = table[table.source == "pool"]
-    hnsw = sorted(k for k in table["index"].unique() if k.endswith("-hnsw"))
-    for model, g in pool.groupby("model"):
-        n = int(g.n_docs.max())
-        parts = [f"{k} {_at(table, 'pool', k, n, 'recall_at_10', model):.3f}" for k in hnsw
-                 if np.isfinite(_at(table, "pool", k, n, "recall_at_10", model))]
-        iid = [f"{k} {_at(table, 'iid', k, n, 'recall_at_10'):.3f}" for k in hnsw
-               if np.isfinite(_at(table, "iid", k, n, "recall_at_10"))]
-        dims = int(g.dims.iloc[0])
-        lines.append(f"HNSW recall@10 on the real pool of {model} (d={dims}) at N={n:,}: " + ", ".join(parts)
-                     + (f"; on iid random vectors at the same N (d={int(table[table.source == 'iid'].dims.iloc[0])}): "
-                        + ", ".join(iid) if iid else "") + ".")
-        exact = g[g["index"] == "study-f32-exact"].sort_values("n_docs")
-        total = exact.n_relevant.max()
-        complete = exact[exact.n_relevant >= total]  # prefixes holding every judged-relevant document
-        if len(exact) > 1:
-            partial = exact[exact.n_relevant < total]
-            head = (f"below N={int(total):,} a prefix holds only part of the {int(total):,} judged-relevant documents "
-                    f"(nDCG@10 {', '.join(f'{v:.4f}' for v in partial.ndcg_at_10)} at N="
-                    f"{', '.join(f'{n:,}' for n in partial.n_docs)}); " if len(partial) else "")
-            tail = (f"from N={int(complete.n_docs.iloc[0]):,} to {int(complete.n_docs.iloc[-1]):,} only "
-                    f"distractors are added and it goes from {complete.ndcg_at_10.iloc[0]:.4f} "
-                    f"to {complete.ndcg_at_10.iloc[-1]:.4f}"
-                    if len(complete) > 1 else f"at N={int(complete.n_docs.iloc[-1]):,} it is "
-                    f"{complete.ndcg_at_10.iloc[-1]:.4f}")
-            lines.append(f"nDCG@10 of the {int(exact.n_queries.iloc[0]):,} pooled queries ({model}, exact float32): "
-                         + head + tail + ".")
+def pool_recall(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model and index kind at the real pool's largest N: recall@10 against exact float32 on the pool, and on
+    iid random vectors at the same N (NaN where not measured), with the dims of each."""
+    iid = table[table.source == "iid"].set_index(["index", "n_docs"])
+    out = []
+    for model, pool in table[(table.source == "pool") & (table["index"] != EXACT_KIND)].groupby("model"):
+        n = int(pool.n_docs.max())
+        for r in pool[pool.n_docs == n].itertuples():
+            twin = iid.loc[(r.index, n)] if (r.index, n) in iid.index else None
+            out.append({"model": model, "dims": int(r.dims), "n_docs": n, "index": r.index,
+                        "recall_at_10": r.recall_at_10,
+                        "iid_dims": np.nan if twin is None else int(twin.dims),
+                        "iid_recall_at_10": np.nan if twin is None else twin.recall_at_10})
+    return pd.DataFrame(out, columns=["model", "dims", "n_docs", "index", "recall_at_10", "iid_dims",
+                                      "iid_recall_at_10"])
+
+
+def pool_quality(table: pd.DataFrame) -> pd.DataFrame:
+    """nDCG@10 of the pooled queries (exact float32 on the real pool) per model and N, with how many judged-relevant
+    documents the prefix holds and whether it holds them all (past that N, a larger N only adds distractors)."""
+    exact = table[(table.source == "pool") & (table["index"] == EXACT_KIND)].sort_values(["model", "n_docs"])
+    total = exact.groupby("model").n_relevant.transform("max")
+    return pd.DataFrame({"model": exact.model, "n_docs": exact.n_docs, "n_queries": exact.n_queries,
+                         "n_relevant": exact.n_relevant, "all_relevant": exact.n_relevant >= total,
+                         "ndcg_at_10": exact.ndcg_at_10}).reset_index(drop=True)
+
+
+def fitted_vs_real(table: pd.DataFrame) -> pd.DataFrame:
+    """Where fitted vectors and the real pool of the same model were both measured (HNSW kinds): recall@10 of each,
+    fitted minus real, and the mean cosine of a query's 10th neighbour in each."""
+    fitted, pool = table[table.source == "pool-gmm"], table[table.source == "pool"]
+    both = fitted.merge(pool, on=["model", "index", "n_docs"], suffixes=("_fitted", "_real"))
+    both = both[both["index"].str.endswith("-hnsw")]
+    out = pd.DataFrame({"model": both.model, "index": both["index"], "n_docs": both.n_docs,
+                        "recall_at_10_real": both.recall_at_10_real, "recall_at_10_fitted": both.recall_at_10_fitted,
+                        "difference": both.recall_at_10_fitted - both.recall_at_10_real,
+                        "tenth_neighbour_cosine_real": both.mean_10th_neighbour_cosine_real,
+                        "tenth_neighbour_cosine_fitted": both.mean_10th_neighbour_cosine_fitted})
+    return out.sort_values(["model", "index", "n_docs"], ignore_index=True)
+
+
+def fitted_at_largest_n(table: pd.DataFrame) -> pd.DataFrame:
+    """Every index kind on the fitted vectors at their largest N: recall@10, QPS at batch 1, build time, bytes per
+    vector."""
     fitted = table[table.source == "pool-gmm"]
-    if len(fitted) and len(pool):
-        model = fitted.model.iloc[0]
-        both = fitted.merge(pool[pool.model == model], on=["index", "n_docs"], suffixes=("_fit", "_real"))
-        both = both[both["index"].isin(hnsw)]
-        if len(both):
-            gap = (both.recall_at_10_fit - both.recall_at_10_real)
-            sizes = ", ".join(f"{n:,}" for n in sorted(both.n_docs.unique()))
-            lines.append(f"Fitted vs real ({model}, HNSW kinds at N={sizes}): "
-                         f"recall@10 of the fitted vectors minus the real pool's is {gap.mean():+.3f} on average "
-                         f"(from {gap.min():+.3f} to {gap.max():+.3f}); the 10th neighbour of a query lies at cosine "
-                         f"{both.mean_10th_neighbour_cosine_real.iloc[-1]:.3f} in the real pool and "
-                         f"{both.mean_10th_neighbour_cosine_fit.iloc[-1]:.3f} in the fitted vectors.")
-        n_max = int(fitted.n_docs.max())
-        top = fitted[fitted.n_docs == n_max].dropna(subset=["recall_at_10"])
-        lines.append(f"Fitted vectors at N={n_max:,}: " + ", ".join(
-            f"{r['index']} recall@10 {r.recall_at_10:.3f} ({r.qps_b1:,.0f} QPS at batch 1, build {r.build_s:.0f} s, "
-            f"{r.bytes_per_vector:.0f} B/vector)" for _, r in top.iterrows()) + ".")
-    return "\n".join(lines)
+    if fitted.empty:
+        return pd.DataFrame(columns=["model", "index", "n_docs", "recall_at_10", "qps_b1", "build_s",
+                                     "bytes_per_vector"])
+    top = fitted[fitted.n_docs == fitted.n_docs.max()].dropna(subset=["recall_at_10"])
+    return top[["model", "index", "n_docs", "recall_at_10", "qps_b1", "build_s", "bytes_per_vector"]].reset_index(
+        drop=True)
 
 
 def plot_pool_scaling(table: pd.DataFrame):
@@ -477,7 +392,7 @@ def plot_pool_scaling(table: pd.DataFrame):
         label = f"{kind} ({SOURCES[source]}{', ' + model if model else ''})"
         kw = {"color": colours[kind], "ls": _SOURCE_STYLE[source], "marker": markers.get(model, "."), "ms": 3,
               "label": label, "lw": 1.6 if source == "pool" else 1.0}
-        if kind != "study-f32-exact":
+        if kind != EXACT_KIND:
             axes[0].plot(g.n_docs, g.recall_at_10, **kw)
         axes[1].plot(g.n_docs, g.qps_b1, **kw)
         axes[2].plot(g.n_docs, g.build_s, **kw)
@@ -498,15 +413,20 @@ def plot_pool_scaling(table: pd.DataFrame):
 @dataclass
 class PoolReport:
     table: pd.DataFrame
+    recall: pd.DataFrame
+    quality: pd.DataFrame
+    fitted_vs_real: pd.DataFrame
+    fitted_largest: pd.DataFrame
     figure: dict[str, Path]
-    conclusions: str
 
 
 def pool_report(path: Path | str | None = None) -> PoolReport:
-    """Read the ``pool_scaling`` rows, draw ``figures/bench/scaling-pool.{pdf,png}`` and state conclusions."""
+    """Read the ``pool_scaling`` rows, tabulate them (``pool_recall``, ``pool_quality``, ``fitted_vs_real``,
+    ``fitted_at_largest_n``) and draw ``figures/bench/scaling-pool.{pdf,png}``."""
     table = pool_table(bench_rows(path, POOL_BENCHMARK, "pool_scaling"))
     figure = save_figure(plot_pool_scaling(table), output_root() / "figures" / "bench" / artifacts.FIG_SCALING_POOL)
-    return PoolReport(table, figure, pool_conclusions(table))
+    return PoolReport(table, pool_recall(table), pool_quality(table), fitted_vs_real(table),
+                      fitted_at_largest_n(table), figure)
 
 
 def pool_report_if_measured(path: Path | str | None = None) -> PoolReport | None:

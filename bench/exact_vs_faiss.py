@@ -26,8 +26,8 @@ in a faiss binary index in that order). Per case (``<data>/d<dims>/N<n>/q<batch>
 and ``ratio_vs_faiss`` = faiss_s / study_s (above 1: the study is faster), ``gemm_share`` = gemm_s / study_s
 (the share of the study's time spent in the products), ``binary_ratio_vs_faiss``, and ``same_top100``
 (share of queries whose top-100 set equals faiss': ties and float32 rounding can make it < 1).
-Rows go to ``results/bench.csv`` (benchmark ``exact_vs_faiss``). Speed claims live in the README's
-benchmark block (``bench/summary.py``), never in tests.
+Rows go to ``results/bench.csv`` (benchmark ``exact_vs_faiss``). Speeds are read in ``docs/benchmarks.md``
+(its table written by ``bench/summary.py``), never asserted in tests.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ e4m3 alone builds about 30× slower than f16 here). Each corpus' rows are merged
 they are measured.
 
 Rows go to ``results/bench.csv`` (benchmark ``pool_scaling``); notebook 08 and ``bench/summary.py`` read them
-through ``bench.analysis.pool_report``. Timings depend on the machine and its load.
+through ``bench.analysis``'s pool tables. Timings depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     started = [{"case": "run", "metric": "threads", "value": float(args.threads), "unit": "count"}]
     write_rows(make_rows(POOL_BENCHMARK, started, machine), only_cases=args.merge)  # a new run drops the old rows
     run(args, machine)
-    print(pool_report().conclusions)
+    report = pool_report()
+    print(report.recall.to_string(index=False), report.fitted_vs_real.to_string(index=False), sep="\n\n")
     return 0
 
 

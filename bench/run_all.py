@@ -56,10 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== bench.{name}: exit {code} after {time.perf_counter() - start:.0f} s", flush=True)
         if code:
             failed.append(name)
-    from bench.summary import write_readme
+    from bench.summary import PAGE, write_page
 
-    if write_readme():
-        print("README.md: benchmark section rewritten from results/bench.csv")
+    missing = write_page()
+    print(f"{PAGE}: tables rewritten from results/bench.csv"
+          + (f"; no markers for {', '.join(missing)}" if missing else ""))
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

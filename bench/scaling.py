@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
                  if np.isfinite(value)]
     if exponents:
         write_rows(make_rows(BENCHMARK, measurements + exponents, machine), only_cases=args.merge)
-    print(report.conclusions)
+    print(report.series.to_string(index=False), report.crossovers.to_string(index=False), sep="\n\n")
     exact = report.table[~report.table.format.map(is_index)]  # the budget binds the streaming search only
     return 0 if exact.peak_rss_within_budget.all() else 1
 

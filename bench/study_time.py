@@ -20,7 +20,7 @@ last end, overlapping other stages' jobs when cores allow). A step is a rule: ``
 fits a model's parts share), ``<stage>_part`` (one (model, collection) part), the stage's notebook (which gathers
 the parts), ``publish_<stage>``. Targets on a 2-core machine: default profile cold ≤ 13 min, warm a few seconds;
 full profile from warm embeddings ≤ 30 min. Rows of benchmark ``study`` go to ``results/bench.csv``;
-``python -m bench.summary`` writes the README's lines from them.
+``python -m bench.summary`` writes their tables into ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations

@@ -40,8 +40,9 @@
 # scored in blocks within a memory budget, every storage format) and, as the worst case of a graph index,
 # HNSW on independent random unit vectors: no neighbourhood structure, so recall@10 falls fast with N.
 #
-# This notebook reads those rows from `results/bench.csv` (written by `make bench`), computes every
-# conclusion from them and draws the figures. Timings depend on the machine and its load.
+# This notebook reads those rows from `results/bench.csv` (written by `make bench`), tabulates them
+# (`bench.analysis`), draws the figures and computes its conclusions from those tables. Timings depend on the
+# machine and its load.
 
 # %% tags=["parameters"]
 formats = ["float32", "float16", "float8_e4m3", "int8", "binary"]   # formats to show (as measured)
@@ -49,6 +50,8 @@ indexes = None                 # HNSW index kinds to show, e.g. ["usearch-f16-hn
 budget = None                  # check peak memory against this size (e.g. "4GiB"); None: the run's own budget
 
 # %%
+import pandas as pd
+
 from study.core.notebook import setup
 from study.params import ScalingParams
 
@@ -78,8 +81,49 @@ from IPython.display import Image, display
 
 display(Image(str(pool.figure["png"]))) if pool else None
 
+# %% [markdown]
+# ## Recall@10 at the pool's size: the real pool against iid random vectors
+#
+# Per model and index kind at the pool's largest N: recall@10 against exact float32 on the real embeddings, and
+# on iid random vectors of the same N (`iid_dims` wide; empty where that kind was not run on them). The gap
+# between the two columns is what the worst case overstates.
+
 # %%
-print(pool.conclusions if pool else "")
+pool.recall if pool else None
+
+# %% [markdown]
+# ## nDCG@10 of the pooled queries as distractors are added
+#
+# Exact float32 on the real pool. Until `all_relevant` is true a prefix lacks some judged-relevant documents, so
+# nDCG@10 rises with N; from there on a larger N only adds distractors, and the fall of nDCG@10 is what they cost.
+
+# %%
+pool.quality if pool else None
+
+# %% [markdown]
+# ## Fitted vectors against the real pool, and the fitted vectors at their largest N
+#
+# Where both were measured: recall@10 of the fitted vectors minus the real pool's (`difference`; negative: the
+# fitted vectors are harder to search) and the mean cosine of a query's 10th neighbour in each (lower: a less
+# crowded neighbourhood). Then every index kind on the fitted vectors at their largest N.
+
+# %%
+pool.fitted_vs_real if pool else None
+
+# %%
+pool.fitted_largest if pool else None
+
+# %%
+if pool:
+    for model, rows in pool.recall.groupby("model"):
+        hnsw = rows[rows["index"].str.endswith("-hnsw")]
+        iid = hnsw.iid_recall_at_10.dropna()
+        print(f"{model} at N={rows.n_docs.iloc[0]:,}: HNSW recall@10 {hnsw.recall_at_10.min():.3f}–"
+              f"{hnsw.recall_at_10.max():.3f} on the real pool"
+              + (f", {iid.min():.3f}–{iid.max():.3f} on iid vectors" if len(iid) else ""))
+    gap = pool.fitted_vs_real.difference
+    print(f"fitted minus real recall@10: mean {gap.mean():+.3f}, from {gap.min():+.3f} to {gap.max():+.3f}"
+          if len(gap) else "fitted vectors and the real pool: no N measured on both")
 
 # %% [markdown]
 # ## Exact search vs faiss flat, shape by shape
@@ -129,7 +173,47 @@ report.crossovers
 Image(str(report.figure['png']))
 
 # %% [markdown]
+# ## Each series in one row
+#
+# Per format (exact search) or index kind (HNSW) and dims: the exponent of query time (and of HNSW build time)
+# against N, recall@10 against exact float32 at the smallest and largest N, the lowest recall@10 of the planted
+# relevant documents, how many cases stayed within their memory budget, and the measurements at the largest N
+# (for exact search, the multiply-add rate as a fraction of the float32 GEMM rate measured in the same process).
+
+# %%
+report.series
+
+# %% [markdown]
+# ## The machine during the run
+#
+# A 1-minute load average above the core count means other work shared the CPUs: the times are upper bounds.
+
+# %%
+report.conditions
+
+# %% [markdown]
 # ## What the measurements show
 
 # %%
-print(report.conclusions)
+series = report.series
+
+
+def growth(exponents: pd.Series) -> str:
+    """The range of fitted exponents as ``N^a to N^b``, or why there is none."""
+    fitted = exponents.dropna()
+    return f"N^{fitted.min():.2f} to N^{fitted.max():.2f}" if len(fitted) else "not fitted (one corpus size)"
+
+
+exact_series, hnsw_series = series[series.method == "exact"], series[series.method != "exact"]
+print(f"exact search: time ∝ {growth(exact_series.exponent)} (1 = linear); within the budget in "
+      f"{exact_series.cases_within_budget.sum()} of {exact_series.cases.sum()} cases")
+if len(hnsw_series):
+    print(f"HNSW on iid vectors: time ∝ {growth(hnsw_series.exponent)}, build ∝ {growth(hnsw_series.build_exponent)}; "
+          f"recall@10 {hnsw_series.recall_at_10_at_n_min.min():.2f}–{hnsw_series.recall_at_10_at_n_min.max():.2f} "
+          f"at the smallest N, {hnsw_series.recall_at_10_at_n_max.min():.2f}–"
+          f"{hnsw_series.recall_at_10_at_n_max.max():.2f} at the largest")
+for r in report.crossovers.itertuples():
+    found = ("no exact search of a comparable format at the same N" if pd.isna(r.exact_format)
+             else f"does not stay faster than exact {r.exact_format} up to the largest N" if pd.isna(r.faster_from_n)
+             else f"stays faster than exact {r.exact_format} from N={r.faster_from_n:,.0f} ({r.speedup:.1f}× there)")
+    print(f"{r.index} d={r.dims}: {found}")

@@ -73,6 +73,8 @@ from study.stages.codecs import (
     codecs_table,
     dropped_table,
     equal_bytes_tests,
+    peer_tests,
+    peers_table,
     publish_codecs,
     summarise_codecs,
     training_set_tests,
@@ -161,6 +163,32 @@ tests
 # %%
 training = training_set_tests(summary, tidy, per_query, p.weighting, p.n_resamples, p.seed)
 training
+
+# %% [markdown]
+# ## The peers' published claims, read on our data
+# Their numbers come from other models, corpora and metrics (often the recall of an HNSW search). Each row reads
+# one claim as a paired nDCG@10 difference, with its 95 % CI, between the best configuration matching the claim (A)
+# and what the claim compares it with (B); `reading` says whether the CI excludes zero. The claims, by name:
+#
+# * *RaBitQ vs sign binary*: RaBitQ's authors (Gao & Long, SIGMOD 2024) report that 1-bit RaBitQ, with its
+#   per-vector factors and unbiased estimator, is more accurate than sign binary and PQ at a similar code length.
+# * *OPQ at 32× vs sign binary*: a properly trained OPQ is reported to beat sign binary at 32× (and CoRECT's PQ, one
+#   codebook trained per batch, to understate PQ); here OPQ stores exactly sign binary's bytes.
+# * *BBQ vs sign binary*: Elastic presents BBQ (1-bit OSQ documents, 4-bit queries) as far better than plain binary
+#   quantization.
+# * *BBQ rescored vs BBQ alone*: Elastic advises oversampling BBQ's candidates and rescoring them with the float
+#   vectors.
+# * *TurboQuant 4-bit vs int8*: TurboQuant (Zandieh et al., ICLR 2026, and Qdrant's integration) is presented as
+#   near-lossless at 4 bits, i.e. as good as int8 at half its bytes.
+# * *BitBudget: bits beat dimensions (4×)*: BitBudget (arXiv 2510.04127) reports that at equal bytes, coarser codes
+#   on every coordinate beat fewer full-precision coordinates; here int8 on every dimension against float32 on the
+#   first quarter of PCA's.
+# * *BitBudget: binary + rerank vs float32*: BitBudget calls binary codes re-ranked with the float vectors lossless
+#   at 32×, counting the 1-bit codes only; here every tier is counted, the float32 vectors the re-ranking reads
+#   included.
+
+# %%
+peers_table(peer_tests(summary, tidy, per_query, p.weighting, p.n_resamples, p.seed))
 
 # %% [markdown]
 # ## What the numbers say

@@ -102,3 +102,19 @@ def test_no_module_builds_conclusions_or_a_paper_section():
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and sectioning.search(node.value):
                 found.append(f"{name}:{node.lineno}: {node.value[:60]!r}")
     assert found == []
+
+
+def test_no_bench_module_builds_conclusions_or_sentences():
+    """The benchmarks' analysis and summary give tables; what they show is notebook 08's conclusions and
+    docs/benchmarks.md's hand-written text: no bench module defines a ``conclusions``, ``*_conclusions`` or
+    ``*_sentence`` function, nor a ``conclusions`` field."""
+    found = []
+    for path in sorted((REPO / "bench").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+                    node.name == "conclusions" or node.name.endswith(("_conclusions", "_sentence", "_sentences"))):
+                found.append(f"{path.name}: def {node.name}")
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
+                    node.target.id == "conclusions":
+                found.append(f"{path.name}: field conclusions")
+    assert found == []

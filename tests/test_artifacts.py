@@ -17,8 +17,8 @@ SOURCES = sorted([*(REPO / "study" / "stages").glob("*.py"), *(REPO / "study" / 
                   *(REPO / "bench").rglob("*.py"), *(REPO / "notebooks").glob("*.py")])
 SUFFIXES = ("pdf", "png", "tex", "csv", "parquet", "ipynb")
 CONSTANTS = {k: v for k, v in vars(artifacts).items() if k.isupper() and isinstance(v, str)}
-# names still typed, in prose for readers (the benchmark summary's Markdown), not in a file path the code opens
-LEFT = {"bench/summary.py": {artifacts.FIG_SCALING, artifacts.FIG_SCALING_POOL, artifacts.STAGES["scaling"].stem}}
+# names a source may still type, per source (none: the benchmark tables' figures are linked by docs/benchmarks.md)
+LEFT: dict[str, set[str]] = {}
 # which modules write a stage's names (stage 05 writes its own in its notebook, with paper_macros)
 WRITERS = {
     "quantization": ["study/stages/quantization.py"],

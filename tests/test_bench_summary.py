@@ -1,12 +1,21 @@
-"""The README's benchmark block is written from results/bench.csv rows (no number typed by hand)."""
+"""docs/benchmarks.md's generated blocks are written from results/bench.csv rows (no number typed by hand) and
+hold Markdown tables and short headings only: what a table means is the page's hand-written text."""
 
 from __future__ import annotations
 
+import re
+
+import pandas as pd
+from conftest import REPO
+
 from bench import summary
-from bench.common import make_rows
+from bench.common import make_rows, read_rows
+
+TABLE_ROW = re.compile(r"^\|.*\|$")
+HEADING = re.compile(r"^#### [^.!?]{1,80}$")  # a short label, no sentence
 
 
-def rows():
+def rows() -> pd.DataFrame:
     evaluator = make_rows("evaluator_vs_mteb", [
         {"case": "minilm-l6/scifact/float32", "metric": m, "value": v, "unit": "s"}
         for m, v in (("ours_seconds", 0.25), ("mteb_seconds", 10.0), ("speedup", 40.0),
@@ -18,28 +27,70 @@ def rows():
     study = make_rows("study", [{"case": "profile=default", "metric": "cold_seconds", "value": 780.0, "unit": "s"},
                                 {"case": "profile=default", "metric": "warm_seconds", "value": 2.0, "unit": "s"}],
                       machine="box")
-    import pandas as pd
-
     return pd.concat([evaluator, encode, study], ignore_index=True)
 
 
-def test_summary_reads_every_number_from_the_rows(monkeypatch):
-    monkeypatch.setattr(summary, "scaling_lines", lambda: [])
-    monkeypatch.setattr(summary, "pool_lines", lambda: [])
-    text = summary.summary(rows())
-    assert "40–40× faster" in text and "12.5 s to import mteb" in text and "4e-06" in text
-    assert "20.0 docs/s" in text and "19.0" in text and "+5.3%" in text
-    assert "cold 13.0 min (target: 13 min), warm 2 s" in text
-    assert "box" in text
+def cells(block: str) -> list[list[str]]:
+    """The cells of every table row of a block (the separator rows left out)."""
+    return [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines()
+            if TABLE_ROW.match(line) and not set(line) <= set("|:- ")]
 
 
-def test_summary_of_no_rows_says_how_to_run(monkeypatch):
-    monkeypatch.setattr(summary, "scaling_lines", lambda: [])
-    monkeypatch.setattr(summary, "pool_lines", lambda: [])
-    assert "make bench" in summary.summary(rows().iloc[0:0])
+def only_tables_and_headings(block: str) -> list[str]:
+    """The lines of a generated block that are neither a table row, a short heading nor blank."""
+    return [line for line in block.splitlines() if line.strip() and not TABLE_ROW.match(line)
+            and not HEADING.match(line)]
 
 
-def test_mutation_lines_show_each_modules_score_and_the_rule_breaks_caught():
+def test_every_number_is_read_from_the_rows():
+    blocks = summary.blocks(rows())
+    assert ["minilm-l6", "scifact", "float32", "0.250", "10.00", "40", "4e-06"] in cells(blocks["evaluator"])
+    assert ["12.5"] in cells(blocks["evaluator"])  # mteb's import, beside the table
+    assert ["minilm-l6/cranfield/docs", "20.0", "19.0", "+5.3%", "3e-07"] in cells(blocks["encode"])
+    assert ["profile=default", "", "13.0", "", "2"] in cells(blocks["study"])
+    assert [row[:3] for row in cells(blocks["runs"])[1:]] == [["evaluator_vs_mteb", "`bench/evaluator.py`", "box"],
+                                                              ["encode", "`bench/encode.py`", "box"],
+                                                              ["study", "`bench/study_time.py`", "box"]]
+
+
+def test_generated_blocks_hold_tables_and_headings_only():
+    """Every block of the committed rows, and of the synthetic ones: no sentence comes back into a block."""
+    for source in (rows(), read_rows(REPO / "results" / "bench.csv")):
+        for name, block in summary.blocks(source).items():
+            assert only_tables_and_headings(block) == [], name
+    assert only_tables_and_headings("| a |\n\n#### A label\n") == []
+    assert only_tables_and_headings("* **Scaling**: time grows as N^0.9.") != []
+    assert only_tables_and_headings("#### Time grows linearly. It is fine") != []
+
+
+def test_no_rows_leave_every_block_empty():
+    assert set(summary.blocks(rows().iloc[0:0]).values()) == {""}
+
+
+def test_the_committed_page_shows_the_committed_rows():
+    """docs/benchmarks.md is up to date with results/bench.csv, and has markers for every section."""
+    page = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    text, missing = summary.splice(page, summary.blocks(read_rows(REPO / "results" / "bench.csv")))
+    assert missing == [] and text == page, "rerun `python -m bench.summary`"
+
+
+def test_splice_replaces_only_between_markers_and_names_missing_sections():
+    page = f"intro\n{summary.start_marker('encode')}\nold\n{summary.end_marker('encode')}\noutro\n"
+    text, missing = summary.splice(page, {"encode": "| new |", "study": "| x |"})
+    assert text == f"intro\n{summary.start_marker('encode')}\n\n| new |\n\n{summary.end_marker('encode')}\noutro\n"
+    assert missing == ["study"]
+    assert summary.splice(text, {"encode": ""})[0] == \
+        f"intro\n{summary.start_marker('encode')}\n{summary.end_marker('encode')}\noutro\n"
+
+
+def test_write_page_rewrites_the_blocks_and_reports_missing_markers(tmp_path):
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# B\n{summary.start_marker('encode')}\n{summary.end_marker('encode')}\n")
+    missing = summary.write_page(page, rows())
+    assert "| minilm-l6/cranfield/docs |" in page.read_text() and "encode" not in missing and "evaluator" in missing
+
+
+def test_mutation_table_shows_each_modules_score_and_the_modules_not_measured():
     mutants = make_rows("mutants", [{"case": case, "metric": m, "value": v, "unit": "mutants"}
                                     for case, values in (("comparison", (300, 280, 15, 5, 2, 94.59)),
                                                          ("stats", (100, 80, 20, 0, 0, 80.0)))
@@ -47,29 +98,26 @@ def test_mutation_lines_show_each_modules_score_and_the_rule_breaks_caught():
                                                      "score_pct"), values)], machine="box")
     breaks = make_rows("rule_breaks", [{"case": "a", "metric": "caught", "value": 1, "unit": "bool"},
                                        {"case": "b", "metric": "caught", "value": 0, "unit": "bool"}], machine="box")
-    import pandas as pd
+    blocks = summary.blocks(pd.concat([mutants, breaks], ignore_index=True))
+    table = cells(blocks["mutants"])
+    assert ["comparison", "300", "280", "15", "5", "2", "94.6"] in table and ["stats", "100", "80", "20", "0", "0",
+                                                                             "80.0"] in table
+    assert [row[0] for row in table[3:]] == ["codecs-stage", "configs", "evaluate", "runner", "scorecard", "tradeoff",
+                                             "verdicts"]
+    assert all(set(row[1:]) == {""} for row in table[3:])  # not measured: no counts
+    assert cells(blocks["rule-breaks"])[1:] == [["a", "yes"], ["b", "no"]]
 
-    text = "\n".join(summary.mutation_lines(pd.concat([mutants, breaks], ignore_index=True)))
-    assert "below the 90 % goal: stats; not measured yet: codecs-stage, configs, evaluate, runner, scorecard, " \
-        "tradeoff, verdicts." in text
-    assert "| comparison |       300 |      280 |" in text and "94.6 %" in text and "80.0 %" in text
-    assert "1 of 2 caught by their module's targeted tests; not caught: b." in text
 
-
-def test_the_opq_line_reads_each_collection_and_the_pooled_difference():
-    import pandas as pd
-
+def test_the_opq_table_reads_each_collection_and_the_pooled_difference_last():
     def case(name: str, diff: float, low: float, high: float, seconds: bool = True) -> list[dict]:
         out = [{"case": name, "metric": m, "value": v, "unit": ""}
                for m, v in (("diff", diff), ("diff_ci_low", low), ("diff_ci_high", high))]
         return out + ([{"case": name, "metric": f"train_seconds {s}", "value": t, "unit": "s"}
                        for s, t in (("study", 12.0), ("faiss default", 61.0))] if seconds else [])
 
-    rows = make_rows("opq_iterations", case("m/scifact/opq48", 0.004, -0.013, 0.022)
-                     + case("m/pooled:scifact/opq48", 0.004, -0.003, 0.012, seconds=False), machine="box")
-    line = summary.opq_iterations_lines(pd.concat([rows], ignore_index=True))[0]
-    assert "scifact +0.0040 [-0.0130, +0.0220] (training 12 s vs 61 s)" in line
-    assert "pooled +0.0040 [-0.0030, +0.0120], within noise" in line
-    outside = make_rows("opq_iterations", case("m/pooled:scifact/opq48", 0.01, 0.002, 0.02, seconds=False)
-                        + case("m/scifact/opq48", 0.01, 0.002, 0.02), machine="box")
-    assert summary.opq_iterations_lines(outside)[0].endswith("outside noise.")
+    rows = make_rows("opq_iterations", case("m/pooled:scifact/opq48", 0.004, -0.003, 0.012, seconds=False)
+                     + case("m/scifact/opq48", 0.004, -0.013, 0.022), machine="box")
+    table = cells(summary.blocks(rows)["opq"])
+    assert table[1:] == [["m", "scifact", "opq48", "+0.0040", "-0.0130", "+0.0220", "12", "61"],
+                         ["m", "pooled:scifact", "opq48", "+0.0040", "-0.0030", "+0.0120", "", ""]]
+

@@ -365,3 +365,57 @@ def test_the_readme_has_one_verdict_block_and_a_short_table_for_it():
     lines = table.strip().splitlines()
     assert len(lines) == 4 and re.search(r"\|\s+2 \| PCA is best\s+\| partly\s+\| fragile\s+\|", table)
     assert "long" not in table and "without adi" not in table  # a few words per cell
+
+
+# A generated Markdown line: a table row, a short heading, an image, a link (alone or as a list item), a comment or
+# the not-run placeholder; anything else (a sentence) belongs to the hand-written text around the block.
+MARKDOWN_LINE = re.compile(r"^(\|.*\||#{2,4} [^.!?]{1,60}|!\[[^\]]*\]\([^)\s]+\)|(\* )?\[[^\]]+\]\([^)\s]+\)"
+                           r"|<!-- .* -->|" + re.escape(paper_macros.NOT_RUN_MD) + r"|)$")
+
+
+def prose_lines(block: str) -> list[str]:
+    """The lines of a generated Markdown block that are none of ``MARKDOWN_LINE`` (code blocks' lines are code)."""
+    found, code = [], False
+    for line in block.splitlines():
+        if line.startswith("```"):
+            code = not code
+        elif not code and not MARKDOWN_LINE.match(line.strip()):
+            found.append(line)
+    return found
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text[text.index(start) + len(start):text.index(end)]
+
+
+def test_the_readme_and_results_blocks_hold_tables_headings_and_links_only():
+    results = (REPO_ROOT / paper_macros.RESULTS_PAGE).read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    for block in (_between(results, paper_macros.README_START, paper_macros.README_END),
+                  _between(readme, paper_macros.VERDICTS_START, paper_macros.VERDICTS_END),
+                  (REPO_ROOT / "paper" / "README-results.md").read_text()):
+        assert prose_lines(block) == []
+    assert prose_lines("Profile `full`: nDCG@10 loss against compression (notebook `05-tradeoff.ipynb`):") != []
+    assert prose_lines("### The explorer moves the sliders. It is one page") != []
+    assert prose_lines("```bash\nmake paper PROFILE=full\n```\n[docs/rerun.md](../docs/rerun.md)") == []
+
+
+def test_the_results_page_and_readme_verdicts_are_up_to_date(monkeypatch):
+    """docs/results.md's block and the README's verdict table are what the committed full profile's results give."""
+    monkeypatch.setenv("STUDY_OUTPUT_DIR", str(REPO_ROOT))  # read only: nothing is written
+    card = pd.read_csv(REPO_ROOT / "results" / "full" / "tables" / "table-tradeoff-scorecard.csv")
+    results = (REPO_ROOT / paper_macros.RESULTS_PAGE).read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = _between(results, paper_macros.README_START, paper_macros.README_END)
+    assert block.strip() == paper_macros.readme_summary("full", card).strip()
+    assert "### The peers' published claims on our data" in block and "| RaBitQ vs sign binary" in block
+    assert _between(readme, paper_macros.VERDICTS_START, paper_macros.VERDICTS_END).strip() == \
+        paper_macros.verdicts_markdown(card).strip()
+    assert len(readme.encode()) <= 10_240  # the README stays short: detail lives in docs/
+
+
+def test_readme_results_of_a_profile_not_run_yet_holds_placeholders_only(output_dir):
+    page = paper_macros.readme_results("tiny", None, {"profile": "tiny"})
+    assert prose_lines(page) == [] and paper_macros.NOT_RUN_MD in page and "papermill" in page
+    assert paper_macros.readme_summary("tiny", None) == paper_macros.NOT_RUN_MD
+    assert paper_macros.codecs_summary("tiny") == []

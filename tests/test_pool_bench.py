@@ -1,7 +1,9 @@
 """The real-embedding benchmarks' data and analysis: the pooled corpus, vectors fitted to it, the index-scaling
-rows and conclusions, and the exact-search-vs-faiss rows (functional checks; speed claims live in the README)."""
+rows and their tables, and the exact-search-vs-faiss rows (functional checks; speed claims live in docs/)."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -106,18 +108,32 @@ def _pool_rows() -> pd.DataFrame:
     return make_rows(analysis.POOL_BENCHMARK, measured, machine="box")
 
 
-def test_pool_conclusions_compare_real_fitted_and_iid_from_the_rows(tmp_path, monkeypatch):
+def test_pool_tables_compare_real_fitted_and_iid_from_the_rows(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDY_OUTPUT_DIR", str(tmp_path))
     path = tmp_path / "bench.csv"
     _pool_rows().to_csv(path, index=False)
     report = analysis.pool_report(path)
-    text = report.conclusions
-    assert "minilm-l6 (d=384) at N=45,031: usearch-f16-hnsw 0.960" in text
-    assert "iid random vectors at the same N (d=384): usearch-f16-hnsw 0.400" in text
-    assert "minus the real pool's is -0.040" in text
-    assert "goes from 0.6200 to 0.6000" in text
+    recall = report.recall.set_index("index").loc["usearch-f16-hnsw"]  # the exact search is no row of its own
+    assert report.recall["index"].tolist() == ["usearch-f16-hnsw"]
+    assert (recall.model, recall.n_docs, recall.dims, recall.iid_dims) == ("minilm-l6", 45_031, 384, 384)
+    assert (recall.recall_at_10, recall.iid_recall_at_10) == pytest.approx((0.96, 0.40))
+    assert report.quality.ndcg_at_10.tolist() == pytest.approx([0.62, 0.60])
+    assert report.quality.all_relevant.tolist() == [True, True] and report.quality.n_queries.iloc[0] == 5413
+    gap = report.fitted_vs_real
+    assert gap.n_docs.tolist() == [20_000, 45_031] and gap.difference.tolist() == pytest.approx([-0.04, -0.04])
+    assert gap.tenth_neighbour_cosine_real.iloc[0] == pytest.approx(0.97 / 2)
+    assert gap.tenth_neighbour_cosine_fitted.iloc[0] == pytest.approx(0.93 / 2)
+    assert report.fitted_largest["index"].tolist() == ["usearch-f16-hnsw"]
+    assert report.fitted_largest.recall_at_10.iloc[0] == pytest.approx(0.92)
     assert report.figure["png"].exists()
     assert list(report.table.source.unique()) == ["pool", "pool-gmm", "iid"]  # real curves first
+
+
+def test_pool_quality_marks_the_prefixes_without_every_relevant_document():
+    rows = _pool_rows()
+    rows.loc[(rows.case == "pool:minilm-l6/corpus/d384/N20000") & (rows.metric == "n_relevant"), "value"] = 9000.0
+    quality = analysis.pool_quality(analysis.pool_table(rows))
+    assert quality.n_relevant.tolist() == [9000, 12165] and quality.all_relevant.tolist() == [False, True]
 
 
 def test_exact_vs_faiss_rows_and_their_readme_table(monkeypatch):
@@ -127,6 +143,6 @@ def test_exact_vs_faiss_rows_and_their_readme_table(monkeypatch):
     assert set(wide.index) == {"pool:toy/d64/N3000/q1", "pool:toy/d64/N3000/q50"}
     assert (wide.same_top100 == 1.0).all()  # untied data: the same sets as faiss
     np.testing.assert_allclose(wide.ratio_vs_faiss, wide.faiss_s / wide.study_s)
-    lines = summary.exact_vs_faiss_lines(make_rows("exact_vs_faiss", rows.to_dict("records"), machine="box"))
-    assert "pool:toy" in lines[2] and "box" in lines[0]
-    assert f"{wide.ratio_vs_faiss.iloc[0]:.2f}" in lines[2]
+    block = "\n".join(summary.exact_vs_faiss_section(make_rows("exact_vs_faiss", rows.to_dict("records"),
+                                                                 machine="box")))
+    assert "pool:toy" in block and re.search(rf"\|\s+{wide.ratio_vs_faiss.iloc[0]:.2f}\s+\|", block)

@@ -1,5 +1,5 @@
-"""The scaling benchmark's HNSW cases: case parsing, the crossover against exact search, the conclusions
-text, the figure, and the block-wise index build the benchmark relies on."""
+"""The scaling benchmark's HNSW cases: case parsing, the crossover against exact search, the per-series summary
+table, the figure, and the block-wise index build the benchmark relies on."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import pytest
 from bench.analysis import (
     case_table,
     comparable_format,
-    conclusions,
     crossovers,
     exponent_table,
     is_index,
     plot_scaling,
+    run_conditions,
+    series_table,
 )
 from study.core.errors import ParameterError
 from study.core.vectors import normalise
@@ -53,10 +54,9 @@ def _rows(exact_times: list[float], hnsw_times: list[float], index: str = "usear
     return pd.DataFrame(rows)
 
 
-def _report(exact_times: list[float], hnsw_times: list[float]) -> tuple[pd.DataFrame, str]:
-    rows = _rows(exact_times, hnsw_times)
-    table = case_table(rows)
-    return crossovers(table), conclusions(table, exponent_table(table), rows)
+def _report(exact_times: list[float], hnsw_times: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    table = case_table(_rows(exact_times, hnsw_times))
+    return crossovers(table), series_table(table).set_index("format")
 
 
 def test_index_cases_parse_beside_exact_ones():
@@ -72,35 +72,53 @@ def test_index_cases_parse_beside_exact_ones():
 
 
 def test_hnsw_faster_at_1m_but_not_at_10k_names_1m():
-    cross, text = _report([0.1, 1, 10], [0.5, 2, 0.5])
+    cross, series = _report([0.1, 1, 10], [0.5, 2, 0.5])
     row = cross.iloc[0]
-    assert row.exact_format == "float16" and row.faster_from_n == 1_000_000
+    assert row.exact_format == "float16" and row.faster_from_n == 1_000_000 and row.n_docs == 1_000_000
     assert row.speedup == pytest.approx(20) and row.recall_at_10 == pytest.approx(0.7)
-    assert ("usearch-f16-hnsw d=384: queries faster than exact float16 from N=1,000,000 on (measured up to "
-            "1,000,000) (at N=1,000,000: 0.5 s vs 10 s for 1,000 queries, 20.0× faster), recall@10 0.70 against "
-            "exact float32 (exact float16: 0.99)") in text
+    assert row.index_time_s == pytest.approx(0.5) and row.exact_time_s == pytest.approx(10)
+    assert row.exact_recall_at_10 == pytest.approx(0.99) and row.n_max == 1_000_000
 
 
 def test_faster_only_in_the_middle_does_not_count_as_a_crossover():
-    cross, text = _report([0.1, 1, 10], [0.5, 0.5, 20])
+    cross, series = _report([0.1, 1, 10], [0.5, 0.5, 20])
     assert np.isnan(cross.faster_from_n.iloc[0]) and cross.n_docs.iloc[0] == 1_000_000
     assert cross.faster_at_n.iloc[0] == (100_000,)
-    assert ("faster than exact float16 only at N=100,000, slower at the largest measured N, 1,000,000 "
-            "(there: 20 s vs 10 s") in text
-    assert "usearch-f16-hnsw d=384 0.90 (N=10,000) → 0.70 (N=1,000,000)" in text  # recall trend
+    assert cross.index_time_s.iloc[0] == pytest.approx(20) and cross.exact_time_s.iloc[0] == pytest.approx(10)
+    hnsw = series.loc["usearch-f16-hnsw"]  # the recall trend: 0.9 at the smallest N, 0.7 at the largest
+    assert (hnsw.recall_at_10_at_n_min, hnsw.recall_at_10_at_n_max) == pytest.approx((0.9, 0.7))
 
 
-def test_never_faster_is_said_so():
-    cross, text = _report([0.1, 1, 10], [0.5, 2, 20])
-    assert cross.faster_at_n.iloc[0] == ()
-    assert "slower than exact float16 at every measured N up to 1,000,000 (at N=1,000,000: 20 s vs 10 s" in text
+def test_never_faster_has_no_crossover():
+    cross, _ = _report([0.1, 1, 10], [0.5, 2, 20])
+    assert cross.faster_at_n.iloc[0] == () and np.isnan(cross.faster_from_n.iloc[0])
+    assert cross.n_docs.iloc[0] == 1_000_000 and cross.index_time_s.iloc[0] == pytest.approx(20)
 
 
 def test_faster_everywhere_names_the_smallest_n():
-    cross, text = _report([0.1, 1, 10], [0.05, 0.1, 0.2])
-    assert cross.faster_from_n.iloc[0] == 10_000
-    assert "already at the smallest measured N, 10,000, and at every larger one up to 1,000,000" in text
-    assert "N^0.30" in text  # the HNSW time exponent: log(4)/log(100)
+    cross, series = _report([0.1, 1, 10], [0.05, 0.1, 0.2])
+    assert cross.faster_from_n.iloc[0] == 10_000 == cross.n_min.iloc[0]
+    assert series.loc["usearch-f16-hnsw", "exponent"] == pytest.approx(np.log(4) / np.log(100))
+
+
+def test_series_table_summarises_each_series_from_its_cases():
+    cross, series = _report([0.1, 1, 10], [0.5, 2, 0.5])
+    exact, hnsw = series.loc["float16"], series.loc["usearch-f16-hnsw"]
+    assert (exact.method, exact.points, exact.n_min, exact.n_max) == ("exact", 3, 10_000, 1_000_000)
+    assert exact.exponent == pytest.approx(1.0) and np.isnan(exact.build_exponent)
+    assert hnsw.build_exponent == pytest.approx(1.0)  # build_s ∝ N here
+    assert (exact.cases_within_budget, exact.cases) == (3, 3)
+    assert exact.wall_time_s_at_n_max == pytest.approx(10) and exact.stored_bytes_at_n_max == 2.0 * 384 * 1_000_000
+    assert exact.fraction_of_gemm_peak_at_n_max == pytest.approx(0.5) and np.isnan(hnsw.fraction_of_gemm_peak_at_n_max)
+    assert hnsw.min_recall_at_10_planted == pytest.approx(0.8) and hnsw.bytes_per_vector_at_n_max == 900
+
+
+def test_run_conditions_read_cores_load_and_queries():
+    rows = pd.concat([_rows([0.1, 1, 10], [0.5, 2, 0.5]), pd.DataFrame([
+        {"benchmark": "scaling", "case": "run", "metric": m, "value": v, "unit": ""}
+        for m, v in (("cpu_count", 2), ("load_avg_start", 3.5), ("load_avg_end", 1.25))])])
+    assert run_conditions(rows).iloc[0].tolist() == [2.0, 1.25, 3.5, 1000.0]
+    assert run_conditions(rows[rows.metric == "n_queries"]).iloc[0].isna().tolist() == [True, True, True, False]
 
 
 def test_comparable_exact_format():
@@ -116,13 +134,13 @@ def test_comparable_exact_format():
     assert comparable_format("usearch-i8-hnsw", []) is None
 
 
-def test_index_without_a_comparable_exact_case_is_said_so():
+def test_index_without_a_comparable_exact_case_has_an_empty_crossover():
     rows = _rows([0.1, 1, 10], [0.5, 2, 0.5])
-    rows = rows[~rows.case.str.startswith("float16/")]
-    table = case_table(rows)
-    text = conclusions(table, exponent_table(table), rows)
-    assert "No exact search was measured." in text
-    assert "usearch-f16-hnsw d=384: no exact search of a comparable format was measured" in text
+    table = case_table(rows[~rows.case.str.startswith("float16/")])
+    cross = crossovers(table)
+    assert cross["index"].tolist() == ["usearch-f16-hnsw"]
+    assert cross.exact_format.isna().all() and cross.n_docs.isna().all() and cross.faster_from_n.isna().all()
+    assert series_table(table).method.tolist() == ["hnsw"]
 
 
 def test_figure_has_a_build_panel_only_with_indexes():
@@ -170,10 +188,9 @@ def test_block_wise_build_from_a_memory_map(tmp_path):
     assert (found[:, 0] == np.arange(20)).mean() >= 0.9  # each document finds itself
 
 
-def test_one_measured_size_is_said_to_be_the_only_one():
+def test_one_measured_size_has_no_exponent():
     rows = _rows([0.1, 1, 10], [0.05, 2, 20])
-    rows = rows[rows.case.str.endswith("/N10000") | ~rows.case.str.contains("/N")]
-    table = case_table(rows)
-    text = conclusions(table, exponent_table(table), rows)
-    assert "queries faster than exact float16 at N=10,000, the only N measured (at N=10,000: 0.05 s vs 0.1 s" in text
-    assert "Only one corpus size was measured" in text
+    table = case_table(rows[rows.case.str.endswith("/N10000") | ~rows.case.str.contains("/N")])
+    cross, series = crossovers(table), series_table(table)
+    assert cross.faster_from_n.iloc[0] == 10_000 == cross.n_max.iloc[0]
+    assert exponent_table(table).empty and series.exponent.isna().all() and (series.points == 1).all()

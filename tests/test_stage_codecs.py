@@ -150,7 +150,8 @@ def test_codecs_notebook_runs_on_tiny_collections(tiny_embeddings, output_dir, t
     # the paper's table of the peers' claims: labels and numbers, the claims' wording left to main.tex
     peers, table = (pd.read_csv(output_dir / f"results/tiny/tables/{n}.csv") for n in ("codecs-peers",
                                                                                        "table-codecs-peers"))
-    assert len(table) == len(peers) > 0 and "claim" in peers and list(table.claim) == list(peers.comparison)
+    assert len(table) == len(peers) > 0 and list(table.claim) == list(peers.comparison)
+    assert "claim" not in peers and peers.select_dtypes(["object", "string"]).map(len).max().max() < 60  # no sentence
     assert table["A − B"].tolist() == pytest.approx(peers["diff"].tolist(), abs=1e-6)  # codecs-peers.csv: 6 digits
     assert set(table.reading) <= {"better", "worse", "not distinguishable"}
     from oracles import check_notebook, codec_cases  # RaBitQ, OPQ, PQ fast-scan searched by faiss' own indexes
@@ -251,7 +252,7 @@ def test_the_peers_opq_claim_compares_opq_at_sign_binarys_bytes():
     """MPNet (768-d): sign binary is 96 B, so OPQ at 32× is opq96, not opq48 (64×)."""
     from study.stages.codecs import PEER_CLAIMS
 
-    pick = next(a for name, _, a, _ in PEER_CLAIMS if name.startswith("OPQ at 32×"))
+    pick = next(a for name, a, _ in PEER_CLAIMS if name.startswith("OPQ at 32×"))
     rows = pd.DataFrame({"format": ["binary_sign", "opq48", "opq96", "opq96", "rabitq1"],
                          "stored_bytes_per_vector": [96.0, 48.0, 96.0, 96.0, 104.0],
                          "reducer": ["none", "none", "none", "pca", "none"], "rescore": ["none"] * 5})
@@ -271,10 +272,23 @@ def test_the_ratio_at_a_stated_n_counts_what_is_stored_once():
     assert "CR at N = 125,000" in codecs_table(summary).columns
 
 
+def test_each_peer_claim_is_a_short_name_whose_sentence_is_main_texs():
+    """The stage holds a claim's name and picks only; the claim in full is written by hand in main.tex's item of that
+    name (and notebook 09's), so no sentence is built or stored in Python."""
+    from study.core.paths import REPO_ROOT
+    from study.stages.codecs import PEER_CLAIMS
+
+    main = (REPO_ROOT / "paper" / "main.tex").read_text()
+    for name, pick_a, pick_b in PEER_CLAIMS:
+        assert len(name) <= 40 and not name.endswith(".") and callable(pick_a) and callable(pick_b)
+        latex = name.replace("×", "$\\times$")
+        assert f"\\emph{{{latex}}}:" in main, name
+
+
 def test_bitbudgets_claims_pick_equal_bytes_and_every_tier():
     from study.stages.codecs import PEER_CLAIMS
 
-    claims = {name: (a, b) for name, _, a, b in PEER_CLAIMS}
+    claims = {name: (a, b) for name, a, b in PEER_CLAIMS}
     rows = pd.DataFrame({
         "format": ["float32", "float32", "float32", "int8_clipped", "int8_clipped", "binary_sign", "binary_sign"],
         "reducer": ["none", "pca", "pca", "none", "pca", "none", "none"],

@@ -212,38 +212,27 @@ def _at_sign_binary_bytes(rows: pd.DataFrame) -> pd.Series:
 
 
 PEER_CLAIMS = [
-    # (name, what peers published, A = the codec's best configuration matching, B = what it is compared with)
+    # (the claim's short name, A = the codec's best configuration matching it, B = what it is compared with); each
+    # claim in full, with its source, is main.tex's (the codec section) and notebook 09's
     ("RaBitQ vs sign binary",
-     "RaBitQ's authors (Gao & Long, SIGMOD 2024) report that 1-bit RaBitQ, with its per-vector factors and unbiased "
-     "estimator, is more accurate than sign binary and PQ at a similar code length",
      lambda r: r.format.str.startswith("rabitq1") & (r.reducer == NONE) & (r.rescore == NONE),
      lambda r: (r.format == "binary_sign") & (r.query_format == "same") & (r.rescore == NONE)),
     ("OPQ at 32× vs sign binary",
-     "peers report that a properly trained OPQ beats sign binary at 32×, and that CoRECT's PQ (one codebook trained "
-     "per batch) understates PQ",
      lambda r: r.format.str.startswith("opq") & _at_sign_binary_bytes(r) & (r.reducer == NONE) & (r.rescore == NONE),
      lambda r: (r.format == "binary_sign") & (r.query_format == "same") & (r.rescore == NONE)),
     ("BBQ vs sign binary",
-     "Elastic presents BBQ (1-bit OSQ documents, 4-bit queries) as far better than plain binary quantization",
      lambda r: (r.format == "osq1") & (r.reducer == NONE) & (r.rescore == NONE) & (r.query_format == "same"),
      lambda r: (r.format == "binary_sign") & (r.query_format == "same") & (r.rescore == NONE)),
     ("BBQ rescored vs BBQ alone",
-     "Elastic advises oversampling BBQ's candidates and rescoring them with the float vectors",
      lambda r: (r.format == "osq1") & (r.rescore.str.startswith("float32x")),
      lambda r: (r.format == "osq1") & (r.reducer == NONE) & (r.rescore == NONE) & (r.query_format == "same")),
     ("TurboQuant 4-bit vs int8",
-     "TurboQuant (Zandieh et al., ICLR 2026; Qdrant's integration) is presented as near-lossless at 4 bits, i.e. as "
-     "good as int8 at half its bytes",
      lambda r: (r.format == "turboquant4") & (r.reducer == NONE) & (r.rescore == NONE),
      lambda r: (r.format == "int8_clipped") & (r.query_format == "same") & (r.rescore == NONE)),
     ("BitBudget: bits beat dimensions (4×)",
-     "BitBudget (arXiv 2510.04127) reports that at equal bytes, coarser codes on every coordinate beat fewer "
-     "full-precision coordinates: here int8 on all dimensions against float32 on the first quarter of PCA's",
      lambda r: (r.format == "int8_clipped") & (r.reducer == NONE) & (r.rescore == NONE) & (r.query_format == "same"),
      lambda r: (r.format == "float32") & (r.reducer == "pca") & (r.fraction == 0.25) & (r.rescore == NONE)),
     ("BitBudget: binary + rerank vs float32",
-     "BitBudget calls binary codes re-ranked with the float vectors lossless at 32×, counting the 1-bit codes only; "
-     "here every tier is counted (the float32 vectors the re-ranking reads are stored too)",
      lambda r: (r.format == "binary_sign") & (r.rescore.str.startswith("float32x")),
      lambda r: (r.format == "float32") & (r.reducer == NONE) & (r.rescore == NONE)),
 ]
@@ -263,17 +252,16 @@ def peer_tests(summary: pd.DataFrame, tidy: pd.DataFrame, per_query: pd.DataFram
     for model, rows in summary.groupby("model", sort=False):
         datasets = list(sets[model].names)
         pairs, meta = [], []
-        for name, claim, pick_a, pick_b in PEER_CLAIMS:
+        for name, pick_a, pick_b in PEER_CLAIMS:
             a, b = _best(rows, pick_a(rows)), _best(rows, pick_b(rows))
             ids_a = _ids(tidy, model, datasets, a) if a is not None else None
             ids_b = _ids(tidy, model, datasets, b) if b is not None else None
             if ids_a is None or ids_b is None:
                 continue
             pairs.append((ids_a, ids_b))
-            meta.append((name, claim, a.label, a.stored_bytes_per_vector, b.label, b.stored_bytes_per_vector))
-        parts.append(_paired(model, pairs, meta, ["comparison", "claim"], tidy, per_query, weighting, n_resamples,
-                             seed))
-    return _stacked(parts, ["comparison", "claim"])
+            meta.append((name, a.label, a.stored_bytes_per_vector, b.label, b.stored_bytes_per_vector))
+        parts.append(_paired(model, pairs, meta, ["comparison"], tidy, per_query, weighting, n_resamples, seed))
+    return _stacked(parts, ["comparison"])
 
 
 def reading(low: float, high: float) -> str:
