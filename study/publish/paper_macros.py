@@ -336,8 +336,9 @@ PAPER_TABLES = {name: _notebook(stage) for stage in PAPER_STAGES
 def notebook_outputs(profile: str) -> pd.DataFrame:
     """Which notebook wrote which figure / table / result file of a profile.
 
-    A file belongs to notebook ``NN-topic.ipynb`` when its name contains ``topic`` or starts with
-    ``NN-`` (the study's naming rule); files matching no notebook are listed as ``?``.
+    A figure or table belongs to the notebook the paper's registry names (``PAPER_FIGURES``, ``PAPER_TABLES``);
+    any other file to ``NN-topic.ipynb`` when its name contains ``topic`` or starts with ``NN-`` (the study's
+    naming rule); files matching no notebook are listed as ``?``.
     """
     root = output_root()
     dirs = output_dirs(profile)
@@ -348,10 +349,11 @@ def notebook_outputs(profile: str) -> pd.DataFrame:
     files = [*sorted(dirs["figures"].glob("*.png")), *sorted(dirs["tables"].glob("*.tex")), *results]
     rows = []
     for path in files:
-        owner = next((nb for nb, (number, topic) in topics.items()
-                      if topic in path.stem or path.stem.startswith(number + "-")), "?")
-        if path.name in (f"{artifacts.MACROS}.tex", f"{artifacts.SCORECARD_RULES}.tex"):
-            owner = next((nb for nb in topics if "tradeoff" in nb), owner)
+        owner = PAPER_FIGURES.get(path.stem) or PAPER_TABLES.get(path.stem) or next(
+            (nb for nb, (number, topic) in topics.items() if topic in path.stem or path.stem.startswith(number + "-")),
+            "?")
+        if path.name == f"{artifacts.MACROS}.tex":
+            owner = _notebook("tradeoff")
         kind = {".png": "figure", ".tex": "LaTeX table", ".csv": "results", ".gz": "results"}[path.suffix]
         rows.append({"notebook": owner, "kind": kind, "file": str(path.relative_to(root))})
     return pd.DataFrame(rows, columns=["notebook", "kind", "file"])
