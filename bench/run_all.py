@@ -21,6 +21,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"__init__", "common", "run_all", "summary"}
+NOTEBOOK = HERE.parent / "notebooks" / "08-scaling.ipynb"  # reads results/bench.csv: its tables and figures
+EXECUTED = HERE.parent / "results" / "08-scaling.ipynb"  # committed executed copy, linked from the README
 
 
 def has_main(path: Path) -> bool:
@@ -32,6 +34,15 @@ def has_main(path: Path) -> bool:
 def discover(folder: Path = HERE) -> list[str]:
     """Names of the benchmark modules in ``folder``, sorted."""
     return sorted(p.stem for p in folder.glob("*.py") if p.stem not in NOT_BENCHMARKS and has_main(p))
+
+
+def execute_notebook(source: Path = NOTEBOOK, target: Path = EXECUTED) -> Path:
+    """Run notebook 08 on the rows of ``results/bench.csv`` into ``target`` (a temporary file, then renamed)."""
+    import papermill
+
+    partial = target.with_name(f".partial-{target.name}")
+    papermill.execute_notebook(str(source), str(partial), cwd=str(source.parent), progress_bar=False)
+    return partial.replace(target)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = write_page()
     print(f"{PAGE}: tables rewritten from results/bench.csv"
           + (f"; no markers for {', '.join(missing)}" if missing else ""))
+    print(f"{execute_notebook()}: notebook 08 executed on those rows")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

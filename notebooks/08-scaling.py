@@ -77,9 +77,11 @@ pool.table[["data", "index", "n_docs", "build_s", "bytes_per_vector", "qps_b1", 
 # ## Figure: recall@10, speed, build time and nDCG@10 against N (solid: real pool, dashed: fitted, dotted: iid)
 
 # %%
-from IPython.display import Image, display
+from IPython.display import display
 
-display(Image(str(pool.figure["png"]))) if pool else None
+from study.figures import plots
+
+display(plots.show_saved(pool.figure)) if pool else None
 
 # %% [markdown]
 # ## Recall@10 at the pool's size: the real pool against iid random vectors
@@ -170,7 +172,7 @@ report.crossovers
 # ## Figure: query time (exact solid, HNSW dashed), peak memory, GEMM fraction, HNSW build time
 
 # %%
-Image(str(report.figure['png']))
+plots.show_saved(report.figure)
 
 # %% [markdown]
 # ## Each series in one row

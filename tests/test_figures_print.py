@@ -237,3 +237,21 @@ def test_every_index_format_has_one_of_eight_colours_and_its_own_fill():
     assert set(FAMILY_COLOURS) == {fam for fam, _ in FAMILIES.values()} and len(FAMILY_COLOURS) <= 8
     assert set(FAMILY_COLOURS.values()) <= set(plots.OKABE_ITO)
     assert len(set(FAMILIES.values())) == len(FAMILIES)  # no two formats drawn alike
+
+
+def test_a_saved_figure_is_shown_in_a_notebook_at_modest_resolution(tmp_path):
+    """The PNG a notebook embeds is the saved one shrunk to ``NOTEBOOK_DPI`` and at most ``NOTEBOOK_MAX_PX`` wide,
+    so a committed executed notebook stays small."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    for width_in in (plots.TEXT_WIDTH_IN, 19.0):
+        fig, ax = plt.subplots(figsize=(width_in, 2))
+        ax.plot([0, 1], [0, 1])
+        paths = plots.save_figure(fig, tmp_path / f"w{width_in}")
+        saved = Image.open(paths["png"]).width
+        shown = Image.open(io.BytesIO(plots.show_saved(paths).data)).width
+        expected = min(round(saved * plots.NOTEBOOK_DPI / plots.SAVED_DPI), plots.NOTEBOOK_MAX_PX)
+        assert abs(shown - expected) <= 1 and shown < saved

@@ -23,6 +23,9 @@ sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
 TEXT_WIDTH_IN = 6.5  # the paper's text width (A4, 2.2 cm margins): the figure is drawn at the size it is printed
 FONT_PT = 7.0  # every text of the figure, at that size
+SAVED_DPI = 200  # ``save_figure``'s PNG
+NOTEBOOK_DPI = 110  # a figure shown in a notebook: readable, and the committed copy opens fast
+NOTEBOOK_MAX_PX = 1100  # ... and at most this wide (a figure drawn wider than the page)
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
 GROUPS = {  # a figure shows at most eight colours: the kinds (analysis.tradeoff.KINDS) grouped
     "float32": "float32", "16-bit float": "float16/8/4", "float8": "float16/8/4", "float4": "float16/8/4",
@@ -72,7 +75,7 @@ def save_figure(fig: plt.Figure, stem: Path) -> dict[str, Path]:
         # No creation date or software stamp: reruns give byte-identical figures.
         metadata = {"CreationDate": None, "Producer": None} if ext == "pdf" else {"Software": None}
         atomic_write(target, lambda p, ext=ext, md=metadata: fig.savefig(
-            p, format=ext, dpi=200, bbox_inches="tight", metadata=md))
+            p, format=ext, dpi=SAVED_DPI, bbox_inches="tight", metadata=md))
         paths[ext] = target
     plt.close(fig)
     return paths
@@ -323,13 +326,20 @@ def show(fig: plt.Figure | None):
     if fig is None:
         return None
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=NOTEBOOK_DPI, bbox_inches="tight")
     plt.close(fig)
     return Image(buffer.getvalue())
 
 
 def show_saved(paths: dict[str, Path]):
-    """The saved PNG of a figure, for a notebook to display inline (IPython only where a notebook runs)."""
+    """The saved PNG of a figure (``SAVED_DPI``), shrunk to ``NOTEBOOK_DPI`` and at most ``NOTEBOOK_MAX_PX`` wide
+    for a notebook to display inline (IPython only where a notebook runs)."""
     from IPython.display import Image
+    from PIL import Image as Picture
 
-    return Image(str(paths["png"]))
+    with Picture.open(paths["png"]) as picture:
+        scale = min(NOTEBOOK_DPI / SAVED_DPI, NOTEBOOK_MAX_PX / picture.width)
+        small = picture.resize((round(picture.width * scale), round(picture.height * scale)), Picture.LANCZOS)
+        buffer = io.BytesIO()
+        small.save(buffer, format="png", optimize=True)
+    return Image(buffer.getvalue())
