@@ -23,11 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study.analysis.comparison import sets_sentence
 from study.analysis.paper_reference import paper_table1
 from study.analysis.report import latex_escape, output_dirs
 from study.analysis.scorecard import CLAIMS, COMMON_RULE, RULES, TOLERANCE_POINTS, VERDICTS
-from study.analysis.tradeoff import comparison_sets
 from study.compress.formats import PAPER_FORMATS
 from study.config import check_profile_name
 from study.core import artifacts
@@ -177,7 +175,6 @@ def all_macros(
         "provDate": latex_escape((provenance or {}).get("created_utc", "unknown")[:10]),
         "provMachine": latex_escape((provenance or {}).get("machine", {}).get("cpu_model") or "unknown CPU"),
     }
-    macros["frontierCollections"] = (latex_escape(sets_sentence(comparison_sets(configs))) if have else NOT_RUN)
     macros |= result_macros(paper_configs) | paper_number_macros() | claim_macros(claims)
     return macros
 
