@@ -29,6 +29,7 @@ from study.advise import evaluate, grid, inputs, report
 from study.advise.run import AdviseOptions, advise
 from study.analysis.tradeoff import configurations, select, with_uncertainty
 from study.cli import main
+from study.core.errors import ParameterError
 from study.core.paths import data_root
 from study.experiment.runner import Plan, RunOptions, run
 from study.figures.explorer import EXPLORER
@@ -179,16 +180,49 @@ def test_every_input_format_reads_the_same_vectors(tmp_path):
 
 def test_an_ann_benchmarks_hdf5_file_gives_documents_and_queries(tmp_path):
     h5py = pytest.importorskip("h5py", reason="h5py is needed to read ann-benchmarks HDF5 files")
+    notes = {}
     x = clustered(400, 16, unit=True)
-    with h5py.File(tmp_path / "glove.hdf5", "w") as f:
-        f.create_dataset("train", data=x[:350])
-        f.create_dataset("test", data=x[350:])
-        f.create_dataset("neighbors", data=np.zeros((50, 100), np.int32))
-        f.attrs["distance"] = "angular"
-    found = _prepared(tmp_path / "glove.hdf5")
-    assert np.array_equal(found.docs, x[:350]) and len(found.queries) == 20
-    assert not found.rows["held_out_queries"]
-    assert all(np.array_equal(found.queries[i], x[350 + int(q)]) for i, q in enumerate(found.query_ids))
+    truth = _top(x[350:] @ x[:350].T, 100)  # what ann-benchmarks stores for an angular data set
+    for distance, neighbours in (("angular", truth), ("euclidean", truth), ("angular", truth[:, ::-1])):
+        with h5py.File(tmp_path / "glove.hdf5", "w") as f:
+            f.create_dataset("train", data=x[:350])
+            f.create_dataset("test", data=x[350:])
+            f.create_dataset("neighbors", data=neighbours.astype(np.int32))
+            f.attrs["distance"] = distance
+        source = inputs.read_source(tmp_path / "glove.hdf5")
+        found = inputs.prepare(source, sample_queries=20)
+        source.close()
+        assert np.array_equal(found.docs, x[:350]) and len(found.queries) == 20
+        assert not found.rows["held_out_queries"]
+        assert all(np.array_equal(found.queries[i], x[350 + int(q)]) for i, q in enumerate(found.query_ids))
+        notes[distance + str(neighbours[0, 0])] = inputs.neighbours_note(source, found,
+                                                                         evaluate.exact_reference(found))
+    assert list(notes.values()) == [
+        "queries: the file's neighbors (distance angular) hold 100.0 % of the exact cosine top-10 computed here",
+        "queries: the file's neighbors are for distance 'euclidean', not used: the study's scores are cosine",
+        "queries: the file's neighbors (distance angular) hold 0.0 % of the exact cosine top-10 computed here"]
+
+
+def test_qrels_of_arrays_name_rows_and_add_ndcg(tmp_path):
+    docs, queries = clustered(500, 16, unit=True), clustered(30, 16, seed=1, unit=True)
+    nearest = _top(queries @ docs.T, 1)[:, 0]
+    np.save(tmp_path / "d.npy", docs)
+    np.save(tmp_path / "q.npy", queries)
+    lines = ["query-id\tcorpus-id\tscore", *(f"{q}\t{d}\t1" for q, d in enumerate(nearest) if q != 7)]
+    (tmp_path / "qrels.tsv").write_text("\n".join(lines) + "\n")
+    data = inputs.prepare(inputs.read_source(tmp_path / "d.npy", queries=tmp_path / "q.npy",
+                                             qrels=tmp_path / "qrels.tsv"))
+    assert len(data.query_ids) == 29 and "07" not in data.query_ids
+    assert any("1 without judgments left out" in n for n in data.notes)
+    plan = grid.grid("m", data.name, data.split, 16, len(data.training))
+    results = evaluate.run_grid(grid.Grid(plan.configs[:2], plan.not_applicable), data, progress=False)
+    base = results.per_query[results.per_query.config_id == plan.configs[0].id]
+    assert plan.configs[0].format == "float32" and (base.ndcg_at_10 == 1.0).all() and (base.mrr_at_10 == 1.0).all()
+    assert set(results.tidy.metric) == {"recall_at_10", "overlap_at_100", "ndcg_at_10", "recall_at_100", "mrr_at_10"}
+    (tmp_path / "qrels.tsv").write_text("0\t500\t1\n")
+    with pytest.raises(ParameterError, match=r"'qrels': invalid value '\(0, 500\)'; allowed: row numbers"):
+        inputs.prepare(inputs.read_source(tmp_path / "d.npy", queries=tmp_path / "q.npy",
+                                          qrels=tmp_path / "qrels.tsv"))
 
 
 # --- a real collection: the study's numbers ------------------------------------------------------------------------

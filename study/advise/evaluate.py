@@ -256,6 +256,7 @@ class Results:
     computed: int
     cached: int
     timings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reference: np.ndarray | None = None  # the exact float32 top-100 (rows of the index)
 
 
 def groups(configs: list[Config]) -> list[list[tuple[Config, list[Config]]]]:
@@ -344,7 +345,7 @@ def run_grid(grid: Grid, data: Prepared, cache: ResultCache | None = None, threa
     order = [c.id for c in grid.configs]
     return Results(pd.concat([run.rows[i][0] for i in order], ignore_index=True),
                    pd.concat([run.rows[i][1] for i in order], ignore_index=True), run.computed, run.cached,
-                   pd.DataFrame(run.timings))
+                   pd.DataFrame(run.timings), reference)
 
 
 def cache_for(folder: Path, data: Prepared, threads: int, rescore_k: int = RESCORE_K) -> ResultCache:

@@ -49,6 +49,7 @@ MIN_INDEX_DOCS = DEPTH
 """The index must hold at least the depth of the top-100 overlap."""
 BLOCK_ROWS = 65536
 QUERY_SEED_STREAM, TRAIN_SEED_STREAM = 0, 1
+COSINE_DISTANCES = ("angular", "cosine")
 
 
 @dataclass
@@ -67,6 +68,13 @@ class Source:
     split: str | None = None
     neighbours: np.ndarray | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    handle: Any = None  # an open file the arrays read from (HDF5), closed by ``close``
+
+    def close(self) -> None:
+        """Close the file the arrays read from, if any (they cannot be read afterwards)."""
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
 
 
 @dataclass
@@ -210,9 +218,9 @@ def _h5py() -> Any:
     return h5py
 
 
-def read_hdf5(path: Path) -> tuple[Any, Any | None, np.ndarray | None, dict[str, Any]]:
-    """The ann-benchmarks layout: ``train`` (documents), ``test`` (queries, optional), ``neighbors`` (optional), and
-    the file's ``distance`` attribute. Datasets are returned open (read a block at a time)."""
+def read_hdf5(path: Path) -> tuple[Any, Any | None, np.ndarray | None, dict[str, Any], Any]:
+    """The ann-benchmarks layout: ``train`` (documents), ``test`` (queries, optional), ``neighbors`` (optional), the
+    file's ``distance`` attribute, and the open file (its datasets are read a block at a time)."""
     h5py = _h5py()
     try:
         handle = h5py.File(_existing(path, "documents"), "r")
@@ -220,6 +228,7 @@ def read_hdf5(path: Path) -> tuple[Any, Any | None, np.ndarray | None, dict[str,
         raise DatasetError(f"documents {path}: not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
     found = sorted(handle.keys())
     if HDF5_DOCS not in handle or not isinstance(handle[HDF5_DOCS], h5py.Dataset):
+        handle.close()
         raise DatasetError(f"documents {path}: no dataset {HDF5_DOCS!r} (the ann-benchmarks layout: train, test, "
                            f"neighbors); found: {', '.join(found) or 'none'}")
     queries = handle.get(HDF5_QUERIES)
@@ -227,7 +236,7 @@ def read_hdf5(path: Path) -> tuple[Any, Any | None, np.ndarray | None, dict[str,
     distance = handle.attrs.get("distance")
     distance = distance.decode() if isinstance(distance, bytes) else distance
     return handle[HDF5_DOCS], queries, neighbours, {"distance": None if distance is None else str(distance),
-                                                   "datasets": found}
+                                                   "datasets": found}, handle
 
 
 def read_qrels(path: Path) -> Qrels:
@@ -275,18 +284,24 @@ def read_source(path: str | Path, fmt: str | None = None, *, queries: str | Path
     elif fmt == "parquet":
         source = Source(fmt, path, name or path.stem, read_parquet(path, column), details={"column": column})
     else:
-        docs, test, neighbours, details = read_hdf5(path)
+        docs, test, neighbours, details, handle = read_hdf5(path)
         if queries is not None and test is not None:
+            handle.close()
             raise ParameterError("queries", str(queries), f"none: the HDF5 file's {HDF5_QUERIES!r} dataset is the "
                                                           "queries")
-        source = Source(fmt, path, name or path.stem, docs, test, neighbours=neighbours, details=details)
-    if queries is not None:
-        source.queries = read_vectors(Path(queries), query_column, "queries")
-    if qrels is not None:
-        if source.queries is None:
-            raise ParameterError("qrels", str(qrels), "judgments of given queries: pass --queries too (held-out "
-                                                      "documents have no judgments)")
-        source.qrels = read_qrels(Path(qrels))
+        source = Source(fmt, path, name or path.stem, docs, test, neighbours=neighbours, details=details,
+                        handle=handle)
+    try:
+        if queries is not None:
+            source.queries = read_vectors(Path(queries), query_column, "queries")
+        if qrels is not None:
+            if source.queries is None:
+                raise ParameterError("qrels", str(qrels), "judgments of given queries: pass --queries too (held-out "
+                                                          "documents have no judgments)")
+            source.qrels = read_qrels(Path(qrels))
+    except StudyError:
+        source.close()
+        raise
     return source
 
 
@@ -398,6 +413,24 @@ def _seeded_subset(rows: np.ndarray, size: int, seed: int, stream: int) -> np.nd
     if len(rows) <= size:
         return rows
     return np.sort(np.random.default_rng([seed, stream]).choice(rows, size, replace=False))
+
+
+def neighbours_note(source: Source, prepared: Prepared, reference: np.ndarray) -> str | None:
+    """How far an ann-benchmarks file's ``neighbors`` agree with the exact cosine top-10 computed here (recall@10 of
+    one against the other), where the file's distance is a cosine and every document row was kept."""
+    if source.neighbours is None or len(source.neighbours) != prepared.rows["queries_read"]:
+        return None
+    distance = source.details.get("distance")
+    if distance not in COSINE_DISTANCES:
+        return (f"queries: the file's {HDF5_NEIGHBOURS} are for distance {distance!r}, not used: the study's scores "
+                "are cosine")
+    if prepared.rows["dropped_documents"]:
+        return None
+    ours = np.array([int(d) for d in prepared.doc_ids])[reference[:, :10]]
+    theirs = np.asarray(source.neighbours)[prepared.query_rows, :10]
+    agree = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ours.tolist(), theirs.tolist())]))
+    return (f"queries: the file's {HDF5_NEIGHBOURS} (distance {distance}) hold {100 * agree:.1f} % of the exact "
+            "cosine top-10 computed here")
 
 
 # --- preparing -----------------------------------------------------------------------------------------------

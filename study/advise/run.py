@@ -16,6 +16,7 @@ from study.advise.inputs import (
     Prepared,
     check_choice_of,
     check_count,
+    neighbours_note,
     prepare,
     read_source,
 )
@@ -107,7 +108,10 @@ def advise(options: AdviseOptions) -> Outcome:
     source = read_source(options.path, options.format, queries=options.queries, qrels=options.qrels,
                          column=options.column, query_column=options.query_column, model=options.model,
                          name=options.name)
-    data = prepare(source, options.bad_rows, options.sample_queries, options.train_rows, options.seed)
+    try:
+        data = prepare(source, options.bad_rows, options.sample_queries, options.train_rows, options.seed)
+    finally:
+        source.close()
     plan = grid(source.details.get("model", data.name), data.name, data.split, data.dims, len(data.training),
                 options.matryoshka)
     out = Path(options.out or f"advise-{data.name}")
@@ -116,6 +120,8 @@ def advise(options: AdviseOptions) -> Outcome:
     out.mkdir(parents=True, exist_ok=True)
     results = run_grid(plan, data, cache_for(out / CACHE, data, options.threads), options.threads,
                        progress=options.progress)
+    note = neighbours_note(source, data, results.reference)
+    data.notes += [note] if note else []
     analysis = analyse(results, data, n_vectors, options.budgets["ram"], options.budgets["disk"], options.max_loss)
     described = {"path": str(Path(options.path).resolve()), "format": source.format,
                  **{k: v for k, v in source.details.items() if k != "datasets"}}
