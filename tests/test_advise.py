@@ -81,6 +81,10 @@ def test_every_output_is_written_and_nothing_else(synthetic):
     notes = " ".join(manifest["notes"])
     assert "held out of the index" in notes and "normalised to unit length" in notes and "never a query" in notes
     assert "Recommended:" in (out / "selection.txt").read_text()
+    used = pd.read_csv(out / "rows.csv")
+    queries, training = (set(used.row[used.role == r]) for r in ("query", "training"))
+    assert len(queries) == N_QUERIES and len(training) == N_DOCS - N_QUERIES and not queries & training
+    assert queries == set(synthetic["per_query"].query_id.astype(int))
 
 
 def test_float32_is_its_own_reference(synthetic):

@@ -9,7 +9,8 @@ float32 top-10 (``METRICS``).
 
 Files (``OUTPUTS``), each written atomically, the manifest ``advise.json`` last: ``results.csv`` (tidy rows, every
 metric), ``per-query.parquet``, ``configurations.csv`` (with CIs), ``frontier.csv``, ``not-applicable.csv``,
-``pq-choices.csv``, ``timings.csv``, ``selection.txt``, ``tradeoff.png``, ``explorer.html``.
+``pq-choices.csv``, ``timings.csv``, ``rows.csv`` (the source rows used as queries and as the training sample; the
+index is every other usable document), ``selection.txt``, ``tradeoff.png``, ``explorer.html``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ METRICS = {"ndcg_at_10": "nDCG@10", "recall_at_10": "recall@10"}
 """The measure compared, by column, and its name in tables, the figure and the page."""
 MANIFEST = "advise.json"
 OUTPUTS = ("results.csv", "per-query.parquet", "configurations.csv", "frontier.csv", "not-applicable.csv",
-           "pq-choices.csv", "timings.csv", "selection.txt", "tradeoff.png", EXPLORER, MANIFEST)
+           "pq-choices.csv", "timings.csv", "rows.csv", "selection.txt", "tradeoff.png", EXPLORER, MANIFEST)
 WEIGHTING = "texts"  # one collection: the weighting changes nothing, named as the study names it
 
 
@@ -111,6 +112,13 @@ def manifest(data: Prepared, source: dict[str, Any], grid: Grid, results: Result
     }
 
 
+def rows_table(data: Prepared) -> pd.DataFrame:
+    """Which rows of the source served as queries (of the query file where there is one) and as the training
+    sample (of the documents), one row each."""
+    return pd.DataFrame({"role": ["query"] * len(data.query_rows) + ["training"] * len(data.training_rows),
+                         "row": np.concatenate([data.query_rows, data.training_rows]).astype(np.int64)})
+
+
 def _csv(path: Path, frame: pd.DataFrame) -> Path:
     return atomic_write(path, lambda p: frame.to_csv(p, index=False, float_format="%.6g"))
 
@@ -136,6 +144,7 @@ def write_outputs(out: Path, data: Prepared, source: dict[str, Any], grid: Grid,
         "not-applicable.csv": _csv(out / "not-applicable.csv", grid.not_applicable),
         "pq-choices.csv": _csv(out / "pq-choices.csv", grid.choices_table()),
         "timings.csv": _csv(out / "timings.csv", results.timings),
+        "rows.csv": _csv(out / "rows.csv", rows_table(data)),
         "selection.txt": write_text_atomic(out / "selection.txt", analysis.selection_text + "\n"),
         "tradeoff.png": _figure(out / "tradeoff.png", analysis),
     }
