@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from study.advise.inputs import BAD_ROWS, DEFAULT_SAMPLE_QUERIES, DEFAULT_TRAIN_ROWS, INPUT_FORMATS
+from study.advise.run import AdviseOptions, advise
 from study.analysis.tradeoff import (
     DEFAULT_MAX_LOSS,
     check_max_loss,
@@ -118,6 +120,64 @@ def _cmd_explorer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _as(kind: type, text: str) -> object:
+    """``text`` as an int or a float where it is one, else as given (the option's check then names it)."""
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _cmd_advise(args: argparse.Namespace) -> int:
+
+    outcome = advise(AdviseOptions(
+        args.path, format=args.format, queries=args.queries, qrels=args.qrels, column=args.column,
+        query_column=args.query_column, model=args.model, name=args.name, matryoshka=args.matryoshka,
+        n_vectors=args.n, ram=args.ram, disk=args.disk, out=args.out, bad_rows=args.bad_rows,
+        sample_queries=_as(int, args.sample_queries), train_rows=_as(int, args.train_rows), seed=_as(int, args.seed),
+        threads=_as(int, args.threads), max_loss=_as(float, args.max_loss)))
+    for note in outcome.data.notes:
+        print(f"note: {note}")
+    print(f"{len(outcome.grid.configs)} configurations ({outcome.results.computed} computed, "
+          f"{outcome.results.cached} from {outcome.out / 'cache'}); {len(outcome.grid.not_applicable)} not "
+          f"applicable (not-applicable.csv)")
+    print(outcome.analysis.selection_text)
+    print(f"wrote {len(outcome.files)} files to {outcome.out} (explorer.html: open it in a browser)")
+    return 0
+
+
+def _add_advise(sub: argparse._SubParsersAction) -> None:
+    adv = sub.add_parser("advise", help="the study's method on your own vectors: every format, codec, reducer and "
+                                        "rescoring, scored against exact float32 search (or your qrels), the "
+                                        "frontier, select's answer and an explorer page")
+    adv.add_argument("path", help="document vectors: .npy (float32/float16), .parquet, ann-benchmarks .hdf5, or a "
+                                  "BEIR folder with --model")
+    adv.add_argument("--format", help=f"the input format, {', '.join(INPUT_FORMATS)} (default: from the suffix)")
+    adv.add_argument("--queries", help="query vectors (.npy or .parquet); default: documents held out of the index")
+    adv.add_argument("--qrels", help="judgments (BEIR TSV: query row, document row, relevance): nDCG@10 too")
+    adv.add_argument("--column", help="Parquet: the column of document vectors (default: the only list column)")
+    adv.add_argument("--query-column", help="Parquet: the column of query vectors")
+    adv.add_argument("--model", help="BEIR folder: the study model that encodes it (study models list)")
+    adv.add_argument("--name", help="what the results call the data (default: the file's name)")
+    adv.add_argument("--matryoshka", action="store_true", help="the model is Matryoshka-trained: try truncation too")
+    adv.add_argument("--n", "--vectors", dest="n", help="your corpus size N for select (default: the documents read)")
+    adv.add_argument("--ram", "--budget", dest="ram", default="512MiB",
+                     help="memory for the vectors, e.g. 512MiB, 2GB (default 512MiB)")
+    adv.add_argument("--disk", help="disk for the rescoring tier of two-tier configurations")
+    adv.add_argument("--out", help="output folder (default: advise-<name>); a rerun resumes from its cache")
+    adv.add_argument("--bad-rows", default="refuse", help=f"rows with NaN/inf or all zeros: {' or '.join(BAD_ROWS)} "
+                                                          "(refuse: stop, with their count; drop: leave them out)")
+    adv.add_argument("--sample-queries", default=DEFAULT_SAMPLE_QUERIES,
+                     help=f"queries evaluated (held out, or drawn from --queries); default {DEFAULT_SAMPLE_QUERIES}")
+    adv.add_argument("--train-rows", default=DEFAULT_TRAIN_ROWS,
+                     help=f"training sample of codecs and reducers, from the index; default {DEFAULT_TRAIN_ROWS}")
+    adv.add_argument("--seed", default=0)
+    adv.add_argument("--threads", default=1, help="BLAS and faiss threads (part of the cache key)")
+    adv.add_argument("--max-loss", default=DEFAULT_MAX_LOSS,
+                     help=f"quality floor in %% vs float32 (default {DEFAULT_MAX_LOSS:g})")
+    adv.set_defaults(func=_cmd_advise)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="study", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -173,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "profile's saved results (the same choices as `study select`)")
     exp.add_argument("--profile", default="default")
     exp.set_defaults(func=_cmd_explorer)
+    _add_advise(sub)
     return parser
 
 

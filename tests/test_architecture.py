@@ -14,7 +14,7 @@ from conftest import REPO
 STUDY = REPO / "study"
 # Lower layers first: a module may import from its own layer or below, never above.
 LAYERS = ["core", "data", "encoders", "config", "compress", "search", "experiment", "analysis", "params", "plans",
-          "figures", "publish", "stages", "cli"]
+          "figures", "publish", "stages", "advise", "cli"]
 
 
 def modules() -> dict[str, Path]:

@@ -469,6 +469,7 @@ class Selection:
     tested: bool = False  # whether differences were tested (per-query scores given)
     max_loss: float = DEFAULT_MAX_LOSS
     needed: pd.Series | None = None  # below the floor: the cheapest configuration that clears it
+    metric_label: str = "nDCG@10"  # the quality measure compared, as the text names it
 
     @property
     def needed_bytes(self) -> float | None:
@@ -510,7 +511,7 @@ class Selection:
                          f"+ what is stored once), rescoring tier {format_bytes(b.disk_bytes)} "
                          f"({b.tier2_bytes_per_vector:g} B/vector{', on disk' if self.disk_bytes is not None else ''})")
         ci = (f", 95 % CI [{b.ci_low:+.2f}, {b.ci_high:+.2f}]" if not pd.isna(b.get("ci_low", np.nan)) else "")
-        lines.append(f"  expected  nDCG@10 {b.expected:.4f} ({b.change_pct:+.2f} % vs float32{ci}; "
+        lines.append(f"  expected  {self.metric_label} {b.expected:.4f} ({b.change_pct:+.2f} % vs float32{ci}; "
                      f"{int(b.n_datasets)} collection(s), {b.weighting}-weighted: {b.collections})")
         if not self.tested:
             lines.append("  (no per-query scores: differences were not tested; ranked by point estimate)")
@@ -573,6 +574,7 @@ def select(
     per_query: pd.DataFrame | None = None,
     max_loss: float = DEFAULT_MAX_LOSS,
     draws: Draws | None = None,
+    metric_label: str = "nDCG@10",
 ) -> Selection:
     """The cheapest configuration that fits ``budget_bytes`` of RAM (and ``disk_bytes`` of disk, if given) and is
     not significantly worse (paired, query-level 95 % CI) than the best one that fits.
@@ -617,7 +619,7 @@ def select(
     recommended, others, top = choose(fitting, draws, max_loss)
     chosen = Selection(model, budget, n_vectors, recommended, others.iloc[:runners_up], len(fitting), len(scaled),
                        disk, top=top, n_tied=len(others) + 1 if draws is not None else 1,
-                       tested=draws is not None, max_loss=max_loss)
+                       tested=draws is not None, max_loss=max_loss, metric_label=metric_label)
     if not chosen.good_enough:
         chosen.needed = _needed(scaled, max_loss, column)
     return chosen

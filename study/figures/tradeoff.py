@@ -46,11 +46,12 @@ def frontier_key(front: pd.DataFrame) -> list[str]:
     return lines
 
 
-def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
+def plot_tradeoff(configs: pd.DataFrame, metric_label: str = "nDCG@10") -> plt.Figure:
     """nDCG@10 loss against measured compression ratio, one row per model at the paper's text width: every
     configuration as a small point (colour: its number format, at most eight groups; marker: alone, after a
     reducer, rescored), the frontier as a line of numbered points listed beside the plot with their change and CI
-    (hollow: not distinguishable from float32). Loss on a symmetric log axis, so losses under 5 % stay apart."""
+    (hollow: not distinguishable from float32). Loss on a symmetric log axis, so losses under 5 % stay apart.
+    ``metric_label`` names the quality on the axis (``study advise`` draws recall@10 without judgments)."""
     models = list(dict.fromkeys(configs.model))
     keys = {m: frontier_key(configs[(configs.model == m) & configs.on_frontier].sort_values("compression_ratio"))
             for m in models}
@@ -63,7 +64,7 @@ def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
         for i, model in enumerate(models):
             named = configs.attrs.get("sets", {}).get(model)
             _tradeoff_panel(fig.add_subplot(grid[i, 0]), configs[configs.model == model],
-                            f"{model}, set {named.name}" if named is not None else model)
+                            f"{model}, set {named.name}" if named is not None else model, metric_label)
             key = fig.add_subplot(grid[i, 1])
             key.axis("off")
             key.text(0.0, 1.0, "\n".join(keys[model]), va="top", ha="left", fontsize=FONT_PT, transform=key.transAxes)
@@ -71,7 +72,7 @@ def plot_tradeoff(configs: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def _tradeoff_panel(ax: plt.Axes, data: pd.DataFrame, title: str) -> None:
+def _tradeoff_panel(ax: plt.Axes, data: pd.DataFrame, title: str, metric_label: str = "nDCG@10") -> None:
     for r in data.itertuples():
         ax.scatter(r.compression_ratio, r.loss_pct, s=9, marker=MARKERS[marker_of(r)],
                    color=GROUP_COLOURS.get(colour_group(r.kind), "grey"), alpha=0.45, lw=0, zorder=2)
@@ -90,7 +91,7 @@ def _tradeoff_panel(ax: plt.Axes, data: pd.DataFrame, title: str) -> None:
     ax.set_ylim(bottom=min(-0.5, 1.3 * float(data.loss_pct.min())), top=250)
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xlabel("compression ratio (every tier, log scale)", labelpad=1)
-    ax.set_ylabel("nDCG@10 loss (%)", labelpad=1)
+    ax.set_ylabel(f"{metric_label} loss (%)", labelpad=1)
     ax.set_title(f"{title}: {len(data)} configurations, {int(data.n_datasets.max())} collections", pad=2)
     ax.tick_params(pad=1, length=2)
 

@@ -76,6 +76,7 @@ FAMILIES = list(dict.fromkeys(name for _, name in KINDS))
 PALETTE = ["#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#B68100", "#750D86", "#EB663B", "#511CFB",
            "#00A08B", "#FB00D1", "#FC0080", "#6C7C32", "#778AAE", "#862A16", "#A777F1"]
 GREY = "#c9c9c9"
+METRIC_LABEL = "nDCG@10"  # the quality compared, as the page names it (``study advise``: recall@10 without labels)
 SYMBOLS = {"alone": "circle", "reduced": "square", "rescored": "diamond"}
 VECTOR_STOPS = [m * 10**e for e in range(3, 11) for m in (1, 2, 5) if m * 10**e <= 10**10]
 RAM_STOPS = [2**k for k in range(20, 41)]  # 1 MiB ... 1 TiB
@@ -113,7 +114,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.2f} %"
 
 
-def hover_text(row: dict) -> str:
+def hover_text(row: dict, metric_label: str = METRIC_LABEL) -> str:
     """What hovering a point shows: the configuration, its bytes per tier, what is stored once, the change with its
     CI, and the collections it was averaged over."""
     tier1, tier2 = row["tier1_bytes_per_vector"], row["tier2_bytes_per_vector"]
@@ -126,8 +127,8 @@ def hover_text(row: dict) -> str:
     return (f"<b>{row['label']}</b><br>family: {row['family']}<br>bytes/vector: {stored}<br>"
             f"stored once: {format_bytes(float(row['overhead_bytes']))}<br>"
             f"compression {row['compression_ratio']:.3g}×<br>"
-            f"nDCG@10 change {_pct(row['change_pct'])} ({ci})<br>"
-            f"expected nDCG@10 {row['expected']:.4f}<br>"
+            f"{metric_label} change {_pct(row['change_pct'])} ({ci})<br>"
+            f"expected {metric_label} {row['expected']:.4f}<br>"
             f"{int(row['n_datasets'])} collections: {wrapped}")
 
 
@@ -153,13 +154,15 @@ def _check_configs(configs: pd.DataFrame) -> pd.DataFrame:
 def page_data(configs: pd.DataFrame, per_collection: pd.DataFrame | None, profile: str,
               n_vectors: int = DEFAULT_N_VECTORS, ram: str | int = DEFAULT_RAM, disk: str | int | None = None,
               model: str | None = None, weighting: str | None = None, source: str = "",
-              draws: Draws | None = None, max_loss: float = DEFAULT_MAX_LOSS) -> dict:
+              draws: Draws | None = None, max_loss: float = DEFAULT_MAX_LOSS, metric_label: str = METRIC_LABEL,
+              command: str | None = None) -> dict:
     """Everything the page's JavaScript reads: per model its configurations (``configurations``' rows, in its
     order, each with an ``id``), the per-collection values behind each (``per_collection``: rows of
     ``tradeoff.configuration_rows``, ``config`` naming the row of ``configs``) and, with ``draws`` (columns =
     ``configs``' index), how each pair compares (``Draws.relations``: the page then chooses and draws the frontier
-    by ``study select``'s rule); the defaults of the controls, the quality floor, the slider stops and
-    ``parse_budget``'s help text."""
+    by ``study select``'s rule); the defaults of the controls, the quality floor, the slider stops,
+    ``parse_budget``'s help text, the name of the quality measure and the command the page's choice equals (``None``:
+    ``study select`` on the profile; ``study advise`` gives its own)."""
     configs = _check_configs(configs)
     models = list(dict.fromkeys(configs.model))
     model = model or models[0]
@@ -195,11 +198,12 @@ def page_data(configs: pd.DataFrame, per_collection: pd.DataFrame | None, profil
         "defaults": {"model": model, "n_vectors": check_n_vectors(n_vectors),
                      "ram": parse_budget(ram, "ram"), "disk": None if disk is None else parse_budget(disk, "disk")},
         "stops": {"vectors": VECTOR_STOPS, "ram": RAM_STOPS, "disk": DISK_STOPS},
-        "budget_help": BUDGET_HELP, "max_loss": check_max_loss(max_loss),
+        "budget_help": BUDGET_HELP, "max_loss": check_max_loss(max_loss), "metric_label": metric_label,
+        "command": command,
     }
 
 
-def explorer_figure(configs: pd.DataFrame, model: str | None = None) -> go.Figure:
+def explorer_figure(configs: pd.DataFrame, model: str | None = None, metric_label: str = METRIC_LABEL) -> go.Figure:
     """The scatter the page draws: per model, one trace per format family (``meta`` names the model and the
     configuration ids of its points) and the frontier as a dashed line; only ``model``'s traces visible."""
     configs = _check_configs(configs)
@@ -218,7 +222,7 @@ def explorer_figure(configs: pd.DataFrame, model: str | None = None) -> go.Figur
             records = part.to_dict("records")
             fig.add_trace(go.Scatter(
                 x=part.compression_ratio.tolist(), y=part.change_pct.tolist(), mode="markers", name=family,
-                legendgroup=family, visible=name == model, hovertext=[hover_text(r) for r in records],
+                legendgroup=family, visible=name == model, hovertext=[hover_text(r, metric_label) for r in records],
                 hoverinfo="text", customdata=part.index.tolist(),
                 marker={"color": colours[family], "size": 9, "symbol": [SYMBOLS[variant(r)] for r in records],
                         "line": {"color": "white", "width": 0.5}},
@@ -237,7 +241,7 @@ def explorer_figure(configs: pd.DataFrame, model: str | None = None) -> go.Figur
         hoverlabel={"align": "left"}, legend={"title": {"text": "format family"}},
         xaxis={"type": "log", "title": {"text": "compression ratio per vector (float32 bytes / bytes of every tier)"},
                "tickvals": [2**k for k in range(0, 11)], "ticktext": [f"{2**k}×" for k in range(0, 11)]},
-        yaxis={"title": {"text": "nDCG@10 change vs float32 (%)"}, "zeroline": True},
+        yaxis={"title": {"text": f"{metric_label} change vs float32 (%)"}, "zeroline": True},
     )
     return fig
 
@@ -250,11 +254,12 @@ def _json_for_script(obj: object) -> str:
 def explorer_html(configs: pd.DataFrame, per_collection: pd.DataFrame | None, profile: str, **options) -> str:
     """The page as one string: plotly.js, the data, the figure and the page's script, all inline."""
     data = page_data(configs, per_collection, profile, **options)
-    figure = explorer_figure(configs, data["defaults"]["model"])
+    figure = explorer_figure(configs, data["defaults"]["model"], data["metric_label"])
     figure_json = json.loads(pio.to_json(figure, validate=True))
     html = (asset("page.html").replace("@@PROFILE@@", profile)
             .replace("@@SOURCE@@", data["source"] or f"results/{profile}/")
             .replace("@@WEIGHTING@@", data["weighting"])
+            .replace("@@METRIC@@", data["metric_label"])
             .replace("@@DATA@@", _json_for_script(data))
             .replace("@@FIGURE@@", _json_for_script(figure_json))
             .replace("@@SCRIPT@@", asset("explorer.js"))

@@ -5,6 +5,7 @@
   "use strict";
   var DATA = JSON.parse(document.getElementById("explorer-data").textContent);
   var FIGURE = JSON.parse(document.getElementById("explorer-figure").textContent);
+  var METRIC = DATA.metric_label || "nDCG@10";  // the quality compared (study advise: recall@10 without labels)
   var UNITS = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
                "KIB": Math.pow(2, 10), "MIB": Math.pow(2, 20), "GIB": Math.pow(2, 30), "TIB": Math.pow(2, 40)};
   var BUDGET_RE = /^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$/;
@@ -234,7 +235,7 @@
                  "+ what is stored once), rescoring tier " + formatBytes(b.disk_bytes) + " (" +
                  b.tier2_bytes_per_vector + " B/vector" + (c.disk === null ? ")" : ", on disk)"));
     }
-    lines.push("expected nDCG@10 " + b.expected.toFixed(4) + " (" + pct(b.change_pct) + " vs float32, " + ci(b) +
+    lines.push("expected " + METRIC + " " + b.expected.toFixed(4) + " (" + pct(b.change_pct) + " vs float32, " + ci(b) +
                "; " + b.n_datasets + " collections, " + DATA.weighting + "-weighted)");
     if (!c.tested) {
       lines.push("(no per-query scores: differences were not tested; ranked by point estimate)");
@@ -267,8 +268,12 @@
       var f = formatBudget(n);
       return /^[0-9]+ [A-Za-z]+$/.test(f) ? f.replace(" ", "") : String(n);
     };
-    text(el("command"), "same as: study select --ram " + arg(state.ram) +
-         (state.disk === null ? "" : " --disk " + arg(state.disk)) +
+    var budget = " --ram " + arg(state.ram) + (state.disk === null ? "" : " --disk " + arg(state.disk));
+    if (DATA.command) {  // study advise: its own command, with this budget and N
+      text(el("command"), "same as: " + DATA.command + budget + " --n " + state.n);
+      return;
+    }
+    text(el("command"), "same as: study select" + budget +
          " --vectors " + state.n + " --model " + state.model + " --profile " + DATA.profile +
          (DATA.weighting === "texts" ? "" : " --weighting " + DATA.weighting));
   }
@@ -327,7 +332,7 @@
                 arrayminus: rows.map(function (r) { return r[2] === null ? 0 : r[1] - r[2]; })},
       hovertext: rows.map(function (r) {
         return "<b>" + r[0] + "</b><br>change " + pct(r[1]) + (r[2] === null ? " (no CI)" :
-               " (95 % CI [" + pct(r[2]) + ", " + pct(r[3]) + "])") + "<br>nDCG@10 " +
+               " (95 % CI [" + pct(r[2]) + ", " + pct(r[3]) + "])") + "<br>" + METRIC + " " +
                (r[4] === null ? "n/a" : r[4].toFixed(4)) + " vs float32 " + (r[5] === null ? "n/a" : r[5].toFixed(4)) +
                "<br>" + (r[6] === null ? "" : r[6].toLocaleString("en-US") + " texts");
       }), hoverinfo: "text"};
@@ -335,7 +340,7 @@
       title: {text: b.label.replace(/</g, "&lt;") + ": change per collection (the " + rows.length +
                     " it was averaged over; dashed: " + DATA.weighting + "-weighted mean " + pct(b.change_pct) + ")",
               font: {size: 13}},
-      yaxis: {title: {text: "nDCG@10 change vs float32 (%)"}, zeroline: true},
+      yaxis: {title: {text: METRIC + " change vs float32 (%)"}, zeroline: true},
       xaxis: {tickangle: -35},
       shapes: b.change_pct === null ? [] : [{type: "line", xref: "paper", x0: 0, x1: 1, y0: b.change_pct,
                                             y1: b.change_pct, line: {dash: "dash", color: "#111", width: 1}}]};
