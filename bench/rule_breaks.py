@@ -57,7 +57,7 @@ BREAKS = (
               "yield rescore_sweep(first, data, view.docs, view.queries, view.docs, tiers, ms,",
               "the rescoring tier's codec trains on the evaluated corpus while its row names the fit set"),
     RuleBreak("select-prints-another-column", "tradeoff", "study/analysis/tradeoff.py",
-              "nDCG@10 {b.expected:.4f}", "nDCG@10 {b.value:.4f}",
+              "{self.metric_label} {b.expected:.4f}", "{self.metric_label} {b.value:.4f}",
               "the expected nDCG@10 that study select prints is replaced by another column"),
     RuleBreak("f8-threshold-2pct", "scorecard", "study/analysis/scorecard.py",
               "FLOAT8_MAX_LOSS = 0.3", "FLOAT8_MAX_LOSS = 2.0", "claim 1's float8 threshold from 0.3 % to 2 %"),

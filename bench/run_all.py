@@ -19,10 +19,12 @@ import sys
 import time
 from pathlib import Path
 
+from study.core.artifacts import STAGES
+
 HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"__init__", "common", "run_all", "summary"}
-NOTEBOOK = HERE.parent / "notebooks" / "08-scaling.ipynb"  # reads results/bench.csv: its tables and figures
-EXECUTED = HERE.parent / "results" / "08-scaling.ipynb"  # committed executed copy, linked from the README
+NOTEBOOK = HERE.parent / "notebooks" / f"{STAGES['scaling'].stem}.ipynb"  # reads results/bench.csv
+EXECUTED = HERE.parent / "results" / NOTEBOOK.name  # committed executed copy, linked from the README
 
 
 def has_main(path: Path) -> bool:
