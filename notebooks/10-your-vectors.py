@@ -55,25 +55,9 @@ profile = "default"
 # %%
 import pandas as pd
 
+from study.advise import your_vectors as yv
 from study.advise.report import frontier, rows_table
 from study.advise.run import advise
-from study.advise.your_vectors import (
-    NAMES,
-    NOT_WORSE,
-    SAME,
-    WORSE,
-    advise_all,
-    changes,
-    choices,
-    collections_table,
-    correlations,
-    judge,
-    mean_changes,
-    proxy_table,
-    validation_folder,
-    write_proxy,
-    your_options,
-)
 from study.analysis.comparison import sets_sentence
 from study.analysis.tradeoff import format_budget
 from study.core import artifacts
@@ -91,7 +75,7 @@ p = YourVectorsParams.of(globals()).checked()
 # then every configuration of the grid (resuming from the output folder's cache).
 
 # %%
-options = your_options(p)
+options = yv.your_options(p)
 outcome = advise(options)
 print(f"{options.path} → {outcome.out}: {outcome.results.computed} configurations computed, "
       f"{outcome.results.cached} from the cache")
@@ -155,7 +139,7 @@ pd.DataFrame({
 
 # %%
 plan = pd.DataFrame([{"model": m, "dataset": d, "matryoshka": get_spec(m).matryoshka,
-                      "folder": str(validation_folder(m, d))} for m, d in p.pairs()])
+                      "folder": str(yv.validation_folder(m, d))} for m, d in p.pairs()])
 print(f"budgets for {p.budget_n_vectors:,} vectors: " + ", ".join(
     f"{name} {format_budget(b)}" for name, b in p.budget_bytes().items()))
 plan
@@ -164,8 +148,8 @@ plan
 # ### Advise each one (a collection advise refuses is listed with its reason)
 
 # %%
-advised = advise_all(p.pairs(), p.budget_n_vectors, p.ram)
-collections = collections_table(advised)
+advised = yv.advise_all(p.pairs(), p.budget_n_vectors, p.ram)
+collections = yv.collections_table(advised)
 collections
 
 # %% [markdown]
@@ -174,8 +158,8 @@ collections
 # nDCG@10 and recall@10, the paired bootstrap CIs and draws `select` uses.
 
 # %%
-judged = [judge(a) for a in advised if a.tidy is not None]
-table = pd.concat([changes(j) for j in judged], ignore_index=True)
+judged = [yv.judge(a) for a in advised if a.tidy is not None]
+table = pd.concat([yv.changes(j) for j in judged], ignore_index=True)
 table[["model", "dataset", "label", "bytes_per_vector", "ndcg_at_10_change_pct", "recall_at_10_change_pct",
        "overlap_at_100_change_pct"]]
 
@@ -183,16 +167,16 @@ table[["model", "dataset", "label", "bytes_per_vector", "ndcg_at_10_change_pct",
 # ### Rank agreement per collection: Spearman's ρ of the changes (float32 left out)
 
 # %%
-per_collection = correlations(table, ["model", "dataset"])
+per_collection = yv.correlations(table, ["model", "dataset"])
 per_collection
 
 # %% [markdown]
 # ### On each configuration's mean over the collections all of the model's configurations were scored on
 
 # %%
-means = mean_changes(advised)
+means = yv.mean_changes(advised)
 print(sets_sentence(means.attrs["sets"], with_names=True))
-on_means = correlations(means, ["model"])
+on_means = yv.correlations(means, ["model"])
 on_means
 
 # %% [markdown]
@@ -200,7 +184,7 @@ on_means
 # Where the picks differ, the recall@10 pick's per-query nDCG@10 minus the nDCG@10 pick's, with its paired 95 % CI.
 
 # %%
-picks = pd.concat([choices(j, p.budget_bytes(), p.budget_n_vectors, p.max_loss) for j in judged],
+picks = pd.concat([yv.choices(j, p.budget_bytes(), p.budget_n_vectors, p.max_loss) for j in judged],
                   ignore_index=True)
 picks[["model", "dataset", "budget", "by_recall", "by_ndcg", "diff", "diff_ci_low", "diff_ci_high", "outcome"]]
 
@@ -208,8 +192,8 @@ picks[["model", "dataset", "budget", "by_recall", "by_ndcg", "diff", "diff_ci_lo
 # ### Per model: the table and the figure of the paper
 
 # %%
-summary = proxy_table(collections, per_collection, on_means, means, picks)
-files = write_proxy(summary, collections, table, means, per_collection, picks, p.profile)
+summary = yv.proxy_table(collections, per_collection, on_means, means, picks)
+files = yv.write_proxy(summary, collections, table, means, per_collection, picks, p.profile)
 summary
 
 # %%
@@ -222,12 +206,12 @@ plots.show_saved({"png": files["figure_png"]})
 
 # %%
 for r in summary.to_dict("records"):
-    rho = {m: (r[f"ρ {NAMES[m]} median"], r[f"ρ {NAMES[m]} least"], r[f"ρ {NAMES[m]} most"],
-               r[f"ρ {NAMES[m]} on the set"]) for m in ("recall_at_10", "overlap_at_100")}
-    print(f"{r['model']}: over {r['advised']} collections ({r['not advised']} not advised), Spearman's ρ with the "
-          "nDCG@10 changes " + "; ".join(f"{NAMES[m]} median {a:.2f} (least {b:.2f}, most {c:.2f}), {d:.2f} on the "
-                                         f"means over set {r['set']}" for m, (a, b, c, d) in rho.items()) + ".")
-    print(f"  select by recall@10, {r['choices']} budgets where something fits ({r['nothing fits']} where nothing "
-          f"does): {r[SAME]} the same, {r[NOT_WORSE]} not significantly worse, {r[WORSE]} significantly worse in "
-          f"nDCG@10: agreement {r['agreement (%)']:.1f} %; the recall@10 pick stores {r['storage ratio median']:.2g}× "
-          "the nDCG@10 pick's bytes (median).")
+    print(f"{r['model']}: {r['advised']} collections advised ({r['not advised']} refused). Spearman's ρ with the "
+          "nDCG@10 changes: " + "; ".join(
+              f"{name} median {r[f'ρ {name} median']:.2f} (least {r[f'ρ {name} least']:.2f}, most "
+              f"{r[f'ρ {name} most']:.2f}), {r[f'ρ {name} on the set']:.2f} on the means over set {r['set']}"
+              for name in (yv.NAMES[m] for m in ("recall_at_10", "overlap_at_100"))) + ".")
+    print(f"  select by recall@10 in {r['choices']} budgets where something fits ({r['nothing fits']} where nothing "
+          f"does): {r[yv.SAME]} the same as by nDCG@10, {r[yv.NOT_WORSE]} not significantly worse, {r[yv.WORSE]} "
+          f"significantly worse in nDCG@10: agreement {r['agreement (%)']:.1f} %; the recall@10 pick stores "
+          f"{r['storage ratio median']:.3g}× the nDCG@10 pick's bytes (median).")

@@ -329,8 +329,9 @@ def proxy_table(collections: pd.DataFrame, per_collection: pd.DataFrame, on_mean
 
 
 def _csv(frame: pd.DataFrame, name: str, profile: str) -> Path:
+    """A table at full precision (rounded changes could tie, or untie, two configurations' ranks)."""
     folder = report.output_dirs(profile)["results"] / "tables"
-    return atomic_write(folder / f"{name}.csv", lambda p: frame.to_csv(p, index=False, float_format="%.6g"))
+    return atomic_write(folder / f"{name}.csv", lambda p: frame.to_csv(p, index=False))
 
 
 def write_proxy(summary: pd.DataFrame, collections: pd.DataFrame, table: pd.DataFrame, means: pd.DataFrame,

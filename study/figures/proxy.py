@@ -66,9 +66,8 @@ def _ticks(axis, low: float, high: float) -> None:
 
 def _legend(fig: plt.Figure, groups: list[str]) -> None:
     handles = [plt.Line2D([], [], ls="", marker="o", color=GROUP_COLOURS[g], label=g) for g in groups]
-    handles += [plt.Line2D([], [], ls="", marker=m, color=plots.OKABE_ITO[0], label=v) for v, m in MARKERS.items()]
-    black = plots.OKABE_ITO[0]
-    handles += [plt.Line2D([], [], ls="", marker="o", ms=3, alpha=0.3, color=black, label="one collection"),
-                plt.Line2D([], [], color=black, lw=0.6, ls="--", label="y = x")]
+    handles += [plt.Line2D([], [], ls="", marker=m, color="grey", label=v) for v, m in MARKERS.items()]
+    handles += [plt.Line2D([], [], ls="", marker="o", ms=3, alpha=0.3, color="grey", label="one collection"),
+                plt.Line2D([], [], color=plots.OKABE_ITO[0], lw=0.6, ls="--", label="y = x")]
     fig.legend(handles=handles, loc="upper center", ncol=int(np.ceil(len(handles) / 2)), frameon=False,
                fontsize=plots.FONT_PT, handletextpad=0.2, columnspacing=0.8, bbox_to_anchor=(0.5, 1.0))
