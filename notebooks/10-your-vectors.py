@@ -180,19 +180,20 @@ on_means = yv.correlations(means, ["model"])
 on_means
 
 # %% [markdown]
-# ### `select` by recall@10 and by nDCG@10, inside each budget
-# Where the picks differ, the recall@10 pick's per-query nDCG@10 minus the nDCG@10 pick's, with its paired 95 % CI.
+# ### `select` by each label-free measure and by nDCG@10, inside each budget
+# Where the picks differ, the label-free pick's per-query nDCG@10 minus the nDCG@10 pick's, with its paired 95 % CI.
 
 # %%
 picks = pd.concat([yv.choices(j, p.budget_bytes(), p.budget_n_vectors, p.max_loss) for j in judged],
                   ignore_index=True)
-picks[["model", "dataset", "budget", "by_recall", "by_ndcg", "diff", "diff_ci_low", "diff_ci_high", "outcome"]]
+picks[["model", "dataset", "measure", "budget", "by_label_free", "by_ndcg", "diff", "diff_ci_low", "diff_ci_high",
+       "outcome"]]
 
 # %% [markdown]
-# ### Per model: the table and the figure of the paper
+# ### Per model and label-free measure: the table and the figure of the paper
 
 # %%
-summary = yv.proxy_table(collections, per_collection, on_means, means, picks)
+summary = yv.proxy_table(collections, per_collection, on_means, picks)
 files = yv.write_proxy(summary, collections, table, means, per_collection, picks, p.profile)
 summary
 
@@ -201,17 +202,19 @@ plots.show_saved({"png": files["figure_png"]})
 
 # %% [markdown]
 # ## What the numbers say
-# From the table above (`table-proxy`), per model: how closely the label-free measures rank the configurations as
-# nDCG@10 does, and how often `select` by recall@10 lands on the nDCG@10 choice or on one not significantly worse.
+# From the table above (`table-proxy`): per model, how closely each label-free measure ranks the configurations as
+# nDCG@10 does, and how often `select` by it lands on the nDCG@10 choice or on one not significantly worse
+# (recall@10 is what `study advise` compares without judgments); then, over every model, the collections left out.
 
 # %%
+sets = {m: s.name for m, s in means.attrs["sets"].items()}
 for r in summary.to_dict("records"):
-    print(f"{r['model']}: {r['advised']} collections advised ({r['not advised']} refused). Spearman's ρ with the "
-          "nDCG@10 changes: " + "; ".join(
-              f"{name} median {r[f'ρ {name} median']:.2f} (least {r[f'ρ {name} least']:.2f}, most "
-              f"{r[f'ρ {name} most']:.2f}), {r[f'ρ {name} on the set']:.2f} on the means over set {r['set']}"
-              for name in (yv.NAMES[m] for m in ("recall_at_10", "overlap_at_100"))) + ".")
-    print(f"  select by recall@10 in {r['choices']} budgets where something fits ({r['nothing fits']} where nothing "
-          f"does): {r[yv.SAME]} the same as by nDCG@10, {r[yv.NOT_WORSE]} not significantly worse, {r[yv.WORSE]} "
-          f"significantly worse in nDCG@10: agreement {r['agreement (%)']:.1f} %; the recall@10 pick stores "
-          f"{r['storage ratio median']:.3g}× the nDCG@10 pick's bytes (median).")
+    print(f"{r['model']}, {r['measure']}: Spearman's ρ with the nDCG@10 changes median {r['ρ median']:.2f} over "
+          f"{r['collections']} collections (least {r['ρ least']:.2f}, most {r['ρ most']:.2f}), {r['ρ on the set']:.2f} "
+          f"on the means over set {sets[r['model']]}; select by it in {r['choices']} budgets where something fits: "
+          f"{r[yv.SAME]} the same as by nDCG@10, {r[yv.NOT_WORSE]} not significantly worse, {r[yv.WORSE]} "
+          f"significantly worse in nDCG@10 (agreement {r['agreement (%)']:.1f} %), storing {r['storage ratio']:.3g}× "
+          "the nDCG@10 pick's bytes (median).")
+refused = collections[collections.reason != ""]
+print(f"Not advised: {len(refused)} of {len(collections)} (model, collection) pairs"
+      + "".join(f"; {r.model} {r.dataset}: {r.reason}" for r in refused.itertuples()) + ".")

@@ -19,13 +19,14 @@ Per (model, collection), ``judge`` analyses the results as advise does (``config
   nDCG@10 changes and each label-free measure's, float32 itself left out (``correlations``); the same on the
   per-configuration means over the collections every configuration of the model was scored on (``mean_changes``:
   ``configurations`` with policy ``shared``, its collection set named);
-* ``select``'s pick inside each budget for the largest corpus size (``choices``), once by recall@10 (what advise
-  compares without judgments) and once by nDCG@10, each with its own paired bootstrap draws. The recall@10 pick is
-  ``same``, ``not significantly worse`` (the paired 95 % CI of its per-query nDCG@10 difference from the nDCG@10
-  pick reaches 0: ``stats.paired_test``) or ``significantly worse``; where nothing fits there is no choice.
+* ``select``'s pick inside each budget for the largest corpus size (``choices``), by each label-free measure
+  (recall@10 is what advise compares without judgments) and by nDCG@10, each with its own paired bootstrap draws.
+  The label-free pick is ``same``, ``not significantly worse`` (the paired 95 % CI of its per-query nDCG@10
+  difference from the nDCG@10 pick reaches 0: ``stats.paired_test``) or ``significantly worse``; where nothing
+  fits there is no choice.
 
-``proxy_table`` sums this up per model; ``write_proxy`` writes the tables and the figure under their registered
-names. The sentences that read these numbers are the notebook's.
+``proxy_table`` sums this up per model and label-free measure; ``write_proxy`` writes the tables and the figure
+under their registered names. The sentences that read these numbers are the notebook's.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from study.params import YourVectorsParams
 
 STEM = artifacts.STAGES["advise"].stem
 JUDGED = "ndcg_at_10"
-CHOSEN_BY = "recall_at_10"  # what advise compares without judgments (``report.metric_of``)
+CHOSEN_BY = "recall_at_10"  # what advise compares without judgments (``report.metric_of``): the figure's measure
 LABEL_FREE_METRICS = tuple(LABEL_FREE)  # recall@10, overlap@100
 NAMES = {**METRICS, "overlap_at_100": "overlap@100"}
 SAME, NOT_WORSE, WORSE, NOTHING_FITS = "same", "not significantly worse", "significantly worse", "nothing fits"
@@ -161,16 +162,12 @@ class Judged:
 
 
 def judge(a: Advised) -> Judged:
-    """The study's trade-off analysis of one collection under nDCG@10 and each label-free measure (CIs and draws
-    for nDCG@10 and recall@10, the two ``select`` compares)."""
+    """The study's trade-off analysis of one collection under nDCG@10 and each label-free measure, with the paired
+    bootstrap CIs and draws ``select`` uses."""
     configs, draws = {}, {}
     for metric in (JUDGED, *LABEL_FREE_METRICS):
         table = configurations(a.tidy, metric=metric, weighting=WEIGHTING)
-        if metric in (JUDGED, CHOSEN_BY):
-            table, draws[metric] = with_uncertainty(table, a.tidy, a.per_query, WEIGHTING, metric)
-        else:
-            draws[metric] = None
-        configs[metric] = table
+        configs[metric], draws[metric] = with_uncertainty(table, a.tidy, a.per_query, WEIGHTING, metric)
     return Judged(a, configs, draws)
 
 
@@ -243,31 +240,34 @@ def outcome_of(same: bool, ci_high: float) -> str:
 
 
 def choices(judged: Judged, budgets: dict[str, int], n_vectors: int, max_loss: float) -> pd.DataFrame:
-    """Per budget: the configuration ``select`` picks by recall@10 and by nDCG@10, their storage and nDCG@10
-    change, and how the recall@10 pick compares in nDCG@10 (``outcome_of``)."""
+    """Per label-free measure and budget: the configuration ``select`` picks by that measure and by nDCG@10, their
+    storage and nDCG@10 change, and how the label-free pick compares in nDCG@10 (``outcome_of``)."""
     a, ids = judged.advised, config_ids(judged.advised.tidy)
     ndcg = judged.configs[JUDGED].set_index("label")
     rows = []
     for name, budget in budgets.items():
-        row = {"model": a.model, "dataset": a.dataset, "budget": name, "budget_bytes": budget, "n_vectors": n_vectors}
-        by_proxy, by_ndcg = (picked(judged, m, budget, n_vectors, max_loss) for m in (CHOSEN_BY, JUDGED))
-        if by_proxy is None or by_ndcg is None:
-            rows.append(row | {"outcome": NOTHING_FITS})
-            continue
-        test = ndcg_difference(a.per_query, ids[by_proxy.label], ids[by_ndcg.label])
-        rows.append(row | {
-            "by_recall": by_proxy.label, "by_ndcg": by_ndcg.label,
-            "recall_pick_bytes": by_proxy.total_bytes, "ndcg_pick_bytes": by_ndcg.total_bytes,
-            "recall_pick_ndcg_change_pct": ndcg.change_pct[by_proxy.label],
-            "ndcg_pick_ndcg_change_pct": ndcg.change_pct[by_ndcg.label],
-            "diff": test["diff"], "diff_ci_low": test["diff_ci_low"], "diff_ci_high": test["diff_ci_high"],
-            "outcome": outcome_of(by_proxy.label == by_ndcg.label, test["diff_ci_high"])})
+        by_ndcg = picked(judged, JUDGED, budget, n_vectors, max_loss)
+        for metric in LABEL_FREE_METRICS:
+            row = {"model": a.model, "dataset": a.dataset, "measure": NAMES[metric], "budget": name,
+                   "budget_bytes": budget, "n_vectors": n_vectors}
+            by_proxy = picked(judged, metric, budget, n_vectors, max_loss)
+            if by_proxy is None or by_ndcg is None:
+                rows.append(row | {"outcome": NOTHING_FITS})
+                continue
+            test = ndcg_difference(a.per_query, ids[by_proxy.label], ids[by_ndcg.label])
+            rows.append(row | {
+                "by_label_free": by_proxy.label, "by_ndcg": by_ndcg.label,
+                "label_free_pick_bytes": by_proxy.total_bytes, "ndcg_pick_bytes": by_ndcg.total_bytes,
+                "label_free_pick_ndcg_change_pct": ndcg.change_pct[by_proxy.label],
+                "ndcg_pick_ndcg_change_pct": ndcg.change_pct[by_ndcg.label],
+                "diff": test["diff"], "diff_ci_low": test["diff_ci_low"], "diff_ci_high": test["diff_ci_high"],
+                "outcome": outcome_of(by_proxy.label == by_ndcg.label, test["diff_ci_high"])})
     return pd.DataFrame(rows, columns=CHOICE_COLUMNS)
 
 
-CHOICE_COLUMNS = ["model", "dataset", "budget", "budget_bytes", "n_vectors", "by_recall", "by_ndcg",
-                  "recall_pick_bytes", "ndcg_pick_bytes", "recall_pick_ndcg_change_pct", "ndcg_pick_ndcg_change_pct",
-                  "diff", "diff_ci_low", "diff_ci_high", "outcome"]
+CHOICE_COLUMNS = ["model", "dataset", "measure", "budget", "budget_bytes", "n_vectors", "by_label_free", "by_ndcg",
+                  "label_free_pick_bytes", "ndcg_pick_bytes", "label_free_pick_ndcg_change_pct",
+                  "ndcg_pick_ndcg_change_pct", "diff", "diff_ci_low", "diff_ci_high", "outcome"]
 
 
 # --- over the collections of a model ------------------------------------------------------------------------------
@@ -294,35 +294,32 @@ def mean_changes(advised: list[Advised]) -> pd.DataFrame:
 
 
 def proxy_table(collections: pd.DataFrame, per_collection: pd.DataFrame, on_means: pd.DataFrame,
-                means: pd.DataFrame, picks: pd.DataFrame) -> pd.DataFrame:
-    """Per model: the collections advised, Spearman's rho per collection (median, least, most) and on the means over
-    the model's collection set, and how often ``select``'s recall@10 pick is the nDCG@10 pick or not significantly
-    worse than it in nDCG@10 (agreement), of the budgets where something fits; the median ratio of the recall@10
-    pick's storage to the nDCG@10 pick's."""
+                picks: pd.DataFrame) -> pd.DataFrame:
+    """Per model and label-free measure: the collections advised; Spearman's rho of its changes with nDCG@10's per
+    collection (median, least, most) and on the means over the model's collection set; and, of the budgets where
+    something fits, how often ``select`` by that measure picks ``select`` by nDCG@10's configuration, one not
+    significantly worse in nDCG@10, or one significantly worse (agreement: the first two), with the median ratio of
+    its pick's storage to the nDCG@10 pick's."""
     rows = []
     for model in dict.fromkeys(collections.model):
-        rho = per_collection[per_collection.model == model]
-        mine = picks[(picks.model == model) & (picks.outcome != NOTHING_FITS)]
-        counts = mine.outcome.value_counts().reindex(OUTCOMES, fill_value=0)
-        row = {"model": model, "advised": int((collections[collections.model == model].reason == "").sum()),
-               "not advised": int((collections[collections.model == model].reason != "").sum())}
+        advised = int((collections[collections.model == model].reason == "").sum())
+        rho, means = per_collection[per_collection.model == model], on_means[on_means.model == model]
         for metric in LABEL_FREE_METRICS:
+            mine = picks[(picks.model == model) & (picks.measure == NAMES[metric]) & (picks.outcome != NOTHING_FITS)]
+            counts = mine.outcome.value_counts().reindex(OUTCOMES, fill_value=0)
             values = rho[f"rho_{metric}"]
-            row |= {f"ρ {NAMES[metric]} median": values.median(), f"ρ {NAMES[metric]} least": values.min(),
-                    f"ρ {NAMES[metric]} most": values.max()}
-        mean_row = on_means[on_means.model == model]
-        row |= {"set": means[means.model == model].set.iloc[0] if model in set(means.model) else "",
-                "set collections": int(means[means.model == model].collections.iloc[0])
-                if model in set(means.model) else 0}
-        for metric in LABEL_FREE_METRICS:
-            row[f"ρ {NAMES[metric]} on the set"] = (float(mean_row[f"rho_{metric}"].iloc[0]) if len(mean_row)
-                                                    else float("nan"))
-        row |= {"choices": len(mine), **{o: int(counts[o]) for o in OUTCOMES},
-                "nothing fits": int(((picks.model == model) & (picks.outcome == NOTHING_FITS)).sum()),
+            rows.append({
+                "model": model, "measure": NAMES[metric], "collections": advised, "ρ median": values.median(),
+                "ρ least": values.min(), "ρ most": values.max(),
+                "ρ on the set": float(means[f"rho_{metric}"].iloc[0]) if len(means) else float("nan"),
+                "choices": len(mine), **{o: int(counts[o]) for o in OUTCOMES},
                 "agreement (%)": 100 * (counts[SAME] + counts[NOT_WORSE]) / len(mine) if len(mine) else float("nan"),
-                "storage ratio median": (mine.recall_pick_bytes / mine.ndcg_pick_bytes).median()}
-        rows.append(row)
-    return pd.DataFrame(rows)
+                "storage ratio": (mine.label_free_pick_bytes / mine.ndcg_pick_bytes).median()})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+SUMMARY_COLUMNS = ["model", "measure", "collections", "ρ median", "ρ least", "ρ most", "ρ on the set", "choices",
+                   *OUTCOMES, "agreement (%)", "storage ratio"]
 
 
 # --- writing -------------------------------------------------------------------------------------------------------
@@ -341,18 +338,19 @@ def write_proxy(summary: pd.DataFrame, collections: pd.DataFrame, table: pd.Data
     sets: dict[str, CollectionSet] = means.attrs.get("sets", {})
     files = {f"table_{k}": v for k, v in report.write_table(
         summary, artifacts.TABLE_PROXY, profile,
-        "Choosing without labels, per model: Spearman's rho between each configuration's nDCG@10 change vs float32 "
-        "and its label-free change (recall@10 against the exact float32 top-10; overlap@100), per collection "
-        "(median, least, most) and on the means over the model's set; and select's pick by recall@10 against its "
-        "pick by nDCG@10 inside each budget where something fits: the same, not significantly worse in nDCG@10 "
-        "(paired 95 % CI), or significantly worse; storage ratio: the recall@10 pick's bytes over the nDCG@10 "
-        f"pick's. {sets_sentence(sets)}").items()}
+        "Choosing without labels, per model and label-free measure (recall@10 against the exact float32 top-10; "
+        "overlap@100): Spearman's rho between the configurations' changes vs float32 in that measure and in "
+        "nDCG@10, over the collections advised (median, least, most) and on the means over the model's set; then, "
+        "inside each budget where something fits, select by that measure against select by nDCG@10: the same "
+        "configuration, a different one not significantly worse in nDCG@10 (paired 95 % CI), or one significantly "
+        "worse; agreement: the first two; storage ratio: its pick's bytes over the nDCG@10 pick's (median). "
+        f"{sets_sentence(sets)}").items()}
     for name, frame in ((artifacts.PROXY_COLLECTIONS, collections), (artifacts.PROXY_CHANGES, table),
                         (artifacts.PROXY_MEANS, means), (artifacts.PROXY_CORRELATIONS, per_collection),
                         (artifacts.PROXY_SELECTIONS, picks)):
         files[name] = _csv(frame, name, profile)
     files["sets"] = report.write_collection_sets(sets, STEM, profile)
-    figure = plot_proxy(table, means, summary)
+    figure = plot_proxy(table, means, summary[summary.measure == NAMES[CHOSEN_BY]])
     files |= {f"figure_{k}": v for k, v in plots.save_figure(
         figure, report.output_dirs(profile)["figures"] / artifacts.FIG_PROXY).items()}
     return files

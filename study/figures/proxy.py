@@ -18,26 +18,26 @@ X, Y = "recall_at_10_change_pct", "ndcg_at_10_change_pct"
 TICK_MAGNITUDES = (1, 5, 20, 100)  # change ticks: 0 and ± these (no more: tick labels at 7 pt stay apart)
 
 
-def plot_proxy(changes: pd.DataFrame, means: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
+def plot_proxy(changes: pd.DataFrame, means: pd.DataFrame, rho: pd.DataFrame) -> plt.Figure:
     """Per model: every configuration's recall@10 change (x) against its nDCG@10 change (y), both vs float32 in %,
     on each collection (faint) and on the mean over the model's collection set (solid: colour = number format,
-    marker = alone / after a reducer / rescored); the line y = x; the title names the set and Spearman's rho of the
-    means (``summary``: the stage's table)."""
+    marker = alone / after a reducer / rescored); the line y = x; the title names the set (``means.set``) and
+    Spearman's rho of the means (``rho``: the stage's table, its recall@10 rows)."""
     changes, means = changes[~changes.float32], means[~means.float32]
     models = list(dict.fromkeys(changes.model))
     groups = [g for g in GROUP_ORDER if g in {colour_group(k) for k in changes.kind}]
     with plt.rc_context(plots.PRINT_RC):
         fig, axes = plt.subplots(1, max(1, len(models)), figsize=(TEXT_WIDTH_IN, PANEL_IN + HEAD_IN), squeeze=False)
         for ax, model in zip(axes[0], models, strict=False):
-            row = summary[summary.model == model].iloc[0]
-            _panel(ax, changes[changes.model == model], means[means.model == model], row)
+            _panel(ax, changes[changes.model == model], means[means.model == model],
+                   float(rho[rho.model == model]["ρ on the set"].iloc[0]))
         axes[0][0].set_ylabel("nDCG@10 change vs float32 (%)", labelpad=1)
         _legend(fig, groups)
         fig.subplots_adjust(left=0.075, right=0.99, bottom=0.17, top=1 - HEAD_IN / (PANEL_IN + HEAD_IN), wspace=0.3)
     return fig
 
 
-def _panel(ax: plt.Axes, each: pd.DataFrame, mean: pd.DataFrame, row: pd.Series) -> None:
+def _panel(ax: plt.Axes, each: pd.DataFrame, mean: pd.DataFrame, rho: float) -> None:
     for frame, size, alpha in ((each, 3, 0.2), (mean, 11, 0.9)):
         for r in frame.itertuples():
             colour = GROUP_COLOURS.get(colour_group(r.kind), plots.OKABE_ITO[0])
@@ -52,8 +52,7 @@ def _panel(ax: plt.Axes, each: pd.DataFrame, mean: pd.DataFrame, row: pd.Series)
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
     ax.set_xlabel("recall@10 change vs float32 (%)", labelpad=1)
-    rho = row["ρ recall@10 on the set"]
-    ax.set_title(f"{row['set']}, ρ = {rho:.2f}\n{len(mean)} configurations", pad=2)
+    ax.set_title(f"{mean.set.iloc[0]}, ρ = {rho:.2f}\n{len(mean)} configurations", pad=2)
     ax.tick_params(pad=1, length=2)
 
 
