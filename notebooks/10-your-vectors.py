@@ -145,7 +145,9 @@ print(f"budgets for {p.budget_n_vectors:,} vectors: " + ", ".join(
 plan
 
 # %% [markdown]
-# ### Advise each one (a collection advise refuses is listed with its reason)
+# ### Advise each one
+# A document whose vector cosine cannot score (all zeros: a text a static model knows no word of) is left out and
+# counted (`dropped`); a collection advise refuses (too few documents) is listed with its reason.
 
 # %%
 advised = yv.advise_all(p.pairs(), p.budget_n_vectors, p.ram)

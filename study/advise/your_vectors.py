@@ -120,10 +120,11 @@ class Advised:
 
 
 def advise_collection(model: str, dataset: str, n_vectors: int, ram: str | int, progress: bool = True) -> Advised:
-    """``study advise`` on the collection's BEIR folder with ``model``, its folder ``validation_folder``. Data advise
+    """``study advise`` on the collection's BEIR folder with ``model``, its folder ``validation_folder``; a vector
+    cosine cannot score (all zeros: a text a static model knows no word of) is left out, and counted. Data advise
     refuses (too few documents) gives the reason; a bad parameter, a missing collection or a bad cache still raise."""
     options = AdviseOptions(path=str(resolve_collection_path(dataset)), format="beir", model=model,
-                            matryoshka=get_spec(model).matryoshka, n_vectors=n_vectors, ram=ram,
+                            matryoshka=get_spec(model).matryoshka, n_vectors=n_vectors, ram=ram, bad_rows="drop",
                             out=str(validation_folder(model, dataset)), progress=progress)
     try:
         outcome = advise(options)
@@ -141,12 +142,15 @@ def advise_all(pairs: list[tuple[str, str]], n_vectors: int, ram: str | int, pro
 
 
 def collections_table(advised: list[Advised]) -> pd.DataFrame:
-    """One row per (model, collection): the documents, queries and configurations advised, or why not."""
+    """One row per (model, collection): the documents, queries and configurations advised, the documents left out
+    (all zeros, NaN or inf), or why it was not advised."""
+    columns = ["model", "dataset", "documents", "queries", "dropped", "configurations", "reason"]
     table = pd.DataFrame([{
         "model": a.model, "dataset": a.dataset, "documents": a.rows.get("index"), "queries": a.rows.get("queries"),
+        "dropped": a.rows.get("dropped_documents"),
         "configurations": None if a.tidy is None else a.tidy.config_id.nunique(), "reason": a.reason or ""}
-        for a in advised], columns=["model", "dataset", "documents", "queries", "configurations", "reason"])
-    return table.astype({"documents": "Int64", "queries": "Int64", "configurations": "Int64"})
+        for a in advised], columns=columns)
+    return table.astype({c: "Int64" for c in ("documents", "queries", "dropped", "configurations")})
 
 
 # --- one collection: changes under each measure, and select's two picks ---------------------------------------------
