@@ -215,8 +215,8 @@ for r in summary.to_dict("records"):
           f"{r['collections']} collections (least {r['ρ least']:.2f}, most {r['ρ most']:.2f}), {r['ρ on the set']:.2f} "
           f"on the means over set {sets[r['model']]}; select by it in {r['choices']} budgets where something fits: "
           f"{r[yv.SAME]} the same as by nDCG@10, {r[yv.NOT_WORSE]} not significantly worse, {r[yv.WORSE]} "
-          f"significantly worse in nDCG@10 (agreement {r['agreement (%)']:.1f} %), storing {r['storage ratio']:.3g}× "
-          "the nDCG@10 pick's bytes (median).")
+          f"significantly worse in nDCG@10 ({r[yv.WORSE_THAN_PICK]} of them not than float32; agreement "
+          f"{r['agreement (%)']:.1f} %), storing {r['storage ratio']:.3g}× the nDCG@10 pick's bytes (median).")
 refused = collections[collections.reason != ""]
 print(f"Not advised: {len(refused)} of {len(collections)} (model, collection) pairs"
       + "".join(f"; {r.model} {r.dataset}: {r.reason}" for r in refused.itertuples()) + ".")

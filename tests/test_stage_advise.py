@@ -138,10 +138,12 @@ def test_the_agreement_counts_and_differences_by_hand(tiny_run):
         row = summary.loc[measure]
         counts = {o: int((mine.outcome == o).sum()) for o in yv.OUTCOMES}
         assert {o: row[o] for o in yv.OUTCOMES} == counts and row["choices"] == len(mine) == 3
+        near_float32 = mine[(mine.outcome == "significantly worse") & (mine.label_free_pick_ndcg_ci_high >= 0)]
+        assert row[yv.WORSE_THAN_PICK] == len(near_float32)
         agreement = 100 * (counts["same"] + counts["not significantly worse"]) / len(mine)
         ratio = (mine.label_free_pick_bytes / mine.ndcg_pick_bytes).median()
         assert row["agreement (%)"] == pytest.approx(agreement) and row["storage ratio"] == pytest.approx(ratio)
-        assert f"(agreement {agreement:.1f} %), storing {ratio:.3g}× the nDCG@10 pick's bytes" in text
+        assert f"agreement {agreement:.1f} %), storing {ratio:.3g}× the nDCG@10 pick's bytes" in text
     assert "Not advised: 1 of 2 (model, collection) pairs; minilm-l6 adi: documents: 82 in the index" in text
 
 

@@ -65,6 +65,9 @@ LABEL_FREE_METRICS = tuple(LABEL_FREE)  # recall@10, overlap@100
 NAMES = {**METRICS, "overlap_at_100": "overlap@100"}
 SAME, NOT_WORSE, WORSE, NOTHING_FITS = "same", "not significantly worse", "significantly worse", "nothing fits"
 OUTCOMES = (SAME, NOT_WORSE, WORSE)
+WORSE_THAN_PICK = "of which ≈ float32"
+"""Label-free picks significantly worse than the nDCG@10 pick yet not than float32 (its CI vs float32 reaches 0):
+the nDCG@10 pick beat float32 on that collection, which a measure of fidelity to float32 cannot see."""
 KEYS = ["model", "label", "kind", "format", "reducer", "fraction", "rescore", "query_format", "calibrate_on",
         "bytes_per_vector", "compression_ratio"]
 
@@ -263,6 +266,8 @@ def choices(judged: Judged, budgets: dict[str, int], n_vectors: int, max_loss: f
                 "by_label_free": by_proxy.label, "by_ndcg": by_ndcg.label,
                 "label_free_pick_bytes": by_proxy.total_bytes, "ndcg_pick_bytes": by_ndcg.total_bytes,
                 "label_free_pick_ndcg_change_pct": ndcg.change_pct[by_proxy.label],
+                "label_free_pick_ndcg_ci_low": ndcg.ci_low[by_proxy.label],
+                "label_free_pick_ndcg_ci_high": ndcg.ci_high[by_proxy.label],
                 "ndcg_pick_ndcg_change_pct": ndcg.change_pct[by_ndcg.label],
                 "diff": test["diff"], "diff_ci_low": test["diff_ci_low"], "diff_ci_high": test["diff_ci_high"],
                 "outcome": outcome_of(by_proxy.label == by_ndcg.label, test["diff_ci_high"])})
@@ -271,7 +276,8 @@ def choices(judged: Judged, budgets: dict[str, int], n_vectors: int, max_loss: f
 
 CHOICE_COLUMNS = ["model", "dataset", "measure", "budget", "budget_bytes", "n_vectors", "by_label_free", "by_ndcg",
                   "label_free_pick_bytes", "ndcg_pick_bytes", "label_free_pick_ndcg_change_pct",
-                  "ndcg_pick_ndcg_change_pct", "diff", "diff_ci_low", "diff_ci_high", "outcome"]
+                  "label_free_pick_ndcg_ci_low", "label_free_pick_ndcg_ci_high", "ndcg_pick_ndcg_change_pct", "diff",
+                  "diff_ci_low", "diff_ci_high", "outcome"]
 
 
 # --- over the collections of a model ------------------------------------------------------------------------------
@@ -302,8 +308,9 @@ def proxy_table(collections: pd.DataFrame, per_collection: pd.DataFrame, on_mean
     """Per model and label-free measure: the collections advised; Spearman's rho of its changes with nDCG@10's per
     collection (median, least, most) and on the means over the model's collection set; and, of the budgets where
     something fits, how often ``select`` by that measure picks ``select`` by nDCG@10's configuration, one not
-    significantly worse in nDCG@10, or one significantly worse (agreement: the first two), with the median ratio of
-    its pick's storage to the nDCG@10 pick's."""
+    significantly worse in nDCG@10, or one significantly worse (agreement: the first two; ``WORSE_THAN_PICK``: of the
+    last, those not significantly worse than float32), with the median ratio of its pick's storage to the nDCG@10
+    pick's."""
     rows = []
     for model in dict.fromkeys(collections.model):
         advised = int((collections[collections.model == model].reason == "").sum())
@@ -317,13 +324,14 @@ def proxy_table(collections: pd.DataFrame, per_collection: pd.DataFrame, on_mean
                 "ρ least": values.min(), "ρ most": values.max(),
                 "ρ on the set": float(means[f"rho_{metric}"].iloc[0]) if len(means) else float("nan"),
                 "choices": len(mine), **{o: int(counts[o]) for o in OUTCOMES},
+                WORSE_THAN_PICK: int(((mine.outcome == WORSE) & (mine.label_free_pick_ndcg_ci_high >= 0)).sum()),
                 "agreement (%)": 100 * (counts[SAME] + counts[NOT_WORSE]) / len(mine) if len(mine) else float("nan"),
                 "storage ratio": (mine.label_free_pick_bytes / mine.ndcg_pick_bytes).median()})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 SUMMARY_COLUMNS = ["model", "measure", "collections", "ρ median", "ρ least", "ρ most", "ρ on the set", "choices",
-                   *OUTCOMES, "agreement (%)", "storage ratio"]
+                   *OUTCOMES, WORSE_THAN_PICK, "agreement (%)", "storage ratio"]
 
 
 # --- writing -------------------------------------------------------------------------------------------------------
@@ -347,7 +355,8 @@ def write_proxy(summary: pd.DataFrame, collections: pd.DataFrame, table: pd.Data
         "nDCG@10, over the collections advised (median, least, most) and on the means over the model's set; then, "
         "inside each budget where something fits, select by that measure against select by nDCG@10: the same "
         "configuration, a different one not significantly worse in nDCG@10 (paired 95 % CI), or one significantly "
-        "worse; agreement: the first two; storage ratio: its pick's bytes over the nDCG@10 pick's (median). "
+        "worse (of which ≈ float32: not significantly worse than float32, the nDCG@10 pick beating float32); "
+        "agreement: the first two; storage ratio: its pick's bytes over the nDCG@10 pick's (median). "
         f"{sets_sentence(sets)}").items()}
     for name, frame in ((artifacts.PROXY_COLLECTIONS, collections), (artifacts.PROXY_CHANGES, table),
                         (artifacts.PROXY_MEANS, means), (artifacts.PROXY_CORRELATIONS, per_collection),

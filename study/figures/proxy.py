@@ -43,14 +43,14 @@ def _panel(ax: plt.Axes, each: pd.DataFrame, mean: pd.DataFrame, rho: float) -> 
             colour = GROUP_COLOURS.get(colour_group(r.kind), plots.OKABE_ITO[0])
             ax.scatter(getattr(r, X), getattr(r, Y), s=size, marker=MARKERS[marker_of(r)], color=colour, lw=0,
                        alpha=alpha, zorder=3 if frame is mean else 2)
-    values = pd.concat([each[X], each[Y], mean[X], mean[Y]])
-    low, high = plots.change_limits(values)
+    (x_low, x_high), (y_low, y_high) = (plots.change_limits(pd.concat([each[c], mean[c]])) for c in (X, Y))
+    low, high = max(x_low, y_low), min(x_high, y_high)
     ax.plot([low, high], [low, high], color="black", lw=0.6, ls="--", zorder=1)
-    for axis, scale in ((ax.xaxis, ax.set_xscale), (ax.yaxis, ax.set_yscale)):
+    for axis, scale, limits in ((ax.xaxis, ax.set_xscale, (x_low, x_high)), (ax.yaxis, ax.set_yscale, (y_low, y_high))):
         scale("symlog", linthresh=1.0)
-        _ticks(axis, low, high)
-    ax.set_xlim(low, high)
-    ax.set_ylim(low, high)
+        _ticks(axis, *limits)
+    ax.set_xlim(x_low, x_high)
+    ax.set_ylim(y_low, y_high)
     ax.set_xlabel("recall@10 change vs float32 (%)", labelpad=1)
     ax.set_title(f"{mean.set.iloc[0]}, ρ = {rho:.2f}\n{len(mean)} configurations", pad=2)
     ax.tick_params(pad=1, length=2)
