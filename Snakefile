@@ -204,6 +204,7 @@ include: "workflow/rules/combined.smk"
 include: "workflow/rules/beyond.smk"
 include: "workflow/rules/indexes.smk"
 include: "workflow/rules/codecs.smk"
+include: "workflow/rules/advise.smk"  # notebook 10: study advise, and its label-free measure validated
 include: "workflow/rules/parts.smk"  # one job per (model, collection) of each planned stage
 include: "workflow/rules/publish.smk"  # each stage's figures and tables, from its saved results
 include: "workflow/rules/paper.smk"  # last: stage 05 reads every stage table defined above
@@ -219,6 +220,7 @@ rule all:
         *(rules.beyond.output if BEYOND_STAGE else []),
         *(rules.indexes.output if INDEX_STAGE else []),
         *(rules.codecs.output if CODECS_STAGE else []),
+        ADVISE_OUTPUTS,
         PUBLISHED,  # every stage's figures and tables
         rules.paper.output,  # stage 05 (trade-off, scorecard, macros) and the PDF when latexmk is installed
         rules.explorer.output,  # the interactive trade-off page (figures/<profile>/explorer.html)

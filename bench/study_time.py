@@ -44,7 +44,8 @@ from study.config import CONFIG_DIR, load_profile
 
 BENCHMARK = "study"
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_RULES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs", "tradeoff", "scaling")
+NOTEBOOK_RULES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs", "tradeoff", "scaling",
+                  "advise")
 STAGE_OF_RULE = {"prepare_model": "embed", "explorer": "paper", "readme": "paper"}
 
 

@@ -16,6 +16,8 @@ from study.data.datasets import MTEB_PREFIX, list_collections
 from study.encoders.registry import MODELS
 
 CONFIG_DIR = REPO_ROOT / "config"
+ADVISE_FORMATS = ("npy", "parquet", "hdf5", "beir")
+"""What ``study advise`` reads: a ``.npy`` array, a Parquet column, the ann-benchmarks HDF5 layout, a BEIR folder."""
 
 
 def list_profiles() -> list[str]:

@@ -29,6 +29,7 @@ WRITERS = {
     "indexes": ["study/stages/indexes.py"],
     "scaling": ["bench/analysis.py"],
     "codecs": ["study/stages/codecs.py"],
+    "advise": ["study/advise/your_vectors.py"],
 }
 
 

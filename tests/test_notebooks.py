@@ -42,8 +42,10 @@ def test_each_notebook_is_in_sync_with_its_jupytext_source(path):
     assert load_jupytext_config(str(path)).default_formats(str(path)) == "ipynb,py:percent"  # what --sync pairs
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2] in ("02", "03", "04", "05", "06", "07", "09")],
-                         ids=lambda p: p.name)
+STAGE_NOTEBOOKS = ("02", "03", "04", "05", "06", "07", "09", "10")
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2] in STAGE_NOTEBOOKS], ids=lambda p: p.name)
 def test_stage_notebooks_show_their_steps(path):
     """A stage notebook reads as the experiment: many small cells, no single call that does everything."""
     code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]

@@ -173,8 +173,9 @@ def test_the_results_section_shows_a_figure_per_question_and_the_appendix_the_fu
     results = main[main.index("\\section{Results}"):]
     shown = re.findall(r"\\profilefigure\{([\w-]+)\}", results)
     assert shown == ["fig3-quantization", "fig4-reduction", "fig6-combined", "fig-codecs", "fig7-tradeoff",
-                     "fig8-tradeoff-storage"]
+                     "fig8-tradeoff-storage", "fig-proxy"]
     assert "table-verdicts.tex" in results and "table-tradeoff-selection.tex" in results
+    assert "table-proxy.tex" in results
     for full in ("table-quantization", "table-reduction", "table-codecs", "table-codecs-training",
                  "table-tradeoff-frontier", "table-tradeoff-scorecard"):
         assert f"{full}.tex}}" in appendix and f"{full}.tex}}" not in main

@@ -32,7 +32,8 @@ def workdir(tmp_path):
 
 @pytest.mark.parametrize(("rule", "expected"), [
     ("codecs_part", ("codecs", "part")), ("codecs_fits", ("codecs", "fits")), ("publish_codecs", ("codecs", "publish")),
-    ("codecs", ("codecs", "notebook")), ("embed", ("embed", "embed")), ("prepare_model", ("embed", "prepare_model"))])
+    ("codecs", ("codecs", "notebook")), ("embed", ("embed", "embed")), ("prepare_model", ("embed", "prepare_model")),
+    ("advise", ("advise", "notebook"))])
 def test_rules_map_to_stage_and_step(rule, expected):
     assert study_time.stage_and_step(rule) == expected
 

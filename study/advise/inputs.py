@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from study.config import ADVISE_FORMATS
 from study.core.errors import DatasetError, ParameterError, StudyError
 from study.core.vectors import normalise
 from study.data.datasets import Qrels
@@ -34,7 +35,7 @@ from study.experiment.configs import POOL_ROWS, load_eval_data
 from study.search.metrics import DEPTH
 from study.search.streaming import release_pages
 
-INPUT_FORMATS = ("npy", "parquet", "hdf5", "beir")
+INPUT_FORMATS = ADVISE_FORMATS
 BAD_ROWS = ("refuse", "drop")
 DTYPES = ("float32", "float16", "float64")
 SUFFIXES = {".npy": "npy", ".parquet": "parquet", ".pq": "parquet", ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5"}

@@ -12,8 +12,9 @@ Where each kind of name lands, for a profile ``P``:
 Besides: ``BEYOND_SUMMARY`` (``results/P/<name>.csv``, stage 06's publish step) and stage 04's per-reducer tables
 (``combined_table``, ``combined_tables``).
 
-A stage's publish step (``study publish --stages <stage>``) writes its figures, tables, latex and csv; stage 05
-(``tradeoff``) writes its own in its notebook. ``published`` gives what a profile's stage section makes of them.
+A stage's publish step (``study publish --stages <stage>``) writes its figures, tables, latex and csv; stages 05
+(``tradeoff``) and 10 (``advise``) write their own in their notebooks. ``published`` gives what a profile's stage
+section makes of them.
 """
 
 from __future__ import annotations
@@ -85,6 +86,14 @@ CODECS_PEERS_TABLE = "table-codecs-peers"  # the same tests for the paper: label
 CODECS_TRAINING = "table-codecs-training"  # where a codec is trained: self, pool, the fit set, paired
 CODECS_BEST = "table-codecs-best"  # per model and ratio: the best codec, its CI, training set and ties
 CODECS_DROPPED = "codecs-not-on-every-collection"  # configurations the summary leaves out, and what they lack
+# 10-your-vectors (study advise; whether its label-free measure chooses as nDCG@10 does)
+FIG_PROXY = "fig-proxy"  # recall@10 change against nDCG@10 change, per configuration, one panel per model
+TABLE_PROXY = "table-proxy"  # per model: rank correlations and select's agreement under the two measures
+PROXY_COLLECTIONS = "proxy-collections"  # each (model, collection): advised (its sizes) or why not
+PROXY_CHANGES = "proxy-changes"  # each (model, collection, configuration): its change under every measure
+PROXY_MEANS = "proxy-means"  # each (model, configuration): its change over the model's shared collection set
+PROXY_CORRELATIONS = "proxy-correlations"  # each (model, collection): Spearman's rho of the changes
+PROXY_SELECTIONS = "proxy-selections"  # each (model, collection, budget): select's pick under each measure
 
 STAGES: dict[str, Stage] = {
     "embed": Stage("01-embed"),
@@ -114,6 +123,12 @@ STAGES: dict[str, Stage] = {
         tables=(TABLE_CODECS, CODECS_EQUAL_BYTES, CODECS_TRAINING, CODECS_BEST, CODECS_PEERS_TABLE),
         csv=(CODECS_PEERS, CODECS_DROPPED),
     ),
+    "advise": Stage(
+        "10-your-vectors",
+        figures=(FIG_PROXY,),
+        tables=(TABLE_PROXY,),
+        csv=(PROXY_COLLECTIONS, PROXY_CHANGES, PROXY_MEANS, PROXY_CORRELATIONS, PROXY_SELECTIONS),
+    ),
 }
 
 PUBLISHED_STAGES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs")
@@ -135,7 +150,7 @@ def stage_sets(stem: str) -> str:
     return STAGE_SETS.format(stem=stem)
 
 
-SETS_STAGES = ("quantization", "reduction", "combined", "beyond", "codecs")  # their captions name collection sets
+SETS_STAGES = ("quantization", "reduction", "combined", "beyond", "codecs", "advise")  # captions name collection sets
 
 
 def published(stage: str, section: Mapping[str, Any] | None = None) -> Stage:

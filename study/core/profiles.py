@@ -28,7 +28,7 @@ PER_COLLECTION_SETS = (NONE, SELF, POOL, UNTRAINED)
 PAPER_SET = "mlquestions"
 """The paper's calibration and fit set (MLQuestions corpus + dev queries): the default wherever one is chosen."""
 MTEB_PREFIX = "mteb:"
-STAGES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs", "tradeoff")
+STAGES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs", "tradeoff", "advise")
 PLANNED = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs")
 """The stages the experiment runner evaluates part by part (a stage-07 part times its indexes with every core)."""
 TIMED = ("indexes",)
@@ -70,11 +70,24 @@ def _index_parameters(profile: dict[str, Any]) -> dict[str, Any]:
             "publish": False}
 
 
+def _advise_parameters(profile: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+    """Stage 10: the profile's models and collections (the section may name others), and ``select``'s budgets, the
+    largest corpus size and the quality floor of the ``tradeoff:`` section unless the section names its own."""
+    tradeoff = profile.get("tradeoff", {})
+    models = section.get("models", profile["models"])
+    defaults = {key: tradeoff[key] for key in ("budgets", "max_loss") if key in tradeoff}
+    if tradeoff.get("n_vectors"):
+        defaults["budget_n_vectors"] = max(tradeoff["n_vectors"])
+    per_model = {m: d for m, d in profile.get("datasets_per_model", {}).items() if m in models}
+    return {"models": models, "datasets": profile["datasets"], "datasets_per_model": per_model,
+            "profile": profile["profile"], **defaults, **{k: v for k, v in section.items() if k != "models"}}
+
+
 def stage_parameters(stage: str, profile: dict[str, Any]) -> dict[str, Any]:
     """The notebook parameters of ``stage`` under ``profile`` (a loaded profile YAML), as the workflow passes them."""
     if stage not in STAGES:
         raise ParameterError("stage", stage, STAGES)
-    section = dict(profile.get(stage, {}))
+    section = dict(profile.get(stage) or {})
     models = section.get("models", profile["models"])
     paper_set = profile.get("quantization", {}).get("calibrate_on", SELF)
     fit_on = profile.get("reduction", {}).get("fit_on", PAPER_SET)
@@ -89,14 +102,19 @@ def stage_parameters(stage: str, profile: dict[str, Any]) -> dict[str, Any]:
         return _evaluated(profile, {"fit_on": fit_on} | section, models)
     if stage == "indexes":
         return _index_parameters(profile)
+    if stage == "advise":
+        return _advise_parameters(profile, section)
     return {"models": profile["models"], "profile": profile["profile"], **section}
 
 
 def runs_stage(stage: str, profile: dict[str, Any]) -> bool:
-    """Whether the workflow runs ``stage`` under ``profile``: stages 06 and 09 need their section, stage 07 a
+    """Whether the workflow runs ``stage`` under ``profile``: stages 06 and 09 need their section, stage 10 its
+    section not set to null (``advise: null`` turns off what config/default.yaml gives every profile), stage 07 a
     collection of ``indexes.datasets`` that the profile evaluates."""
     if stage in ("beyond", "codecs"):
         return stage in profile
+    if stage == "advise":
+        return profile.get(stage) is not None
     if stage == "indexes":
         return bool(_index_parameters(profile)["models"])
     return stage in STAGES

@@ -15,6 +15,7 @@ from study.params.stages import (
     ScalingParams,
     StageParams,
     TradeoffParams,
+    YourVectorsParams,
     check_format_list,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "ScalingParams",
     "StageParams",
     "TradeoffParams",
+    "YourVectorsParams",
     "check_format_list",
 ]

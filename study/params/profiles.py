@@ -15,6 +15,7 @@ from study.params.stages import (
     QuantizationParams,
     ReductionParams,
     TradeoffParams,
+    YourVectorsParams,
 )
 
 __all__ = ["PARAMS", "runs_stage", "stage_parameters", "stage_params"]
@@ -22,6 +23,7 @@ __all__ = ["PARAMS", "runs_stage", "stage_parameters", "stage_params"]
 PARAMS: dict[str, type[Params]] = {
     "quantization": QuantizationParams, "reduction": ReductionParams, "combined": CombinedParams,
     "beyond": BeyondParams, "indexes": IndexParams, "codecs": CodecParams, "tradeoff": TradeoffParams,
+    "advise": YourVectorsParams,
 }
 
 

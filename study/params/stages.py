@@ -1,4 +1,4 @@
-"""The parameters dataclasses of stages 02–09 (see the package docstring).
+"""The parameters dataclasses of stages 02–10 (see the package docstring).
 
 Every field is declared with :func:`param`: its default and its check ``(value, checked) -> value``, where
 ``checked`` holds the fields already validated (declaration order), so a check may depend on an earlier field
@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Self
 
 from study import config
@@ -18,11 +19,14 @@ from study.analysis.stats import N_RESAMPLES
 from study.analysis.tradeoff import DEFAULT_MAX_LOSS, check_max_loss, check_n_vectors, parse_budget, parse_budgets
 from study.compress.formats import FORMATS, PAPER_FORMATS
 from study.compress.reducers import METHODS, check_fit_sample, check_fractions
-from study.config import PAPER_SET
+from study.config import ADVISE_FORMATS, PAPER_SET
+from study.core.errors import ParameterError
 from study.search.indexes import HNSWParams, check_hnsw, check_index_names, index_kinds
 from study.search.metrics import METRICS
 
 Check = Callable[[Any, dict[str, Any]], Any]
+BUDGETS = {"edge device": "64MiB", "phone": "512MiB", "laptop": "4GiB", "server": "16GiB"}
+"""Memory for the vectors by device class: ``select``'s budgets in stages 05 and 10."""
 
 
 def param(default: Any, check: Check) -> Any:
@@ -174,8 +178,7 @@ class TradeoffParams(Params):
     models: list[str] = param(["minilm-l6"], lambda v, _: config.check_models(v))
     n_vectors: list[int] = param([125000, 10000000],
                                  lambda v, _: [check_n_vectors(n) for n in config.as_list("n_vectors", v)])
-    budgets: dict[str, str] = param({"edge device": "64MiB", "phone": "512MiB", "laptop": "4GiB", "server": "16GiB"},
-                                    lambda v, _: _budgets(v))
+    budgets: dict[str, str] = param(BUDGETS, lambda v, _: _budgets(v))
     weighting: str = param("texts", _choice("weighting", WEIGHTINGS))
     metric: str = param("ndcg_at_10", _choice("metric", METRICS))
     max_loss: float = param(DEFAULT_MAX_LOSS, lambda v, _: check_max_loss(v))
@@ -252,3 +255,58 @@ class CodecParams(StageParams):
     weighting: str = param("texts", _choice("weighting", WEIGHTINGS))
     n_resamples: int = param(N_RESAMPLES, _positive_int("n_resamples"))
     seed: int = param(0, lambda v, _: config.check_seed(v))
+
+
+def _existing(name: str, what: str) -> Check:
+    """A path that exists (as text)."""
+    def check(value: object, _: dict[str, Any]) -> str:
+        if not isinstance(value, str | Path) or not str(value) or not Path(value).expanduser().exists():
+            raise ParameterError(name, value, what)
+        return str(value)
+    return check
+
+
+def _budget(name: str) -> Check:
+    """A size ``parse_budget`` reads (``512MiB``, ``2GB``, bytes), kept as given."""
+    def check(value: object, _: dict[str, Any]) -> str | int:
+        parse_budget(value, name)
+        return value
+    return check
+
+
+@dataclass
+class YourVectorsParams(Params):
+    """Stage 10: ``study advise`` on a user's vectors (``path``; None: a demo on one of the profile's collections),
+    and whether its label-free measure chooses as nDCG@10 does, on every model × collection of the profile."""
+
+    path: str | None = param(None, _optional(_existing(
+        "path", "an existing .npy, .parquet or .h5 file of document vectors or a BEIR folder (None: the demo)")))
+    format: str | None = param(None, _optional(_choice("format", ADVISE_FORMATS)))
+    queries: str | None = param(None, _optional(_existing("queries", "an existing .npy or .parquet file of queries")))
+    qrels: str | None = param(None, _optional(_existing(
+        "qrels", "an existing qrels TSV (query id, document id, relevance)")))
+    model: str | None = param(None, _optional(lambda v, _: config.check_model(v)))
+    matryoshka: bool = param(False, lambda v, _: config.check_choice("matryoshka", v, [True, False]))
+    n_vectors: int | None = param(None, _optional(lambda v, _: check_n_vectors(v)))
+    ram: str | int = param("512MiB", _budget("ram"))
+    disk: str | int | None = param(None, _optional(_budget("disk")))
+    models: list[str] = param(["minilm-l6"], lambda v, _: config.check_models(v))
+    datasets: list[str] = param(["scifact"], lambda v, _: config.check_datasets(v))
+    datasets_per_model: dict[str, list[str]] = param(
+        {}, lambda v, checked: config.check_datasets_per_model(v, checked["models"]))
+    budgets: dict[str, str] = param(BUDGETS, lambda v, _: _budgets(v))
+    budget_n_vectors: int = param(10000000, lambda v, _: check_n_vectors(v, "budget_n_vectors"))
+    max_loss: float = param(DEFAULT_MAX_LOSS, lambda v, _: check_max_loss(v))
+    profile: str = param("default", lambda v, _: config.check_profile_name(v))
+
+    def datasets_of(self, model: str) -> list[str]:
+        """The collections ``model``'s validation runs on."""
+        return self.datasets_per_model.get(model, self.datasets)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(model, collection) of the validation, model by model."""
+        return [(m, d) for m in self.models for d in self.datasets_of(m)]
+
+    def budget_bytes(self) -> dict[str, int]:
+        """The named budgets in bytes, in the order given."""
+        return parse_budgets(self.budgets)

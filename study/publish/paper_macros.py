@@ -322,7 +322,7 @@ def _notebook(stage: str) -> str:
 # Every figure and table the stages write for the paper, with the notebook that writes each. main.tex includes each
 # by name, in the main text or the appendix, inside \\IfFileExists where the stage is optional for a profile;
 # tests/test_paper.py checks that none is missing, so a new stage's output cannot silently stay out of the paper.
-PAPER_STAGES = ("quantization", "reduction", "combined", "tradeoff", "beyond", "indexes", "codecs")
+PAPER_STAGES = ("quantization", "reduction", "combined", "tradeoff", "beyond", "indexes", "codecs", "advise")
 PAPER_FIGURES = {name: _notebook(stage) for stage in PAPER_STAGES for name in artifacts.STAGES[stage].figures}
 PAPER_TABLES = {name: _notebook(stage) for stage in PAPER_STAGES
                 for name in (*artifacts.published(stage).tables, *artifacts.STAGES[stage].experiment_tables,

@@ -37,6 +37,8 @@ rule tradeoff:
         # input is not checked at all while the job before it reruns (Snakemake issue #4166), so an edit to stage
         # 05's own code would go unnoticed whenever it also reruns a publish rule.
         PUBLISHED,
+        # notebook 10's collection sets join the paper's table of them (study.stages.tradeoff.profile_sets)
+        [f"{RESULTS}/tables/{artifacts.stage_sets(STAGE['advise'].stem)}.csv"] if ADVISE_STAGE else [],
         notebook_inputs(TRADEOFF.stem),
     output:
         TRADEOFF_OUTPUTS,
@@ -74,6 +76,7 @@ rule paper:
         os.path.join(REPO, "paper", "references.bib"),
         [f for f in TRADEOFF_OUTPUTS if f.endswith((".tex", ".pdf"))],
         [f for f in PUBLISHED if f.endswith((".tex", ".pdf"))],
+        [f for f in ADVISE_OUTPUTS if f.endswith((".tex", ".pdf"))],
         code_of("study.publish.paper_macros"),
     output:
         f"{RESULTS}/paper.pdf" if LATEXMK else temp(f"build/paper-{PROFILE}.skipped"),
