@@ -140,8 +140,8 @@ def test_every_macro_main_tex_uses_is_generated():
 
 
 def test_main_tex_includes_every_figure_and_table_of_the_stages_and_names_its_notebook():
-    """Each figure (``\\profilefigure``) and table (``\\gentable``/``\\input``) of every stage is in the paper, main text
-    or appendix, with the notebook that writes it; nothing else is included."""
+    """Each figure (``\\profilefigure``) and table (``\\gentable``/``\\input``) of every stage is in the paper, main
+    text or appendix, with the notebook that writes it; nothing else is included."""
     figures = re.findall(r"\\profilefigure\{([\w-]+)\}\{[\w-]+\}\{% written by notebooks/([\w.-]+)\n", MAIN_TEX)
     assert dict(figures) == paper_macros.PAPER_FIGURES
     assert len(figures) == len(set(figures)) == MAIN_TEX.count("\\profilefigure{") - 1  # -1: the definition
