@@ -420,3 +420,17 @@ def test_readme_results_of_a_profile_not_run_yet_holds_placeholders_only(output_
     assert prose_lines(page) == [] and paper_macros.NOT_RUN_MD in page and "papermill" in page
     assert paper_macros.readme_summary("tiny", None) == paper_macros.NOT_RUN_MD
     assert paper_macros.codecs_summary("tiny") == []
+
+
+def test_the_readme_carries_notebook_10s_validation_as_a_table():
+    """The README's proxy block sits between its markers once, and is spliced from ``table-proxy`` as a table with
+    the correlation and the agreement per model and measure (no sentence)."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert readme.count(paper_macros.PROXY_START) == 1 and readme.count(paper_macros.PROXY_END) == 1
+    table = pd.DataFrame({"model": ["m"], "measure": ["recall@10"], "collections": [3], "ρ median": [0.812],
+                          "ρ least": [0.1], "ρ most": [0.9], "ρ on the set": [0.876], "choices": [9], "same": [1],
+                          "agreement (%)": [88.888], "storage ratio": [4.0]})
+    block = paper_macros.proxy_markdown(table)
+    lines = block.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("|") for line in lines)
+    assert "0.88" in lines[2] and "88.89" in lines[2] and "0.81" in lines[2]

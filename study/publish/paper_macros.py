@@ -418,6 +418,11 @@ README_START = "<!-- results:start (written by notebook 05 for the full profile;
 README_END = "<!-- results:end -->"
 VERDICTS_START = "<!-- verdicts:start (written by the workflow's readme rule for the full profile; do not edit) -->"
 VERDICTS_END = "<!-- verdicts:end -->"
+PROXY_START = "<!-- proxy:start (written by the workflow's readme rule for the full profile; do not edit) -->"
+PROXY_END = "<!-- proxy:end -->"
+PROXY_COLUMNS = {"model": "model", "measure": "label-free measure", "ρ on the set": "Spearman ρ (means)",
+                 "ρ median": "ρ per collection (median)", "agreement (%)": "select agrees (%)", "choices": "choices",
+                 "storage ratio": "storage vs nDCG@10 pick (×)"}
 
 
 def verdicts_markdown(scorecard_table: pd.DataFrame) -> str:
@@ -427,6 +432,13 @@ def verdicts_markdown(scorecard_table: pd.DataFrame) -> str:
                          "verdict": scorecard_table.verdict,
                          "leave one collection out": scorecard_table.robustness.astype(str).str.split(":").str[0]})
     return _markdown_table(rows)
+
+
+def proxy_markdown(table: pd.DataFrame) -> str:
+    """The README's table of notebook 10's validation: per model and label-free measure, the rank correlation of
+    the configurations' changes with nDCG@10's and how often ``select`` by that measure agrees (same pick, or one
+    not significantly worse in nDCG@10)."""
+    return _markdown_table(table[list(PROXY_COLUMNS)].rename(columns=PROXY_COLUMNS).round(2))
 
 
 def _link(path: Path) -> str:
@@ -502,6 +514,9 @@ def publish_readme(profile: str) -> list[Path]:
         paths.append(readme)
     top = output_root() / "README.md"
     if splice_between(top, VERDICTS_START, VERDICTS_END, verdicts_markdown(card)):
+        paths.append(top)
+    proxy = dirs["results"] / "tables" / f"{artifacts.TABLE_PROXY}.csv"
+    if proxy.exists() and splice_between(top, PROXY_START, PROXY_END, proxy_markdown(pd.read_csv(proxy))):
         paths.append(top)
     return paths
 
