@@ -351,12 +351,10 @@ def write_proxy(summary: pd.DataFrame, collections: pd.DataFrame, table: pd.Data
     files = {f"table_{k}": v for k, v in report.write_table(
         summary, artifacts.TABLE_PROXY, profile,
         "Choosing without labels, per model and label-free measure (recall@10 against the exact float32 top-10; "
-        "overlap@100): Spearman's rho between the configurations' changes vs float32 in that measure and in "
-        "nDCG@10, over the collections advised (median, least, most) and on the means over the model's set; then, "
-        "inside each budget where something fits, select by that measure against select by nDCG@10: the same "
-        "configuration, a different one not significantly worse in nDCG@10 (paired 95 % CI), or one significantly "
-        "worse (of which ≈ float32: not significantly worse than float32, the nDCG@10 pick beating float32); "
-        "agreement: the first two; storage ratio: its pick's bytes over the nDCG@10 pick's (median). "
+        "overlap@100): Spearman's rho between the configurations' changes in that measure and in nDCG@10 (per "
+        "collection, and on the means over the model's set); how often select by that measure picks select by "
+        "nDCG@10's configuration or one not significantly worse in nDCG@10 (agreement); its pick's storage over "
+        "the nDCG@10 pick's (median). "
         f"{sets_sentence(sets)}").items()}
     for name, frame in ((artifacts.PROXY_COLLECTIONS, collections), (artifacts.PROXY_CHANGES, table),
                         (artifacts.PROXY_MEANS, means), (artifacts.PROXY_CORRELATIONS, per_collection),
