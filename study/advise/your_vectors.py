@@ -42,7 +42,7 @@ from study.advise.evaluate import LABEL_FREE
 from study.advise.report import METRICS, WEIGHTING
 from study.advise.run import AdviseOptions, advise
 from study.analysis import report, stats
-from study.analysis.comparison import CollectionSet, is_baseline, sets_sentence
+from study.analysis.comparison import CollectionSet, is_baseline
 from study.analysis.tradeoff import Draws, configurations, label, select, with_uncertainty
 from study.core import artifacts
 from study.core.errors import CacheError, DatasetError, ParameterError, StudyError
@@ -350,12 +350,11 @@ def write_proxy(summary: pd.DataFrame, collections: pd.DataFrame, table: pd.Data
     sets: dict[str, CollectionSet] = means.attrs.get("sets", {})
     files = {f"table_{k}": v for k, v in report.write_table(
         summary, artifacts.TABLE_PROXY, profile,
-        "Choosing without labels, per model and label-free measure (recall@10 against the exact float32 top-10; "
-        "overlap@100): Spearman's rho between the configurations' changes in that measure and in nDCG@10 (per "
-        "collection, and on the means over the model's set); how often select by that measure picks select by "
-        "nDCG@10's configuration or one not significantly worse in nDCG@10 (agreement); its pick's storage over "
-        "the nDCG@10 pick's (median). "
-        f"{sets_sentence(sets)}").items()}
+        "Choosing without labels, per model and label-free measure: Spearman's rho of the configurations' changes "
+        "with nDCG@10's (per collection; on the means over the model's set), how often select by that measure "
+        "picks select by nDCG@10's configuration or one not significantly worse in nDCG@10 (agreement), and its "
+        "pick's storage over the nDCG@10 pick's (median). Sets: "
+        f"{', '.join(s.name for s in sets.values())} (members: table of collection sets).").items()}
     for name, frame in ((artifacts.PROXY_COLLECTIONS, collections), (artifacts.PROXY_CHANGES, table),
                         (artifacts.PROXY_MEANS, means), (artifacts.PROXY_CORRELATIONS, per_collection),
                         (artifacts.PROXY_SELECTIONS, picks)):
