@@ -121,3 +121,16 @@ def test_ties_spilling_past_the_cut_off_are_searched_again():
     found = search.faiss_top(tie_blind, queries, tie_rank(ids), 10)
     assert np.array_equal(found, top_k_of_scores(scores, ids, 10).indices)
     assert max(calls) > 11, "ties spilled and were searched again"
+
+
+def test_every_format_of_the_grid_encodes_the_same_in_advises_blocks(corpus, monkeypatch):
+    """advise encodes a block of rows per call (small blocks for the numpy formats): the codes of one call."""
+    from study.advise import evaluate
+
+    monkeypatch.setattr(evaluate, "QUANTIZE_BLOCK_ROWS", 700)
+    monkeypatch.setattr(evaluate, "ENCODE_BLOCK_VALUES", 300 * DIMS)
+    docs, training = corpus["docs"][:2000], corpus["docs"][:3000]
+    plan = grid.grid("m", "d", "s", DIMS, len(training))
+    for fmt in dict.fromkeys(c.format for c in plan.configs if c.reducer == "none"):
+        packed, params = evaluate._packed(fmt, docs, training)
+        assert np.array_equal(packed.packed, quantize(docs, fmt, params).packed), fmt
