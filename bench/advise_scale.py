@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from bench.common import make_rows, write_rows
+from study.advise.report import MANIFEST
 from study.core.io import atomic_path
 
 BENCHMARK = "advise_scale"
@@ -119,7 +120,7 @@ def measure(n: int, workdir: Path, threads: int, resume: bool) -> list[dict]:
     after = os.getloadavg()[0]
     if code:
         raise SystemExit(f"advise failed at N={n} (exit {code}); see {folder / 'advise.log'}")
-    manifest = json.loads((folder / "out" / "manifest.json").read_text())
+    manifest = json.loads((folder / "out" / MANIFEST).read_text())
     steps = step_seconds(pd.read_csv(folder / "out" / "timings.csv"))
     case = f"n={n},d=768,queries={QUERIES},threads={threads}" + (",resumed" if manifest["from_cache"] else "")
     rows = [{"case": case, "metric": m, "value": v, "unit": u} for m, v, u in (

@@ -123,14 +123,16 @@ def test_ties_spilling_past_the_cut_off_are_searched_again():
     assert max(calls) > 11, "ties spilled and were searched again"
 
 
-def test_every_format_of_the_grid_encodes_the_same_in_advises_blocks(corpus, monkeypatch):
-    """advise encodes a block of rows per call (small blocks for the numpy formats): the codes of one call."""
+def test_every_format_of_the_grid_encodes_the_same_in_advises_blocks(monkeypatch):
+    """advise encodes a block of rows per call (small ones for the numpy formats): at 768 dimensions, with blocks
+    of 64 rows (unaligned ones, e.g. 85, change OSQ's codes), the codes of one call."""
     from study.advise import evaluate
 
-    monkeypatch.setattr(evaluate, "QUANTIZE_BLOCK_ROWS", 700)
-    monkeypatch.setattr(evaluate, "ENCODE_BLOCK_VALUES", 300 * DIMS)
-    docs, training = corpus["docs"][:2000], corpus["docs"][:3000]
-    plan = grid.grid("m", "d", "s", DIMS, len(training))
-    for fmt in dict.fromkeys(c.format for c in plan.configs if c.reducer == "none"):
+    monkeypatch.setattr(evaluate, "QUANTIZE_BLOCK_ROWS", 704)
+    monkeypatch.setattr(evaluate, "ENCODE_BLOCK_VALUES", 85 * 768)
+    x = clustered(3000, 768, seed=5, unit=True)
+    docs, training = x[:2000], x
+    plan = grid.grid("m", "d", "s", 768, len(training))
+    for fmt in dict.fromkeys(c.format for c in plan.configs if c.reducer == "none" and not c.format.startswith("opq")):
         packed, params = evaluate._packed(fmt, docs, training)
         assert np.array_equal(packed.packed, quantize(docs, fmt, params).packed), fmt
