@@ -22,6 +22,10 @@ configuration, so float32 scores exactly 1. With judgments, the study's nDCG@10,
 computes anything, fits a reducer only for a group that has something left to compute, and stores each result as
 soon as it is made. A two-tier first stage and its rescorings are one unit.
 
+**Training ahead.** The PQ codecs still to compute are trained in a second process from the start
+(``study.advise.prefit``), into the fit cache, where this run's ``calibrate`` finds them: the same fits, while the
+first process works on the rest of the grid.
+
 **Threads.** BLAS and faiss run on ``threads`` threads (codecs train on one, as in the study; the dense path scores
 on one; the searches of ``study.advise.search`` on ``threads``, one thread per query); the count is part of the
 cache key, since another count may round dot products differently.
@@ -31,8 +35,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -41,8 +44,10 @@ import pandas as pd
 
 from study.advise.grid import Grid
 from study.advise.inputs import Prepared
+from study.advise.prefit import training_ahead
 from study.advise.search import DENSE_PAIRS, estimator_top
 from study.advise.store import ResultCache, data_key
+from study.advise.threads import fixed_threads
 from study.compress.formats import Params, Quantized, calibrate, get_format, quantize
 from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer
 from study.config import check_choice
@@ -75,21 +80,6 @@ ENCODE_BLOCK_ALIGN = 64
 row in another order at another position modulo their unrolling (OSQ's ⟨x, c⟩; measured: blocks of 341 rows change
 the codes of 37 rows in 32,768, blocks of 320 none), so every row gets the codes of ``QUANTIZE_BLOCK_ROWS`` blocks."""
 TRANSFORM_BLOCK_ROWS = 65536
-
-
-@contextmanager
-def fixed_threads(threads: int) -> Iterator[None]:
-    """BLAS (numpy, scikit-learn) and faiss on ``threads`` threads for the duration, then as before."""
-    import faiss
-    from threadpoolctl import threadpool_limits
-
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        faiss.omp_set_num_threads(before)
 
 
 # --- searching ---------------------------------------------------------------------------------------------
@@ -430,13 +420,19 @@ def exact_reference(data: Prepared, searching: Searching | None = None) -> np.nd
     return cosine_top(data.queries, data.docs, searching.rank, DEPTH, searching.progress)
 
 
+def _all_cached(cache: ResultCache | None, members: list[Config]) -> bool:
+    return cache is not None and all(cache.load(c.id) is not None for c in members)
+
+
 def run_grid(grid: Grid, data: Prepared, cache: ResultCache | None = None, threads: int = 1,
              rescore_k: int = RESCORE_K, progress: bool = True) -> Results:
     """Every configuration of ``grid`` on ``data``: from the cache where it holds it, else computed and stored. A
     reducer's view lives while its configurations are evaluated."""
     bar = progress_bar(total=len(grid.configs), desc=f"advise {data.name}", unit="config", disable=not progress)
     searching = Searching.of(data.doc_ids, progress)
-    with fixed_threads(threads):
+    ahead = [first.format for group in groups(grid.configs) for first, members in group
+             if first.reducer == NONE and not _all_cached(cache, members)]
+    with training_ahead(ahead, data.training, threads), fixed_threads(threads):
         reference = (cache.array("reference", lambda: exact_reference(data, searching)) if cache
                      else exact_reference(data, searching))
         run = _Run(data, reference, searching, cache, rescore_k)
