@@ -14,7 +14,9 @@ read memory-mapped by advise.
 **Run.** ``python -m study.cli advise docs.npy --queries queries.npy --n N --ram 512MiB --threads 2 --out
 <workdir>/n<N>/out`` in its own process, under ``nice``, with a fit cache of its own (``STUDY_CACHE_DIR`` =
 ``<workdir>/n<N>/cache``): a fresh run starts with both empty, so the codecs are trained, not looked up. Measured:
-the wall time, the process's peak resident set (``os.wait4``'s ``ru_maxrss``), the load average before and after,
+the wall time, the peak resident set of advise with the process that trains its PQ codecs ahead (their sum,
+sampled from ``/proc`` every half second, or ``os.wait4``'s ``ru_maxrss`` of the largest where that is higher; the
+latter is kept too), the load average before and after,
 and, from the run's ``timings.csv``, the seconds of each grid step (``STEPS``); ``other`` is the rest of the wall
 time (reading and checking the vectors, the exact reference, the analysis, the outputs). ``--resume`` keeps the
 folder: advise computes only the configurations not yet in its cache, and the case is marked ``resumed`` (its
@@ -30,6 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +50,7 @@ SIZES = [100_000, 300_000, 1_000_000]
 QUERIES = 1000
 RAM = "512MiB"
 THREADS = 2
+SAMPLE_S = 0.5
 DOC_STREAM, QUERY_STREAM = 0, 1
 STEPS = {"rescore": "two-tier", "reducer": "PCA", "rabitq": "RaBitQ", "turboquant": "TurboQuant", "osq": "OSQ",
          "opq": "OPQ", "pq": "PQ / fast-scan", "binary_centred": "binary fixes", "binary_rotated": "binary fixes"}
@@ -96,14 +100,42 @@ def advise_command(docs: Path, queries: Path, n: int, out: Path, threads: int) -
             "--n", str(n), "--ram", RAM, "--threads", str(threads), "--out", str(out)]
 
 
-def timed(command: list[str], env: dict[str, str], log: Path) -> tuple[float, int, int]:
-    """(wall seconds, peak resident bytes, exit status) of a command, its output in ``log``."""
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants now (``/proc``; 0 for one that is gone)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
+    """Wall seconds, the largest process's peak resident bytes (``ru_maxrss``: the run's, or its training process's),
+    the peak of their sum (sampled every ``SAMPLE_S``) and the exit status of a command; its output in ``log``."""
     start = time.perf_counter()
+    peak = [0]
     with open(log, "ab") as fh:
         child = subprocess.Popen(command, env=env, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT)
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(SAMPLE_S):
+                peak[0] = max(peak[0], tree_rss(child.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(child.pid, 0)
+        stop.set()
+        sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, usage.ru_maxrss * 1024, child.returncode
+    return {"seconds": time.perf_counter() - start, "peak_rss": usage.ru_maxrss * 1024, "peak_tree_rss": peak[0],
+            "code": child.returncode}
 
 
 def measure(n: int, workdir: Path, threads: int, resume: bool) -> list[dict]:
@@ -116,7 +148,8 @@ def measure(n: int, workdir: Path, threads: int, resume: bool) -> list[dict]:
     folder.mkdir(parents=True, exist_ok=True)
     env = os.environ | {"STUDY_CACHE_DIR": str(folder / "cache"), "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     before = os.getloadavg()[0]
-    seconds, peak, code = timed(advise_command(docs, queries, n, folder / "out", threads), env, folder / "advise.log")
+    run = timed(advise_command(docs, queries, n, folder / "out", threads), env, folder / "advise.log")
+    seconds, peak, code = run["seconds"], max(run["peak_rss"], run["peak_tree_rss"]), run["code"]
     after = os.getloadavg()[0]
     if code:
         raise SystemExit(f"advise failed at N={n} (exit {code}); see {folder / 'advise.log'}")
@@ -124,7 +157,8 @@ def measure(n: int, workdir: Path, threads: int, resume: bool) -> list[dict]:
     steps = step_seconds(pd.read_csv(folder / "out" / "timings.csv"))
     case = f"n={n},d=768,queries={QUERIES},threads={threads}" + (",resumed" if manifest["from_cache"] else "")
     rows = [{"case": case, "metric": m, "value": v, "unit": u} for m, v, u in (
-        ("wall_seconds", seconds, "s"), ("peak_rss_bytes", peak, "bytes"), ("load_avg_before", before, "load"),
+        ("wall_seconds", seconds, "s"), ("peak_rss_bytes", peak, "bytes"),
+        ("largest_process_peak_rss_bytes", run["peak_rss"], "bytes"), ("load_avg_before", before, "load"),
         ("load_avg_after", after, "load"), ("configurations", manifest["configurations"], "count"),
         ("computed", manifest["computed"], "count"), ("from_cache", manifest["from_cache"], "count"),
         ("docs_bytes", docs.stat().st_size, "bytes"), ("cores", os.cpu_count() or 1, "cores"))]

@@ -1,7 +1,7 @@
 """Each configuration of a grid searched on the user's vectors and scored per query, as the study scores it.
 
-The pieces are the study's: ``calibrate`` and ``quantize_in_blocks`` (the same codes as ``quantize``, a block of
-rows at a time), the streaming cosine and Hamming searches in trec_eval's tie order, each codec's own estimator
+The pieces are the study's: ``calibrate`` and ``quantize`` (a block of rows at a time, as ``quantize_in_blocks``
+encodes), the streaming cosine and Hamming searches in trec_eval's tie order, each codec's own estimator
 (``Format.score``), ``fit_reducer``, the two-tier cut-off and ``final_run``. Where the study's stage would hold a
 whole decoded copy of the corpus, this decodes a block (cosine search) or the candidates (rescoring) at a time:
 the same numbers, bounded memory. Codecs are scored as the stage scores them (every document, a block of queries
@@ -59,7 +59,6 @@ from study.search.metrics import DEPTH, metrics_from_relevance, neighbour_recall
 from study.search.ranking import tie_rank
 from study.search.streaming import (
     least_budget,
-    quantize_in_blocks,
     stream_search,
     stream_search_hamming,
     transform_in_blocks,
@@ -242,7 +241,7 @@ class View:
         """The documents' codes in ``fmt``, trained on the training sample; float32's are the documents' own bytes."""
         if fmt not in self._codes:
             docs, _, training = self.vectors
-            self._codes[fmt] = _packed(fmt, docs, training)
+            self._codes[fmt] = _packed(fmt, docs, training, self.searching.progress)
         return self._codes[fmt]
 
     def top(self, cfg: Config, k: int = DEPTH) -> tuple[np.ndarray, float, int]:
@@ -269,13 +268,25 @@ def _is_reference(cfg: Config) -> bool:
     return cfg.format == "float32" and cfg.reducer == NONE and cfg.query_format == "same"
 
 
-def _packed(fmt: str, docs: np.ndarray, training: np.ndarray) -> tuple[Quantized, Params]:
+def _packed(fmt: str, docs: np.ndarray, training: np.ndarray, progress: bool = False) -> tuple[Quantized, Params]:
     """(codes of ``docs`` in ``fmt``, its parameters). float32's codes are the documents' bytes, not copied: the
     bytes ``quantize`` would write."""
     if fmt == "float32" and docs.dtype == np.float32 and docs.flags.c_contiguous:
         return Quantized(get_format(fmt), docs.view(np.uint8), {}, docs.shape[1]), {}
     params = calibrate(fmt, training) if get_format(fmt).needs_calibration else {}
-    return quantize_in_blocks(docs, fmt, params, block_rows=encode_block_rows(params, docs.shape[1])), params
+    return encode(docs, fmt, params, encode_block_rows(params, docs.shape[1]), progress), params
+
+
+def encode(docs: np.ndarray, fmt: str, params: Params, block_rows: int, progress: bool = False) -> Quantized:
+    """``study.search.streaming.quantize_in_blocks(docs, fmt, params, block_rows)`` (the same blocks, so the same
+    codes), with a progress bar that leaves no line behind."""
+    n, dims = docs.shape
+    width = quantize(np.zeros((1, dims), np.float32), fmt, params).packed.shape[1]
+    out = np.empty((n, width), dtype=np.uint8)
+    for start in progress_bar(range(0, n, block_rows), desc=f"encode {fmt}", unit="block", leave=False,
+                              disable=not progress):
+        out[start : start + block_rows] = quantize(docs[start : start + block_rows], fmt, params).packed
+    return Quantized(get_format(fmt), out, params, dims)
 
 
 def encode_block_rows(params: Params, dims: int) -> int:
