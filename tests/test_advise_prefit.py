@@ -44,6 +44,10 @@ def test_the_second_process_writes_the_fits_the_run_would_make(data, monkeypatch
 def test_nothing_is_started_without_a_fit_cache_or_a_pq_codec(data, monkeypatch):
     with prefit.training_ahead(["int8_clipped", "rabitq1"], data.training, 1) as process:
         assert process is None
+    monkeypatch.setattr(prefit, "MAX_TRAINING_BYTES", data.training.nbytes - 1)
+    with prefit.training_ahead(["opq12"], data.training, 1) as process:
+        assert process is None
+    monkeypatch.undo()
     monkeypatch.setenv("STUDY_FIT_CACHE", "off")
     with prefit.training_ahead(["opq12"], data.training, 1) as process:
         assert process is None

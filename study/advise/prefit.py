@@ -9,7 +9,8 @@ it itself where the second process has not begun it (the second process then rea
 
 The numbers are the same: the second process fits the same formats on the same sample under the same thread
 settings (``fixed_threads``), and ``calibrate`` returns a cached fit bit for bit. Nothing is started where the
-fit cache is off (``STUDY_FIT_CACHE=off``: nothing to share through) or no PQ codec is left to compute.
+fit cache is off (``STUDY_FIT_CACHE=off``: nothing to share through), no PQ codec is left to compute or the
+training sample is larger than ``MAX_TRAINING_BYTES``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from study.advise.threads import fixed_threads
 from study.compress import fitcache
 from study.compress.formats import calibrate
 from study.plans.codecs import is_pq
+
+MAX_TRAINING_BYTES = 256 << 20
+"""The training sample is copied to the second process: above this size (``--train-rows`` far beyond its default)
+nothing is trained ahead."""
 
 
 def pq_formats(formats: list[str]) -> list[str]:
@@ -48,7 +53,7 @@ def training_ahead(formats: list[str], training: np.ndarray, threads: int) -> It
     """The PQ families among ``formats`` trained in a second process (yielded; None where none is started) while
     the block runs; stopped at its end (it has then fitted, or waited for, every fit the block used)."""
     wanted = pq_formats(formats)
-    if not wanted or not fitcache.enabled():
+    if not wanted or not fitcache.enabled() or training.nbytes > MAX_TRAINING_BYTES:
         yield None
         return
     process = multiprocessing.get_context("spawn").Process(target=train, args=(wanted, training, threads),
