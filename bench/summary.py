@@ -26,7 +26,8 @@ PAGE = REPO_ROOT / "docs" / "benchmarks.md"
 SCRIPTS = {"evaluator_vs_mteb": "evaluator", "encode": "encode", "study": "study_time",
            "opq_iterations": "opq_iterations", analysis.POOL_BENCHMARK: "pool_scaling",
            analysis.EXACT_VS_FAISS: "exact_vs_faiss", analysis.BENCHMARK: "scaling", "indexes": "indexes",
-           "mutants": "mutants", "rule_breaks": "rule_breaks"}  # benchmark name → bench/<script>.py
+           "mutants": "mutants", "rule_breaks": "rule_breaks",
+           "advise_scale": "advise_scale"}  # benchmark name → bench/<script>.py
 MiB = 2**20
 
 
@@ -318,10 +319,44 @@ def rule_breaks_section(rows: pd.DataFrame) -> list[str]:
     return [markdown(table.sort_values("rule break"))]
 
 
+def _advise_n(case: pd.Series) -> pd.Series:
+    return case.str.extract(r"^n=(\d+)", expand=False).astype(int)
+
+
+def advise_scale_section(rows: pd.DataFrame) -> list[str]:
+    """Per N: wall time, peak memory, what was computed, the load; then the seconds of each grid step per N."""
+    mine = _of(rows, "advise_scale")
+    if mine.empty:
+        return []
+    runs = _wide(mine[~mine.case.str.contains(",step=", regex=False)])
+    case = runs.index.to_series()
+    table = pd.DataFrame({
+        "N": _advise_n(case), "threads": case.str.extract(r"threads=(\d+)", expand=False).astype(int),
+        "resumed": case.str.endswith(",resumed").map({True: "yes", False: "no"}),
+        "wall (min)": _column(runs, "wall_seconds", 60), "peak memory (GiB)": _column(runs, "peak_rss_bytes", 2**30),
+        "configurations": _column(runs, "configurations"), "computed": _column(runs, "computed"),
+        "load before": _column(runs, "load_avg_before"), "load after": _column(runs, "load_avg_after"),
+    }).sort_values("N", kind="stable")
+    out = [markdown(table, {"N": ",", "threads": ".0f", "wall (min)": ".1f", "peak memory (GiB)": ".2f",
+                            "configurations": ".0f", "computed": ".0f", "load before": ".1f", "load after": ".1f"})]
+    steps = mine[mine.case.str.contains(",step=", regex=False)]
+    if len(steps):
+        parts = steps.case.str.extract(r"^(?P<run>.+),step=(?P<step>.+)$")
+        wide = steps.assign(N=_advise_n(parts.run), step=parts.step).pivot_table(
+            index="step", columns="N", values="value", aggfunc="first")
+        wide = wide.sort_values(wide.columns.max(), ascending=False)
+        wide = pd.concat([wide.drop(index="other", errors="ignore"), wide.loc[wide.index == "other"]])
+        wide.columns = [f"N={n:,} (s)" for n in wide.columns]
+        shown = wide.rename_axis("step").reset_index()
+        out += ["", "#### Seconds per grid step", "", markdown(shown, dict.fromkeys(shown.columns[1:], ",.0f"))]
+    return out
+
+
 SECTIONS: dict[str, Callable[[pd.DataFrame], list[str]]] = {
     "runs": runs_section, "evaluator": evaluator_section, "encode": encode_section, "study": study_section,
     "opq": opq_section, "pool": pool_section, "exact-vs-faiss": exact_vs_faiss_section, "scaling": scaling_section,
     "indexes": indexes_section, "mutants": mutants_section, "rule-breaks": rule_breaks_section,
+    "advise-scale": advise_scale_section,
 }
 
 

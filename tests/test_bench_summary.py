@@ -121,3 +121,22 @@ def test_the_opq_table_reads_each_collection_and_the_pooled_difference_last():
     assert table[1:] == [["m", "scifact", "opq48", "+0.0040", "-0.0130", "+0.0220", "12", "61"],
                          ["m", "pooled:scifact", "opq48", "+0.0040", "-0.0030", "+0.0120", "", ""]]
 
+
+
+def test_the_advise_scale_tables_read_each_size_and_each_step():
+    def run(n: int, wall: float, resumed: bool = False) -> list[dict]:
+        case = f"n={n},d=768,queries=1000,threads=2" + (",resumed" if resumed else "")
+        out = [{"case": case, "metric": m, "value": v, "unit": ""}
+               for m, v in (("wall_seconds", wall), ("peak_rss_bytes", 3 * 2**30), ("configurations", 62),
+                            ("computed", 40 if resumed else 62), ("load_avg_before", 1.5), ("load_avg_after", 2.25))]
+        return out + [{"case": f"{case},step={s}", "metric": "seconds", "value": v, "unit": "s"}
+                      for s, v in (("other", 30.0), ("OPQ", wall / 2), ("PCA", wall / 4))]
+
+    rows = make_rows("advise_scale", run(1_000_000, 1500.0, resumed=True) + run(100_000, 240.0), machine="box")
+    block = summary.blocks(rows)["advise-scale"]
+    table = cells(block)
+    assert table[1:3] == [["100,000", "2", "no", "4.0", "3.00", "62", "62", "1.5", "2.2"],
+                          ["1,000,000", "2", "yes", "25.0", "3.00", "62", "40", "1.5", "2.2"]]
+    assert table[3:] == [["step", "N=100,000 (s)", "N=1,000,000 (s)"], ["OPQ", "120", "750"], ["PCA", "60", "375"],
+                         ["other", "30", "30"]]
+    assert "#### Seconds per grid step" in block
