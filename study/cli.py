@@ -12,6 +12,7 @@ from study.advise.inputs import BAD_ROWS, DEFAULT_SAMPLE_QUERIES, DEFAULT_TRAIN_
 from study.advise.run import AdviseOptions, advise
 from study.analysis.tradeoff import (
     DEFAULT_MAX_LOSS,
+    LABEL_FREE_MARGIN,
     check_max_loss,
     check_n_vectors,
     load_per_query,
@@ -135,7 +136,8 @@ def _cmd_advise(args: argparse.Namespace) -> int:
         query_column=args.query_column, model=args.model, name=args.name, matryoshka=args.matryoshka,
         n_vectors=args.n, ram=args.ram, disk=args.disk, out=args.out, bad_rows=args.bad_rows,
         sample_queries=_as(int, args.sample_queries), train_rows=_as(int, args.train_rows), seed=_as(int, args.seed),
-        threads=_as(int, args.threads), max_loss=_as(float, args.max_loss)))
+        threads=_as(int, args.threads), max_loss=_as(float, args.max_loss),
+        margin=None if args.margin is None else _as(float, args.margin)))
     for note in outcome.data.notes:
         print(f"note: {note}")
     print(f"{len(outcome.grid.configs)} configurations ({outcome.results.computed} computed, "
@@ -175,6 +177,8 @@ def _add_advise(sub: argparse._SubParsersAction) -> None:
     adv.add_argument("--threads", default=1, help="BLAS and faiss threads (part of the cache key)")
     adv.add_argument("--max-loss", default=DEFAULT_MAX_LOSS,
                      help=f"quality floor in %% vs float32 (default {DEFAULT_MAX_LOSS:g})")
+    adv.add_argument("--margin", help="select's tolerance below the best that fits, in the measure's units "
+                                      f"(default: {LABEL_FREE_MARGIN:g} for the label-free recall@10, 0 with --qrels)")
     adv.set_defaults(func=_cmd_advise)
 
 

@@ -133,6 +133,12 @@ def test_the_analysis_is_the_studys_on_these_numbers(synthetic):
     assert len(two) and np.allclose(two.bytes_per_vector, two.tier1_bytes_per_vector + two.tier2_bytes_per_vector)
 
 
+def test_the_label_free_measure_is_chosen_with_a_margin_and_ndcg_by_the_studys_rule():
+    assert report.margin_for("recall_at_10", None) == report.LABEL_FREE_MARGIN == 0.05
+    assert report.margin_for("ndcg_at_10", None) == 0.0
+    assert report.margin_for("recall_at_10", 0.0) == 0.0 and report.margin_for("ndcg_at_10", 0.02) == 0.02
+
+
 def test_select_answer_is_saved(synthetic):
     text = (synthetic["out"] / "selection.txt").read_text()
     assert "1,000,000 vectors" in text and "expected  recall@10" in text and "95 % CI" in text
@@ -358,6 +364,8 @@ BAD = {
     "corpus size": (lambda p: _npy(p, clustered(200, 8)), ("--n", "ten"), r"'n': invalid value 'ten'"),
     "bad-rows value": (lambda p: _npy(p, clustered(200, 8)), ("--bad-rows", "skip"),
                        r"'bad_rows': invalid value 'skip'; allowed: refuse, drop"),
+    "margin": (lambda p: _npy(p, clustered(200, 8)), ("--margin", "1.5"),
+               r"'margin': invalid value 1.5; allowed: a tolerance in the measure's units, 0 ≤ margin < 1"),
     "format": (lambda p: _npy(p, clustered(200, 8)), ("--format", "csv"),
                r"'format': invalid value 'csv'; allowed: npy, parquet, hdf5, beir"),
     "qrels without queries": (lambda p: _npy(p, clustered(200, 8)), ("--qrels", "{dir}/x.npy"),
@@ -407,6 +415,7 @@ def test_the_saved_answer_is_select_on_the_saved_results(synthetic):
     tidy, per_query = synthetic["tidy"], synthetic["per_query"]
     configs, draws = with_uncertainty(configurations(tidy, metric="recall_at_10"), tidy, per_query,
                                       metric="recall_at_10")
-    chosen = select("64MiB", 10**6, configs, draws=draws, metric_label="recall@10")
+    chosen = select("64MiB", 10**6, configs, draws=draws, metric_label="recall@10", margin=report.LABEL_FREE_MARGIN)
+    assert synthetic["manifest"]["options"]["margin"] == report.LABEL_FREE_MARGIN == chosen.margin
     assert chosen.recommended.label == synthetic["manifest"]["recommended"]
     assert chosen.describe() + "\n" == (synthetic["out"] / "selection.txt").read_text()

@@ -115,6 +115,8 @@ BAD = [
     (YourVectorsParams, "model", "gpt-9", "'model': invalid value 'gpt-9'"),
     (YourVectorsParams, "matryoshka", "yes", "'matryoshka': invalid value 'yes'; allowed: True, False"),
     (YourVectorsParams, "n_vectors", 0, "'n_vectors': invalid value 0"),
+    (YourVectorsParams, "margin", 1.0, "'margin': invalid value 1.0; allowed: a tolerance in the measure's units"),
+    (YourVectorsParams, "margins", [], "'margins': invalid value []; allowed: a non-empty list of distinct margins"),
     (YourVectorsParams, "ram", "lots", "'ram': invalid value 'lots'"),
     (YourVectorsParams, "disk", -1, "'disk': invalid value -1"),
     (YourVectorsParams, "budgets", {"phone": "big"}, "budgets['phone']\": invalid value 'big'"),

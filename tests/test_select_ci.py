@@ -112,6 +112,29 @@ def test_select_recommends_the_cheapest_not_significantly_worse_than_the_best(sc
     assert "the cheapest of 3 that fit and are not significantly worse" in chosen.describe()
 
 
+def test_a_margin_accepts_what_lies_within_it_and_only_that(scored, configs_and_draws):
+    tidy, per_query = scored
+    configs, draws = configs_and_draws
+    at = {f: position(configs, f) for f in CONFIGS}
+    # quarter is about 0.06 below half: outside a margin of 0.03, inside one of 0.1
+    assert [draws.relations([at["quarter"], at["half"]], m)[0][1] for m in (0.0, 0.03, 0.1)] == ["0", "0", "1"]
+    assert draws.relations([at["half"], at["quarter"]], 0.1)[0][1] == "2"  # "better" does not move with the margin
+    for margin, expected in [(0.0, "half"), (0.03, "half"), (0.1, "quarter")]:
+        chosen = tradeoff.select("10MB", 1000, tidy, per_query=per_query, max_loss=50, margin=margin)
+        assert chosen.recommended.format == expected and chosen.margin == margin
+    text = tradeoff.select("10MB", 1000, tidy, per_query=per_query, max_loss=50, margin=0.1).describe()
+    assert "not significantly more than 0.1 nDCG@10 below the best" in text and "Runners-up within the margin:" in text
+    # the quality floor still keeps a tie inside the margin that loses more than max_loss from being chosen
+    assert tradeoff.select("10MB", 1000, tidy, per_query=per_query, margin=0.1).recommended.format == "half"
+
+
+@pytest.mark.parametrize("bad", [-0.01, 1, 1.5, True, "0.05", float("nan")])
+def test_a_bad_margin_is_one_line_naming_it(scored, bad):
+    tidy, per_query = scored
+    with pytest.raises(ParameterError, match=r"margin.*0 ≤ margin < 1"):
+        tradeoff.select("10MB", 1000, tidy, per_query=per_query, margin=bad)
+
+
 def test_without_per_query_scores_select_ranks_by_point_estimate_and_says_so(scored):
     tidy, _ = scored
     chosen = tradeoff.select("10MB", 1000, tidy)

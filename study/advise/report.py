@@ -30,6 +30,7 @@ from study.advise.grid import Grid
 from study.advise.inputs import Prepared
 from study.analysis.tradeoff import (
     DEFAULT_MAX_LOSS,
+    LABEL_FREE_MARGIN,
     Draws,
     Selection,
     configuration_rows,
@@ -57,6 +58,14 @@ def metric_of(data: Prepared) -> str:
     return "ndcg_at_10" if data.qrels is not None else "recall_at_10"
 
 
+def margin_for(metric: str, margin: float | None) -> float:
+    """The tolerance ``select`` uses: ``margin`` where given, else ``LABEL_FREE_MARGIN`` for the label-free
+    measure and 0 for nDCG@10."""
+    if margin is not None:
+        return margin
+    return 0.0 if metric == "ndcg_at_10" else LABEL_FREE_MARGIN
+
+
 @dataclass
 class Analysis:
     """The configurations with their CIs and frontier, the draws behind them, the per-collection rows (one
@@ -75,9 +84,9 @@ class Analysis:
 
 
 def analyse(results: Results, data: Prepared, n_vectors: int, ram: int, disk: int | None,
-            max_loss: float = DEFAULT_MAX_LOSS) -> Analysis:
+            max_loss: float = DEFAULT_MAX_LOSS, margin: float | None = None) -> Analysis:
     """The study's trade-off analysis of ``results`` and ``select``'s answer for ``n_vectors`` in ``ram`` (and
-    ``disk``)."""
+    ``disk``), with ``margin_for`` the measure's tolerance."""
     metric = metric_of(data)
     tidy, per_query = results.tidy, results.per_query
     configs, draws = with_uncertainty(configurations(tidy, metric=metric, weighting=WEIGHTING), tidy, per_query,
@@ -86,7 +95,7 @@ def analyse(results: Results, data: Prepared, n_vectors: int, ram: int, disk: in
     model = str(configs.model.iloc[0])
     try:
         selection = select(ram, n_vectors, configs, model=model, disk_bytes=disk, draws=draws, max_loss=max_loss,
-                           metric_label=METRICS[metric])
+                           metric_label=METRICS[metric], margin=margin_for(metric, margin))
         text = selection.describe()
     except StudyError as exc:  # nothing fits: the answer says so, the rest is still written
         selection, text = None, str(exc)
@@ -151,7 +160,7 @@ def write_outputs(out: Path, data: Prepared, source: dict[str, Any], grid: Grid,
     files[EXPLORER] = write_explorer(
         analysis.configs, analysis.rows, out / EXPLORER, data.name, weighting=WEIGHTING, source=str(source["path"]),
         draws=analysis.draws, n_vectors=options["n_vectors"], ram=options["ram"], disk=options["disk"],
-        max_loss=options["max_loss"], metric_label=analysis.label, command=command)
+        max_loss=options["max_loss"], metric_label=analysis.label, command=command, margin=options["margin"])
     files[MANIFEST] = write_json_atomic(out / MANIFEST, json.loads(json.dumps(
         manifest(data, source, grid, results, analysis, options), default=_plain)))
     return files

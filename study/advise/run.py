@@ -20,8 +20,8 @@ from study.advise.inputs import (
     prepare,
     read_source,
 )
-from study.advise.report import Analysis, analyse, write_outputs
-from study.analysis.tradeoff import DEFAULT_MAX_LOSS, check_max_loss, check_n_vectors, parse_budget
+from study.advise.report import Analysis, analyse, margin_for, write_outputs
+from study.analysis.tradeoff import DEFAULT_MAX_LOSS, check_margin, check_max_loss, check_n_vectors, parse_budget
 from study.config import check_seed
 from study.core.errors import ParameterError
 from study.figures.explorer import DEFAULT_RAM
@@ -52,6 +52,7 @@ class AdviseOptions:
     seed: int = 0
     threads: int = 1
     max_loss: float = DEFAULT_MAX_LOSS
+    margin: float | None = None  # select's tolerance (report.margin_for): None = by the measure compared
     progress: bool = True
     budgets: dict = field(default_factory=dict)
 
@@ -67,6 +68,8 @@ class AdviseOptions:
         check_count("threads", self.threads)
         check_seed(self.seed)
         check_max_loss(self.max_loss)
+        if self.margin is not None:
+            check_margin(self.margin)
         if self.out is not None and Path(self.out).exists() and not Path(self.out).is_dir():
             raise ParameterError("out", self.out, "a folder (it is created; an existing one is resumed)")
         return AdviseOptions(**{**self.__dict__, "budgets": budgets})
@@ -75,7 +78,7 @@ class AdviseOptions:
 COMMAND_FLAGS = {"format": "--format", "queries": "--queries", "qrels": "--qrels", "column": "--column",
                  "query_column": "--query-column", "model": "--model", "name": "--name", "bad_rows": "--bad-rows",
                  "sample_queries": "--sample-queries", "train_rows": "--train-rows", "seed": "--seed",
-                 "threads": "--threads"}
+                 "threads": "--threads", "margin": "--margin"}
 
 
 def command_of(options: AdviseOptions, out: Path) -> str:
@@ -122,11 +125,13 @@ def advise(options: AdviseOptions) -> Outcome:
                        progress=options.progress)
     note = neighbours_note(source, data, results.reference)
     data.notes += [note] if note else []
-    analysis = analyse(results, data, n_vectors, options.budgets["ram"], options.budgets["disk"], options.max_loss)
+    analysis = analyse(results, data, n_vectors, options.budgets["ram"], options.budgets["disk"], options.max_loss,
+                       options.margin)
     described = {"path": str(Path(options.path).resolve()), "format": source.format,
                  **{k: v for k, v in source.details.items() if k != "datasets"}}
     settings = {"n_vectors": n_vectors, "ram": options.budgets["ram"], "disk": options.budgets["disk"],
-                "max_loss": options.max_loss, "seed": options.seed, "threads": options.threads,
+                "max_loss": options.max_loss, "margin": analysis.selection.margin if analysis.selection else
+                margin_for(analysis.metric, options.margin), "seed": options.seed, "threads": options.threads,
                 "sample_queries": options.sample_queries, "train_rows": options.train_rows,
                 "bad_rows": options.bad_rows, "matryoshka": options.matryoshka}
     files = write_outputs(out, data, described, plan, results, analysis, settings, command_of(options, out))

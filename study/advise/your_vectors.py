@@ -20,12 +20,13 @@ Per (model, collection), ``judge`` analyses the results as advise does (``config
   per-configuration means over the collections every configuration of the model was scored on (``mean_changes``:
   ``configurations`` with policy ``shared``, its collection set named);
 * ``select``'s pick inside each budget for the largest corpus size (``choices``), by each label-free measure
-  (recall@10 is what advise compares without judgments) and by nDCG@10, each with its own paired bootstrap draws.
-  The label-free pick is ``same``, ``not significantly worse`` (the paired 95 % CI of its per-query nDCG@10
-  difference from the nDCG@10 pick reaches 0: ``stats.paired_test``) or ``significantly worse``; where nothing
-  fits there is no choice.
+  (recall@10 is what advise compares without judgments) under each of the notebook's ``margins`` (0: the study's
+  rule; ``LABEL_FREE_MARGIN``: advise's default without judgments) and by nDCG@10 (margin 0, the study's rule), each
+  with its own paired bootstrap draws. The label-free pick is ``same``, ``not significantly worse`` (the paired
+  95 % CI of its per-query nDCG@10 difference from the nDCG@10 pick reaches 0: ``stats.paired_test``) or
+  ``significantly worse``; where nothing fits there is no choice.
 
-``proxy_table`` sums this up per model and label-free measure; ``write_proxy`` writes the tables and the figure
+``proxy_table`` sums this up per model, label-free measure and margin; ``write_proxy`` writes the tables and the figure
 under their registered names. The sentences that read these numbers are the notebook's.
 """
 
@@ -43,7 +44,7 @@ from study.advise.report import METRICS, WEIGHTING
 from study.advise.run import AdviseOptions, advise
 from study.analysis import report, stats
 from study.analysis.comparison import CollectionSet, is_baseline
-from study.analysis.tradeoff import Draws, configurations, label, select, with_uncertainty
+from study.analysis.tradeoff import DEFAULT_MARGIN, Draws, configurations, label, select, with_uncertainty
 from study.core import artifacts
 from study.core.errors import CacheError, DatasetError, ParameterError, StudyError
 from study.core.io import atomic_write, write_npy_atomic
@@ -98,7 +99,8 @@ def your_options(p: YourVectorsParams, progress: bool = True) -> AdviseOptions:
         path = Path(p.path)
         given = {"path": p.path, "format": p.format, "queries": p.queries, "qrels": p.qrels, "model": p.model}
     return AdviseOptions(**given, matryoshka=p.matryoshka, n_vectors=p.n_vectors, ram=p.ram, disk=p.disk,
-                         max_loss=p.max_loss, out=str(advise_folder(p.profile) / path.stem), progress=progress)
+                         max_loss=p.max_loss, margin=p.margin, out=str(advise_folder(p.profile) / path.stem),
+                         progress=progress)
 
 
 # --- the validation: every (model, collection) advised with its judgments ------------------------------------------
@@ -224,11 +226,13 @@ def correlations(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*by, "configurations", *(f"rho_{m}" for m in LABEL_FREE_METRICS)])
 
 
-def picked(judged: Judged, metric: str, budget: int, n_vectors: int, max_loss: float) -> pd.Series | None:
-    """``select``'s recommendation by ``metric`` (None where nothing fits), as advise asks it."""
+def picked(judged: Judged, metric: str, budget: int, n_vectors: int, max_loss: float,
+           margin: float = DEFAULT_MARGIN) -> pd.Series | None:
+    """``select``'s recommendation by ``metric`` with ``margin`` (None where nothing fits), as advise asks it."""
     try:
         return select(budget, n_vectors, judged.configs[metric], model=judged.advised.model,
-                      draws=judged.draws[metric], max_loss=max_loss, metric_label=NAMES[metric]).recommended
+                      draws=judged.draws[metric], max_loss=max_loss, metric_label=NAMES[metric],
+                      margin=margin).recommended
     except (ParameterError, DatasetError):
         raise
     except StudyError:
@@ -246,18 +250,20 @@ def outcome_of(same: bool, ci_high: float) -> str:
     return SAME if same else NOT_WORSE if ci_high >= 0 else WORSE
 
 
-def choices(judged: Judged, budgets: dict[str, int], n_vectors: int, max_loss: float) -> pd.DataFrame:
-    """Per label-free measure and budget: the configuration ``select`` picks by that measure and by nDCG@10, their
-    storage and nDCG@10 change, and how the label-free pick compares in nDCG@10 (``outcome_of``)."""
+def choices(judged: Judged, budgets: dict[str, int], n_vectors: int, max_loss: float,
+            margins: list[float]) -> pd.DataFrame:
+    """Per label-free measure, margin and budget: the configuration ``select`` picks by that measure with that
+    margin and by nDCG@10 (the study's rule), their storage and nDCG@10 change, and how the label-free pick compares
+    in nDCG@10 (``outcome_of``)."""
     a, ids = judged.advised, config_ids(judged.advised.tidy)
     ndcg = judged.configs[JUDGED].set_index("label")
     rows = []
     for name, budget in budgets.items():
         by_ndcg = picked(judged, JUDGED, budget, n_vectors, max_loss)
-        for metric in LABEL_FREE_METRICS:
-            row = {"model": a.model, "dataset": a.dataset, "measure": NAMES[metric], "budget": name,
-                   "budget_bytes": budget, "n_vectors": n_vectors}
-            by_proxy = picked(judged, metric, budget, n_vectors, max_loss)
+        for metric, margin in ((m, g) for m in LABEL_FREE_METRICS for g in margins):
+            row = {"model": a.model, "dataset": a.dataset, "measure": NAMES[metric], "margin": margin,
+                   "budget": name, "budget_bytes": budget, "n_vectors": n_vectors}
+            by_proxy = picked(judged, metric, budget, n_vectors, max_loss, margin)
             if by_proxy is None or by_ndcg is None:
                 rows.append(row | {"outcome": NOTHING_FITS})
                 continue
@@ -274,7 +280,8 @@ def choices(judged: Judged, budgets: dict[str, int], n_vectors: int, max_loss: f
     return pd.DataFrame(rows, columns=CHOICE_COLUMNS)
 
 
-CHOICE_COLUMNS = ["model", "dataset", "measure", "budget", "budget_bytes", "n_vectors", "by_label_free", "by_ndcg",
+CHOICE_COLUMNS = ["model", "dataset", "measure", "margin", "budget", "budget_bytes", "n_vectors", "by_label_free",
+                  "by_ndcg",
                   "label_free_pick_bytes", "ndcg_pick_bytes", "label_free_pick_ndcg_change_pct",
                   "label_free_pick_ndcg_ci_low", "label_free_pick_ndcg_ci_high", "ndcg_pick_ndcg_change_pct", "diff",
                   "diff_ci_low", "diff_ci_high", "outcome"]
@@ -305,22 +312,24 @@ def mean_changes(advised: list[Advised]) -> pd.DataFrame:
 
 def proxy_table(collections: pd.DataFrame, per_collection: pd.DataFrame, on_means: pd.DataFrame,
                 picks: pd.DataFrame) -> pd.DataFrame:
-    """Per model and label-free measure: the collections advised; Spearman's rho of its changes with nDCG@10's per
-    collection (median, least, most) and on the means over the model's collection set; and, of the budgets where
-    something fits, how often ``select`` by that measure picks ``select`` by nDCG@10's configuration, one not
-    significantly worse in nDCG@10, or one significantly worse (agreement: the first two; ``WORSE_THAN_PICK``: of the
-    last, those not significantly worse than float32), with the median ratio of its pick's storage to the nDCG@10
-    pick's."""
+    """Per model, label-free measure and margin: the collections advised; Spearman's rho of its changes with
+    nDCG@10's per collection (median, least, most) and on the means over the model's collection set; and, of the
+    budgets where something fits, how often ``select`` by that measure with that margin picks ``select`` by
+    nDCG@10's configuration, one not significantly worse in nDCG@10, or one significantly worse (agreement: the
+    first two; ``WORSE_THAN_PICK``: of the last, those not significantly worse than float32), with the median ratio
+    of its pick's storage to the nDCG@10 pick's."""
     rows = []
     for model in dict.fromkeys(collections.model):
         advised = int((collections[collections.model == model].reason == "").sum())
         rho, means = per_collection[per_collection.model == model], on_means[on_means.model == model]
-        for metric in LABEL_FREE_METRICS:
-            mine = picks[(picks.model == model) & (picks.measure == NAMES[metric]) & (picks.outcome != NOTHING_FITS)]
+        for metric, margin in ((m, g) for m in LABEL_FREE_METRICS for g in dict.fromkeys(picks.margin)):
+            mine = picks[(picks.model == model) & (picks.measure == NAMES[metric]) & (picks.margin == margin)
+                         & (picks.outcome != NOTHING_FITS)]
             counts = mine.outcome.value_counts().reindex(OUTCOMES, fill_value=0)
             values = rho[f"rho_{metric}"]
             rows.append({
-                "model": model, "measure": NAMES[metric], "collections": advised, "ρ median": values.median(),
+                "model": model, "measure": NAMES[metric], "margin": margin, "collections": advised,
+                "ρ median": values.median(),
                 "ρ least": values.min(), "ρ most": values.max(),
                 "ρ on the set": float(means[f"rho_{metric}"].iloc[0]) if len(means) else float("nan"),
                 "choices": len(mine), **{o: int(counts[o]) for o in OUTCOMES},
@@ -330,7 +339,8 @@ def proxy_table(collections: pd.DataFrame, per_collection: pd.DataFrame, on_mean
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-SUMMARY_COLUMNS = ["model", "measure", "collections", "ρ median", "ρ least", "ρ most", "ρ on the set", "choices",
+SUMMARY_COLUMNS = ["model", "measure", "margin", "collections", "ρ median", "ρ least", "ρ most", "ρ on the set",
+                   "choices",
                    *OUTCOMES, WORSE_THAN_PICK, "agreement (%)", "storage ratio"]
 
 
@@ -350,10 +360,10 @@ def write_proxy(summary: pd.DataFrame, collections: pd.DataFrame, table: pd.Data
     sets: dict[str, CollectionSet] = means.attrs.get("sets", {})
     files = {f"table_{k}": v for k, v in report.write_table(
         summary, artifacts.TABLE_PROXY, profile,
-        "Choosing without labels, per model and label-free measure: Spearman's rho of the configurations' changes "
-        "with nDCG@10's (per collection; on the means over the model's set), how often select by that measure "
-        "picks select by nDCG@10's configuration or one not significantly worse in nDCG@10 (agreement), and its "
-        "pick's storage over the nDCG@10 pick's (median). Sets: "
+        "Choosing without labels, per model, label-free measure and select's margin: Spearman's rho of the "
+        "configurations' changes with nDCG@10's (per collection; on the means over the model's set), how often "
+        "select by that measure picks select by nDCG@10's configuration or one not significantly worse in nDCG@10 "
+        "(agreement), and its pick's storage over the nDCG@10 pick's (median). Sets: "
         f"{', '.join(s.name for s in sets.values())} (members: table of collection sets).").items()}
     for name, frame in ((artifacts.PROXY_COLLECTIONS, collections), (artifacts.PROXY_CHANGES, table),
                         (artifacts.PROXY_MEANS, means), (artifacts.PROXY_CORRELATIONS, per_collection),

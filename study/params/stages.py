@@ -16,7 +16,16 @@ from typing import Any, Self
 from study import config
 from study.analysis.report import WEIGHTINGS
 from study.analysis.stats import N_RESAMPLES
-from study.analysis.tradeoff import DEFAULT_MAX_LOSS, check_max_loss, check_n_vectors, parse_budget, parse_budgets
+from study.analysis.tradeoff import (
+    DEFAULT_MARGIN,
+    DEFAULT_MAX_LOSS,
+    LABEL_FREE_MARGIN,
+    check_margin,
+    check_max_loss,
+    check_n_vectors,
+    parse_budget,
+    parse_budgets,
+)
 from study.compress.formats import FORMATS, PAPER_FORMATS
 from study.compress.reducers import METHODS, check_fit_sample, check_fractions
 from study.config import ADVISE_FORMATS, PAPER_SET
@@ -274,6 +283,17 @@ def _budget(name: str) -> Check:
     return check
 
 
+def _margins(value: object) -> list[float]:
+    """Notebook 10's label-free tolerances: a non-empty list of distinct margins (``check_margin`` each)."""
+    allowed = "a non-empty list of distinct margins, each 0 ≤ margin < 1"
+    if not isinstance(value, list | tuple) or not value or len(set(map(str, value))) != len(value):
+        raise ParameterError("margins", value, allowed)
+    try:
+        return [check_margin(v) for v in value]
+    except ParameterError:
+        raise ParameterError("margins", value, allowed) from None
+
+
 @dataclass
 class YourVectorsParams(Params):
     """Stage 10: ``study advise`` on a user's vectors (``path``; None: a demo on one of the profile's collections),
@@ -297,6 +317,8 @@ class YourVectorsParams(Params):
     budgets: dict[str, str] = param(BUDGETS, lambda v, _: _budgets(v))
     budget_n_vectors: int = param(10000000, lambda v, _: check_n_vectors(v, "budget_n_vectors"))
     max_loss: float = param(DEFAULT_MAX_LOSS, lambda v, _: check_max_loss(v))
+    margin: float | None = param(None, _optional(lambda v, _: check_margin(v)))
+    margins: list[float] = param([DEFAULT_MARGIN, LABEL_FREE_MARGIN], lambda v, _: _margins(v))
     profile: str = param("default", lambda v, _: config.check_profile_name(v))
 
     def datasets_of(self, model: str) -> list[str]:

@@ -56,9 +56,11 @@ from plotly.offline import get_plotlyjs
 from study.analysis.comparison import NONE
 from study.analysis.tradeoff import (
     BUDGET_HELP,
+    DEFAULT_MARGIN,
     DEFAULT_MAX_LOSS,
     KINDS,
     Draws,
+    check_margin,
     check_max_loss,
     check_n_vectors,
     format_bytes,
@@ -155,12 +157,12 @@ def page_data(configs: pd.DataFrame, per_collection: pd.DataFrame | None, profil
               n_vectors: int = DEFAULT_N_VECTORS, ram: str | int = DEFAULT_RAM, disk: str | int | None = None,
               model: str | None = None, weighting: str | None = None, source: str = "",
               draws: Draws | None = None, max_loss: float = DEFAULT_MAX_LOSS, metric_label: str = METRIC_LABEL,
-              command: str | None = None) -> dict:
+              command: str | None = None, margin: float = DEFAULT_MARGIN) -> dict:
     """Everything the page's JavaScript reads: per model its configurations (``configurations``' rows, in its
     order, each with an ``id``), the per-collection values behind each (``per_collection``: rows of
     ``tradeoff.configuration_rows``, ``config`` naming the row of ``configs``) and, with ``draws`` (columns =
-    ``configs``' index), how each pair compares (``Draws.relations``: the page then chooses and draws the frontier
-    by ``study select``'s rule); the defaults of the controls, the quality floor, the slider stops,
+    ``configs``' index), how each pair compares (``Draws.relations``, with ``margin``: the page then chooses and
+    draws the frontier by ``study select``'s rule); the defaults of the controls, the quality floor, the slider stops,
     ``parse_budget``'s help text, the name of the quality measure and the command the page's choice equals (``None``:
     ``study select`` on the profile; ``study advise`` gives its own)."""
     configs = _check_configs(configs)
@@ -191,14 +193,15 @@ def page_data(configs: pd.DataFrame, per_collection: pd.DataFrame | None, profil
             rows.append(row)
         out[name] = {"configs": rows, "collections": str(mine.collections.iloc[0]) if len(mine) else "",
                      "n_datasets": int(mine.n_datasets.max()) if len(mine) else 0,
-                     "relations": draws.relations(mine.index.to_numpy()) if draws is not None else None}
+                     "relations": draws.relations(mine.index.to_numpy(), margin) if draws is not None else None}
     return {
         "profile": profile, "weighting": weighting, "source": source, "models": out, "model_order": models,
         "colours": colours, "grey": GREY,
         "defaults": {"model": model, "n_vectors": check_n_vectors(n_vectors),
                      "ram": parse_budget(ram, "ram"), "disk": None if disk is None else parse_budget(disk, "disk")},
         "stops": {"vectors": VECTOR_STOPS, "ram": RAM_STOPS, "disk": DISK_STOPS},
-        "budget_help": BUDGET_HELP, "max_loss": check_max_loss(max_loss), "metric_label": metric_label,
+        "budget_help": BUDGET_HELP, "max_loss": check_max_loss(max_loss), "margin": check_margin(margin),
+        "metric_label": metric_label,
         "command": command,
     }
 

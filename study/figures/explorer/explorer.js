@@ -240,8 +240,9 @@
     if (!c.tested) {
       lines.push("(no per-query scores: differences were not tested; ranked by point estimate)");
     } else if (c.top.label !== b.label) {
-      lines.push("why: the cheapest of " + c.n_tied + " that fit and are not significantly worse than the best " +
-                 "point estimate, " + c.top.label + " (" + pct(c.top.change_pct) + ")");
+      lines.push("why: the cheapest of " + c.n_tied + " that fit and are " + (DATA.margin > 0 ?
+                 "not significantly more than " + DATA.margin + " " + METRIC + " below" : "not significantly worse than") +
+                 " the best point estimate, " + c.top.label + " (" + pct(c.top.change_pct) + ")");
     }
     if (c.needed !== null) {
       var col = c.disk === null ? "total_bytes" : "ram_bytes";
