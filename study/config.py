@@ -9,15 +9,15 @@ from typing import Any
 
 import yaml
 
+from study.core.checks import as_list, check_choice, check_fraction  # noqa: F401  (re-exported)
 from study.core.errors import ParameterError
+from study.core.names import ADVISE_FORMATS  # noqa: F401  (re-exported)
 from study.core.paths import REPO_ROOT
 from study.core.profiles import PAPER_SET, POOL, SELF, UNTRAINED  # noqa: F401  (re-exported: the names every stage uses)
 from study.data.datasets import MTEB_PREFIX, list_collections
 from study.encoders.registry import MODELS
 
 CONFIG_DIR = REPO_ROOT / "config"
-ADVISE_FORMATS = ("npy", "parquet", "hdf5", "beir")
-"""What ``study advise`` reads: a ``.npy`` array, a Parquet column, the ann-benchmarks HDF5 layout, a BEIR folder."""
 
 
 def list_profiles() -> list[str]:
@@ -44,28 +44,6 @@ def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def workflow_config(name_or_path: str | Path) -> dict[str, Any]:
     """A profile as the workflow runs it: ``config/default.yaml`` (the Snakefile's configfile), then the profile."""
     return _merged(load_profile("default"), load_profile(name_or_path))
-
-
-def as_list(name: str, value: Any) -> list:
-    """Accept a list, or a JSON/YAML list given as a string (papermill ``-p x '[...]'``)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
-                raise ParameterError(name, value, "a JSON list such as '[\"scifact\", \"nfcorpus\"]'") from None
-        else:
-            value = [text]
-    if not isinstance(value, list | tuple) or not value:
-        raise ParameterError(name, value, "a non-empty list")
-    return list(value)
-
-
-def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
-    if value not in allowed:
-        raise ParameterError(name, value, allowed)
-    return value
 
 
 def check_choices(name: str, values: Any, allowed: Sequence[Any]) -> list:
@@ -103,16 +81,6 @@ def check_reference_set(name: str, value: Any, pool: bool = False) -> str:
     if value == SELF or (isinstance(value, str) and _dataset_allowed(value, known)):
         return value
     raise ParameterError(name, value, [SELF, *([POOL] if pool else []), *known])
-
-
-def check_fraction(value: Any, name: str = "fraction") -> float:
-    try:
-        fraction = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(name, value, "a number in (0, 1]") from None
-    if not 0 < fraction <= 1:
-        raise ParameterError(name, value, "a number in (0, 1]")
-    return fraction
 
 
 def check_seed(value: Any) -> int:

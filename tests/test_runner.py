@@ -184,6 +184,17 @@ def test_the_code_fingerprint_covers_the_modules_that_compute_rows():
     assert not any(m.startswith(("study/stages/", "study/analysis/", "study/figures/")) for m in modules)
 
 
+@pytest.mark.parametrize("entry", ["study.experiment.runner", "study.advise.evaluate"])
+def test_editing_a_profile_or_a_notebooks_parameters_keeps_stored_results(entry):
+    """The stored parts' and advise's code fingerprints leave out the profiles, the parameters and the analysis:
+    adding a stage's parameters (as stage 10 did) must not make every part and advise run compute again."""
+    from study.core.codegraph import closure
+
+    modules = set(closure(entry))
+    assert not modules & {"study/config.py", "study/core/profiles.py", "study/core/artifacts.py"}
+    assert not any(m.startswith(("study/params/", "study/plans/", "study/analysis/", "study/stages/")) for m in modules)
+
+
 def test_a_reused_fit_gives_the_rows_of_a_fresh_one(cache_dir, monkeypatch, tmp_path):
     plan = codecs_stage.plan(CodecParams(models=[MODEL], datasets=["adi"], formats=["float32", "opq8", "rabitq1"],
                                          calibrate_on=[CAL], asymmetric=[], reducers=["pca"], fractions=[0.5],

@@ -50,7 +50,7 @@ from study.advise.store import ResultCache, data_key
 from study.advise.threads import fixed_threads
 from study.compress.formats import Params, Quantized, calibrate, get_format, quantize
 from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer
-from study.config import check_choice
+from study.core.checks import check_choice
 from study.core.progress import progress_bar
 from study.core.vectors import normalise
 from study.experiment.configs import NONE, QUERY_FORMATS, Config

@@ -30,11 +30,10 @@ from study.compress.codecs import fast_scan_format, min_training_rows, opq_forma
 from study.compress.formats import FORMATS as REGISTERED
 from study.compress.formats import get_format, register_format
 from study.compress.reducers import n_components
-from study.config import SELF
 from study.core.errors import ParameterError
-from study.experiment.configs import NONE, Config
+from study.core.names import SELF
+from study.experiment.configs import NONE, Config, is_pq, training_set_of
 from study.experiment.runner import two_tier
-from study.plans.codecs import is_pq, training_set_of
 
 FORMATS = ["float32", "float16", "bfloat16", "float8_e4m3", "float8_e4m3_dimscaled", "int8_clipped", "int4",
            "float4_e2m1_scaled", "binary_sign", "binary_median"]

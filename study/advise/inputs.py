@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from study.config import ADVISE_FORMATS
 from study.core.errors import DatasetError, ParameterError, StudyError
+from study.core.names import ADVISE_FORMATS
 from study.core.vectors import normalise
 from study.data.datasets import Qrels
 from study.experiment.configs import POOL_ROWS, load_eval_data

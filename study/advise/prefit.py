@@ -26,7 +26,7 @@ from study.advise.grid import PQ_TARGETS, pq_choice
 from study.advise.threads import fixed_threads
 from study.compress import fitcache
 from study.compress.formats import calibrate
-from study.plans.codecs import is_pq
+from study.experiment.configs import is_pq
 
 MAX_TRAINING_BYTES = 256 << 20
 """The training sample is copied to the second process: above this size (``--train-rows`` far beyond its default)

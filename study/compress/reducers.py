@@ -32,7 +32,7 @@ import numpy as np
 
 import study.compress.fitcache as fitcache
 from study.compress.pairwise import umap_compiled_distances
-from study.config import as_list, check_fraction
+from study.core.checks import as_list, check_fraction
 from study.core.errors import ParameterError, StudyError
 from study.core.vectors import normalise
 from study.encoders.registry import get_spec

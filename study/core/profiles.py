@@ -11,23 +11,21 @@ replaces the profile's.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from study.core.errors import ParameterError
+from study.core.names import (  # noqa: F401  (re-exported: the profiles' and the workflow's names)
+    MTEB_PREFIX,
+    NONE,
+    PAPER_SET,
+    PER_COLLECTION_SETS,
+    POOL,
+    SELF,
+    UNTRAINED,
+    collection_name,
+    is_named_set,
+)
 
-SELF = "self"
-"""A training set meaning the evaluated corpus itself."""
-NONE = "none"
-POOL = "pool"
-"""A training set meaning the model's other collections pooled (``study.experiment.configs.pool_members``)."""
-UNTRAINED = "untrained"
-"""The training set of a codec whose parameters do not depend on the sample (a seeded rotation, a fixed codebook)."""
-PER_COLLECTION_SETS = (NONE, SELF, POOL, UNTRAINED)
-"""Training-set values that name no one collection: none, the corpus itself, its pool, untrained."""
-PAPER_SET = "mlquestions"
-"""The paper's calibration and fit set (MLQuestions corpus + dev queries): the default wherever one is chosen."""
-MTEB_PREFIX = "mteb:"
 STAGES = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs", "tradeoff", "advise")
 PLANNED = ("quantization", "reduction", "combined", "beyond", "indexes", "codecs")
 """The stages the experiment runner evaluates part by part (a stage-07 part times its indexes with every core)."""
@@ -40,14 +38,6 @@ FIT_SHARDS = 4
 """Fit jobs per (scattered stage, model): the fits its parts share, dealt round-robin in plan order (a stage's
 plan lists a method's fractions, or a codec's widths, side by side, so each shard gets a similar mix)."""
 REFERENCE_KEYS = ("calibrate_on", "fit_on", "paper_calibrate_on", "train_on")
-
-
-def collection_name(dataset: str) -> str:
-    """The name a collection goes by without loading it: ``mteb:SciFact`` -> ``SciFact``, a path -> its folder."""
-    text = str(dataset)
-    if text.startswith(MTEB_PREFIX):
-        return text[len(MTEB_PREFIX) :]
-    return os.path.basename(os.path.normpath(text))
 
 
 def datasets_for(profile: dict[str, Any], model: str) -> list[str]:
@@ -118,11 +108,6 @@ def runs_stage(stage: str, profile: dict[str, Any]) -> bool:
     if stage == "indexes":
         return bool(_index_parameters(profile)["models"])
     return stage in STAGES
-
-
-def is_named_set(reference: object) -> bool:
-    """A training set that is one collection (not ``none``, ``self``, ``pool`` or ``untrained``)."""
-    return reference not in PER_COLLECTION_SETS
 
 
 def reference_sets(parameters: dict[str, Any]) -> list[str]:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from study.core.errors import DatasetError, ParameterError
+from study.core.names import MTEB_PREFIX, collection_name  # noqa: F401  (collection_name: re-exported)
 from study.core.offline import offline_by_default
 from study.core.paths import data_root
-from study.core.profiles import MTEB_PREFIX, collection_name  # noqa: F401  (collection_name: re-exported)
 
 log = logging.getLogger(__name__)
 

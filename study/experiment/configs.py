@@ -12,9 +12,15 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from study.compress.formats import Params, Quantized, quantize
-from study.config import POOL, SELF, UNTRAINED, check_choice  # noqa: F401  (UNTRAINED re-exported)
-from study.core.profiles import is_named_set  # noqa: F401  (re-exported: the runner and the plans use it)
+from study.compress.formats import Params, Quantized, get_format, quantize
+from study.core.checks import check_choice
+from study.core.names import (  # noqa: F401  (NONE, is_named_set re-exported: the runner and the plans use them)
+    NONE,
+    POOL,
+    SELF,
+    UNTRAINED,
+    is_named_set,
+)
 from study.data.datasets import Collection, load_collection
 from study.encoders.cache import load_embeddings
 from study.search.exact import search
@@ -22,13 +28,29 @@ from study.search.hamming import hamming_search
 from study.search.metrics import DEPTH, METRICS
 from study.search.ranking import SearchResult, top_k_of_scores
 
-NONE = "none"
 POOL_ROWS = 12_500
 """A pool's training sample: at most this many documents (the fit set, MLQuestions' corpus + dev queries, has
 12,500 rows), drawn without replacement with ``POOL_SEED``."""
 POOL_SEED = 0
 QUERY_FORMATS = ("same", "float32")
 """``same``: queries stored like the documents; ``float32``: asymmetric search, queries not quantized."""
+
+
+PQ_PREFIXES = ("opq", "pq")
+
+
+def is_pq(fmt: str) -> bool:
+    """A PQ family (OPQ + PQ, PQ, PQ fast-scan): faiss searches it with float32 queries against the codes (ADC)."""
+    return fmt.startswith(PQ_PREFIXES)
+
+
+def training_set_of(fmt: str, wanted: str) -> str:
+    """What a configuration of ``fmt`` names as its training set when ``wanted`` is asked for: ``none`` for a
+    format that calibrates nothing, ``untrained`` for one whose parameters ignore the sample, else ``wanted``."""
+    f = get_format(fmt)
+    if not f.needs_calibration:
+        return NONE
+    return wanted if f.learns_from_sample else UNTRAINED
 
 
 @dataclass(frozen=True)

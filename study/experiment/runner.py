@@ -47,10 +47,10 @@ import pandas as pd
 
 from study.compress.formats import calibrate, get_format
 from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer
-from study.config import SELF
 from study.core.codegraph import closure
 from study.core.errors import StudyError
 from study.core.io import atomic_write, sha256_file, write_json_atomic
+from study.core.names import SELF
 from study.core.paths import REPO_ROOT, output_root
 from study.core.progress import progress_bar
 from study.data.datasets import collection_name

@@ -27,21 +27,20 @@ from dataclasses import replace
 from study.compress.codecs import min_training_rows
 from study.compress.formats import Format, get_format
 from study.compress.reducers import n_components
-from study.config import POOL, SELF, UNTRAINED
+from study.config import POOL, SELF
 from study.core.errors import ParameterError
-from study.experiment.configs import NONE, Config, is_named_set
+from study.experiment.configs import (  # noqa: F401  (is_pq, training_set_of: re-exported)
+    NONE,
+    PQ_PREFIXES,
+    Config,
+    is_named_set,
+    is_pq,
+    training_set_of,
+)
 from study.experiment.runner import Plan, RunOptions, Target, plan_of, targets, two_tier
 from study.params import CodecParams
 
 STAGE = "09"
-
-
-PQ_PREFIXES = ("opq", "pq")
-
-
-def is_pq(fmt: str) -> bool:
-    """A PQ family (OPQ + PQ, PQ, PQ fast-scan): faiss searches it with float32 queries against the codes (ADC)."""
-    return fmt.startswith(PQ_PREFIXES)
 
 
 def pq_bytes(fmt: str) -> int:
@@ -59,15 +58,6 @@ def width_allows(fmt: str, dims: int) -> bool:
     if fmt.startswith("pq"):
         return dims % int(fmt[2:].split("x")[0]) == 0
     return True
-
-
-def training_set_of(fmt: str, wanted: str) -> str:
-    """What a configuration of ``fmt`` names as its training set when ``wanted`` is asked for: ``none`` for a
-    format that calibrates nothing, ``untrained`` for one whose parameters ignore the sample, else ``wanted``."""
-    f = get_format(fmt)
-    if not f.needs_calibration:
-        return NONE
-    return wanted if f.learns_from_sample else UNTRAINED
 
 
 def unusable(fmt: Format, training_set: str, dims: int, corpus_rows: int) -> str | None:
