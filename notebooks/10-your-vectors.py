@@ -125,10 +125,8 @@ print(outcome.analysis.selection_text)
 # %%
 pd.DataFrame({
     "measured": ["rank agreement, per collection", "rank agreement, on the means", "the choice"],
-    "how": ["Spearman's ρ between the configurations' nDCG@10 changes vs float32 and their recall@10 (and "
-            "overlap@100) changes, float32 left out",
-            "the same on each configuration's mean over the collections every configuration of the model was "
-            "scored on (that set named)",
+    "how": ["Spearman's ρ between the configurations' nDCG@10 and recall@10 (overlap@100) changes, float32 left out",
+            "the same on each configuration's mean over the collections all of the model's were scored on (named)",
             "select inside each budget for the corpus size, by recall@10 (each of `margins`) and by nDCG@10 (the "
             "study's rule; the same function, each measure's own CIs): the recall@10 pick is the same, not "
             "significantly worse in nDCG@10 (paired 95 % CI of per-query differences) or significantly worse"],
@@ -194,8 +192,7 @@ on_means
 # label-free pick's per-query nDCG@10 minus the nDCG@10 pick's, with its paired 95 % CI.
 
 # %%
-picks = pd.concat([yv.choices(j, p.budget_bytes(), p.budget_n_vectors, p.max_loss, p.margins)
-                   for j in judged], ignore_index=True)
+picks = yv.all_choices(judged, p.budget_bytes(), p.budget_n_vectors, p.max_loss, p.margins)
 picks[["model", "dataset", "measure", "margin", "budget", "by_label_free", "by_ndcg", "diff", "diff_ci_low",
        "diff_ci_high", "outcome"]]
 
@@ -220,12 +217,12 @@ plots.show_saved({"png": files["figure_png"]})
 sets = {m: s.name for m, s in means.attrs["sets"].items()}
 for r in summary.to_dict("records"):
     print(f"{r['model']}, {r['measure']}, margin {r['margin']:g}: Spearman's ρ with the nDCG@10 changes median "
-          f"{r['ρ median']:.2f} over "
-          f"{r['collections']} collections (least {r['ρ least']:.2f}, most {r['ρ most']:.2f}), {r['ρ on the set']:.2f} "
-          f"on the means over set {sets[r['model']]}; select by it in {r['choices']} budgets where something fits: "
-          f"{r[yv.SAME]} the same as by nDCG@10, {r[yv.NOT_WORSE]} not significantly worse, {r[yv.WORSE]} "
-          f"significantly worse in nDCG@10 ({r[yv.WORSE_THAN_PICK]} of them not than float32; agreement "
-          f"{r['agreement (%)']:.1f} %), storing {r['storage ratio']:.3g}× the nDCG@10 pick's bytes (median).")
+          f"{r['ρ median']:.2f} over {r['collections']} collections (least {r['ρ least']:.2f}, most "
+          f"{r['ρ most']:.2f}), {r['ρ on the set']:.2f} on the means over set {sets[r['model']]}; select by it in "
+          f"{r['choices']} budgets where something fits: {r[yv.SAME]} the same as by nDCG@10, {r[yv.NOT_WORSE]} not "
+          f"significantly worse, {r[yv.WORSE]} significantly worse in nDCG@10 ({r[yv.WORSE_THAN_PICK]} of them not "
+          f"than float32; agreement {r['agreement (%)']:.1f} %), storing {r['storage ratio']:.3g}× the nDCG@10 "
+          "pick's bytes (median).")
 refused = collections[collections.reason != ""]
 print(f"Not advised: {len(refused)} of {len(collections)} (model, collection) pairs"
       + "".join(f"; {r.model} {r.dataset}: {r.reason}" for r in refused.itertuples()) + ".")

@@ -371,6 +371,7 @@ BAD_VALUES = {
     "oversampling": [1, 0], "n_resamples": 0, "seed": "not-a-seed", "publish": "yes", "max_loss": -5,
     "path": "/no/such/vectors.npy", "queries": "/no/such/queries.npy", "qrels": "/no/such/qrels.tsv",
     "matryoshka": "yes", "ram": "a lot of memory", "disk": "a lot of memory", "budget_n_vectors": 0,
+    "margin": 1.5, "margins": [0.0, -0.05],
 }
 # Parameters a notebook may leave unvalidated on purpose (free text, plain switches).
 UNCHECKED = {"title", "caption", "verbose"}

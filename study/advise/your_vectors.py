@@ -280,6 +280,12 @@ def choices(judged: Judged, budgets: dict[str, int], n_vectors: int, max_loss: f
     return pd.DataFrame(rows, columns=CHOICE_COLUMNS)
 
 
+def all_choices(judged: list[Judged], budgets: dict[str, int], n_vectors: int, max_loss: float,
+                margins: list[float]) -> pd.DataFrame:
+    """``choices`` of every judged collection, one table."""
+    return pd.concat([choices(j, budgets, n_vectors, max_loss, margins) for j in judged], ignore_index=True)
+
+
 CHOICE_COLUMNS = ["model", "dataset", "measure", "margin", "budget", "budget_bytes", "n_vectors", "by_label_free",
                   "by_ndcg",
                   "label_free_pick_bytes", "ndcg_pick_bytes", "label_free_pick_ndcg_change_pct",
@@ -360,11 +366,12 @@ def write_proxy(summary: pd.DataFrame, collections: pd.DataFrame, table: pd.Data
     sets: dict[str, CollectionSet] = means.attrs.get("sets", {})
     files = {f"table_{k}": v for k, v in report.write_table(
         summary, artifacts.TABLE_PROXY, profile,
-        "Choosing without labels, per model, label-free measure and select's margin: Spearman's rho of the "
-        "configurations' changes with nDCG@10's (per collection; on the means over the model's set), how often "
-        "select by that measure picks select by nDCG@10's configuration or one not significantly worse in nDCG@10 "
-        "(agreement), and its pick's storage over the nDCG@10 pick's (median). Sets: "
-        f"{', '.join(s.name for s in sets.values())} (members: table of collection sets).").items()}
+        "Choosing without labels, per model and select's margin: Spearman's rho of the configurations' recall@10 "
+        "changes with nDCG@10's (per collection; on the means over the model's set), how often select by recall@10 "
+        "picks select by nDCG@10's configuration or one not significantly worse in nDCG@10 (agreement), and its "
+        "pick's storage over the nDCG@10 pick's (median); overlap@100 in the CSV. Sets: "
+        f"{', '.join(s.name for s in sets.values())} (members: table of collection sets).",
+        printed=summary[summary.measure == NAMES[CHOSEN_BY]].drop(columns="measure")).items()}
     for name, frame in ((artifacts.PROXY_COLLECTIONS, collections), (artifacts.PROXY_CHANGES, table),
                         (artifacts.PROXY_MEANS, means), (artifacts.PROXY_CORRELATIONS, per_collection),
                         (artifacts.PROXY_SELECTIONS, picks)):

@@ -174,14 +174,17 @@ def column_format(df: pd.DataFrame) -> str:
     return "".join(one(df[c]) for c in df.columns)
 
 
-def write_table(df: pd.DataFrame, stem: str, profile: str, caption: str, label: str | None = None) -> dict[str, Path]:
+def write_table(df: pd.DataFrame, stem: str, profile: str, caption: str, label: str | None = None,
+                printed: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write a table as CSV (results/<profile>/tables, full precision) and LaTeX (paper/generated/<profile>, rounded
-    for reading: ``study.core.tables.readable``)."""
+    for reading: ``study.core.tables.readable``); the LaTeX prints ``printed`` where given (a part of ``df`` the
+    caption names), else ``df``."""
     dirs = output_dirs(profile)
     csv_path = atomic_write(dirs["results"] / "tables" / f"{stem}.csv", lambda p: df.to_csv(p, index=False))
-    latex = readable(df).to_latex(index=False, float_format="%.4g", caption=latex_escape(caption),
-                                  label=label or f"tab:{stem}", escape=True, position="htbp",
-                                  column_format=column_format(df))
+    shown = df if printed is None else printed
+    latex = readable(shown).to_latex(index=False, float_format="%.4g", caption=latex_escape(caption),
+                                     label=label or f"tab:{stem}", escape=True, position="htbp",
+                                     column_format=column_format(shown))
     latex = latex.replace("\\begin{tabular}", "\\fitwidth{\\begin{tabular}").replace("\\end{tabular}",
                                                                                        "\\end{tabular}}")
     tex_path = write_text_atomic(dirs["tables"] / f"{stem}.tex", latex)
