@@ -130,8 +130,8 @@ def advise(options: AdviseOptions) -> Outcome:
     described = {"path": str(Path(options.path).resolve()), "format": source.format,
                  **{k: v for k, v in source.details.items() if k != "datasets"}}
     settings = {"n_vectors": n_vectors, "ram": options.budgets["ram"], "disk": options.budgets["disk"],
-                "max_loss": options.max_loss, "margin": analysis.selection.margin if analysis.selection else
-                margin_for(analysis.metric, options.margin), "seed": options.seed, "threads": options.threads,
+                "max_loss": options.max_loss, "margin": margin_for(analysis.metric, options.margin),
+                "seed": options.seed, "threads": options.threads,
                 "sample_queries": options.sample_queries, "train_rows": options.train_rows,
                 "bad_rows": options.bad_rows, "matryoshka": options.matryoshka}
     files = write_outputs(out, data, described, plan, results, analysis, settings, command_of(options, out))

@@ -43,7 +43,7 @@ from study.advise.evaluate import LABEL_FREE
 from study.advise.report import METRICS, WEIGHTING
 from study.advise.run import AdviseOptions, advise
 from study.analysis import report, stats
-from study.analysis.comparison import CollectionSet, is_baseline
+from study.analysis.comparison import CollectionSet, is_baseline, set_names
 from study.analysis.tradeoff import DEFAULT_MARGIN, Draws, configurations, label, select, with_uncertainty
 from study.core import artifacts
 from study.core.errors import CacheError, DatasetError, ParameterError, StudyError
@@ -287,8 +287,7 @@ def all_choices(judged: list[Judged], budgets: dict[str, int], n_vectors: int, m
 
 
 CHOICE_COLUMNS = ["model", "dataset", "measure", "margin", "budget", "budget_bytes", "n_vectors", "by_label_free",
-                  "by_ndcg",
-                  "label_free_pick_bytes", "ndcg_pick_bytes", "label_free_pick_ndcg_change_pct",
+                  "by_ndcg", "label_free_pick_bytes", "ndcg_pick_bytes", "label_free_pick_ndcg_change_pct",
                   "label_free_pick_ndcg_ci_low", "label_free_pick_ndcg_ci_high", "ndcg_pick_ndcg_change_pct", "diff",
                   "diff_ci_low", "diff_ci_high", "outcome"]
 
@@ -335,8 +334,7 @@ def proxy_table(collections: pd.DataFrame, per_collection: pd.DataFrame, on_mean
             values = rho[f"rho_{metric}"]
             rows.append({
                 "model": model, "measure": NAMES[metric], "margin": margin, "collections": advised,
-                "ρ median": values.median(),
-                "ρ least": values.min(), "ρ most": values.max(),
+                "ρ median": values.median(), "ρ least": values.min(), "ρ most": values.max(),
                 "ρ on the set": float(means[f"rho_{metric}"].iloc[0]) if len(means) else float("nan"),
                 "choices": len(mine), **{o: int(counts[o]) for o in OUTCOMES},
                 WORSE_THAN_PICK: int(((mine.outcome == WORSE) & (mine.label_free_pick_ndcg_ci_high >= 0)).sum()),
@@ -346,8 +344,7 @@ def proxy_table(collections: pd.DataFrame, per_collection: pd.DataFrame, on_mean
 
 
 SUMMARY_COLUMNS = ["model", "measure", "margin", "collections", "ρ median", "ρ least", "ρ most", "ρ on the set",
-                   "choices",
-                   *OUTCOMES, WORSE_THAN_PICK, "agreement (%)", "storage ratio"]
+                   "choices", *OUTCOMES, WORSE_THAN_PICK, "agreement (%)", "storage ratio"]
 
 
 # --- writing -------------------------------------------------------------------------------------------------------
@@ -364,20 +361,21 @@ def write_proxy(summary: pd.DataFrame, collections: pd.DataFrame, table: pd.Data
     """The stage's tables (``table-proxy`` as CSV and LaTeX, the others as CSV), its collection sets and its
     figure, under their registered names."""
     sets: dict[str, CollectionSet] = means.attrs.get("sets", {})
+    chosen = summary[summary.measure == NAMES[CHOSEN_BY]]  # what advise compares: the paper's table and figure
     files = {f"table_{k}": v for k, v in report.write_table(
         summary, artifacts.TABLE_PROXY, profile,
         "Choosing without labels, per model and select's margin: Spearman's rho of the configurations' recall@10 "
         "changes with nDCG@10's (per collection; on the means over the model's set), how often select by recall@10 "
         "picks select by nDCG@10's configuration or one not significantly worse in nDCG@10 (agreement), and its "
         "pick's storage over the nDCG@10 pick's (median); overlap@100 in the CSV. Sets: "
-        f"{', '.join(s.name for s in sets.values())} (members: table of collection sets).",
-        printed=summary[summary.measure == NAMES[CHOSEN_BY]].drop(columns="measure")).items()}
+        f"{set_names(sets)}.",
+        printed=chosen.drop(columns="measure")).items()}
     for name, frame in ((artifacts.PROXY_COLLECTIONS, collections), (artifacts.PROXY_CHANGES, table),
                         (artifacts.PROXY_MEANS, means), (artifacts.PROXY_CORRELATIONS, per_collection),
                         (artifacts.PROXY_SELECTIONS, picks)):
         files[name] = _csv(frame, name, profile)
     files["sets"] = report.write_collection_sets(sets, STEM, profile)
-    figure = plot_proxy(table, means, summary[summary.measure == NAMES[CHOSEN_BY]])
+    figure = plot_proxy(table, means, chosen)
     files |= {f"figure_{k}": v for k, v in plots.save_figure(
         figure, report.output_dirs(profile)["figures"] / artifacts.FIG_PROXY).items()}
     return files

@@ -210,9 +210,13 @@ def sets_sentence(sets: dict[str, CollectionSet], with_names: bool = False) -> s
         return "Averaged per model over the same collections for every configuration: " + "; ".join(
             f"{s.name}: {s.describe()}" for s in sets.values()) + "."
     left = sorted({f"{d} ({why})" for s in sets.values() for d, why in s.left_out.items()})
-    names = ", ".join(s.name for s in sets.values())
     return (f"Averaged over the same collections for every configuration: set{'s' if len(sets) > 1 else ''} "
-            f"{names} (members: table of collection sets)" + ("; left out: " + ", ".join(left) if left else "") + ".")
+            f"{set_names(sets)}" + ("; left out: " + ", ".join(left) if left else "") + ".")
+
+
+def set_names(sets: dict[str, CollectionSet]) -> str:
+    """The sets' names and where their members are listed, for a caption too short for ``sets_sentence``."""
+    return ", ".join(s.name for s in sets.values()) + " (members: table of collection sets)"
 
 
 SET_COLUMNS = ["set", "model", "collections", "members", "left out"]
