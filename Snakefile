@@ -73,11 +73,7 @@ def dataset_arg(name):
 
 def embed_markers(models=None):
     models = models or MODELS
-    return sorted({
-        f"{RESULTS}/embeddings/{m}--{collection_name(d)}.json"
-        for m in models
-        for d in list(datasets_for(m)) + reference_sets()
-    })
+    return sorted({marker(m, d) for m in models for d in list(datasets_for(m)) + reference_sets()})
 
 
 def code_of(*entries):
@@ -188,13 +184,36 @@ def part_outputs(stage):
             for m, c in profiles.part_names(stage, stage_parameters(stage))]
 
 
-def stage_markers(stage):
-    """Embedding markers of every (model, collection) a stage evaluates and of its training sets, per model."""
+def stage_pairs(stage):
+    """(model, dataset) of every collection a stage evaluates and of its training sets; stage 07: those of
+    `indexes.datasets` that the profile gives each model."""
     parameters = stage_parameters(stage)
     per_model = parameters.get("datasets_per_model") or {}
-    models = parameters["models"]
-    return sorted({marker(m, d) for m in models for d in per_model.get(m, parameters["datasets"])}
-                  | {marker(m, r) for m in models for r in profiles.reference_sets(parameters)})
+    models = list(per_model) if stage == "indexes" else parameters["models"]
+    return ({(m, d) for m in models for d in per_model.get(m, parameters.get("datasets", []))}
+            | {(m, r) for m in models for r in profiles.reference_sets(parameters)})
+
+
+def stage_markers(stage):
+    """Embedding markers of every (model, collection) a stage evaluates and of its training sets, per model."""
+    return sorted({marker(m, d) for m, d in stage_pairs(stage)})
+
+
+def embedded_datasets():
+    """{model: the datasets it is encoded on}: every (model, collection) some rule of this profile reads."""
+    pairs = {(m, d) for m in MODELS for d in list(datasets_for(m)) + reference_sets()}
+    for stage in profiles.STAGES:
+        if profiles.runs_stage(stage, config):
+            pairs |= stage_pairs(stage)
+    by_model = {}
+    for model, dataset in sorted(pairs):
+        by_model.setdefault(model, {}).setdefault(collection_name(dataset), dataset)
+    return {model: list(datasets.values()) for model, datasets in by_model.items()}
+
+
+EMBED_PER_MODEL = not SCATTERED
+"""A profile that scatters no stage (jobs of seconds) encodes each model's collections in one job: every embedding
+job starts a kernel, imports torch and loads the model (~9 s on 2 cores), six times over in the default profile."""
 
 
 include: "workflow/rules/embed.smk"

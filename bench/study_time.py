@@ -69,12 +69,15 @@ def timed_run(command: list[str], env: dict[str, str], log: Path) -> float:
 
 def stage_and_step(rule: str) -> tuple[str, str]:
     """``reduction_part`` → (reduction, part); ``codecs_fits`` → (codecs, fits); ``publish_codecs`` → (codecs,
-    publish); ``beyond`` → (beyond, notebook); another rule → (its stage, itself): ``embed`` → (embed, embed)."""
+    publish); ``beyond`` → (beyond, notebook); ``embed_minilm_l6`` (one model's embedding job) → (embed, embed);
+    another rule → (its stage, itself): ``embed`` → (embed, embed)."""
     for step in ("part", "fits"):
         if rule.endswith(f"_{step}"):
             return rule.removesuffix(f"_{step}"), step
     if rule.startswith("publish_"):
         return rule.removeprefix("publish_"), "publish"
+    if rule.startswith("embed_"):  # one model's embedding job (a profile that scatters no stage)
+        return "embed", "embed"
     return STAGE_OF_RULE.get(rule, rule), "notebook" if rule in NOTEBOOK_RULES else rule
 
 

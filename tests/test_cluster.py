@@ -181,3 +181,20 @@ def test_the_paper_profile_spreads_each_stage_over_one_job_per_model_and_collect
     for stage in ("reduction", "combined", "codecs"):
         assert int(counts[f"{stage}_fits"]) == FIT_SHARDS * len(profile["models"])
     assert "quantization_fits" not in counts and "beyond_fits" not in counts  # cheap calibrations: no fit jobs
+
+
+def test_a_profile_that_scatters_no_stage_encodes_each_model_in_one_job(tmp_path):
+    """The default profile (``scatter: false``) starts one embedding job per model, which writes the marker of every
+    collection its stages read (a marker no job writes would fail this dry run); the tiny one, one per collection."""
+    counts = {}
+    for profile in ("default", "tiny"):
+        cmd = [*SNAKEMAKE, "-n", "--quiet", "rules", "--snakefile", str(REPO / "Snakefile"), "--cores", "2",
+               "--configfile", str(REPO / f"config/{profile}.yaml")]
+        env = workflow_env(tmp_path / "cache", STUDY_OUTPUT_DIR=str(tmp_path / f"out-{profile}"))
+        done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        counts[profile] = dict(re.findall(r"^(\w+)\s+(\d+)$", done.stdout + done.stderr, flags=re.M))
+    default = yaml.safe_load((REPO / "config/default.yaml").read_text())
+    assert default["scatter"] is False and default["models"] == ["minilm-l6"]
+    assert counts["default"]["embed_minilm_l6"] == "1" and "embed" not in counts["default"]
+    assert counts["tiny"]["embed"] == "2" and "embed_minilm_l6" not in counts["tiny"]

@@ -33,7 +33,7 @@ def workdir(tmp_path):
 @pytest.mark.parametrize(("rule", "expected"), [
     ("codecs_part", ("codecs", "part")), ("codecs_fits", ("codecs", "fits")), ("publish_codecs", ("codecs", "publish")),
     ("codecs", ("codecs", "notebook")), ("embed", ("embed", "embed")), ("prepare_model", ("embed", "prepare_model")),
-    ("advise", ("advise", "notebook"))])
+    ("advise", ("advise", "notebook")), ("embed_minilm_l6", ("embed", "embed"))])
 def test_rules_map_to_stage_and_step(rule, expected):
     assert study_time.stage_and_step(rule) == expected
 

@@ -5,20 +5,13 @@
 # `indexes.threads` threads (pinned).
 
 
-def index_markers():
-    """Embedding markers of the (model, collection) pairs stage 07 reads, and of its training set."""
-    parameters = stage_parameters("indexes")
-    extra = profiles.reference_sets(parameters)
-    return sorted({marker(m, d) for m, ds in parameters["datasets_per_model"].items() for d in ds + extra})
-
-
 INDEX_STAGE = profiles.runs_stage("indexes", config)
 
 if INDEX_STAGE:
 
     rule indexes:
         input:
-            index_markers(),
+            stage_markers("indexes"),
             part_outputs("indexes"),
             notebook_inputs(STAGE["indexes"].stem),
         output:
