@@ -234,3 +234,21 @@ def test_opq_refuses_fewer_vectors_than_dimensions_instead_of_crashing():
     x = np.random.default_rng(0).standard_normal((300, 512)).astype(np.float32)  # ≥ 256 centroids, < 512 dims
     with pytest.raises(ParameterError, match=r"'opq8 training sample'.*at least 512 vectors"):
         get_format("opq8").calibrate(x)
+
+
+def test_a_rows_rotation_is_the_same_in_any_aligned_block_and_under_any_thread_count():
+    """``rotated`` (every rotation of a codec: random, TurboQuant's, OPQ's learned one): a row rotated alone in a block
+    that starts at a multiple of ROTATION_ROWS, or with BLAS on two threads, gets the bits it gets in one call (one
+    large product does not: BLAS sums a row in another order in calls of other shapes on some CPUs)."""
+    from threadpoolctl import threadpool_limits
+
+    x = np.random.default_rng(5).standard_normal((3000, 384)).astype(np.float32)
+    matrix = codecs.random_rotation(384).T
+    whole = codecs.rotated(x, matrix)
+    step = 704  # advise's blocks in its test (tests/test_advise_search.py): a multiple of ROTATION_ROWS
+    assert step % codecs.ROTATION_ROWS == 0
+    blocks = np.concatenate([codecs.rotated(x[s : s + step], matrix) for s in range(0, len(x), step)])
+    assert np.array_equal(blocks, whole)
+    with threadpool_limits(limits=2):
+        assert np.array_equal(codecs.rotated(x, matrix), whole)
+    np.testing.assert_allclose(whole, x @ matrix, atol=1e-5)  # the product it stands for

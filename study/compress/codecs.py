@@ -79,14 +79,46 @@ def random_rotation(dims: int, seed: int = SEED) -> np.ndarray:
     return (q * np.sign(np.diag(r))).astype(np.float32)
 
 
+ROTATION_ROWS = 64
+"""Rows per BLAS call of a rotation. BLAS sums a row of ``x @ R.T`` in an order that depends on the call's shape and
+thread count (measured on one machine: 936 of 2,000 rows change between one call and calls of 64 rows, on one thread),
+so a row's rotated value, hence its codes, would depend on the block of the corpus it is encoded in (``study
+advise`` encodes a block at a time; the stages, a whole corpus). Rows are rotated in calls of this many, on one
+thread, at positions that are multiples of it: the same value in any block whose rows are a multiple of it."""
+
+
+def rotated(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``x @ matrix`` computed ``ROTATION_ROWS`` rows per call on one thread: each row's result is the same whatever
+    block of rows it comes in, as long as the block starts at a multiple of ``ROTATION_ROWS``."""
+    from threadpoolctl import threadpool_limits
+
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty((len(x), matrix.shape[1]), dtype=np.float32)
+    with threadpool_limits(limits=1):
+        for start in range(0, len(x), ROTATION_ROWS):
+            np.matmul(x[start : start + ROTATION_ROWS], matrix, out=out[start : start + ROTATION_ROWS])
+    return out
+
+
 def _prepared(x: np.ndarray, p: Params) -> np.ndarray:
     """Unit vectors, rotated when the codec has a rotation (``x @ R.T``)."""
     x = normalise(x)
-    return np.ascontiguousarray(x @ p["rotation"].T) if "rotation" in p else x
+    return rotated(x, p["rotation"].T) if "rotation" in p else x
 
 
 def _unrotated(y: np.ndarray, p: Params) -> np.ndarray:
-    return np.ascontiguousarray(y @ p["rotation"]) if "rotation" in p else y
+    return rotated(y, p["rotation"]) if "rotation" in p else y
+
+
+@contextmanager
+def one_training_thread() -> Iterator[None]:
+    """faiss' OpenMP and every BLAS (faiss' own included) on one thread while a codec trains: OPQ's k-means and SVD
+    round differently on two BLAS threads on some CPUs, so a fit would depend on its caller's thread settings (a
+    stage's one thread, ``study advise --threads``) and the fit cache would hand out whichever came first."""
+    from threadpoolctl import threadpool_limits
+
+    with faiss_threads(1), threadpool_limits(limits=1):
+        yield
 
 
 @contextmanager
@@ -203,11 +235,11 @@ def _faiss_codec(
         if rotate:
             params["rotation"] = random_rotation(dims)
         elif learned_rotation is not None:
-            with faiss_threads(1), few_points_warnings_counted(name):
+            with one_training_thread(), few_points_warnings_counted(name):
                 params["rotation"] = learned_rotation(x)
         x = _prepared(x, params) if params else x
         index = build(dims)
-        with faiss_threads(1), few_points_warnings_counted(name):
+        with one_training_thread(), few_points_warnings_counted(name):
             index.train(x)
         params["index"] = _serialise(index)
         return params
@@ -499,7 +531,7 @@ def _binary_fix(name: str, description: str, centre: bool) -> Format:
     def encode(x: np.ndarray, p: Params) -> np.ndarray:
         if centre:
             return np.packbits(x > p["threshold"], axis=1)
-        return np.packbits(x @ p["rotation"].T > 0, axis=1)
+        return np.packbits(rotated(x, p["rotation"].T) > 0, axis=1)
 
     def decode(packed: np.ndarray, p: Params, dims: int) -> np.ndarray:
         signs = np.unpackbits(packed, axis=1, count=dims).astype(np.float32) * 2 - 1
