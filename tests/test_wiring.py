@@ -39,7 +39,7 @@ from study.experiment.configs import (
 )
 from study.experiment.evaluate import evaluate_format
 from study.experiment.rescore import rescore_sweep
-from study.experiment.runner import Plan, run
+from study.experiment.runner import Plan, one_thread, run
 from study.params import BeyondParams, CodecParams, CombinedParams, QuantizationParams, ReductionParams
 from study.plans import beyond, quantization, reduction
 from study.plans import codecs as codecs_stage
@@ -143,7 +143,9 @@ class Spy:
         for method, fitted_on, reducer in self.fits:
             fit = TRUNCATION if method == TRUNCATION else f"{method}[{self.origin(fitted_on)}]"
             for name, vectors in self.sets.items():
-                if len(vectors) == len(sample) and np.array_equal(reducer.transform(vectors), sample):
+                with one_thread():  # as the runner transforms (BLAS rounds a product otherwise on some CPUs)
+                    reduced = reducer.transform(vectors) if len(vectors) == len(sample) else None
+                if reduced is not None and np.array_equal(reduced, sample):
                     return f"{fit}({name})"
         return f"an unnamed set of shape {sample.shape}"
 
