@@ -47,7 +47,7 @@ from study.advise.inputs import Prepared
 from study.advise.prefit import training_ahead
 from study.advise.search import DENSE_PAIRS, estimator_top
 from study.advise.store import ResultCache, data_key
-from study.advise.threads import fixed_threads
+from study.compress.codecs import fixed_threads
 from study.compress.formats import Params, Quantized, calibrate, get_format, quantize
 from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer
 from study.core.checks import check_choice

@@ -23,8 +23,8 @@ from multiprocessing.process import BaseProcess
 import numpy as np
 
 from study.advise.grid import PQ_TARGETS, pq_choice
-from study.advise.threads import fixed_threads
 from study.compress import fitcache
+from study.compress.codecs import fixed_threads
 from study.compress.formats import calibrate
 from study.experiment.configs import is_pq
 

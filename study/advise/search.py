@@ -27,8 +27,8 @@ search asked for every document keeps a heap of every document per query, so eac
   cosine), so lists agree except among documents within float32 rounding of each other.
 
 Blocked paths visit documents in descending tie rank and keep each query's best k in ``TopKHeap``, trec_eval's
-tie order as in ``study.search.streaming``. faiss runs on the caller's thread count (``fixed_threads``): each query
-is searched by one thread, so the results do not depend on it.
+tie order as in ``study.search.streaming``. faiss runs on the caller's thread count (``codecs.fixed_threads``): each
+query is searched by one thread, so the results do not depend on it.
 """
 
 from __future__ import annotations

@@ -79,6 +79,10 @@ def random_rotation(dims: int, seed: int = SEED) -> np.ndarray:
     return (q * np.sign(np.diag(r))).astype(np.float32)
 
 
+TRAINING_THREADS = 1
+"""A codec trains with faiss and every BLAS (faiss' own included) on one thread: OPQ's k-means and SVD round
+differently on two BLAS threads on some CPUs, so a fit would depend on its caller's thread settings (a stage's one
+thread, ``study advise --threads``) and the fit cache would hand out whichever came first."""
 ROTATION_ROWS = 64
 """Rows per BLAS call of a rotation. BLAS sums a row of ``x @ R.T`` in an order that depends on the call's shape and
 thread count (measured on one machine: 936 of 2,000 rows change between one call and calls of 64 rows, on one thread),
@@ -111,13 +115,12 @@ def _unrotated(y: np.ndarray, p: Params) -> np.ndarray:
 
 
 @contextmanager
-def one_training_thread() -> Iterator[None]:
-    """faiss' OpenMP and every BLAS (faiss' own included) on one thread while a codec trains: OPQ's k-means and SVD
-    round differently on two BLAS threads on some CPUs, so a fit would depend on its caller's thread settings (a
-    stage's one thread, ``study advise --threads``) and the fit cache would hand out whichever came first."""
+def fixed_threads(threads: int) -> Iterator[None]:
+    """faiss' OpenMP and every BLAS (numpy's, scikit-learn's, faiss' own) on ``threads`` threads for the duration,
+    then as before: a stage's one thread (``runner.one_thread``), ``study advise --threads``, a codec's training."""
     from threadpoolctl import threadpool_limits
 
-    with faiss_threads(1), threadpool_limits(limits=1):
+    with faiss_threads(threads), threadpool_limits(limits=threads):
         yield
 
 
@@ -235,11 +238,11 @@ def _faiss_codec(
         if rotate:
             params["rotation"] = random_rotation(dims)
         elif learned_rotation is not None:
-            with one_training_thread(), few_points_warnings_counted(name):
+            with fixed_threads(TRAINING_THREADS), few_points_warnings_counted(name):
                 params["rotation"] = learned_rotation(x)
         x = _prepared(x, params) if params else x
         index = build(dims)
-        with one_training_thread(), few_points_warnings_counted(name):
+        with fixed_threads(TRAINING_THREADS), few_points_warnings_counted(name):
             index.train(x)
         params["index"] = _serialise(index)
         return params

@@ -36,7 +36,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -45,6 +45,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from study.compress.codecs import fixed_threads
 from study.compress.formats import calibrate, get_format
 from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer
 from study.core.codegraph import closure
@@ -202,19 +203,9 @@ def plan_of(configs: list[Config], options: RunOptions, chosen: list[Target]) ->
 # --- threads ------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
+def one_thread() -> AbstractContextManager[None]:
     """BLAS (numpy, scikit-learn) and faiss on one thread for the duration, then as before."""
-    import faiss
-    from threadpoolctl import threadpool_limits
-
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        faiss.omp_set_num_threads(before)
+    return fixed_threads(1)
 
 
 # --- evaluating one part ------------------------------------------------------------------------------------
