@@ -71,11 +71,6 @@ def dataset_arg(name):
     return {collection_name(d): d for d in every}.get(name, name)
 
 
-def embed_markers(models=None):
-    models = models or MODELS
-    return sorted({marker(m, d) for m in models for d in list(datasets_for(m)) + reference_sets()})
-
-
 def code_of(*entries):
     """A rule's code inputs: the first-party sources (study, bench) its entry points import transitively
     (study.core.codegraph, module granularity), so that editing a module reruns exactly the rules that import it
