@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
@@ -47,7 +46,7 @@ import pandas as pd
 
 from study.compress.codecs import fixed_threads
 from study.compress.formats import calibrate, get_format
-from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer
+from study.compress.reducers import DEFAULT_FIT_SAMPLE, SEED, Reducer, fit_reducer, timed_transform
 from study.core.codegraph import closure
 from study.core.errors import StudyError
 from study.core.io import atomic_write, sha256_file, write_json_atomic
@@ -230,9 +229,8 @@ class _Reduced:
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
         if self.reducer is None:
             return vectors
-        start = time.perf_counter()
-        out = self.reducer.transform(vectors)
-        self.seconds += time.perf_counter() - start
+        out, seconds = timed_transform(self.reducer, vectors)
+        self.seconds += seconds
         self.vectors += len(vectors)
         return out
 
