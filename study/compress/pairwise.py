@@ -16,7 +16,7 @@ arguments) goes to scikit-learn unchanged. Two savings come with it, neither cha
 
 * **Recent results are recalled.** The UMAPs of one fit set at each kept fraction ask for the same distances
   (the fit rows, and each collection's vectors to them: about a third of a transform's time); the last
-  ``RECENT_RESULTS`` are kept by content (sha256 of the rows) and a copy is returned. A timing of a fit or a
+  ``RECENT_RESULTS`` are kept by content (``fitcache.array_digest``) and a copy is returned. A timing of a fit or a
   transform adds the seconds the recalled results took to compute (``reused_seconds``), so it still reports what
   the work costs on its own.
 * **umap-learn's compiled functions are cached on disk** (``cache_umap_compilation``). umap-learn declares its numba
@@ -28,7 +28,6 @@ arguments) goes to scikit-learn unchanged. Two savings come with it, neither cha
 from __future__ import annotations
 
 import functools
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -37,6 +36,8 @@ from unittest import mock
 
 import numpy as np
 from sklearn.metrics import pairwise_distances
+
+from study.compress.fitcache import array_digest
 
 
 def _is_numba_function(metric: object) -> bool:
@@ -79,10 +80,6 @@ def reused_seconds() -> float:
     return _reused["seconds"]
 
 
-def _content(a: np.ndarray) -> tuple:
-    return a.shape, hashlib.sha256(memoryview(a)).digest()
-
-
 def compiled_pairwise(x, y=None, metric="euclidean", **kwds):  # noqa: ANN001, ANN201 - scikit-learn's signature
     """``pairwise_distances(x, y, metric)``, compiled when ``metric`` is a numba function and the input dense;
     recalled when the same distances were among the last ``RECENT_RESULTS`` computed."""
@@ -91,7 +88,7 @@ def compiled_pairwise(x, y=None, metric="euclidean", **kwds):  # noqa: ANN001, A
     symmetric = y is None or y is x
     x = np.ascontiguousarray(x)
     y = x if symmetric else np.ascontiguousarray(y)
-    key = (metric, symmetric, _content(x), None if symmetric else _content(y))
+    key = (metric, symmetric, array_digest(x)["sha256"], None if symmetric else array_digest(y)["sha256"])
     if key in _recent:
         _recent.move_to_end(key)
         out, seconds = _recent[key]
